@@ -1,0 +1,1 @@
+# common: programs built from this folder (see the top-level Makefile).

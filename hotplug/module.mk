@@ -1,0 +1,1 @@
+# hotplug: programs built from this folder (see the top-level Makefile).

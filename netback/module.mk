@@ -1,0 +1,1 @@
+# netback: programs built from this folder (see the top-level Makefile).

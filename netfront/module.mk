@@ -1,0 +1,1 @@
+# netfront: programs built from this folder (see the top-level Makefile).

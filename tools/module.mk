@@ -1,0 +1,1 @@
+# tools: programs built from this folder (see the top-level Makefile).

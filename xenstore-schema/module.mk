@@ -1,0 +1,1 @@
+# xenstore-schema: programs built from this folder (see the top-level Makefile).
