@@ -5,6 +5,7 @@ set -eu
 
 PKGS="gcc make pkg-config libxen-dev libcunit1-dev libmnl-dev xenstore-utils
 iproute2 iputils-ping iperf3 bridge-utils tcpdump procps psmisc kmod tmux
+shellcheck
 man-db groff-base"
 
 missing=""
