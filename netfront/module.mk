@@ -1,1 +1,1 @@
-# netfront: programs built from this folder (see the top-level Makefile).
+# netfront: libxnetfront (library) and the xnetfront daemon.

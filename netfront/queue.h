@@ -1,0 +1,117 @@
+/*
+ * queue.h — libxnetfront's data path: one netif_tx/netif_rx ring pair with
+ * its pool of granted data pages. Pure ring logic: no xenstore, no event
+ * channel calls (the caller kicks when a function says so), so unit tests
+ * drive it with the backend end of the same pages in their hands.
+ *
+ * Internal convention: functions return 0 (or a count) or -errno.
+ */
+#ifndef XNF_QUEUE_H
+#define XNF_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <xenctrl.h>		/* xen_mb/xen_rmb/xen_wmb used by ring.h */
+#include <xen/grant_table.h>
+#include <xen/io/netif.h>
+
+#include "xnetfront.h"
+
+#define XNF_PAGE_SIZE    XC_PAGE_SIZE
+#define XNF_TX_RING_SIZE __CONST_RING_SIZE(netif_tx, XC_PAGE_SIZE)
+#define XNF_RX_RING_SIZE __CONST_RING_SIZE(netif_rx, XC_PAGE_SIZE)
+/* Most slots one frame may use, either way (the protocol's guaranteed
+ * minimum; a 64 KiB frame needs 17). */
+#define XNF_MAX_SLOTS    XEN_NETIF_NR_SLOTS_MIN
+/* Responses handled per call before giving the caller control back. */
+#define XNF_RSP_BUDGET   (2 * (int)XNF_TX_RING_SIZE)
+
+/* A received slot, copied off the ring once and validated. */
+struct xnf_rx_slot {
+	bool extra;			/* holds an extra-info, no data */
+	union {
+		struct netif_rx_response rsp;	/* !extra */
+		struct netif_extra_info ex;	/* extra */
+	} u;
+};
+
+struct xnf_queue {
+	/* Transmit: tx_pages holds XNF_TX_RING_SIZE read-only-granted bounce
+	 * pages; the request id is the page index. */
+	struct netif_tx_front_ring tx;
+	uint8_t *tx_pages;
+	grant_ref_t tx_refs[XNF_TX_RING_SIZE];
+	uint16_t tx_free[XNF_TX_RING_SIZE];	/* stack of free ids */
+	unsigned tx_nfree;
+	bool tx_pending[XNF_TX_RING_SIZE];	/* id awaits a response */
+	unsigned tx_extras;			/* extra-info slots unanswered */
+	bool sg;				/* backend has feature-sg */
+
+	/* Receive: one writable page per ring slot; the request posted at
+	 * ring index i has id i % size and uses page id, as Linux does, so a
+	 * response must come back in the slot of its request. Buffers of
+	 * slots [rx_done, rx.rsp_cons) are copied off the ring but their
+	 * frames not yet delivered. */
+	struct netif_rx_front_ring rx;
+	uint8_t *rx_pages;
+	grant_ref_t rx_refs[XNF_RX_RING_SIZE];
+	bool rx_posted[XNF_RX_RING_SIZE];
+	struct xnf_rx_slot rx_slot[XNF_RX_RING_SIZE];
+	RING_IDX rx_done;
+	bool rx_want_extra;			/* next slot is an extra-info */
+
+	bool broken;
+	char reason[160];
+	struct xnf_stats stats;
+};
+
+/* Set up Q on two zeroed ring pages and the data pools (XNF_TX_RING_SIZE and
+ * XNF_RX_RING_SIZE pages with their grant refs). Initialises the shared
+ * rings, as the frontend must. */
+void xnf_queue_init(struct xnf_queue *q, void *tx_sring, void *rx_sring,
+		    uint8_t *tx_pages, const grant_ref_t *tx_refs,
+		    uint8_t *rx_pages, const grant_ref_t *rx_refs, bool sg);
+
+/* Mark Q broken with a reason (first one wins) and log it. */
+void xnf_queue_break(struct xnf_queue *q, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Check a producer index read once from the shared page: a backend cannot
+ * answer more requests than were made. 0, or -EPIPE (Q broken). */
+int xnf_check_rsp_prod(struct xnf_queue *q, const char *ring,
+		       RING_IDX rsp_prod, RING_IDX rsp_cons, RING_IDX req_prod);
+
+/* Slots a frame of LEN bytes needs. */
+unsigned xnf_tx_slots(size_t len);
+/* Copy FRAME into bounce pages and build its requests (not yet pushed).
+ * 0, -EAGAIN (no room: retry after responses), -EMSGSIZE (longer than the
+ * protocol or, without feature-sg, a page), -EINVAL (shorter than an
+ * Ethernet header), -EPIPE (Q broken). */
+int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *frame);
+/* Publish queued requests; *NOTIFY says whether the backend asked for an
+ * event (req_event). */
+void xnf_tx_push(struct xnf_queue *q, bool *notify);
+/* Collect transmit responses, freeing their pages for reuse, and re-arm
+ * rsp_event. Returns the number collected or -EPIPE (Q broken by a bad
+ * response). */
+int xnf_tx_gc(struct xnf_queue *q);
+/* Room for a frame of LEN bytes right now? */
+bool xnf_tx_room(const struct xnf_queue *q, size_t len);
+
+/* Post a request for every free buffer; *NOTIFY as for tx. */
+void xnf_rx_refill(struct xnf_queue *q, bool *notify);
+/* Copy new responses off the ring and validate them. Returns the number of
+ * slots taken or -EPIPE. */
+int xnf_rx_pull(struct xnf_queue *q);
+/* Deliver the next complete frame into OUT: 1 delivered, 0 none complete,
+ * -ENOBUFS (a frame was dropped: too long for OUT or errored by the backend;
+ * counted; call again), -EPIPE. The frame's buffers become free. */
+int xnf_rx_next(struct xnf_queue *q, struct xnf_frame *out);
+
+/* Before sleeping: set rsp_event on both rings (RING_FINAL_CHECK_FOR_
+ * RESPONSES). True if responses are already waiting. */
+bool xnf_queue_arm(struct xnf_queue *q);
+
+#endif

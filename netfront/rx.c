@@ -1,0 +1,221 @@
+/*
+ * rx.c — backend → guest: writable-granted buffers posted to the rx ring and
+ * refilled, responses copied off the ring once and validated (id, slot,
+ * status, size), frames reassembled from private copies only.
+ */
+#include <errno.h>
+
+#include "queue.h"
+#include "xnx_log.h"
+
+#define RX_MASK (XNF_RX_RING_SIZE - 1)
+/* Most slots one frame may hold: its fragments plus one extra-info slot per
+ * extra type. More is a protocol violation. */
+#define RX_FRAME_SLOTS (XNF_MAX_SLOTS + XEN_NETIF_EXTRA_TYPE_MAX)
+
+_Static_assert(sizeof(struct netif_extra_info) == sizeof(struct netif_rx_response),
+	       "an extra-info overlays an rx response");
+
+void xnf_rx_refill(struct xnf_queue *q, bool *notify)
+{
+	RING_IDX idx = q->rx.req_prod_pvt;
+	int n;
+
+	*notify = false;
+	if (q->broken || idx - q->rx_done >= XNF_RX_RING_SIZE)
+		return;
+	for (; idx - q->rx_done < XNF_RX_RING_SIZE; idx++) {
+		uint16_t id = (uint16_t)(idx & RX_MASK);
+		struct netif_rx_request req = {
+			.id = id,
+			.gref = q->rx_refs[id],
+		};
+
+		XNX_BUG_ON(q->rx_posted[id]);
+		*RING_GET_REQUEST(&q->rx, idx) = req;
+		q->rx_posted[id] = true;
+	}
+	q->rx.req_prod_pvt = idx;
+	/* Requests before req_prod, req_prod before req_event: see tx_push. */
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->rx, n);
+	*notify = n;
+	if (n)
+		q->stats.notify_rx++;
+}
+
+/* An extra-info slot: only its type is checked; its buffer is free again. */
+static int take_extra(struct xnf_queue *q, RING_IDX idx,
+		      struct netif_rx_response raw)
+{
+	struct xnf_rx_slot *s = &q->rx_slot[idx & RX_MASK];
+	struct netif_extra_info ex;
+
+	memcpy(&ex, &raw, sizeof(ex));
+	if (ex.type == XEN_NETIF_EXTRA_TYPE_NONE ||
+	    ex.type >= XEN_NETIF_EXTRA_TYPE_MAX) {
+		xnf_queue_break(q, "rx slot %u: extra-info type %u out of range",
+				idx, ex.type);
+		return -EPIPE;
+	}
+	q->rx_posted[idx & RX_MASK] = false;
+	s->extra = true;
+	s->u.ex = ex;
+	q->rx_want_extra = ex.flags & XEN_NETIF_EXTRA_FLAG_MORE;
+	return 0;
+}
+
+static int take_data(struct xnf_queue *q, RING_IDX idx,
+		     struct netif_rx_response rsp)
+{
+	unsigned slot = idx & RX_MASK;
+
+	if (rsp.id >= XNF_RX_RING_SIZE) {
+		xnf_queue_break(q, "rx response %u: id %u out of range", idx, rsp.id);
+		return -EPIPE;
+	}
+	if (!q->rx_posted[rsp.id]) {
+		xnf_queue_break(q, "rx response %u: id %u is not outstanding",
+				idx, rsp.id);
+		return -EPIPE;
+	}
+	if (rsp.id != slot) {
+		xnf_queue_break(q, "rx response %u: id %u belongs to slot %u, "
+				"not %u", idx, rsp.id, rsp.id, slot);
+		return -EPIPE;
+	}
+	if (rsp.status < NETIF_RSP_DROPPED) {
+		xnf_queue_break(q, "rx response %u: status %d out of range",
+				idx, rsp.status);
+		return -EPIPE;
+	}
+	if (rsp.status > 0 &&
+	    (unsigned)rsp.offset + (unsigned)rsp.status > XNF_PAGE_SIZE) {
+		xnf_queue_break(q, "rx response %u: offset %u + size %d is "
+				"larger than the %u-byte buffer posted", idx,
+				rsp.offset, rsp.status, (unsigned)XNF_PAGE_SIZE);
+		return -EPIPE;
+	}
+	q->rx_posted[slot] = false;
+	q->rx_slot[slot].extra = false;
+	q->rx_slot[slot].u.rsp = rsp;
+	q->rx_want_extra = rsp.flags & NETRXF_extra_info;
+	return 0;
+}
+
+int xnf_rx_pull(struct xnf_queue *q)
+{
+	RING_IDX prod, cons = q->rx.rsp_cons;
+	int n = 0;
+
+	if (q->broken)
+		return -EPIPE;
+	prod = __atomic_load_n(&q->rx.sring->rsp_prod, __ATOMIC_RELAXED);
+	if (xnf_check_rsp_prod(q, "rx", prod, cons, q->rx.req_prod_pvt) < 0)
+		return -EPIPE;
+	/* Responses are read after rsp_prod: pairs with the wmb in the
+	 * backend's RING_PUSH_RESPONSES. */
+	xen_rmb();
+	for (; cons != prod; cons++, n++) {
+		struct netif_rx_response rsp;
+		int rc;
+
+		RING_COPY_RESPONSE(&q->rx, cons, &rsp);
+		rc = q->rx_want_extra ? take_extra(q, cons, rsp)
+				      : take_data(q, cons, rsp);
+		if (rc < 0)
+			return rc;
+		q->rx.rsp_cons = cons + 1;
+	}
+	return n;
+}
+
+/* What the slots from rx_done on hold: the end of the first complete frame,
+ * its length, and whether the backend flagged an error in it. */
+struct rx_extent {
+	RING_IDX end;
+	size_t len;
+	bool error;
+	uint16_t flags;
+};
+
+/* 1 and E filled if a whole frame is waiting, 0 if not yet, -EPIPE if it
+ * already spans more slots than any frame may. The slot kinds were fixed by
+ * xnf_rx_pull using the same chaining rules. */
+static int rx_extent(struct xnf_queue *q, struct rx_extent *e)
+{
+	bool want_extra = false, more = true;
+	unsigned nslots = 0;
+
+	memset(e, 0, sizeof(*e));
+	for (RING_IDX idx = q->rx_done; idx != q->rx.rsp_cons; idx++) {
+		const struct xnf_rx_slot *s = &q->rx_slot[idx & RX_MASK];
+
+		if (++nslots > RX_FRAME_SLOTS) {
+			xnf_queue_break(q, "rx frame at %u spans more than %u "
+					"slots", q->rx_done, RX_FRAME_SLOTS);
+			return -EPIPE;
+		}
+		XNX_BUG_ON(s->extra != want_extra);
+		if (s->extra) {
+			want_extra = s->u.ex.flags & XEN_NETIF_EXTRA_FLAG_MORE;
+		} else {
+			if (nslots == 1)
+				e->flags = s->u.rsp.flags;
+			if (s->u.rsp.status < 0)
+				e->error = true;
+			else
+				e->len += (size_t)s->u.rsp.status;
+			want_extra = s->u.rsp.flags & NETRXF_extra_info;
+			more = s->u.rsp.flags & NETRXF_more_data;
+		}
+		if (!want_extra && !more) {
+			e->end = idx + 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Copy the data slots of [rx_done, end) into OUT, which has room. */
+static void rx_copy(struct xnf_queue *q, RING_IDX end, uint8_t *out)
+{
+	for (RING_IDX idx = q->rx_done; idx != end; idx++) {
+		const struct xnf_rx_slot *s = &q->rx_slot[idx & RX_MASK];
+		const uint8_t *page;
+
+		if (s->extra || s->u.rsp.status <= 0)
+			continue;
+		page = q->rx_pages + (size_t)(idx & RX_MASK) * XNF_PAGE_SIZE;
+		memcpy(out, page + s->u.rsp.offset, (size_t)s->u.rsp.status);
+		out += s->u.rsp.status;
+	}
+}
+
+int xnf_rx_next(struct xnf_queue *q, struct xnf_frame *out)
+{
+	struct rx_extent e;
+	int rc;
+
+	if (q->broken)
+		return -EPIPE;
+	rc = rx_extent(q, &e);
+	if (rc <= 0)
+		return rc;
+	if (e.error || e.len == 0) {
+		q->stats.rx_errors++;
+		rc = -ENOBUFS;
+	} else if (e.len > out->cap) {
+		q->stats.rx_dropped++;
+		rc = -ENOBUFS;
+	} else {
+		rx_copy(q, e.end, out->data);
+		out->len = (uint32_t)e.len;
+		out->flags = (e.flags & NETRXF_csum_blank ? XNF_F_CSUM_BLANK : 0) |
+			     (e.flags & NETRXF_data_validated ? XNF_F_DATA_VALIDATED : 0);
+		q->stats.rx_frames++;
+		q->stats.rx_bytes += e.len;
+		rc = 1;
+	}
+	q->rx_done = e.end;	/* the frame's buffers may be posted again */
+	return rc;
+}

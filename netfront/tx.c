@@ -1,0 +1,172 @@
+/*
+ * tx.c — guest → backend: frames copied into read-only-granted bounce pages
+ * (the backend sees only the frame), requests built per netif.h, and the
+ * responses checked against our own table of outstanding ids.
+ */
+#include <errno.h>
+
+#include "queue.h"
+#include "xnx_log.h"
+
+unsigned xnf_tx_slots(size_t len)
+{
+	return len == 0 ? 1 : (unsigned)((len + XNF_PAGE_SIZE - 1) / XNF_PAGE_SIZE);
+}
+
+bool xnf_tx_room(const struct xnf_queue *q, size_t len)
+{
+	unsigned need = xnf_tx_slots(len);
+
+	return !q->broken && RING_FREE_REQUESTS(&q->tx) >= need &&
+	       q->tx_nfree >= need;
+}
+
+static int check_frame(const struct xnf_queue *q, const struct xnf_frame *f)
+{
+	if (f->len < XNF_FRAME_MIN)
+		return -EINVAL;
+	if (f->len > XNF_FRAME_MAX)
+		return -EMSGSIZE;
+	if (!q->sg && f->len > XNF_PAGE_SIZE)
+		return -EMSGSIZE;
+	return 0;
+}
+
+static uint16_t frame_flags(const struct xnf_frame *f)
+{
+	uint16_t fl = 0;
+
+	if (f->flags & XNF_F_CSUM_BLANK)
+		fl |= NETTXF_csum_blank;
+	if (f->flags & XNF_F_DATA_VALIDATED)
+		fl |= NETTXF_data_validated;
+	return fl;
+}
+
+/* Fill one slot: take a free page, copy CHUNK bytes of the frame in, write
+ * the request in one store. The first slot's size is the frame's total
+ * length (netif.h "Guest transmit"); the others carry their own size. */
+static void put_slot(struct xnf_queue *q, const uint8_t *src, unsigned chunk,
+		     uint16_t size, uint16_t flags)
+{
+	uint16_t id = q->tx_free[--q->tx_nfree];
+	struct netif_tx_request req = {
+		.gref = q->tx_refs[id],
+		.offset = 0,
+		.flags = flags,
+		.id = id,
+		.size = size,
+	};
+
+	XNX_BUG_ON(q->tx_pending[id]);
+	memcpy(q->tx_pages + (size_t)id * XNF_PAGE_SIZE, src, chunk);
+	q->tx_pending[id] = true;
+	*RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt) = req;
+	q->tx.req_prod_pvt++;
+}
+
+int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *f)
+{
+	const uint8_t *src = f->data;
+	unsigned nslots, left = f->len;
+	int rc;
+
+	if (q->broken)
+		return -EPIPE;
+	rc = check_frame(q, f);
+	if (rc < 0)
+		return rc;
+	nslots = xnf_tx_slots(f->len);
+	if (!xnf_tx_room(q, f->len))
+		return -EAGAIN;
+	for (unsigned i = 0; i < nslots; i++) {
+		unsigned chunk = left > XNF_PAGE_SIZE ? XNF_PAGE_SIZE : left;
+		uint16_t flags = i == 0 ? frame_flags(f) : 0;
+
+		if (i + 1 < nslots)
+			flags |= NETTXF_more_data;
+		put_slot(q, src, chunk, (uint16_t)(i == 0 ? f->len : chunk), flags);
+		src += chunk;
+		left -= chunk;
+	}
+	q->stats.tx_frames++;
+	q->stats.tx_bytes += f->len;
+	return 0;
+}
+
+void xnf_tx_push(struct xnf_queue *q, bool *notify)
+{
+	int n;
+
+	/* The macro orders the request stores before req_prod (wmb) and
+	 * req_prod before reading req_event (mb); pairs with the backend's
+	 * RING_FINAL_CHECK_FOR_REQUESTS. */
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, n);
+	*notify = n;
+	if (n)
+		q->stats.notify_tx++;
+}
+
+/* Validate one response copied off the ring; free its page. */
+static int tx_complete(struct xnf_queue *q, RING_IDX idx,
+		       struct netif_tx_response rsp)
+{
+	if (rsp.status < NETIF_RSP_DROPPED || rsp.status > NETIF_RSP_NULL) {
+		xnf_queue_break(q, "tx response %u: status %d out of range",
+				idx, rsp.status);
+		return -EPIPE;
+	}
+	/* The slot of an extra-info request: no id to look at, but only as
+	 * many as we sent extra-info slots. */
+	if (rsp.status == NETIF_RSP_NULL) {
+		if (q->tx_extras == 0) {
+			xnf_queue_break(q, "tx response %u: status NULL but no "
+					"extra-info request outstanding", idx);
+			return -EPIPE;
+		}
+		q->tx_extras--;
+		return 0;
+	}
+	if (rsp.id >= XNF_TX_RING_SIZE) {
+		xnf_queue_break(q, "tx response %u: id %u out of range", idx, rsp.id);
+		return -EPIPE;
+	}
+	if (!q->tx_pending[rsp.id]) {
+		xnf_queue_break(q, "tx response %u: id %u is not outstanding",
+				idx, rsp.id);
+		return -EPIPE;
+	}
+	q->tx_pending[rsp.id] = false;
+	q->tx_free[q->tx_nfree++] = rsp.id;
+	if (rsp.status != NETIF_RSP_OKAY)
+		q->stats.tx_errors++;
+	return 0;
+}
+
+int xnf_tx_gc(struct xnf_queue *q)
+{
+	int done = 0, more = 1;
+
+	while (more && done < XNF_RSP_BUDGET) {
+		RING_IDX prod, cons = q->tx.rsp_cons;
+
+		if (q->broken)
+			return -EPIPE;
+		prod = __atomic_load_n(&q->tx.sring->rsp_prod, __ATOMIC_RELAXED);
+		if (xnf_check_rsp_prod(q, "tx", prod, cons, q->tx.req_prod_pvt) < 0)
+			return -EPIPE;
+		/* Responses are read after rsp_prod: pairs with the wmb in
+		 * the backend's RING_PUSH_RESPONSES. */
+		xen_rmb();
+		for (; cons != prod; cons++, done++) {
+			struct netif_tx_response rsp;
+
+			RING_COPY_RESPONSE(&q->tx, cons, &rsp);
+			if (tx_complete(q, cons, rsp) < 0)
+				return -EPIPE;
+			q->tx.rsp_cons = cons + 1;
+		}
+		RING_FINAL_CHECK_FOR_RESPONSES(&q->tx, more);
+	}
+	return done;
+}

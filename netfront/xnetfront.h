@@ -1,0 +1,123 @@
+/*
+ * xnetfront.h — libxnetfront: the frontend half of a Xen virtual network
+ * interface (vif) in user space. Opens device/vif/<devid> of the current
+ * domain, negotiates with the backend over xenstore exactly as Linux
+ * xen-netfront does, shares one netif_tx and one netif_rx ring page plus a
+ * pool of data pages, and moves Ethernet frames in bursts.
+ *
+ * Every function that can fail returns -1 (or NULL) and sets errno. A device
+ * is used by one thread at a time.
+ *
+ * Life of a device:
+ *
+ *   dev = xnf_open(devid);           handshake starts (does not block)
+ *   xnf_wait_connected(dev, 5000);   or poll xnf_fd() and call xnf_process()
+ *   xnf_send_burst / xnf_recv_burst / xnf_wait
+ *   xnf_close(dev);                  Closing → Closed, everything unshared
+ *
+ * The backend is not trusted: a response that breaks the protocol (bad id,
+ * status or size, producer index beyond the ring) marks the device broken
+ * (xnf_state() == XNF_BROKEN, reason in xnf_broken_reason()), logs the
+ * reason, writes it to xenstore and takes the device to Closing. The process
+ * is never harmed; the caller then closes the device.
+ */
+#ifndef XNETFRONT_H
+#define XNETFRONT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct xnf_dev;
+
+/* Largest frame the library carries (the netif protocol's 16-bit size). */
+#define XNF_FRAME_MAX 65535u
+/* Smallest frame sent: an Ethernet header (backends drop shorter ones). */
+#define XNF_FRAME_MIN 14u
+
+/* struct xnf_frame flags, mapped to NETTXF_* / NETRXF_*. */
+#define XNF_F_CSUM_BLANK     0x1	/* L4 checksum not filled in */
+#define XNF_F_DATA_VALIDATED 0x2	/* checksum already verified */
+
+/* One Ethernet frame. Send: DATA/LEN (and FLAGS) are read. Receive: DATA
+ * points to CAP bytes of caller memory; LEN and FLAGS are filled in. */
+struct xnf_frame {
+	void *data;
+	uint32_t len;
+	uint32_t cap;
+	uint32_t flags;
+};
+
+enum xnf_state {
+	XNF_CONNECTING = 1,	/* handshake in progress */
+	XNF_CONNECTED,		/* frames flow */
+	XNF_CLOSED,		/* the backend went away or closed us */
+	XNF_BROKEN,		/* the backend broke the protocol */
+};
+
+struct xnf_stats {
+	uint64_t tx_frames, tx_bytes;
+	uint64_t tx_errors;	/* backend answered ERROR or DROPPED */
+	uint64_t tx_dropped;	/* refused locally: too big for the backend */
+	uint64_t rx_frames, rx_bytes;
+	uint64_t rx_errors;	/* backend delivered ERROR or DROPPED */
+	uint64_t rx_dropped;	/* caller's buffer too small */
+	uint64_t notify_tx, notify_rx;	/* event channel kicks sent */
+};
+
+/* Start the handshake for device/vif/DEVID of this domain. Needs the
+ * `backend` and `backend-id` keys the toolstack writes. Errors: ENOENT (no
+ * such vif), EINVAL (a key is malformed; logged), or the platform's. */
+struct xnf_dev *xnf_open(unsigned devid);
+
+/* A file descriptor that becomes readable when the device needs
+ * xnf_process(): an event from the backend or a xenstore change. */
+int xnf_fd(const struct xnf_dev *dev);
+
+/* Handle whatever made xnf_fd() readable: advance the handshake, collect
+ * transmit completions. Never blocks. Returns the current state, or -1. */
+int xnf_process(struct xnf_dev *dev);
+
+enum xnf_state xnf_state(const struct xnf_dev *dev);
+/* Why the device is broken or closed (static storage of DEV), or "". */
+const char *xnf_broken_reason(const struct xnf_dev *dev);
+
+/* Block until the device is connected, up to TIMEOUT_MS. 0, or -1 with
+ * errno ETIMEDOUT, or ENOTCONN if it closed or broke instead. */
+int xnf_wait_connected(struct xnf_dev *dev, int timeout_ms);
+
+/* Queue up to N frames for transmission and kick the backend once if it
+ * asked to be kicked. Returns how many frames were consumed from the front
+ * of FRAMES: sent, or dropped and counted (too long for the backend, shorter
+ * than XNF_FRAME_MIN). Fewer than N means the ring is full: retry after
+ * xnf_wait(). -1 with ENOTCONN when the device is not connected. */
+int xnf_send_burst(struct xnf_dev *dev, const struct xnf_frame *frames,
+		   unsigned n);
+
+/* Receive up to N frames into BUFS. Returns how many were filled (0 when
+ * none is waiting). A frame longer than its buffer's CAP is dropped and
+ * counted. -1 with ENOTCONN when the device is not connected. */
+int xnf_recv_burst(struct xnf_dev *dev, struct xnf_frame *bufs, unsigned n);
+
+/* Ask to be woken for the next received frame or transmit completion, then
+ * wait up to TIMEOUT_MS (-1: forever) and process what arrived. Returns 1
+ * if there is work (or the state changed), 0 on timeout, -1 on error. */
+int xnf_wait(struct xnf_dev *dev, int timeout_ms);
+
+/* Whether the transmit ring has room for at least one full-size frame. */
+int xnf_tx_ready(const struct xnf_dev *dev);
+
+unsigned xnf_devid(const struct xnf_dev *dev);
+/* The MAC address from the vif's `mac` key. */
+void xnf_mac(const struct xnf_dev *dev, uint8_t mac[6]);
+/* The MTU from the vif's `mtu` key (1500 when absent). */
+unsigned xnf_mtu(const struct xnf_dev *dev);
+void xnf_get_stats(const struct xnf_dev *dev, struct xnf_stats *out);
+
+/* Close: state Closing, wait (bounded) for the backend to let go of the
+ * pages, unshare them, unbind the channels, state Closed, free DEV. Safe in
+ * every state, also after the vif was removed from xenstore. Returns 0, or
+ * -1 with errno if something could not be released (it is logged; DEV is
+ * freed anyway). */
+int xnf_close(struct xnf_dev *dev);
+
+#endif

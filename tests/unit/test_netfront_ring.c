@@ -1,0 +1,696 @@
+/*
+ * test_netfront_ring.c — libxnetfront's data path with both ends of each
+ * ring on one page: the frontend through netfront/queue.h, the backend
+ * driven by hand with the ring.h macros. Request building, RX refill, the
+ * response checks against a hostile backend (table-driven), notification
+ * suppression.
+ */
+#include <CUnit/Basic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netfront/queue.h"
+#include "xnx_log.h"
+
+#define PAGE XNF_PAGE_SIZE
+
+/* One fixture: a frontend queue and the backend's view of the same pages. */
+struct fix {
+	struct xnf_queue *q;
+	void *tx_sring, *rx_sring;
+	uint8_t *tx_pages, *rx_pages;
+	grant_ref_t tx_refs[XNF_TX_RING_SIZE], rx_refs[XNF_RX_RING_SIZE];
+	struct netif_tx_back_ring btx;
+	struct netif_rx_back_ring brx;
+};
+
+static struct fix F;
+
+static void fix_up(bool sg)
+{
+	memset(&F, 0, sizeof(F));
+	F.q = calloc(1, sizeof(*F.q));
+	F.tx_sring = aligned_alloc(PAGE, PAGE);
+	F.rx_sring = aligned_alloc(PAGE, PAGE);
+	F.tx_pages = calloc(XNF_TX_RING_SIZE, PAGE);
+	F.rx_pages = calloc(XNF_RX_RING_SIZE, PAGE);
+	CU_ASSERT_FATAL(F.q && F.tx_sring && F.rx_sring && F.tx_pages && F.rx_pages);
+	memset(F.tx_sring, 0xee, PAGE);	/* init must not rely on zeroed pages */
+	memset(F.rx_sring, 0xee, PAGE);
+	for (unsigned i = 0; i < XNF_TX_RING_SIZE; i++)
+		F.tx_refs[i] = 1000 + i;
+	for (unsigned i = 0; i < XNF_RX_RING_SIZE; i++)
+		F.rx_refs[i] = 5000 + i;
+	xnf_queue_init(F.q, F.tx_sring, F.rx_sring, F.tx_pages, F.tx_refs,
+		       F.rx_pages, F.rx_refs, sg);
+	BACK_RING_INIT(&F.btx, (struct netif_tx_sring *)F.tx_sring, PAGE);
+	BACK_RING_INIT(&F.brx, (struct netif_rx_sring *)F.rx_sring, PAGE);
+}
+
+static void fix_down(void)
+{
+	free(F.q);
+	free(F.tx_sring);
+	free(F.rx_sring);
+	free(F.tx_pages);
+	free(F.rx_pages);
+}
+
+/* A recognisable frame of LEN bytes. */
+static uint8_t *frame_bytes(size_t len, uint8_t seed)
+{
+	uint8_t *b = malloc(len ? len : 1);
+
+	for (size_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(seed + i * 7);
+	return b;
+}
+
+static int send_one(size_t len, uint8_t seed)
+{
+	uint8_t *b = frame_bytes(len, seed);
+	struct xnf_frame f = { .data = b, .len = (uint32_t)len };
+	int rc = xnf_tx_put(F.q, &f);
+
+	free(b);
+	return rc;
+}
+
+static void push_tx(void)
+{
+	bool notify;
+
+	xnf_tx_push(F.q, &notify);
+}
+
+/* Backend: take the next tx request off the ring. */
+static struct netif_tx_request back_tx_req(void)
+{
+	struct netif_tx_request r;
+
+	RING_COPY_REQUEST(&F.btx, F.btx.req_cons, &r);
+	F.btx.req_cons++;
+	return r;
+}
+
+static void back_tx_rsp(uint16_t id, int16_t status)
+{
+	struct netif_tx_response r = { .id = id, .status = status };
+
+	*RING_GET_RESPONSE(&F.btx, F.btx.rsp_prod_pvt) = r;
+	F.btx.rsp_prod_pvt++;
+}
+
+/* ---- transmit: request building ------------------------------------------ */
+
+static void tx_put_single_slot(void)
+{
+	fix_up(false);
+	uint8_t *want = frame_bytes(60, 3);
+	CU_ASSERT_EQUAL(send_one(60, 3), 0);
+	push_tx();
+	CU_ASSERT_EQUAL(F.btx.sring->req_prod, 1);
+	struct netif_tx_request r = back_tx_req();
+	CU_ASSERT_EQUAL(r.gref, 1000);
+	CU_ASSERT_EQUAL(r.offset, 0);
+	CU_ASSERT_EQUAL(r.flags, 0);
+	CU_ASSERT_EQUAL(r.size, 60);
+	CU_ASSERT_TRUE(r.id < XNF_TX_RING_SIZE);
+	CU_ASSERT_EQUAL(F.tx_refs[r.id], r.gref);
+	CU_ASSERT_EQUAL(memcmp(F.tx_pages + (size_t)r.id * PAGE, want, 60), 0);
+	CU_ASSERT_EQUAL(F.q->stats.tx_frames, 1);
+	free(want);
+	fix_down();
+}
+
+static void tx_put_checksum_flags(void)
+{
+	fix_up(false);
+	uint8_t b[64] = { 0 };
+	struct xnf_frame f = { .data = b, .len = 64,
+			       .flags = XNF_F_CSUM_BLANK | XNF_F_DATA_VALIDATED };
+	CU_ASSERT_EQUAL(xnf_tx_put(F.q, &f), 0);
+	push_tx();
+	struct netif_tx_request r = back_tx_req();
+	CU_ASSERT_EQUAL(r.flags, NETTXF_csum_blank | NETTXF_data_validated);
+	fix_down();
+}
+
+/* A 9000-byte frame with feature-sg: three slots, the first carrying the
+ * total size (netif.h "Guest transmit"), more_data on all but the last. */
+static void tx_put_multi_slot(void)
+{
+	fix_up(true);
+	uint8_t *want = frame_bytes(9000, 9);
+	CU_ASSERT_EQUAL(send_one(9000, 9), 0);
+	push_tx();
+	CU_ASSERT_EQUAL(F.btx.sring->req_prod, 3);
+	static const uint16_t sizes[] = { 9000, 4096, 808 };
+	static const uint16_t flags[] = { NETTXF_more_data, NETTXF_more_data, 0 };
+	static const unsigned chunk[] = { 4096, 4096, 808 };
+	size_t off = 0;
+	uint16_t ids[3];
+	for (int i = 0; i < 3; i++) {
+		struct netif_tx_request r = back_tx_req();
+		CU_ASSERT_EQUAL(r.size, sizes[i]);
+		CU_ASSERT_EQUAL(r.flags, flags[i]);
+		CU_ASSERT_EQUAL(r.offset, 0);
+		CU_ASSERT_EQUAL(r.gref, F.tx_refs[r.id]);
+		CU_ASSERT_EQUAL(memcmp(F.tx_pages + (size_t)r.id * PAGE, want + off,
+				       chunk[i]), 0);
+		ids[i] = r.id;
+		off += chunk[i];
+	}
+	CU_ASSERT(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+	/* The largest frame the protocol carries fits in 16 slots. */
+	CU_ASSERT_EQUAL(xnf_tx_slots(XNF_FRAME_MAX), 16);
+	CU_ASSERT_EQUAL(send_one(XNF_FRAME_MAX, 1), 0);
+	free(want);
+	fix_down();
+}
+
+/* Frames the backend cannot take are refused without touching the ring. */
+static void tx_put_refuses_bad_sizes(void)
+{
+	static const struct { bool sg; size_t len; int rc; } cases[] = {
+		{ false, 0, -EINVAL },
+		{ false, XNF_FRAME_MIN - 1, -EINVAL },
+		{ false, PAGE + 1, -EMSGSIZE },		/* no feature-sg */
+		{ true, XNF_FRAME_MAX + 1, -EMSGSIZE },
+		{ false, XNF_FRAME_MIN, 0 },
+		{ false, PAGE, 0 },
+		{ true, PAGE + 1, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fix_up(cases[i].sg);
+		CU_ASSERT_EQUAL(send_one(cases[i].len, 0), cases[i].rc);
+		if (cases[i].rc < 0)
+			CU_ASSERT_EQUAL(F.q->tx.req_prod_pvt, 0);
+		CU_ASSERT_FALSE(F.q->broken);
+		fix_down();
+	}
+}
+
+/* The ring fills, then the pages answered by the backend are used again
+ * with the same grant refs: no per-packet grant. */
+static void tx_ring_full_then_reuse(void)
+{
+	fix_up(false);
+	unsigned n = 0;
+	while (send_one(100, (uint8_t)n) == 0)
+		n++;
+	CU_ASSERT_EQUAL(n, XNF_TX_RING_SIZE);
+	CU_ASSERT_EQUAL(send_one(100, 0), -EAGAIN);
+	CU_ASSERT_FALSE(xnf_tx_room(F.q, 100));
+	push_tx();
+	grant_ref_t first_refs[4];
+	for (int i = 0; i < 4; i++) {
+		struct netif_tx_request r = back_tx_req();
+		first_refs[i] = r.gref;
+		back_tx_rsp(r.id, NETIF_RSP_OKAY);
+	}
+	RING_PUSH_RESPONSES(&F.btx);
+	CU_ASSERT_EQUAL(xnf_tx_gc(F.q), 4);
+	CU_ASSERT_TRUE(xnf_tx_room(F.q, 100));
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(send_one(100, 0), 0);
+	CU_ASSERT_EQUAL(send_one(100, 0), -EAGAIN);
+	push_tx();
+	/* Skip the 252 still outstanding; the 4 new ones reuse the 4 refs. */
+	F.btx.req_cons += XNF_TX_RING_SIZE - 4;
+	for (int i = 0; i < 4; i++) {
+		struct netif_tx_request r = back_tx_req();
+		bool seen = false;
+		for (int j = 0; j < 4; j++)
+			seen |= r.gref == first_refs[j];
+		CU_ASSERT_TRUE(seen);
+	}
+	CU_ASSERT_FALSE(F.q->broken);
+	fix_down();
+}
+
+/* ---- transmit: responses from a hostile backend --------------------------- */
+
+enum tx_script { TX_ONE, TX_TWO, TX_REPEAT, TX_PROD_AHEAD, TX_PROD_RING };
+
+static const struct tx_case {
+	const char *name;
+	enum tx_script script;
+	uint16_t id;
+	int16_t status;
+	int gc;			/* expected xnf_tx_gc result */
+	const char *reason;	/* substring of the reason, NULL = not broken */
+} tx_cases[] = {
+	{ "good",              TX_ONE, 0, NETIF_RSP_OKAY, 1, NULL },
+	{ "error status",      TX_ONE, 0, NETIF_RSP_ERROR, 1, NULL },
+	{ "dropped status",    TX_ONE, 0, NETIF_RSP_DROPPED, 1, NULL },
+	{ "id out of range",   TX_ONE, XNF_TX_RING_SIZE, 0, -EPIPE, "out of range" },
+	{ "id far out",        TX_ONE, 0xffff, 0, -EPIPE, "id 65535 out of range" },
+	{ "id not outstanding", TX_ONE, 7, 0, -EPIPE, "id 7 is not outstanding" },
+	{ "repeated id",       TX_REPEAT, 0, 0, -EPIPE, "id 0 is not outstanding" },
+	{ "status too low",    TX_ONE, 0, -3, -EPIPE, "status -3 out of range" },
+	{ "status too high",   TX_ONE, 0, 2, -EPIPE, "status 2 out of range" },
+	{ "null without extra", TX_ONE, 0, NETIF_RSP_NULL, -EPIPE, "no extra-info" },
+	{ "two good",          TX_TWO, 0, 0, 2, NULL },
+	{ "rsp_prod past requests", TX_PROD_AHEAD, 0, 0, -EPIPE, "ahead of rsp_cons" },
+	{ "rsp_prod beyond ring", TX_PROD_RING, 0, 0, -EPIPE, "ahead of rsp_cons" },
+};
+
+static void tx_run_case(const struct tx_case *c)
+{
+	fix_up(false);
+	CU_ASSERT_EQUAL_FATAL(send_one(60, 1), 0);
+	if (c->script == TX_TWO || c->script == TX_REPEAT)
+		CU_ASSERT_EQUAL_FATAL(send_one(60, 2), 0);
+	push_tx();
+	struct netif_tx_request r = back_tx_req();
+	uint16_t id = c->id == 0 ? r.id : c->id;
+	back_tx_rsp(id, c->status);
+	if (c->script == TX_TWO)
+		back_tx_rsp(back_tx_req().id, NETIF_RSP_OKAY);
+	if (c->script == TX_REPEAT)
+		back_tx_rsp(id, NETIF_RSP_OKAY);
+	RING_PUSH_RESPONSES(&F.btx);
+	if (c->script == TX_PROD_AHEAD)
+		F.btx.sring->rsp_prod = 2;
+	if (c->script == TX_PROD_RING)
+		F.btx.sring->rsp_prod = XNF_TX_RING_SIZE + 1;
+
+	int rc = xnf_tx_gc(F.q);
+	if (rc != c->gc)
+		fprintf(stderr, "\n  case '%s': gc %d, want %d (%s)\n", c->name,
+			rc, c->gc, F.q->reason);
+	CU_ASSERT_EQUAL(rc, c->gc);
+	CU_ASSERT_EQUAL(F.q->broken, c->reason != NULL);
+	if (c->reason) {
+		CU_ASSERT_PTR_NOT_NULL(strstr(F.q->reason, c->reason));
+		/* Broken stays broken: nothing more is sent or taken. */
+		CU_ASSERT_EQUAL(send_one(60, 0), -EPIPE);
+		CU_ASSERT_EQUAL(xnf_tx_gc(F.q), -EPIPE);
+		CU_ASSERT_FALSE(xnf_queue_arm(F.q));
+	} else {
+		CU_ASSERT_EQUAL(F.q->tx_nfree, XNF_TX_RING_SIZE);
+		CU_ASSERT_EQUAL(F.q->stats.tx_errors, c->status != 0);
+	}
+	fix_down();
+}
+
+static void tx_gc_response_checks(void)
+{
+	for (size_t i = 0; i < sizeof(tx_cases) / sizeof(tx_cases[0]); i++)
+		tx_run_case(&tx_cases[i]);
+}
+
+/* ---- receive ----------------------------------------------------------- */
+
+static bool refill(void)
+{
+	bool notify;
+
+	xnf_rx_refill(F.q, &notify);
+	return notify;
+}
+
+/* Backend: consume the next rx request, "grant copy" DATA into its page at
+ * OFF and answer in the same slot. */
+static void back_rx_data(const uint8_t *data, int16_t len, uint16_t off,
+			 uint16_t flags)
+{
+	struct netif_rx_request req;
+	struct netif_rx_response rsp;
+
+	RING_COPY_REQUEST(&F.brx, F.brx.req_cons, &req);
+	F.brx.req_cons++;
+	if (data && len > 0)
+		memcpy(F.rx_pages + (size_t)req.id * PAGE + off, data, (size_t)len);
+	rsp = (struct netif_rx_response){ .id = req.id, .offset = off,
+					  .flags = flags, .status = len };
+	*RING_GET_RESPONSE(&F.brx, F.brx.rsp_prod_pvt) = rsp;
+	F.brx.rsp_prod_pvt++;
+}
+
+/* Backend: a raw response in the next slot (consuming its request). */
+static void back_rx_raw(struct netif_rx_response rsp)
+{
+	F.brx.req_cons++;
+	*RING_GET_RESPONSE(&F.brx, F.brx.rsp_prod_pvt) = rsp;
+	F.brx.rsp_prod_pvt++;
+}
+
+static void back_rx_extra(uint8_t type, uint8_t flags)
+{
+	struct netif_extra_info ex = { .type = type, .flags = flags };
+	struct netif_rx_response raw;
+
+	memcpy(&raw, &ex, sizeof(raw));
+	back_rx_raw(raw);
+}
+
+static void rx_refill_posts_every_buffer(void)
+{
+	fix_up(false);
+	CU_ASSERT_TRUE(refill());	/* req_event starts at 1 */
+	CU_ASSERT_EQUAL(F.brx.sring->req_prod, XNF_RX_RING_SIZE);
+	for (unsigned i = 0; i < XNF_RX_RING_SIZE; i++) {
+		struct netif_rx_request r;
+		RING_COPY_REQUEST(&F.brx, i, &r);
+		CU_ASSERT_EQUAL(r.id, i);
+		CU_ASSERT_EQUAL(r.gref, 5000 + i);
+	}
+	/* Nothing free: nothing posted, no kick. */
+	CU_ASSERT_FALSE(refill());
+	CU_ASSERT_EQUAL(F.brx.sring->req_prod, XNF_RX_RING_SIZE);
+	fix_down();
+}
+
+static void rx_receive_and_refill(void)
+{
+	fix_up(false);
+	refill();
+	uint8_t *d = frame_bytes(1514, 5), buf[2048];
+	back_rx_data(d, 1514, 0, NETRXF_data_validated);
+	back_rx_data(d, 60, 100, 0);
+	RING_PUSH_RESPONSES(&F.brx);
+	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 2);
+	struct xnf_frame f = { .data = buf, .cap = sizeof(buf) };
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 1);
+	CU_ASSERT_EQUAL(f.len, 1514);
+	CU_ASSERT_EQUAL(f.flags, XNF_F_DATA_VALIDATED);
+	CU_ASSERT_EQUAL(memcmp(buf, d, 1514), 0);
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 1);
+	CU_ASSERT_EQUAL(f.len, 60);
+	CU_ASSERT_EQUAL(memcmp(buf, d, 60), 0);
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 0);
+	/* Both buffers go back, in the slots after the ring's end, same ids. */
+	refill();
+	CU_ASSERT_EQUAL(F.brx.sring->req_prod, XNF_RX_RING_SIZE + 2);
+	struct netif_rx_request r;
+	RING_COPY_REQUEST(&F.brx, XNF_RX_RING_SIZE + 1, &r);
+	CU_ASSERT_EQUAL(r.id, 1);
+	CU_ASSERT_EQUAL(r.gref, 5001);
+	CU_ASSERT_EQUAL(F.q->stats.rx_frames, 2);
+	CU_ASSERT_EQUAL(F.q->stats.rx_bytes, 1574);
+	free(d);
+	fix_down();
+}
+
+/* A frame over three slots arrives in two pushes; it is delivered whole,
+ * once, after the last slot. Extra-info slots are skipped. */
+static void rx_multi_slot_and_extra(void)
+{
+	fix_up(true);
+	refill();
+	uint8_t *d = frame_bytes(9000, 11), *buf = malloc(XNF_FRAME_MAX);
+	back_rx_data(d, 4096, 0, NETRXF_more_data | NETRXF_extra_info);
+	back_rx_extra(XEN_NETIF_EXTRA_TYPE_GSO, 0);
+	back_rx_data(d + 4096, 4000, 0, NETRXF_more_data);
+	RING_PUSH_RESPONSES(&F.brx);
+	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 3);
+	struct xnf_frame f = { .data = buf, .cap = XNF_FRAME_MAX };
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 0);
+	back_rx_data(d + 8096, 904, 96, 0);
+	RING_PUSH_RESPONSES(&F.brx);
+	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 1);
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 1);
+	CU_ASSERT_EQUAL(f.len, 9000);
+	CU_ASSERT_EQUAL(memcmp(buf, d, 9000), 0);
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 0);
+	CU_ASSERT_FALSE(F.q->broken);
+	free(d);
+	free(buf);
+	fix_down();
+}
+
+/* Errors the backend reports, and frames too long for the caller's buffer,
+ * are dropped and counted; the device carries on. */
+static void rx_drops_are_counted(void)
+{
+	fix_up(false);
+	refill();
+	uint8_t *d = frame_bytes(1000, 1), buf[2048];
+	back_rx_data(NULL, NETIF_RSP_ERROR, 0, 0);
+	back_rx_data(d, 1000, 0, 0);
+	back_rx_data(d, 500, 0, 0);
+	RING_PUSH_RESPONSES(&F.brx);
+	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 3);
+	struct xnf_frame small = { .data = buf, .cap = 800 };
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &small), -ENOBUFS);	/* error */
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &small), -ENOBUFS);	/* too long */
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &small), 1);
+	CU_ASSERT_EQUAL(small.len, 500);
+	CU_ASSERT_EQUAL(F.q->stats.rx_errors, 1);
+	CU_ASSERT_EQUAL(F.q->stats.rx_dropped, 1);
+	CU_ASSERT_FALSE(F.q->broken);
+	refill();
+	CU_ASSERT_EQUAL(F.brx.sring->req_prod, XNF_RX_RING_SIZE + 3);
+	free(d);
+	fix_down();
+}
+
+enum rx_script { RX_RAW, RX_REPEAT, RX_PROD_RING, RX_PROD_AHEAD, RX_LONG_CHAIN,
+		 RX_BAD_EXTRA };
+
+static const struct rx_case {
+	const char *name;
+	enum rx_script script;
+	struct netif_rx_response rsp;	/* for RX_RAW, in slot 0 */
+	const char *reason;		/* NULL: good */
+} rx_cases[] = {
+	{ "good", RX_RAW, { .id = 0, .status = 60 }, NULL },
+	{ "good at offset", RX_RAW, { .id = 0, .offset = 4036, .status = 60 }, NULL },
+	{ "dropped status", RX_RAW, { .id = 0, .status = NETIF_RSP_DROPPED }, NULL },
+	{ "id out of range", RX_RAW, { .id = XNF_RX_RING_SIZE, .status = 60 },
+	  "id 256 out of range" },
+	{ "id of another slot", RX_RAW, { .id = 5, .status = 60 },
+	  "id 5 belongs to slot 5, not 0" },
+	{ "repeated id", RX_REPEAT, { .id = 0, .status = 60 },
+	  "id 0 is not outstanding" },
+	{ "status out of range", RX_RAW, { .id = 0, .status = -3 },
+	  "status -3 out of range" },
+	{ "size larger than posted", RX_RAW, { .id = 0, .status = 4097 },
+	  "larger than the 4096-byte buffer" },
+	{ "offset plus size past page", RX_RAW,
+	  { .id = 0, .offset = 4000, .status = 97 }, "offset 4000 + size 97" },
+	{ "rsp_prod beyond ring", RX_PROD_RING, { 0 }, "ahead of rsp_cons" },
+	{ "rsp_prod past requests", RX_PROD_AHEAD, { 0 }, "ahead of rsp_cons" },
+	{ "frame over too many slots", RX_LONG_CHAIN, { 0 }, "spans more than" },
+	{ "extra type out of range", RX_BAD_EXTRA, { 0 }, "extra-info type 9" },
+};
+
+static void rx_script_run(const struct rx_case *c)
+{
+	switch (c->script) {
+	case RX_RAW:
+		back_rx_raw(c->rsp);
+		break;
+	case RX_REPEAT:
+		back_rx_raw(c->rsp);
+		back_rx_raw(c->rsp);
+		break;
+	case RX_PROD_RING:
+		F.brx.sring->rsp_prod = XNF_RX_RING_SIZE + 1;
+		return;
+	case RX_PROD_AHEAD:
+		/* Only 4 requests posted below, 5 answers claimed. */
+		F.brx.sring->rsp_prod = 5;
+		return;
+	case RX_LONG_CHAIN:
+		for (int i = 0; i < 40; i++)
+			back_rx_data(NULL, 10, 0, NETRXF_more_data);
+		break;
+	case RX_BAD_EXTRA:
+		back_rx_data(NULL, 10, 0, NETRXF_extra_info);
+		back_rx_extra(9, 0);
+		break;
+	}
+	RING_PUSH_RESPONSES(&F.brx);
+}
+
+static void rx_run_case(const struct rx_case *c)
+{
+	uint8_t buf[PAGE];
+	struct xnf_frame f = { .data = buf, .cap = sizeof(buf) };
+
+	fix_up(false);
+	refill();
+	if (c->script == RX_PROD_AHEAD) {
+		/* A queue with only 4 buffers posted. */
+		F.q->rx.req_prod_pvt = 4;
+	}
+	rx_script_run(c);
+	int rc = xnf_rx_pull(F.q);
+	if (rc >= 0)
+		while ((rc = xnf_rx_next(F.q, &f)) != 0 && rc != -EPIPE)
+			;
+	if ((rc == -EPIPE) != (c->reason != NULL))
+		fprintf(stderr, "\n  case '%s': rc %d (%s)\n", c->name, rc,
+			F.q->reason);
+	CU_ASSERT_EQUAL(F.q->broken, c->reason != NULL);
+	if (c->reason) {
+		CU_ASSERT_EQUAL(rc, -EPIPE);
+		CU_ASSERT_PTR_NOT_NULL(strstr(F.q->reason, c->reason));
+		CU_ASSERT_EQUAL(xnf_rx_pull(F.q), -EPIPE);
+		CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), -EPIPE);
+		CU_ASSERT_FALSE(refill());
+	} else {
+		CU_ASSERT_EQUAL(rc, 0);
+		CU_ASSERT_EQUAL(F.q->stats.rx_frames + F.q->stats.rx_errors, 1);
+	}
+	fix_down();
+}
+
+static void rx_response_checks(void)
+{
+	for (size_t i = 0; i < sizeof(rx_cases) / sizeof(rx_cases[0]); i++)
+		rx_run_case(&rx_cases[i]);
+}
+
+/* A response's fields are read once: changing the shared slot after the
+ * pull does not change what is delivered. */
+static void rx_response_copied_once(void)
+{
+	fix_up(false);
+	refill();
+	uint8_t *d = frame_bytes(100, 2), buf[PAGE];
+	back_rx_data(d, 100, 0, 0);
+	RING_PUSH_RESPONSES(&F.brx);
+	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 1);
+	RING_GET_RESPONSE(&F.brx, 0)->status = 4000;
+	RING_GET_RESPONSE(&F.brx, 0)->flags = NETRXF_more_data;
+	struct xnf_frame f = { .data = buf, .cap = sizeof(buf) };
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 1);
+	CU_ASSERT_EQUAL(f.len, 100);
+	free(d);
+	fix_down();
+}
+
+/* ---- notification suppression --------------------------------------------- */
+
+static void notify_tx_follows_req_event(void)
+{
+	fix_up(false);
+	bool notify;
+	int more;
+
+	send_one(60, 0);
+	xnf_tx_push(F.q, &notify);
+	CU_ASSERT_TRUE(notify);		/* backend idle: req_event = 1 */
+	send_one(60, 0);
+	xnf_tx_push(F.q, &notify);
+	CU_ASSERT_FALSE(notify);	/* backend busy: not re-armed */
+	back_tx_req();
+	back_tx_req();
+	RING_FINAL_CHECK_FOR_REQUESTS(&F.btx, more);
+	CU_ASSERT_FALSE(more);		/* backend goes to sleep */
+	send_one(60, 0);
+	xnf_tx_push(F.q, &notify);
+	CU_ASSERT_TRUE(notify);
+	CU_ASSERT_EQUAL(F.q->stats.notify_tx, 2);
+	fix_down();
+}
+
+static void notify_rx_follows_req_event(void)
+{
+	fix_up(false);
+	int more;
+
+	CU_ASSERT_TRUE(refill());
+	RING_FINAL_CHECK_FOR_REQUESTS(&F.brx, more);
+	CU_ASSERT_TRUE(more);		/* 256 buffers waiting: no sleep */
+	back_rx_data(NULL, 10, 0, 0);
+	RING_PUSH_RESPONSES(&F.brx);
+	xnf_rx_pull(F.q);
+	uint8_t buf[64];
+	struct xnf_frame f = { .data = buf, .cap = sizeof(buf) };
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 1);
+	CU_ASSERT_FALSE(refill());	/* backend still has 255: no kick */
+	CU_ASSERT_EQUAL(F.q->stats.notify_rx, 1);
+	fix_down();
+}
+
+/* xnf_queue_arm sets rsp_event so the backend's next push asks for an
+ * event; pushes before we look again do not. */
+static void notify_arm_sets_rsp_event(void)
+{
+	fix_up(false);
+	int notify;
+
+	refill();
+	CU_ASSERT_FALSE(xnf_queue_arm(F.q));
+	back_rx_data(NULL, 10, 0, 0);
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&F.brx, notify);
+	CU_ASSERT_TRUE(notify);
+	back_rx_data(NULL, 10, 0, 0);
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&F.brx, notify);
+	CU_ASSERT_FALSE(notify);
+	CU_ASSERT_TRUE(xnf_queue_arm(F.q));	/* work already waiting */
+	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 2);
+	CU_ASSERT_FALSE(xnf_queue_arm(F.q));
+	back_rx_data(NULL, 10, 0, 0);
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&F.brx, notify);
+	CU_ASSERT_TRUE(notify);
+
+	/* Same on the tx ring. */
+	send_one(60, 0);
+	push_tx();
+	back_tx_rsp(back_tx_req().id, 0);
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&F.btx, notify);
+	CU_ASSERT_TRUE(notify);		/* rsp_event armed by the arm above */
+	CU_ASSERT_EQUAL(xnf_tx_gc(F.q), 1);
+	send_one(60, 0);
+	push_tx();
+	back_tx_rsp(back_tx_req().id, 0);
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&F.btx, notify);
+	CU_ASSERT_TRUE(notify);		/* tx_gc re-armed it */
+	fix_down();
+}
+
+/* Ring indices wrap around 2^32 without tripping the producer check. */
+static void ring_index_wraparound(void)
+{
+	fix_up(false);
+	RING_IDX start = 0xfffffff0u;
+	F.q->tx.req_prod_pvt = F.q->tx.rsp_cons = start;
+	F.btx.req_cons = F.btx.rsp_prod_pvt = start;
+	F.btx.sring->req_prod = F.btx.sring->rsp_prod = start;
+	for (int round = 0; round < 40; round++) {
+		CU_ASSERT_EQUAL_FATAL(send_one(60, 0), 0);
+		push_tx();
+		back_tx_rsp(back_tx_req().id, 0);
+		RING_PUSH_RESPONSES(&F.btx);
+		CU_ASSERT_EQUAL_FATAL(xnf_tx_gc(F.q), 1);
+	}
+	CU_ASSERT_FALSE(F.q->broken);
+	fix_down();
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	xnx_log_open("test_netfront_ring", 0, XNX_LOG_ERR);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("netfront_ring", NULL, NULL);
+	CU_add_test(s, "tx_put_single_slot", tx_put_single_slot);
+	CU_add_test(s, "tx_put_checksum_flags", tx_put_checksum_flags);
+	CU_add_test(s, "tx_put_multi_slot", tx_put_multi_slot);
+	CU_add_test(s, "tx_put_refuses_bad_sizes", tx_put_refuses_bad_sizes);
+	CU_add_test(s, "tx_ring_full_then_reuse", tx_ring_full_then_reuse);
+	CU_add_test(s, "tx_gc_response_checks", tx_gc_response_checks);
+	CU_add_test(s, "rx_refill_posts_every_buffer", rx_refill_posts_every_buffer);
+	CU_add_test(s, "rx_receive_and_refill", rx_receive_and_refill);
+	CU_add_test(s, "rx_multi_slot_and_extra", rx_multi_slot_and_extra);
+	CU_add_test(s, "rx_drops_are_counted", rx_drops_are_counted);
+	CU_add_test(s, "rx_response_checks", rx_response_checks);
+	CU_add_test(s, "rx_response_copied_once", rx_response_copied_once);
+	CU_add_test(s, "notify_tx_follows_req_event", notify_tx_follows_req_event);
+	CU_add_test(s, "notify_rx_follows_req_event", notify_rx_follows_req_event);
+	CU_add_test(s, "notify_arm_sets_rsp_event", notify_arm_sets_rsp_event);
+	CU_add_test(s, "ring_index_wraparound", ring_index_wraparound);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
