@@ -1,0 +1,70 @@
+/*
+ * queue.c — set up and fail one ring pair; the names of the drop counters.
+ * Mapping the pages and binding the channels is interface.c's job.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "xnb.h"
+#include "xnx_log.h"
+
+const char *xnb_drop_name(enum xnb_drop d)
+{
+	static const char *const names[XNB_DROP_MAX] = {
+		[XNB_DROP_TX_BAD_SIZE] = "tx_bad_size",
+		[XNB_DROP_TX_COPY] = "tx_copy_error",
+		[XNB_DROP_TX_CSUM] = "tx_csum_setup",
+		[XNB_DROP_TX_UNSUPPORTED] = "tx_unsupported",
+		[XNB_DROP_TX_TAP] = "tx_tap_full",
+		[XNB_DROP_RX_TOO_BIG] = "rx_too_big",
+		[XNB_DROP_RX_COPY] = "rx_copy_error",
+		[XNB_DROP_RX_BAD_HDR] = "rx_bad_vnet_hdr",
+	};
+
+	return (unsigned)d < XNB_DROP_MAX ? names[d] : "unknown";
+}
+
+int xnb_queue_init(struct xnb_queue *q, unsigned id, uint32_t domid,
+		   void *tx_sring, void *rx_sring, const struct xnb_feat *feat,
+		   const struct xnb_io *io, struct xnb_stats *stats)
+{
+	memset(q, 0, sizeof(*q));
+	q->id = id;
+	q->domid = domid;
+	q->feat = *feat;
+	q->io = io;
+	q->stats = stats;
+	q->tx_stage = malloc(XNB_STAGE_BYTES);
+	q->rx_stage = malloc(XNB_STAGE_BYTES);
+	if (!q->tx_stage || !q->rx_stage) {
+		xnb_queue_fini(q);
+		return -ENOMEM;
+	}
+	/* The frontend initialised the shared rings (SHARED_RING_INIT); we only
+	 * set up our private indices. */
+	BACK_RING_INIT(&q->tx, (netif_tx_sring_t *)tx_sring, XNB_PAGE_SIZE);
+	BACK_RING_INIT(&q->rx, (netif_rx_sring_t *)rx_sring, XNB_PAGE_SIZE);
+	return 0;
+}
+
+void xnb_queue_fini(struct xnb_queue *q)
+{
+	free(q->tx_stage);
+	free(q->rx_stage);
+	q->tx_stage = q->rx_stage = NULL;
+}
+
+void xnb_queue_fail(struct xnb_queue *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (q->broken)
+		return;
+	q->broken = true;
+	va_start(ap, fmt);
+	vsnprintf(q->reason, sizeof(q->reason), fmt, ap);
+	va_end(ap);
+	xnx_err("dom%u queue %u: protocol violation: %s", q->domid, q->id, q->reason);
+}

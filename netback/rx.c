@@ -1,0 +1,319 @@
+/*
+ * rx.c — host → guest: read frames from the TAP, place each in the buffers
+ * the guest posted on its RX ring by one batched grant copy per round, and
+ * answer each request in its own slot (netif.h: frontends rely on it). A
+ * frame that finds too few buffers waits for the guest to post more. Never
+ * touches xenstore.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "xnb.h"
+#include "xnx_log.h"
+
+#define VH_LEN sizeof(struct virtio_net_hdr)
+
+static struct xnx_ratelimit rx_rl = XNX_RATELIMIT_INIT(10, 5);
+
+/* Map the virtio-net GSO type onto netif's; -EINVAL if F does not take it. */
+static int gso_from_vh(const struct virtio_net_hdr *vh, const struct xnb_feat *f,
+		       struct xnb_rx_pkt *pkt)
+{
+	uint8_t type = vh->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+
+	if (type == VIRTIO_NET_HDR_GSO_NONE)
+		return 0;
+	if (vh->gso_size == 0 || !(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return -EINVAL;
+	memset(&pkt->gso, 0, sizeof(pkt->gso));
+	pkt->gso.type = XEN_NETIF_EXTRA_TYPE_GSO;
+	pkt->gso.u.gso.size = vh->gso_size;
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4 && f->gso_tcpv4)
+		pkt->gso.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
+	else if (type == VIRTIO_NET_HDR_GSO_TCPV6 && f->gso_tcpv6)
+		pkt->gso.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV6;
+	else
+		return -EINVAL;
+	pkt->has_gso = true;
+	pkt->flags |= NETRXF_extra_info;
+	return 0;
+}
+
+int xnb_rx_frame_to_packet(const uint8_t *buf, size_t len, const struct xnb_feat *f,
+			   struct xnb_rx_pkt *pkt)
+{
+	if (len < VH_LEN + XNB_MIN_FRAME || len > VH_LEN + XNB_MAX_FRAME)
+		return -EINVAL;
+	memcpy(&pkt->vh, buf, VH_LEN);
+	pkt->data = (uint8_t *)buf + VH_LEN;
+	pkt->size = (uint32_t)(len - VH_LEN);
+	pkt->flags = 0;
+	pkt->has_gso = false;
+	if (pkt->vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (!f->ip_csum)
+			return -EINVAL;
+		pkt->flags |= NETRXF_csum_blank | NETRXF_data_validated;
+	} else if (pkt->vh.flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+		pkt->flags |= NETRXF_data_validated;
+	}
+	if (gso_from_vh(&pkt->vh, f, pkt) < 0)
+		return -EINVAL;
+	pkt->nslots = (pkt->size + XNB_PAGE_SIZE - 1) / XNB_PAGE_SIZE;
+	if (pkt->nslots > 1 && !f->sg)
+		return -EMSGSIZE;
+	return 0;
+}
+
+unsigned xnb_rx_packet_slots(const struct xnb_rx_pkt *pkt)
+{
+	return pkt->nslots + (pkt->has_gso ? 1 : 0);
+}
+
+/* Which request (ring order) carries data slot I: the GSO extra sits in
+ * the slot right after the first. */
+static unsigned data_req(const struct xnb_rx_pkt *pkt, unsigned i)
+{
+	return i == 0 ? 0 : i + (pkt->has_gso ? 1 : 0);
+}
+
+static uint32_t data_len(const struct xnb_rx_pkt *pkt, unsigned i)
+{
+	uint32_t left = pkt->size - i * XNB_PAGE_SIZE;
+
+	return left < XNB_PAGE_SIZE ? left : XNB_PAGE_SIZE;
+}
+
+unsigned xnb_rx_packet_to_grant_ops(const struct xnb_rx_pkt *pkt, uint32_t domid,
+				    const netif_rx_request_t *reqs,
+				    xengnttab_grant_copy_segment_t *segs)
+{
+	for (unsigned i = 0; i < pkt->nslots; i++) {
+		xengnttab_grant_copy_segment_t *g = &segs[i];
+
+		memset(g, 0, sizeof(*g));
+		g->source.virt = pkt->data + i * XNB_PAGE_SIZE;
+		g->dest.foreign.ref = reqs[data_req(pkt, i)].gref;
+		g->dest.foreign.offset = 0;
+		g->dest.foreign.domid = (uint16_t)domid;
+		g->len = (uint16_t)data_len(pkt, i);
+		g->flags = GNTCOPY_dest_gref;
+	}
+	return pkt->nslots;
+}
+
+static netif_rx_response_t rx_rsp(uint16_t id, uint16_t flags, int16_t status)
+{
+	netif_rx_response_t r;
+
+	memset(&r, 0, sizeof(r));
+	r.id = id;
+	r.flags = flags;
+	r.status = status;
+	return r;
+}
+
+unsigned xnb_rx_packet_to_responses(const struct xnb_rx_pkt *pkt,
+				    const netif_rx_request_t *reqs, bool ok,
+				    netif_rx_response_t *rsp)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < pkt->nslots; i++) {
+		uint16_t flags = i == 0 ? pkt->flags : 0;
+
+		if (i + 1 < pkt->nslots)
+			flags |= NETRXF_more_data;
+		rsp[n++] = rx_rsp(reqs[data_req(pkt, i)].id, flags,
+				  ok ? (int16_t)data_len(pkt, i) : NETIF_RSP_ERROR);
+		if (i == 0 && pkt->has_gso) {
+			/* The extra overlays the response in the slot after the first. */
+			struct netif_extra_info ex = pkt->gso;
+
+			ex.flags = 0;
+			memcpy(&rsp[n++], &ex, sizeof(ex));
+		}
+	}
+	return n;
+}
+
+/* ---- the ring round ------------------------------------------------------- */
+
+/* Next frame for this round at STAGE: the held one, else one from the TAP.
+ * Returns its length, 0 when the TAP is empty. */
+static size_t next_frame(struct xnb_queue *q, uint8_t *stage)
+{
+	ssize_t n;
+
+	if (q->rx_held) {
+		q->rx_held = false;
+		return q->rx_held_len;	/* already at the start of rx_stage */
+	}
+	n = q->io->tap_read(q->io->ctx, stage, VH_LEN + XNB_MAX_FRAME);
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		xnx_log_rl(&rx_rl, XNX_LOG_WARN, "dom%u: tap read: %s", q->domid,
+			   strerror(errno));
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Take PKT's requests off the ring into q->rx_reqs at *NREQS. */
+static void take_requests(struct xnb_queue *q, struct xnb_rx_pkt *pkt, unsigned *nreqs)
+{
+	unsigned need = xnb_rx_packet_slots(pkt);
+
+	pkt->first_req = *nreqs;
+	for (unsigned i = 0; i < need; i++)
+		RING_COPY_REQUEST(&q->rx, q->rx.req_cons++, &q->rx_reqs[(*nreqs)++]);
+}
+
+/* Keep the frame at STAGE/LEN for the next round, at the start of rx_stage
+ * (moved there only after this round's copies are done). */
+static void hold(struct xnb_queue *q, size_t len)
+{
+	q->rx_held = true;
+	q->rx_held_len = len;
+	q->stats->rx_stalls++;
+}
+
+struct rx_batch {
+	unsigned npkts, nsegs, nreqs;
+	size_t staged;		/* bytes of rx_stage in use */
+	size_t held_at;		/* where a held frame sits */
+	enum xnb_work result;
+};
+
+/* Read frames and claim buffers for them until budget, staging space, the
+ * TAP or the guest's buffers run out. */
+static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
+{
+	while (b->npkts < XNB_RX_BUDGET) {
+		struct xnb_rx_pkt *pkt = &q->rx_pkts[b->npkts];
+		uint8_t *stage = q->rx_stage + b->staged;
+		size_t len;
+		int rc;
+
+		if (b->staged + VH_LEN + XNB_MAX_FRAME > XNB_STAGE_BYTES) {
+			b->result = XNB_MORE;
+			return;
+		}
+		len = next_frame(q, stage);
+		if (len == 0)
+			return;
+		rc = xnb_rx_frame_to_packet(stage, len, &q->feat, pkt);
+		if (rc < 0) {
+			q->stats->drops[rc == -EMSGSIZE ? XNB_DROP_RX_TOO_BIG : XNB_DROP_RX_BAD_HDR]++;
+			continue;
+		}
+		if (prod - q->rx.req_cons < xnb_rx_packet_slots(pkt)) {
+			hold(q, len);
+			b->held_at = b->staged;
+			b->result = XNB_WAIT;
+			return;
+		}
+		take_requests(q, pkt, &b->nreqs);
+		pkt->first_seg = b->nsegs;
+		pkt->nsegs = xnb_rx_packet_to_grant_ops(pkt, q->domid, &q->rx_reqs[pkt->first_req],
+							&q->rx_segs[b->nsegs]);
+		b->nsegs += pkt->nsegs;
+		b->staged += len;
+		b->npkts++;
+	}
+	b->result = XNB_MORE;
+}
+
+static bool copies_ok(const struct xnb_queue *q, const struct xnb_rx_pkt *pkt)
+{
+	for (unsigned i = 0; i < pkt->nsegs; i++) {
+		const xengnttab_grant_copy_segment_t *g = &q->rx_segs[pkt->first_seg + i];
+
+		if (g->status != GNTST_okay) {
+			xnx_log_rl(&rx_rl, XNX_LOG_WARN, "dom%u: rx copy to gref %u: status %d",
+				   q->domid, g->dest.foreign.ref, g->status);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Copy, then answer every claimed request in its own slot. */
+static void finish_batch(struct xnb_queue *q, const struct rx_batch *b)
+{
+	netif_rx_response_t rsp[XNB_MAX_FRAME / XNB_PAGE_SIZE + 2];
+
+	if (b->nsegs && q->io->grant_copy(q->io->ctx, b->nsegs, q->rx_segs) < 0) {
+		xnx_log_rl(&rx_rl, XNX_LOG_WARN, "dom%u: rx grant copy failed: %s",
+			   q->domid, strerror(errno));
+		for (unsigned i = 0; i < b->nsegs; i++)
+			q->rx_segs[i].status = GNTST_general_error;
+	}
+	for (unsigned i = 0; i < b->npkts; i++) {
+		const struct xnb_rx_pkt *pkt = &q->rx_pkts[i];
+		bool ok = copies_ok(q, pkt);
+		unsigned n = xnb_rx_packet_to_responses(pkt, &q->rx_reqs[pkt->first_req], ok, rsp);
+
+		for (unsigned j = 0; j < n; j++)
+			*RING_GET_RESPONSE(&q->rx, q->rx.rsp_prod_pvt++) = rsp[j];
+		if (!ok) {
+			q->stats->drops[XNB_DROP_RX_COPY]++;
+			continue;
+		}
+		q->stats->rx_packets++;
+		q->stats->rx_bytes += pkt->size;
+		q->stats->rx_gso += pkt->has_gso;
+	}
+}
+
+static void push_rx(struct xnb_queue *q)
+{
+	int notify;
+
+	if (q->rx.rsp_prod_pvt == q->rx.sring->rsp_prod)
+		return;
+	/* wmb: responses before rsp_prod (pairs with the frontend's rmb after
+	 * reading rsp_prod); mb: rsp_prod before reading rsp_event (pairs with
+	 * the mb in the frontend's RING_FINAL_CHECK_FOR_RESPONSES). */
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->rx, notify);
+	if (notify) {
+		q->io->notify(q->io->ctx, q->rx_port);
+		q->stats->notify_sent++;
+	} else {
+		q->stats->notify_suppressed++;
+	}
+}
+
+/* A frame waits: ask for a kick on the next posted buffer, then look once
+ * more in case buffers arrived meanwhile. */
+static enum xnb_work wait_for_buffers(struct xnb_queue *q)
+{
+	int more;
+
+	/* Sets req_event = req_cons + 1; its mb orders that store before the
+	 * re-read of req_prod (pairs with the mb in the frontend's
+	 * RING_PUSH_REQUESTS_AND_CHECK_NOTIFY). */
+	RING_FINAL_CHECK_FOR_REQUESTS(&q->rx, more);
+	return more ? XNB_MORE : XNB_WAIT;
+}
+
+enum xnb_work xnb_rx_run(struct xnb_queue *q)
+{
+	struct rx_batch b = { .result = XNB_IDLE };
+	RING_IDX prod;
+
+	if (q->broken)
+		return XNB_BROKEN;
+	prod = XNB_READ_ONCE(q->rx.sring->req_prod);
+	xen_rmb(); /* requests after their index: pairs with the frontend's wmb in RING_PUSH_REQUESTS */
+	if (RING_REQUEST_PROD_OVERFLOW(&q->rx, prod)) {
+		xnb_queue_fail(q, "rx ring: producer %u more than a ring ahead of %u",
+			       prod, q->rx.rsp_prod_pvt);
+		return XNB_BROKEN;
+	}
+	fill_batch(q, prod, &b);
+	finish_batch(q, &b);
+	push_rx(q);
+	if (b.result == XNB_WAIT) {
+		if (b.held_at)
+			memmove(q->rx_stage, q->rx_stage + b.held_at, q->rx_held_len);
+		return wait_for_buffers(q);
+	}
+	return b.result;
+}

@@ -1,0 +1,231 @@
+/*
+ * xnb.h — xnetback's internal interface: per-vif and per-queue state, the
+ * packet structs the data path passes between its small functions, the
+ * counters, and the I/O hooks through which tx.c/rx.c reach the hypervisor
+ * and the TAP (so unit tests can drive the data path without either).
+ */
+#ifndef XNB_H
+#define XNB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <xenctrl.h>		/* xen_mb/xen_rmb/xen_wmb, XC_PAGE_SIZE */
+#include <xengnttab.h>
+#include <xen/io/netif.h>
+#include <linux/virtio_net.h>
+
+/* One load of a field the peer may change under us. */
+#define XNB_READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+
+#define XNB_PAGE_SIZE	  4096u
+#define XNB_TX_RING_SIZE  __CONST_RING_SIZE(netif_tx, XNB_PAGE_SIZE)
+#define XNB_RX_RING_SIZE  __CONST_RING_SIZE(netif_rx, XNB_PAGE_SIZE)
+
+/* Data slots one TX packet may use: netif.h's minimum every backend must
+ * accept; more is a protocol violation (we do not negotiate a larger one). */
+#define XNB_TX_MAX_SLOTS  XEN_NETIF_NR_SLOTS_MIN
+/* Extra-info slots one packet may carry: each type at most once. */
+#define XNB_MAX_EXTRAS	  (XEN_NETIF_EXTRA_TYPE_MAX - 1)
+#define XNB_MIN_FRAME	  14u	/* ETH_HLEN: anything shorter is no frame */
+#define XNB_MAX_FRAME	  65535u	/* XEN_NETIF_MAX_TX_SIZE; also TAP reads */
+
+/* Budgets: packets handled per ring round before yielding to other vifs. */
+#define XNB_TX_BUDGET	  64
+#define XNB_RX_BUDGET	  64
+/* Bytes staged per round (grant copy destination / TAP read buffer). */
+#define XNB_STAGE_BYTES	  (8u * (XNB_MAX_FRAME + 1))
+
+/* ---- counters ------------------------------------------------------------ */
+
+/* Why a packet was dropped; xnb_drop_name() gives the stats key. */
+enum xnb_drop {
+	XNB_DROP_TX_BAD_SIZE,	/* < ETH_HLEN, or first slot's total < frags */
+	XNB_DROP_TX_COPY,	/* grant copy failed (bad gref, ...) */
+	XNB_DROP_TX_CSUM,	/* checksum/GSO setup impossible */
+	XNB_DROP_TX_UNSUPPORTED, /* multicast-control request (not offered) */
+	XNB_DROP_TX_TAP,	/* TAP write failed (full, down) */
+	XNB_DROP_RX_TOO_BIG,	/* frame needs more slots than the peer takes */
+	XNB_DROP_RX_COPY,	/* grant copy into the guest failed */
+	XNB_DROP_RX_BAD_HDR,	/* TAP gave an unusable virtio-net header */
+	XNB_DROP_MAX
+};
+
+/* Per-vif counters. tx = guest → host, rx = host → guest (the guest's view,
+ * as in Linux netback). Read by the stats socket later: plain integers,
+ * written only by the thread serving the vif. */
+struct xnb_stats {
+	uint64_t tx_packets, tx_bytes;
+	uint64_t rx_packets, rx_bytes;
+	uint64_t tx_gso, rx_gso;
+	uint64_t drops[XNB_DROP_MAX];
+	uint64_t rx_stalls;	/* rounds that found no buffer posted */
+	uint64_t notify_sent, notify_suppressed;
+};
+
+const char *xnb_drop_name(enum xnb_drop d);
+
+/* ---- features negotiated with the frontend -------------------------------- */
+
+struct xnb_feat {
+	bool sg;		/* frontend takes multi-slot RX packets */
+	bool gso_tcpv4, gso_tcpv6;	/* frontend takes GSO RX packets */
+	bool ip_csum;		/* !feature-no-csum-offload */
+	bool ipv6_csum;		/* feature-ipv6-csum-offload */
+	bool rx_notify;		/* frontend kicks us when it posts RX buffers */
+};
+
+/* ---- packets ------------------------------------------------------------- */
+
+/* One guest TX packet, copied off the ring and validated. */
+struct xnb_tx_pkt {
+	unsigned nslots;	/* data slots */
+	unsigned nextras;	/* extra-info slots (right after slot[0]) */
+	netif_tx_request_t slot[XNB_TX_MAX_SLOTS];
+	uint16_t len[XNB_TX_MAX_SLOTS];	/* bytes taken from each data slot */
+	uint32_t size;		/* whole frame */
+	uint16_t flags;		/* slot[0].flags: NETTXF_* */
+	bool has_gso, has_mcast;
+	struct netif_extra_info gso;
+	int16_t status;		/* NETIF_RSP_OKAY until something fails */
+	enum xnb_drop why;	/* valid when status != OKAY */
+	uint8_t *data;		/* where grant copy puts the frame */
+	unsigned first_seg, nsegs;	/* its grant ops in the batch */
+};
+
+/* One frame from the TAP on its way to the guest. */
+struct xnb_rx_pkt {
+	struct virtio_net_hdr vh;
+	uint8_t *data;
+	uint32_t size;
+	unsigned nslots;	/* data slots it needs */
+	unsigned first_req;	/* its requests in queue->rx_reqs */
+	unsigned first_seg, nsegs;	/* its grant ops in the batch */
+	bool has_gso;
+	struct netif_extra_info gso;
+	uint16_t flags;		/* NETRXF_* for the first response */
+};
+
+/* ---- queues and vifs ------------------------------------------------------ */
+
+/* How tx.c/rx.c reach the outside world; interface.c fills it for real,
+ * unit tests with fakes. CTX is passed back unchanged. */
+struct xnb_io {
+	/* Batched grant copy: 0 (look at each status) or -errno. */
+	int (*grant_copy)(void *ctx, unsigned n, xengnttab_grant_copy_segment_t *segs);
+	/* Kick the frontend on PORT. */
+	void (*notify)(void *ctx, uint32_t port);
+	/* Deliver a frame to the host (iov[0] is the virtio-net header). */
+	ssize_t (*tap_write)(void *ctx, const struct iovec *iov, int iovcnt);
+	/* Read one frame (virtio-net header first); -1/EAGAIN when none. */
+	ssize_t (*tap_read)(void *ctx, void *buf, size_t len);
+	void *ctx;
+};
+
+/* Why a queue stopped: set once, on a protocol violation. */
+#define XNB_REASON_MAX 160
+
+/* One TX/RX ring pair with its event channel(s). */
+struct xnb_queue {
+	unsigned id;
+	uint32_t domid;		/* the frontend's domain */
+	netif_tx_back_ring_t tx;
+	netif_rx_back_ring_t rx;
+	uint32_t tx_port, rx_port;	/* local ports (equal unless split) */
+	struct xnb_feat feat;
+	const struct xnb_io *io;
+	struct xnb_stats *stats;	/* the vif's */
+
+	/* TX batch: packets, their grant ops, the staging area they land in. */
+	struct xnb_tx_pkt tx_pkts[XNB_TX_BUDGET];
+	xengnttab_grant_copy_segment_t tx_segs[XNB_TX_BUDGET * XNB_TX_MAX_SLOTS];
+	uint8_t *tx_stage;
+
+	/* RX batch. A frame that found no room in the guest's buffers waits in
+	 * rx_held (at the start of rx_stage) for the next round. */
+	struct xnb_rx_pkt rx_pkts[XNB_RX_BUDGET];
+	xengnttab_grant_copy_segment_t rx_segs[XNB_RX_BUDGET * (XNB_MAX_FRAME / XNB_PAGE_SIZE + 2)];
+	netif_rx_request_t rx_reqs[XNB_RX_BUDGET * (XNB_MAX_FRAME / XNB_PAGE_SIZE + 2)];
+	uint8_t *rx_stage;
+	bool rx_held;
+	size_t rx_held_len;
+
+	bool broken;		/* protocol violation seen: serve no more */
+	char reason[XNB_REASON_MAX];
+};
+
+/* Result of one ring round. */
+enum xnb_work {
+	XNB_IDLE = 0,		/* nothing left; event index set */
+	XNB_MORE = 1,		/* budget used up: call again soon */
+	XNB_WAIT = 2,		/* RX: a frame waits for buffers */
+	XNB_BROKEN = -1,	/* protocol violation: see queue->reason */
+};
+
+/* queue.c */
+int xnb_queue_init(struct xnb_queue *q, unsigned id, uint32_t domid,
+		   void *tx_sring, void *rx_sring, const struct xnb_feat *feat,
+		   const struct xnb_io *io, struct xnb_stats *stats);
+void xnb_queue_fini(struct xnb_queue *q);
+void xnb_queue_fail(struct xnb_queue *q, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* tx.c — pure pieces first, then the ring round. */
+
+/* Copy one packet's slots off the ring (from req_cons, not past PROD) and
+ * validate them. Returns the number of slots consumed (pkt->status says
+ * whether the packet is good), or -EPROTO with WHY filled for a protocol
+ * violation. Does not move req_cons. */
+int xnb_tx_ring_to_packet(const netif_tx_back_ring_t *ring, RING_IDX prod,
+			  struct xnb_tx_pkt *pkt, char *why, size_t whylen);
+/* Grant ops that copy PKT's slots from DOMID into pkt->data. Returns the
+ * number written to SEGS (at most XNB_TX_MAX_SLOTS). */
+unsigned xnb_tx_packet_to_grant_ops(const struct xnb_tx_pkt *pkt, uint32_t domid,
+				    xengnttab_grant_copy_segment_t *segs);
+/* The responses for PKT in ring order (one per consumed slot). Returns how
+ * many were written to RSP. */
+unsigned xnb_tx_packet_to_responses(const struct xnb_tx_pkt *pkt,
+				    netif_tx_response_t *rsp);
+/* The virtio-net header for a copied packet: 0, or -EINVAL when its
+ * checksum/GSO request cannot be expressed (the packet is dropped). */
+int xnb_tx_packet_to_vnet_hdr(const struct xnb_tx_pkt *pkt, struct virtio_net_hdr *vh);
+/* One TX round on Q. */
+enum xnb_work xnb_tx_run(struct xnb_queue *q);
+
+/* rx.c */
+
+/* Describe a frame read from the TAP (BUF = header + frame, LEN bytes) for
+ * a frontend with features F. 0, or -EMSGSIZE (needs more slots than the
+ * frontend takes) / -EINVAL (bad header). */
+int xnb_rx_frame_to_packet(const uint8_t *buf, size_t len, const struct xnb_feat *f,
+			   struct xnb_rx_pkt *pkt);
+/* Ring slots PKT uses (data + extra). */
+unsigned xnb_rx_packet_slots(const struct xnb_rx_pkt *pkt);
+/* Grant ops copying PKT into the guest buffers REQS (one per data slot, in
+ * ring order; extra slots' entries are skipped). Returns the op count. */
+unsigned xnb_rx_packet_to_grant_ops(const struct xnb_rx_pkt *pkt, uint32_t domid,
+				    const netif_rx_request_t *reqs,
+				    xengnttab_grant_copy_segment_t *segs);
+/* The responses for PKT, one per slot it used, in ring order; OK says
+ * whether its copies succeeded. Returns the number written. */
+unsigned xnb_rx_packet_to_responses(const struct xnb_rx_pkt *pkt,
+				    const netif_rx_request_t *reqs, bool ok,
+				    netif_rx_response_t *rsp);
+/* One RX round on Q: TAP → guest. */
+enum xnb_work xnb_rx_run(struct xnb_queue *q);
+
+/* csum.c — where the L4 header and its checksum field are in a frame. */
+struct xnb_l4 {
+	uint16_t l3_proto;	/* ETH_P_IP / ETH_P_IPV6 */
+	uint8_t l4_proto;	/* IPPROTO_TCP / IPPROTO_UDP */
+	uint16_t l4_off;	/* from the frame start */
+	uint16_t csum_off;	/* from l4_off */
+	uint16_t hdr_len;	/* through the L4 header */
+};
+int xnb_parse_l4(const uint8_t *frame, size_t len, struct xnb_l4 *out);
+
+#endif
