@@ -1,20 +1,78 @@
-/* store.c — PLACEHOLDER until the xenstore half lands: listens, serves nothing. */
-#include <errno.h>
+/*
+ * store.c — the xenstore half of xnet-simd (sim/store.h): creating and
+ * freeing the store, and listening for a domain's clients. The protocol is
+ * xen/io/xs_wire.h, served with C xenstored's semantics by store_*.c.
+ */
 #include <stdlib.h>
+#include <string.h>
 
-#include "store.h"
+#include "store_int.h"
+#include "xnx_log.h"
 
-struct sim_store { struct sim_loop *loop; };
+/* The nodes xenstored starts with; all owned by domain 0, no one else. */
+static void initial_tree(struct sim_store *st)
+{
+	static const char *const paths[] = {
+		"/", "/tool", "/tool/xenstored", "@introduceDomain", "@releaseDomain",
+	};
+	const struct xs_permissions none = { .id = 0, .perms = XS_PERM_NONE };
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct st_node *n = st_node_new(paths[i]);
+
+		st_node_set_perms(n, &none, 1);
+		n->gen = ++st->gen;
+		st_table_put(&st->tree, n);
+		st->owned[0]++;
+	}
+	st_node_add_kid(st_table_get(&st->tree, "/"), "tool");
+	st_node_add_kid(st_table_get(&st->tree, "/tool"), "xenstored");
+}
 
 struct sim_store *sim_store_new(struct sim_loop *loop)
 {
 	struct sim_store *st = calloc(1, sizeof(*st));
 
-	if (st)
-		st->loop = loop;
+	if (!st)
+		return NULL;
+	st->owned = calloc(ST_DOMID_MAX + 1, sizeof(*st->owned));
+	if (!st->owned) {
+		free(st);
+		errno = ENOMEM;
+		return NULL;
+	}
+	st->loop = loop;
+	st_quota_defaults(&st->quota);
+	st_table_init(&st->tree);
+	initial_tree(st);
 	return st;
 }
-void sim_store_free(struct sim_store *st) { free(st); }
-int sim_store_listen(struct sim_store *st, unsigned domid, const char *path) { return -ENOSYS; }
-int sim_store_domain_introduce(struct sim_store *st, unsigned domid, const char *name) { return -ENOSYS; }
-int sim_store_domain_release(struct sim_store *st, unsigned domid) { return -ENOSYS; }
+
+void sim_store_free(struct sim_store *st)
+{
+	if (!st)
+		return;
+	while (st->conns)
+		st_conn_close(st->conns, "store shutting down");
+	while (st->listeners)
+		st_unlisten(st, st->listeners->domid);
+	st_flush(st);
+	st_domain_free_all(st);
+	st_table_free(&st->tree);
+	free(st->owned);
+	free(st);
+}
+
+int sim_store_listen(struct sim_store *st, unsigned domid, const char *path)
+{
+	int rc;
+
+	if (domid > ST_DOMID_MAX)
+		return -EINVAL;
+	rc = st_listen(st, domid, path);
+	if (rc < 0)
+		xnx_err("xenstore: cannot listen on %s: %s", path, strerror(-rc));
+	else
+		st_domain_get(st, domid);
+	return rc;
+}
