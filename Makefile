@@ -25,7 +25,7 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 
 # Library order matters for static linking: users before what they use.
-COMPONENTS := tools hotplug netback netfront xenstore-schema sim common
+COMPONENTS := bench tools hotplug netback netfront xenstore-schema sim common
 PROGS      :=
 MAINS      :=
 

@@ -1,0 +1,75 @@
+/*
+ * xnet_cases.c — xnet's own figures, each compared with a baseline run in
+ * the same session on the same cores.
+ *
+ * How a figure plugs in: write its run function (signature xbench_run_fn in
+ * bench.h) in its own file in bench/, e.g. bench/xnet_ring.c, and replace
+ * `.run = not_yet` in its entry below. A run function measures once and
+ * stores one number in the entry's unit; it reads what it needs from the
+ * entry (size, queues, dir, pct) and the options (cpu[0], cpu[1],
+ * duration_s). Anything it sets up (xnet-simd with its own XNET_SIM_DIR,
+ * domains, namespaces) is registered with xbench_on_cleanup_cmd() or torn
+ * down before it returns; processes it starts go through xbench_spawn() so
+ * they are killed on any exit. Return -ENOSYS while a figure cannot be
+ * measured yet: it is then reported as "not available yet", never as a
+ * number.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "bench/bench.h"
+
+static int not_yet(const struct xbench_opts *o, const struct xbench_case *c,
+		   double *value)
+{
+	return -ENOSYS;
+}
+
+/* Ring level: libxnetfront ↔ xnetback with a packet source/sink in place
+ * of the TAP. Throughput at SZ in UNIT, direction DIR, Q queues. */
+#define RING(id, unit_, sz, dir_, q, desc_, b1, b2)                           \
+	{ .name = "ring." id, .unit = unit_, .group = "ring",                 \
+	  .desc = desc_, .run = not_yet,                                      \
+	  .size = sz, .dir = dir_, .queues = q, .baselines = { b1, b2, NULL } }
+
+#define RING_SIZES(d, dname, q)                                               \
+	RING(dname ".64B." #q "q", XBENCH_MPPS, 64, d, q, "xnet rings " dname " 64 B, " #q "q",             \
+	     "dpdk.vhost.64B", "spsc.64B"),                                   \
+	RING(dname ".1500B." #q "q", XBENCH_GBPS, 1500, d, q, "xnet rings " dname " 1500 B, " #q "q",       \
+	     "dpdk.vhost.1500B", "spsc.1500B"),                               \
+	RING(dname ".64KiB." #q "q", XBENCH_GBPS, 65536, d, q, "xnet rings " dname " 64 KiB, " #q "q",      \
+	     "spsc.64KiB", NULL),                                             \
+	{ .name = "ring." dname ".64B." #q "q.cycles", .unit = XBENCH_CYCLES,   \
+	  .group = "ring", .desc = "xnet rings " dname " 64 B, " #q "q, CPU",        \
+	  .run = not_yet, .size = 64, .dir = d, .queues = q }
+
+const struct xbench_case xbench_xnet_cases[] = {
+	RING_SIZES(XBENCH_TX, "tx", 1),
+	RING_SIZES(XBENCH_RX, "rx", 1),
+	RING_SIZES(XBENCH_TX, "tx", 2),
+	RING_SIZES(XBENCH_RX, "rx", 2),
+
+	/* Full stack: guest netns TAP → xnetfront → rings → xnetback → TAP →
+	 * bridge → ... → the other guest. */
+	{ .name = "stack.tcp", .unit = XBENCH_GBPS, .group = "stack",
+	  .desc = "xnet guest to guest, iperf3 TCP", .run = not_yet,
+	  .baselines = { "veth.tcp", NULL } },
+	{ .name = "stack.udp.64B", .unit = XBENCH_MPPS, .group = "stack",
+	  .desc = "xnet guest to guest, iperf3 UDP 64 B", .run = not_yet,
+	  .size = 64, .baselines = { "veth.udp.64B", NULL } },
+	{ .name = "stack.ping.p50", .unit = XBENCH_US, .group = "stack",
+	  .desc = "xnet guest to guest, ping p50", .run = not_yet, .pct = 50,
+	  .baselines = { "veth.ping.p50", NULL } },
+	{ .name = "stack.ping.p99", .unit = XBENCH_US, .group = "stack",
+	  .desc = "xnet guest to guest, ping p99", .run = not_yet, .pct = 99,
+	  .baselines = { "veth.ping.p99", NULL } },
+
+	/* Control plane. */
+	{ .name = "control.attach", .unit = XBENCH_MS, .group = "control",
+	  .desc = "vif attach to Connected", .run = not_yet },
+	{ .name = "control.attach.100vifs", .unit = XBENCH_MS, .group = "control",
+	  .desc = "100 vifs attached to all Connected", .run = not_yet },
+	{ .name = "control.mem_per_vif", .unit = XBENCH_MIB, .group = "control",
+	  .desc = "xnetback memory per vif", .run = not_yet },
+	{ .name = NULL },
+};
