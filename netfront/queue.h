@@ -110,6 +110,9 @@ int xnf_rx_pull(struct xnf_queue *q);
  * counted; call again), -EPIPE. The frame's buffers become free. */
 int xnf_rx_next(struct xnf_queue *q, struct xnf_frame *out);
 
+/* Is a whole frame waiting in slots already pulled? */
+bool xnf_rx_ready(struct xnf_queue *q);
+
 /* Before sleeping: set rsp_event on both rings (RING_FINAL_CHECK_FOR_
  * RESPONSES). True if responses are already waiting. */
 bool xnf_queue_arm(struct xnf_queue *q);

@@ -219,3 +219,10 @@ int xnf_rx_next(struct xnf_queue *q, struct xnf_frame *out)
 	q->rx_done = e.end;	/* the frame's buffers may be posted again */
 	return rc;
 }
+
+bool xnf_rx_ready(struct xnf_queue *q)
+{
+	struct rx_extent e;
+
+	return !q->broken && rx_extent(q, &e) == 1;
+}

@@ -1,0 +1,601 @@
+/*
+ * dev.c — libxnetfront's public API: a vif's life (open, handshake steps,
+ * connect, broken, close), its shared pages and event channels, and the
+ * burst send/receive calls over the data path in tx.c/rx.c.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "dev.h"
+#include "xnx_log.h"
+#include "xnx_state.h"
+#include "xnx_xs.h"
+
+/* How long close waits for the backend to let go of our pages. */
+#define CLOSE_TIMEOUT_MS 5000
+/* Event channel ports drained per xnf_process. */
+#define EVENT_BUDGET 64
+
+/* ---- state changes ------------------------------------------------------- */
+
+/* The backend broke the protocol, or the handshake failed: log, record in
+ * xenstore as Linux does, and go Closing. Resources go at xnf_close. */
+static void dev_fail(struct xnf_dev *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void dev_fail(struct xnf_dev *dev, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (dev->state == XNF_BROKEN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(dev->reason, sizeof(dev->reason), fmt, ap);
+	va_end(ap);
+	dev->state = XNF_BROKEN;
+	xnx_err("vif %u: broken: %s", dev->devid, dev->reason);
+	xnf_xb_write_error(dev, err, dev->reason);
+	if (dev->fe_state != XenbusStateClosed)
+		xnf_xb_set_state(dev, XenbusStateClosing);
+}
+
+/* Carry a violation found on the rings over to the device. */
+static bool queue_broken(struct xnf_dev *dev)
+{
+	if (dev->q && dev->q->broken) {
+		dev_fail(dev, -EPROTO, "%s", dev->q->reason);
+		return true;
+	}
+	return false;
+}
+
+static void dev_closed(struct xnf_dev *dev, const char *why)
+{
+	if (dev->state == XNF_CLOSED || dev->state == XNF_BROKEN)
+		return;
+	snprintf(dev->reason, sizeof(dev->reason), "%s", why);
+	dev->state = XNF_CLOSED;
+	xnx_info("vif %u: closed: %s", dev->devid, why);
+	if (dev->fe_state != XenbusStateClosed && xnf_xb_vif_exists(dev))
+		xnf_xb_set_state(dev, XenbusStateClosing);
+}
+
+/* Backend Connected: kick both channels (requests were queued before it
+ * bound them, as Linux xennet_connect does) and go Connected. */
+static void go_connected(struct xnf_dev *dev)
+{
+	int rc;
+
+	xnx_evtchn_notify(dev->ev, (evtchn_port_t)dev->port_tx);
+	if (dev->port_rx != dev->port_tx)
+		xnx_evtchn_notify(dev->ev, (evtchn_port_t)dev->port_rx);
+	rc = xnf_xb_set_state(dev, XenbusStateConnected);
+	if (rc < 0) {
+		dev_fail(dev, rc, "writing state Connected: %s", strerror(-rc));
+		return;
+	}
+	dev->state = XNF_CONNECTED;
+	xnx_info("vif %u: connected to backend %s (domain %u)", dev->devid,
+		 dev->be_path, dev->be_id);
+}
+
+/* Re-read both states after a watch fired and take the step they call for
+ * (Linux netback_changed). */
+static void advance(struct xnf_dev *dev)
+{
+	enum xenbus_state be;
+	int rc;
+
+	if (dev->state == XNF_BROKEN || dev->state == XNF_CLOSED)
+		return;
+	if (!xnf_xb_vif_exists(dev)) {
+		dev_closed(dev, "vif removed from xenstore");
+		return;
+	}
+	rc = xnf_xb_backend_state(dev, &be);
+	if (rc == -EINVAL) {
+		dev_fail(dev, -EPROTO, "%s", dev->reason);
+		return;
+	}
+	if (rc < 0)
+		return;		/* transient; the next watch retries */
+	switch (be) {
+	case XenbusStateInitWait:
+		if (dev->fe_state != XenbusStateInitialising)
+			break;
+		rc = xnf_dev_connect(dev);
+		if (rc < 0)
+			dev_fail(dev, rc, "connecting to backend %s: %s",
+				 dev->be_path, strerror(-rc));
+		break;
+	case XenbusStateConnected:
+		if (dev->fe_state == XenbusStateInitialised)
+			go_connected(dev);
+		break;
+	case XenbusStateClosing:
+		dev_closed(dev, "backend is Closing");
+		break;
+	case XenbusStateClosed:
+		/* Before we published, a missing or Closed backend is one
+		 * the toolstack has not set up yet. */
+		if (dev->fe_state != XenbusStateInitialising)
+			dev_closed(dev, "backend is Closed");
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- resources ------------------------------------------------------------ */
+
+static void *share(struct xnf_dev *dev, int count, grant_ref_t *refs,
+		   int writable)
+{
+	void *p = xnx_gntshr_share_pages(dev->gs, dev->be_id, count, refs,
+					 writable);
+
+	if (!p)
+		xnx_err("vif %u: sharing %d pages with domain %u: %s", dev->devid,
+			count, dev->be_id, strerror(errno));
+	return p;
+}
+
+static int share_all(struct xnf_dev *dev)
+{
+	dev->tx_sring = share(dev, 1, &dev->tx_ring_ref, 1);
+	if (!dev->tx_sring)
+		return -errno;
+	dev->rx_sring = share(dev, 1, &dev->rx_ring_ref, 1);
+	if (!dev->rx_sring)
+		return -errno;
+	/* The backend only reads what we transmit: read-only grants. */
+	dev->tx_pool = share(dev, XNF_TX_RING_SIZE, dev->tx_refs, 0);
+	if (!dev->tx_pool)
+		return -errno;
+	dev->rx_pool = share(dev, XNF_RX_RING_SIZE, dev->rx_refs, 1);
+	if (!dev->rx_pool)
+		return -errno;
+	return 0;
+}
+
+static int bind_ports(struct xnf_dev *dev)
+{
+	dev->port_tx = xnx_evtchn_bind_unbound_port(dev->ev, dev->be_id);
+	if (dev->port_tx < 0)
+		return -errno;
+	dev->port_rx = dev->port_tx;
+	if (dev->feat.split_evtchn) {
+		dev->port_rx = xnx_evtchn_bind_unbound_port(dev->ev, dev->be_id);
+		if (dev->port_rx < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Backend InitWait: read its features, share rings and buffers, bind the
+ * channels, post the receive buffers, publish it all, go Initialised. */
+int xnf_dev_connect(struct xnf_dev *dev)
+{
+	bool notify;
+	int rc;
+
+	rc = xnf_xb_read_features(dev);
+	if (rc < 0)
+		return rc;
+	rc = share_all(dev);
+	if (rc == 0)
+		rc = bind_ports(dev);
+	if (rc < 0) {
+		xnf_dev_disconnect(dev);
+		return rc;
+	}
+	dev->q = calloc(1, sizeof(*dev->q));
+	if (!dev->q) {
+		xnf_dev_disconnect(dev);
+		return -ENOMEM;
+	}
+	xnf_queue_init(dev->q, dev->tx_sring, dev->rx_sring, dev->tx_pool,
+		       dev->tx_refs, dev->rx_pool, dev->rx_refs, dev->feat.sg);
+	xnf_rx_refill(dev->q, &notify);	/* kicked once connected */
+	rc = xnf_xb_publish(dev);
+	if (rc < 0) {
+		xnf_dev_disconnect(dev);
+		return rc;
+	}
+	dev->published = true;
+	xnx_info("vif %u: tx-ring-ref %u rx-ring-ref %u event-channel tx %d "
+		 "rx %d, backend sg %d", dev->devid, dev->tx_ring_ref,
+		 dev->rx_ring_ref, dev->port_tx, dev->port_rx, dev->feat.sg);
+	return xnf_xb_set_state(dev, XenbusStateInitialised);
+}
+
+/* Unshare one region; NULL it on success. On Xen this always succeeds (the
+ * kernel defers the free); on the sim EBUSY means the backend still maps it. */
+static int unshare(struct xnf_dev *dev, void **region, uint32_t count)
+{
+	if (!*region)
+		return 0;
+	if (xnx_gntshr_unshare(dev->gs, *region, count) < 0)
+		return -errno;
+	*region = NULL;
+	return 0;
+}
+
+static int unshare_all(struct xnf_dev *dev)
+{
+	int rc = 0, r;
+
+	if ((r = unshare(dev, &dev->tx_sring, 1)) < 0)
+		rc = r;
+	if ((r = unshare(dev, &dev->rx_sring, 1)) < 0)
+		rc = r;
+	if ((r = unshare(dev, (void **)&dev->tx_pool, XNF_TX_RING_SIZE)) < 0)
+		rc = r;
+	if ((r = unshare(dev, (void **)&dev->rx_pool, XNF_RX_RING_SIZE)) < 0)
+		rc = r;
+	return rc;
+}
+
+/* Release rings, pools and ports; what cannot be released is logged and
+ * left (never freed under the backend's feet). */
+void xnf_dev_disconnect(struct xnf_dev *dev)
+{
+	int rc;
+
+	free(dev->q);
+	dev->q = NULL;
+	if (dev->port_rx >= 0 && dev->port_rx != dev->port_tx)
+		xnx_evtchn_unbind(dev->ev, (evtchn_port_t)dev->port_rx);
+	if (dev->port_tx >= 0)
+		xnx_evtchn_unbind(dev->ev, (evtchn_port_t)dev->port_tx);
+	dev->port_tx = dev->port_rx = -1;
+	rc = unshare_all(dev);
+	if (rc < 0)
+		xnx_err("vif %u: backend domain %u still holds our pages (%s); "
+			"leaving them shared", dev->devid, dev->be_id, strerror(-rc));
+	dev->published = false;
+}
+
+/* ---- open / process / close ------------------------------------------------ */
+
+static int epoll_add(int epfd, int fd)
+{
+	struct epoll_event e = { .events = EPOLLIN };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) < 0 ? -errno : 0;
+}
+
+static int open_handles(struct xnf_dev *dev)
+{
+	dev->gs = xnx_gntshr_open();
+	if (!dev->gs)
+		return -errno;
+	dev->ev = xnx_evtchn_open();
+	if (!dev->ev)
+		return -errno;
+	dev->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (dev->epfd < 0)
+		return -errno;
+	if (epoll_add(dev->epfd, xs_fileno(dev->xs)) < 0 ||
+	    epoll_add(dev->epfd, xnx_evtchn_fd(dev->ev)) < 0)
+		return -errno;
+	return 0;
+}
+
+static void close_handles(struct xnf_dev *dev)
+{
+	if (dev->epfd >= 0)
+		close(dev->epfd);
+	xnx_xs_watches_free(dev->watches);
+	if (dev->ev)
+		xnx_evtchn_close(dev->ev);
+	if (dev->gs)
+		xnx_gntshr_close(dev->gs);
+	if (dev->xs)
+		xs_close(dev->xs);
+}
+
+/* A fresh vif is Initialising; one a previous user closed may start over. */
+static int check_fresh(struct xnf_dev *dev)
+{
+	switch (dev->fe_state) {
+	case XenbusStateInitialising:
+		return 0;
+	case XenbusStateUnknown:
+	case XenbusStateClosed:
+		return xnf_xb_set_state(dev, XenbusStateInitialising);
+	default:
+		xnx_err("vif %u: %s/state is %s, not Initialising: in use?",
+			dev->devid, dev->fe_path, xnx_state_name(dev->fe_state));
+		return -EBUSY;
+	}
+}
+
+struct xnf_dev *xnf_open(unsigned devid)
+{
+	struct xnf_dev *dev = calloc(1, sizeof(*dev));
+	int self, rc;
+
+	if (!dev)
+		return NULL;
+	dev->devid = devid;
+	dev->epfd = dev->port_tx = dev->port_rx = -1;
+	dev->state = XNF_CONNECTING;
+	self = xnx_self_domid();
+	if (self < 0) {
+		rc = -errno;
+		goto err;
+	}
+	dev->self = (unsigned)self;
+	dev->xs = xnx_xs_open();
+	if (!dev->xs) {
+		rc = -errno;
+		goto err;
+	}
+	if ((rc = xnf_xb_read_config(dev)) < 0 || (rc = check_fresh(dev)) < 0 ||
+	    (rc = open_handles(dev)) < 0 || (rc = xnf_xb_watch(dev)) < 0)
+		goto err;
+	advance(dev);
+	return dev;
+err:
+	close_handles(dev);
+	free(dev);
+	errno = rc == 0 ? EIO : -rc;
+	return NULL;
+}
+
+int xnf_fd(const struct xnf_dev *dev)
+{
+	return dev->epfd;
+}
+
+enum xnf_state xnf_state(const struct xnf_dev *dev)
+{
+	return dev->state;
+}
+
+const char *xnf_broken_reason(const struct xnf_dev *dev)
+{
+	return dev->state == XNF_BROKEN || dev->state == XNF_CLOSED ? dev->reason : "";
+}
+
+/* Take every pending port and unmask it: an event only means "look". */
+static void drain_events(struct xnf_dev *dev)
+{
+	for (int i = 0; i < EVENT_BUDGET; i++) {
+		xenevtchn_port_or_error_t port = xnx_evtchn_pending(dev->ev);
+
+		if (port < 0)
+			break;
+		xnx_evtchn_unmask(dev->ev, (evtchn_port_t)port);
+	}
+}
+
+int xnf_process(struct xnf_dev *dev)
+{
+	int rc = xnx_xs_dispatch(dev->watches);
+
+	if (rc < 0)
+		xnx_warn("vif %u: xenstore watch: %s", dev->devid, strerror(-rc));
+	if (dev->xs_changed) {
+		dev->xs_changed = false;
+		advance(dev);
+	}
+	drain_events(dev);
+	if (dev->state == XNF_CONNECTED && xnf_tx_gc(dev->q) < 0)
+		queue_broken(dev);
+	return dev->state;
+}
+
+static int poll_fd(struct xnf_dev *dev, int timeout_ms)
+{
+	struct pollfd p = { .fd = dev->epfd, .events = POLLIN };
+	int n = poll(&p, 1, timeout_ms);
+
+	if (n < 0 && errno == EINTR)
+		return 0;
+	return n;
+}
+
+static int remaining_ms(uint64_t deadline)
+{
+	uint64_t now = xnx_now_ns();
+
+	return now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
+}
+
+int xnf_wait_connected(struct xnf_dev *dev, int timeout_ms)
+{
+	uint64_t deadline = xnx_now_ns() + (uint64_t)timeout_ms * 1000000u;
+
+	for (;;) {
+		xnf_process(dev);
+		if (dev->state == XNF_CONNECTED)
+			return 0;
+		if (dev->state != XNF_CONNECTING) {
+			errno = ENOTCONN;
+			return -1;
+		}
+		if (remaining_ms(deadline) == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll_fd(dev, remaining_ms(deadline)) < 0)
+			return -1;
+	}
+}
+
+int xnf_wait(struct xnf_dev *dev, int timeout_ms)
+{
+	int n;
+
+	if (dev->state == XNF_CLOSED || dev->state == XNF_BROKEN)
+		return 1;
+	if (dev->state == XNF_CONNECTED &&
+	    (xnf_rx_ready(dev->q) || xnf_queue_arm(dev->q))) {
+		xnf_process(dev);
+		return 1;
+	}
+	n = poll_fd(dev, timeout_ms);
+	if (n <= 0)
+		return n;
+	xnf_process(dev);
+	return 1;
+}
+
+/* Wait (bounded) for the backend to leave Connected and unmap our pages;
+ * Linux netfront's xennet_bus_close does the same. */
+static void wait_backend_closing(struct xnf_dev *dev, uint64_t deadline)
+{
+	for (;;) {
+		enum xenbus_state be;
+
+		if (xnf_xb_backend_state(dev, &be) < 0 ||
+		    be == XenbusStateClosing || be == XenbusStateClosed ||
+		    be == XenbusStateUnknown)
+			return;
+		if (remaining_ms(deadline) == 0 ||
+		    poll_fd(dev, remaining_ms(deadline)) < 0)
+			return;
+		xnx_xs_dispatch(dev->watches);
+		drain_events(dev);
+	}
+}
+
+/* Unshare, giving a backend that is still unmapping until DEADLINE. */
+static void release(struct xnf_dev *dev, uint64_t deadline)
+{
+	while (dev->published && unshare_all(dev) == -EBUSY &&
+	       remaining_ms(deadline) > 0)
+		poll_fd(dev, remaining_ms(deadline) < 20 ? remaining_ms(deadline) : 20);
+	xnf_dev_disconnect(dev);
+}
+
+int xnf_close(struct xnf_dev *dev)
+{
+	uint64_t deadline = xnx_now_ns() + CLOSE_TIMEOUT_MS * 1000000ull;
+	bool exists;
+	int rc = 0;
+
+	if (!dev)
+		return 0;
+	exists = xnf_xb_vif_exists(dev);
+	if (exists && dev->fe_state != XenbusStateClosed &&
+	    dev->fe_state != XenbusStateInitialising)
+		xnf_xb_set_state(dev, XenbusStateClosing);
+	if (dev->published)
+		wait_backend_closing(dev, deadline);
+	release(dev, deadline);
+	if (dev->tx_sring || dev->rx_sring || dev->tx_pool || dev->rx_pool)
+		rc = -EBUSY;
+	if (exists && xnf_xb_vif_exists(dev) && dev->fe_state != XenbusStateClosed)
+		xnf_xb_set_state(dev, XenbusStateClosed);
+	xnx_info("vif %u: closed", dev->devid);
+	close_handles(dev);
+	free(dev);
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- data ------------------------------------------------------------------ */
+
+static void kick(struct xnf_dev *dev, int port)
+{
+	if (xnx_evtchn_notify(dev->ev, (evtchn_port_t)port) < 0)
+		xnx_warn("vif %u: notify port %d: %s", dev->devid, port,
+			 strerror(errno));
+}
+
+int xnf_send_burst(struct xnf_dev *dev, const struct xnf_frame *frames,
+		   unsigned n)
+{
+	unsigned done = 0;
+	bool notify;
+
+	if (dev->state != XNF_CONNECTED) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	if (xnf_tx_gc(dev->q) < 0 && queue_broken(dev)) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	for (; done < n; done++) {
+		int rc = xnf_tx_put(dev->q, &frames[done]);
+
+		if (rc == -EAGAIN || rc == -EPIPE)
+			break;
+		if (rc < 0)
+			dev->q->stats.tx_dropped++;
+	}
+	xnf_tx_push(dev->q, &notify);
+	if (notify)
+		kick(dev, dev->port_tx);
+	return (int)done;
+}
+
+int xnf_recv_burst(struct xnf_dev *dev, struct xnf_frame *bufs, unsigned n)
+{
+	unsigned got = 0;
+	bool notify;
+
+	if (dev->state != XNF_CONNECTED) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	if (xnf_rx_pull(dev->q) < 0 && queue_broken(dev)) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	while (got < n) {
+		int rc = xnf_rx_next(dev->q, &bufs[got]);
+
+		if (rc == 1)
+			got++;
+		else if (rc != -ENOBUFS)
+			break;
+	}
+	xnf_rx_refill(dev->q, &notify);
+	if (notify)
+		kick(dev, dev->port_rx);
+	queue_broken(dev);
+	return (int)got;
+}
+
+int xnf_tx_ready(const struct xnf_dev *dev)
+{
+	if (dev->state != XNF_CONNECTED)
+		return 0;
+	return xnf_tx_room(dev->q, dev->feat.sg ? XNF_FRAME_MAX : XNF_PAGE_SIZE);
+}
+
+unsigned xnf_devid(const struct xnf_dev *dev)
+{
+	return dev->devid;
+}
+
+void xnf_mac(const struct xnf_dev *dev, uint8_t mac[6])
+{
+	memcpy(mac, dev->mac, 6);
+}
+
+unsigned xnf_mtu(const struct xnf_dev *dev)
+{
+	return dev->mtu;
+}
+
+void xnf_get_stats(const struct xnf_dev *dev, struct xnf_stats *out)
+{
+	if (dev->q)
+		*out = dev->q->stats;
+	else
+		memset(out, 0, sizeof(*out));
+}

@@ -1,0 +1,76 @@
+/*
+ * dev.h — internal to libxnetfront: the per-vif state shared by the
+ * xenstore side (xenbus.c: keys, features, XenbusState) and the resource
+ * side (dev.c: shared pages, event channels, the public API). They meet in
+ * xnf_dev_connect / xnf_dev_disconnect only.
+ */
+#ifndef XNF_DEV_H
+#define XNF_DEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <xenstore.h>
+#include <xen/io/xenbus.h>
+
+#include "queue.h"
+#include "xnetfront.h"
+#include "xnx_platform.h"
+
+#define XNF_PATH_MAX 256
+
+/* What the backend offers, read once when it reaches InitWait. */
+struct xnf_features {
+	bool rx_copy;		/* feature-rx-copy: required */
+	bool sg;		/* feature-sg */
+	bool split_evtchn;	/* feature-split-event-channels */
+	bool multi_queue;	/* multi-queue-max-queues present */
+};
+
+struct xnf_dev {
+	unsigned devid;
+	unsigned self;			/* our domid */
+	unsigned be_id;			/* backend-id */
+	char fe_path[XNF_PATH_MAX];	/* /local/domain/<self>/device/vif/<devid> */
+	char be_path[XNF_PATH_MAX];	/* the `backend` key */
+	uint8_t mac[6];
+	unsigned mtu;
+
+	struct xs_handle *xs;
+	struct xnx_xs_watches *watches;
+	bool xs_changed;		/* a watch fired: re-read the states */
+	enum xenbus_state fe_state;	/* as we last wrote it */
+	enum xnf_state state;
+	char reason[256];
+
+	struct xnf_features feat;
+	xnx_gntshr *gs;
+	xnx_evtchn *ev;
+	int epfd;			/* xnf_fd(): xenstore + event channel */
+	void *tx_sring, *rx_sring;
+	grant_ref_t tx_ring_ref, rx_ring_ref;
+	uint8_t *tx_pool, *rx_pool;
+	grant_ref_t tx_refs[XNF_TX_RING_SIZE], rx_refs[XNF_RX_RING_SIZE];
+	int port_tx, port_rx;		/* -1 unbound; equal unless split */
+	struct xnf_queue *q;		/* set while rings are shared */
+	bool published;			/* the backend may have mapped our pages */
+};
+
+/* xenbus.c */
+int xnf_xb_read_config(struct xnf_dev *dev);
+int xnf_xb_watch(struct xnf_dev *dev);
+int xnf_xb_read_features(struct xnf_dev *dev);
+int xnf_xb_publish(struct xnf_dev *dev);
+int xnf_xb_set_state(struct xnf_dev *dev, enum xenbus_state target);
+/* The backend's state; a missing backend reads as Closed. -EINVAL for a
+ * value that is not a XenbusState. */
+int xnf_xb_backend_state(struct xnf_dev *dev, enum xenbus_state *out);
+bool xnf_xb_vif_exists(struct xnf_dev *dev);
+void xnf_xb_write_error(struct xnf_dev *dev, int err, const char *reason);
+/* Parse "aa:bb:cc:dd:ee:ff" strictly. 0 or -EINVAL. */
+int xnf_parse_mac(const char *s, uint8_t mac[6]);
+
+/* dev.c */
+int xnf_dev_connect(struct xnf_dev *dev);
+void xnf_dev_disconnect(struct xnf_dev *dev);
+
+#endif
