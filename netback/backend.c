@@ -1,0 +1,288 @@
+/*
+ * backend.c — the xnetback daemon core: one epoll loop over xenstore
+ * watches, the event channel device and every connected vif's TAP. Each
+ * ring round is budgeted, so a busy or broken vif never starves the others.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "xnb_vif.h"
+#include "xnx_log.h"
+
+#define MAX_EVENTS 64
+/* How often a frame waiting for RX buffers is retried when the frontend
+ * does not kick us on posting them (no feature-rx-notify). */
+#define RX_POLL_MS 10
+
+struct xnb_vif *xnb_backend_find(struct xnb_backend *be, uint32_t domid, uint32_t devid)
+{
+	for (struct xnb_vif *v = be->vifs; v; v = v->next)
+		if (v->domid == domid && v->devid == devid && !v->dead)
+			return v;
+	return NULL;
+}
+
+/* ---- TAP registration ------------------------------------------------------ */
+
+int xnb_backend_add_tap(struct xnb_vif *vif)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &vif->tap_ep };
+
+	vif->tap_ep = (struct xnb_ep){ .kind = XNB_EP_TAP, .vif = vif };
+	vif->tap_paused = false;
+	return epoll_ctl(vif->be->epfd, EPOLL_CTL_ADD, vif->tap.fd, &ev) < 0 ? -errno : 0;
+}
+
+void xnb_backend_del_tap(struct xnb_vif *vif)
+{
+	if (vif->tap.fd >= 0)
+		epoll_ctl(vif->be->epfd, EPOLL_CTL_DEL, vif->tap.fd, NULL);
+}
+
+void xnb_backend_pause_tap(struct xnb_vif *vif, bool pause)
+{
+	struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.ptr = &vif->tap_ep };
+
+	if (pause == vif->tap_paused)
+		return;
+	vif->tap_paused = pause;
+	epoll_ctl(vif->be->epfd, EPOLL_CTL_MOD, vif->tap.fd, &ev);
+}
+
+/* ---- xenstore watches ------------------------------------------------------- */
+
+/* Look at every device under the backend root (start-up, or the root
+ * itself changed). */
+static void scan_all(struct xnb_backend *be)
+{
+	unsigned int ndom = 0;
+	char **doms = xs_directory(be->xs, XBT_NULL, be->root, &ndom);
+
+	for (unsigned i = 0; doms && i < ndom; i++) {
+		char dir[160], rel[64];
+		unsigned int ndev = 0;
+		char **devs;
+
+		snprintf(dir, sizeof(dir), "%s/%s", be->root, doms[i]);
+		devs = xs_directory(be->xs, XBT_NULL, dir, &ndev);
+		for (unsigned j = 0; devs && j < ndev; j++) {
+			uint32_t domid, devid;
+
+			snprintf(rel, sizeof(rel), "%s/%s", doms[i], devs[j]);
+			if (xnb_parse_dev_path(rel, &domid, &devid) == 0)
+				xnb_xenbus_backend_event(be, domid, devid);
+		}
+		free(devs);
+	}
+	free(doms);
+	/* Devices whose directory vanished with a whole domain subtree. */
+	for (struct xnb_vif *v = be->vifs; v; v = v->next)
+		if (!v->dead)
+			xnb_xenbus_backend_event(be, v->domid, v->devid);
+}
+
+static void root_watch_cb(const char *path, void *arg)
+{
+	struct xnb_backend *be = arg;
+	size_t n = strlen(be->root);
+	uint32_t domid, devid;
+
+	if (strncmp(path, be->root, n) != 0)
+		return;
+	if (path[n] == '/' && xnb_parse_dev_path(path + n + 1, &domid, &devid) == 0)
+		xnb_xenbus_backend_event(be, domid, devid);
+	else
+		scan_all(be);
+}
+
+static void release_watch_cb(const char *path, void *arg)
+{
+	struct xnb_backend *be = arg;
+
+	for (struct xnb_vif *v = be->vifs; v; v = v->next)
+		xnb_xenbus_release_check(v);
+}
+
+/* ---- event channels ---------------------------------------------------------- */
+
+static void port_kicked(struct xnb_backend *be, evtchn_port_t port)
+{
+	for (struct xnb_vif *v = be->vifs; v; v = v->next) {
+		if (!v->connected)
+			continue;
+		if (v->queue->tx_port == port)
+			v->tx_pending = true;
+		if (v->queue->rx_port == port)
+			v->rx_pending = true;
+	}
+}
+
+/* Drain pending ports. Unmask first: a kick that lands while we work
+ * raises the port again, and the ring is re-read anyway. */
+static void evtchn_ready(struct xnb_backend *be)
+{
+	xenevtchn_port_or_error_t p;
+
+	while ((p = xnx_evtchn_pending(be->evt)) >= 0) {
+		xnx_evtchn_unmask(be->evt, (evtchn_port_t)p);
+		port_kicked(be, (evtchn_port_t)p);
+	}
+}
+
+static void dispatch(struct xnb_backend *be, const struct epoll_event *ev)
+{
+	struct xnb_ep *ep = ev->data.ptr;
+
+	switch (ep->kind) {
+	case XNB_EP_XS:
+		if (xnx_xs_dispatch(be->watches) < 0)
+			xnx_warn("xenstore watch dispatch: %s", strerror(errno));
+		break;
+	case XNB_EP_EVTCHN:
+		evtchn_ready(be);
+		break;
+	case XNB_EP_TAP:
+		if (!ep->vif->dead && ep->vif->connected)
+			ep->vif->rx_pending = true;
+		break;
+	}
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+/* Run every vif's pending work once. Returns the epoll timeout to use. */
+static int run_vifs(struct xnb_backend *be)
+{
+	int timeout = -1;
+
+	for (struct xnb_vif *v = be->vifs; v; v = v->next) {
+		enum xnb_work w;
+
+		if (v->dead || !v->connected)
+			continue;
+		w = xnb_vif_run(v);
+		if (w == XNB_BROKEN) {
+			xnb_xenbus_fatal(v, "%s", v->queue->reason);
+		} else if (w == XNB_MORE) {
+			timeout = 0;
+		} else if (w == XNB_WAIT && !v->conf.feat.rx_notify) {
+			v->rx_pending = true;	/* no kick will come: poll */
+			if (timeout != 0)
+				timeout = RX_POLL_MS;
+		}
+	}
+	return timeout;
+}
+
+static void reap(struct xnb_backend *be)
+{
+	for (struct xnb_vif **p = &be->vifs; *p;) {
+		struct xnb_vif *v = *p;
+
+		if (v->dead) {
+			*p = v->next;
+			xnb_vif_free(v);
+		} else {
+			p = &v->next;
+		}
+	}
+}
+
+int xnb_backend_run(struct xnb_backend *be)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	int timeout = 0;
+
+	while (!be->stop) {
+		int n = epoll_wait(be->epfd, evs, MAX_EVENTS, timeout);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++)
+			dispatch(be, &evs[i]);
+		timeout = run_vifs(be);
+		reap(be);
+	}
+	return 0;
+}
+
+/* ---- open / close -------------------------------------------------------------- */
+
+static int add_fd(struct xnb_backend *be, int fd, struct xnb_ep *ep, enum xnb_ep_kind kind)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ep };
+
+	ep->kind = kind;
+	ep->vif = NULL;
+	return epoll_ctl(be->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int xnb_backend_open(struct xnb_backend *be)
+{
+	int domid, rc;
+
+	memset(be, 0, sizeof(*be));
+	be->epfd = -1;
+	domid = xnx_self_domid();
+	if (domid < 0) {
+		xnx_err("cannot tell our own domain id: %s", strerror(errno));
+		return -errno;
+	}
+	be->self = (unsigned)domid;
+	snprintf(be->root, sizeof(be->root), "/local/domain/%u/backend/vif", be->self);
+	be->xs = xnx_xs_open();
+	if (!be->xs) {
+		xnx_err("opening xenstore: %s", strerror(errno));
+		return -errno;
+	}
+	be->gnt = xnx_gnttab_open();
+	be->evt = xnx_evtchn_open();
+	be->watches = xnx_xs_watches_new(be->xs);
+	be->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!be->gnt || !be->evt || !be->watches || be->epfd < 0) {
+		rc = -errno;
+		xnx_err("opening grant table / event channels: %s", strerror(errno));
+		xnb_backend_close(be);
+		return rc ? rc : -ENOMEM;
+	}
+	rc = add_fd(be, xs_fileno(be->xs), &be->xs_ep, XNB_EP_XS);
+	if (rc == 0)
+		rc = add_fd(be, xnx_evtchn_fd(be->evt), &be->evt_ep, XNB_EP_EVTCHN);
+	if (rc == 0)
+		rc = xnx_xs_watch_add(be->watches, be->root, root_watch_cb, be);
+	if (rc == 0)
+		rc = xnx_xs_watch_add(be->watches, "@releaseDomain", release_watch_cb, be);
+	if (rc < 0) {
+		xnx_err("setting up the event loop: %s", strerror(-rc));
+		xnb_backend_close(be);
+		return rc;
+	}
+	xnx_info("serving %s on the %s platform", be->root, xnx_platform_name());
+	return 0;
+}
+
+void xnb_backend_close(struct xnb_backend *be)
+{
+	for (struct xnb_vif *v = be->vifs; v; v = v->next)
+		if (!v->dead)
+			xnb_xenbus_shutdown(v);
+	for (struct xnb_vif *v = be->vifs; v; v = v->next)
+		v->dead = true;
+	reap(be);
+	if (be->watches)
+		xnx_xs_watches_free(be->watches);
+	if (be->epfd >= 0)
+		close(be->epfd);
+	if (be->evt)
+		xnx_evtchn_close(be->evt);
+	if (be->gnt)
+		xnx_gnttab_close(be->gnt);
+	if (be->xs)
+		xs_close(be->xs);
+	memset(be, 0, sizeof(*be));
+	be->epfd = -1;
+}

@@ -1,0 +1,477 @@
+/*
+ * xenbus.c — one backend device's life in xenstore: probe (TAP, features,
+ * InitWait), hotplug-status, the frontend's keys and state, and teardown.
+ * Never touches a ring: connecting is interface.c's job.
+ *
+ * Keys and spellings follow Linux xen-netback (drivers/net/xen-netback/
+ * xenbus.c); we advertise only what we implement.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xnb_vif.h"
+#include "xnx_log.h"
+#include "xnx_state.h"
+
+/* ---- state ---------------------------------------------------------------- */
+
+/* Walk the shortest legal path to TARGET, writing each step (as Linux's
+ * set_backend_state does). 0 or -errno. */
+static int set_state(struct xnb_vif *vif, enum xenbus_state target)
+{
+	enum xenbus_state path[8];
+	int n = xnx_state_path(vif->state, target, path, 8);
+
+	if (n < 0) {
+		xnx_err("%s: no legal path from %s to %s", vif->path,
+			xnx_state_name(vif->state), xnx_state_name(target));
+		return -EINVAL;
+	}
+	for (int i = 0; i < n; i++) {
+		int rc = xnx_xs_printf(vif->be->xs, XBT_NULL, vif->path, "state", "%d", path[i]);
+
+		if (rc < 0) {
+			xnx_err("%s: writing state %s: %s", vif->path,
+				xnx_state_name(path[i]), strerror(-rc));
+			return rc;
+		}
+		vif->state = path[i];
+		xnx_debug("%s: state %s", vif->path, xnx_state_name(path[i]));
+	}
+	return 0;
+}
+
+void xnb_xenbus_fatal(struct xnb_vif *vif, const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	xnx_err("%s: %s", vif->path, reason);
+	xnx_xs_printf(vif->be->xs, XBT_NULL, vif->path, "error", "%s", reason);
+	vif->failed = true;
+	xnb_vif_disconnect(vif);
+	set_state(vif, XenbusStateClosing);
+}
+
+/* ---- probe ----------------------------------------------------------------- */
+
+/* The feature keys, written in one transaction. Same spellings and values
+ * as Linux netback; absent = not offered (multicast control, multi-queue,
+ * control ring are not implemented yet). */
+static int write_features(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	static const struct { const char *key; int val; } feats[] = {
+		{ "feature-sg", 1 },
+		{ "feature-gso-tcpv4", 1 },
+		{ "feature-gso-tcpv6", 1 },
+		{ "feature-ipv6-csum-offload", 1 },
+		{ "feature-rx-copy", 1 },
+		{ "feature-rx-flip", 0 },
+		{ "feature-split-event-channels", 1 },
+	};
+	struct xnb_vif *vif = arg;
+	char *name;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(feats) / sizeof(feats[0]); i++) {
+		rc = xnx_xs_printf(xs, t, vif->path, feats[i].key, "%d", feats[i].val);
+		if (rc < 0)
+			return rc;
+	}
+	/* Record the interface name unless the toolstack chose it. */
+	name = xnx_xs_read(xs, t, vif->path, "vifname");
+	if (name) {
+		free(name);
+		return 0;
+	}
+	return xnx_xs_printf(xs, t, vif->path, "vifname", "%s", vif->tap.name);
+}
+
+/* Read what probing needs. 0, -EAGAIN (toolstack not done yet), -EINVAL. */
+static int read_toolstack_keys(struct xnb_vif *vif, char *ifname, size_t len)
+{
+	struct xs_handle *xs = vif->be->xs;
+	unsigned long feid, handle, mtu;
+	enum xenbus_state st;
+	char *s;
+	int rc;
+
+	s = xnx_xs_read(xs, XBT_NULL, vif->path, "state");
+	rc = s ? xnx_state_parse(s, &st) : -EAGAIN;
+	free(s);
+	if (rc < 0 || st != XenbusStateInitialising)
+		return -EAGAIN;
+	s = xnx_xs_read(xs, XBT_NULL, vif->path, "frontend");
+	if (!s)
+		return -EAGAIN;
+	snprintf(vif->fe_path, sizeof(vif->fe_path), "%s", s);
+	free(s);
+	if (xnx_xs_read_uint(xs, XBT_NULL, vif->path, "frontend-id", 0, 0x7fef, &feid) < 0 ||
+	    xnx_xs_read_uint(xs, XBT_NULL, vif->path, "handle", 0, 0xffff, &handle) < 0)
+		return -EAGAIN;
+	if (feid != vif->domid || handle != vif->devid) {
+		xnx_err("%s: frontend-id %lu / handle %lu do not match the path",
+			vif->path, feid, handle);
+		return -EINVAL;
+	}
+	rc = xnx_xs_read_uint_def(xs, XBT_NULL, vif->path, "mtu", 68, 65535, 0, &mtu);
+	if (rc < 0) {
+		xnx_err("%s: mtu: %s", vif->path, strerror(-rc));
+		return -EINVAL;
+	}
+	vif->mtu = (unsigned)mtu;
+	s = xnx_xs_read(xs, XBT_NULL, vif->path, "vifname");
+	snprintf(ifname, len, "%s", s && *s ? s : "");
+	free(s);
+	if (!*ifname)
+		snprintf(ifname, len, "vif%u.%u", vif->domid, vif->devid);
+	return 0;
+}
+
+static void frontend_watch_cb(const char *path, void *arg)
+{
+	xnb_xenbus_frontend_event(arg);
+}
+
+static struct xnb_vif *vif_new(struct xnb_backend *be, uint32_t domid, uint32_t devid)
+{
+	struct xnb_vif *vif = calloc(1, sizeof(*vif));
+
+	if (!vif)
+		return NULL;
+	vif->be = be;
+	vif->domid = domid;
+	vif->devid = devid;
+	vif->tap.fd = -1;
+	vif->state = XenbusStateInitialising;
+	vif->online = true;
+	snprintf(vif->path, sizeof(vif->path), "%s/%u/%u", be->root, domid, devid);
+	return vif;
+}
+
+/* Create the device: TAP, features, InitWait, watch the frontend. */
+static void probe(struct xnb_backend *be, uint32_t domid, uint32_t devid)
+{
+	struct xnb_vif *vif = vif_new(be, domid, devid);
+	char ifname[IFNAMSIZ + 16];
+	int rc;
+
+	if (!vif)
+		return;
+	rc = read_toolstack_keys(vif, ifname, sizeof(ifname));
+	if (rc < 0) {
+		free(vif);	/* not ready (or refused); a later event retries */
+		return;
+	}
+	vif->next = be->vifs;
+	be->vifs = vif;
+	rc = xnb_tap_open(&vif->tap, ifname, vif->mtu);
+	if (rc < 0) {
+		xnb_xenbus_fatal(vif, "creating TAP %s: %s", ifname, strerror(-rc));
+		return;
+	}
+	xnx_info("%s: interface %s (ifindex %d) for dom%u", vif->path, vif->tap.name,
+		 vif->tap.ifindex, domid);
+	rc = xnx_xs_transact(be->xs, write_features, vif);
+	if (rc < 0) {
+		xnb_xenbus_fatal(vif, "writing features: %s", strerror(-rc));
+		return;
+	}
+	snprintf(vif->fe_state_path, sizeof(vif->fe_state_path), "%s/state", vif->fe_path);
+	if (xnx_xs_watch_add(be->watches, vif->fe_state_path, frontend_watch_cb, vif) == 0)
+		vif->watching_fe = true;
+	set_state(vif, XenbusStateInitWait);
+	xnb_xenbus_backend_event(be, domid, devid);	/* hotplug-status may be there */
+}
+
+/* ---- connect / disconnect -------------------------------------------------- */
+
+static int read_flag(struct xnb_vif *vif, const char *key, bool def, bool *out, char *why,
+		     size_t len)
+{
+	int rc = xnx_xs_read_bool(vif->be->xs, XBT_NULL, vif->fe_path, key, def, out);
+
+	if (rc < 0)
+		snprintf(why, len, "%s/%s: %s", vif->fe_path, key, strerror(-rc));
+	return rc;
+}
+
+/* The frontend's feature keys (Linux: read_xenbus_vif_flags). */
+static int read_fe_features(struct xnb_vif *vif, struct xnb_feat *f, char *why, size_t len)
+{
+	bool rx_copy, no_csum;
+
+	if (read_flag(vif, "request-rx-copy", false, &rx_copy, why, len) < 0)
+		return -EINVAL;
+	if (!rx_copy) {
+		snprintf(why, len, "frontend does not request rx-copy (flip is not supported)");
+		return -EOPNOTSUPP;
+	}
+	if (read_flag(vif, "feature-rx-notify", false, &f->rx_notify, why, len) < 0 ||
+	    read_flag(vif, "feature-sg", false, &f->sg, why, len) < 0 ||
+	    read_flag(vif, "feature-gso-tcpv4", false, &f->gso_tcpv4, why, len) < 0 ||
+	    read_flag(vif, "feature-gso-tcpv6", false, &f->gso_tcpv6, why, len) < 0 ||
+	    read_flag(vif, "feature-no-csum-offload", false, &no_csum, why, len) < 0 ||
+	    read_flag(vif, "feature-ipv6-csum-offload", false, &f->ipv6_csum, why, len) < 0)
+		return -EINVAL;
+	f->ip_csum = !no_csum;
+	return 0;
+}
+
+static int read_u32(struct xnb_vif *vif, const char *key, uint32_t *out, char *why, size_t len)
+{
+	unsigned long v;
+	int rc = xnx_xs_read_uint(vif->be->xs, XBT_NULL, vif->fe_path, key, 0, UINT32_MAX, &v);
+
+	if (rc < 0) {
+		snprintf(why, len, "reading %s/%s: %s", vif->fe_path, key, strerror(-rc));
+		return rc;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Ring refs and event channels (Linux: connect_data_rings, one queue). */
+static int read_fe_rings(struct xnb_vif *vif, struct xnb_fe_conf *c, char *why, size_t len)
+{
+	unsigned long nq;
+	int rc;
+
+	rc = xnx_xs_read_uint_def(vif->be->xs, XBT_NULL, vif->fe_path, "multi-queue-num-queues",
+				  1, 1, 1, &nq);
+	if (rc < 0) {
+		snprintf(why, len, "multi-queue-num-queues: more than 1 queue (not offered) or bad value");
+		return rc;
+	}
+	if (read_u32(vif, "tx-ring-ref", &c->tx_ring_ref, why, len) < 0 ||
+	    read_u32(vif, "rx-ring-ref", &c->rx_ring_ref, why, len) < 0)
+		return -EINVAL;
+	c->split = read_u32(vif, "event-channel-tx", &c->evtchn_tx, why, len) == 0 &&
+		   read_u32(vif, "event-channel-rx", &c->evtchn_rx, why, len) == 0;
+	if (c->split)
+		return 0;
+	if (read_u32(vif, "event-channel", &c->evtchn_tx, why, len) < 0)
+		return -EINVAL;
+	c->evtchn_rx = c->evtchn_tx;
+	return 0;
+}
+
+/* Connect if everything is in place: hotplug done, frontend published. */
+static void try_connect(struct xnb_vif *vif)
+{
+	struct xnb_fe_conf c;
+	char why[256];
+	uint8_t mac[6];
+	char *s;
+
+	if (vif->connected || vif->failed || !vif->hotplug_ok || vif->state != XenbusStateInitWait)
+		return;
+	memset(&c, 0, sizeof(c));
+	s = xnx_xs_read(vif->be->xs, XBT_NULL, vif->path, "mac");
+	if (!s || xnb_parse_mac(s, mac) < 0) {
+		xnb_xenbus_fatal(vif, "parsing %s/mac: '%s'", vif->path, s ? s : "(missing)");
+		free(s);
+		return;
+	}
+	free(s);
+	if (read_fe_features(vif, &c.feat, why, sizeof(why)) < 0 ||
+	    read_fe_rings(vif, &c, why, sizeof(why)) < 0 ||
+	    xnb_vif_connect(vif, &c, why, sizeof(why)) < 0) {
+		xnb_xenbus_fatal(vif, "%s", why);
+		return;
+	}
+	set_state(vif, XenbusStateConnected);
+	xnx_info("%s: connected (tx-ring-ref %u rx-ring-ref %u evtchn %u/%u%s%s)", vif->path,
+		 c.tx_ring_ref, c.rx_ring_ref, c.evtchn_tx, c.evtchn_rx,
+		 c.feat.sg ? " sg" : "", c.feat.gso_tcpv4 ? " gso" : "");
+}
+
+/* ---- teardown --------------------------------------------------------------- */
+
+static void unwatch_fe(struct xnb_vif *vif)
+{
+	if (vif->watching_fe)
+		xnx_xs_watch_del(vif->be->watches, vif->fe_state_path, vif);
+	vif->watching_fe = false;
+}
+
+/* Forget the device: disconnect, close the TAP, free at the end of the turn. */
+static void remove_vif(struct xnb_vif *vif, const char *why)
+{
+	xnx_info("%s: removed (%s)", vif->path, why);
+	xnb_vif_disconnect(vif);
+	unwatch_fe(vif);
+	xnb_tap_close(&vif->tap);
+	vif->dead = true;
+}
+
+void xnb_vif_free(struct xnb_vif *vif)
+{
+	free(vif->queue);
+	free(vif);
+}
+
+void xnb_xenbus_shutdown(struct xnb_vif *vif)
+{
+	xnb_vif_disconnect(vif);
+	if (!vif->dead)
+		set_state(vif, XenbusStateClosing);
+	unwatch_fe(vif);
+	xnb_tap_close(&vif->tap);
+}
+
+/* Frontend state, or Unknown if its node is gone. */
+static enum xenbus_state fe_state(struct xnb_vif *vif, bool *gone)
+{
+	enum xenbus_state st = XenbusStateUnknown;
+	char *s = xnx_xs_read(vif->be->xs, XBT_NULL, vif->fe_state_path, NULL);
+
+	/* Gone only once it was there: at probe time it may not exist yet. */
+	*gone = !s && vif->fe_seen;
+	if (s && xnx_state_parse(s, &st) < 0) {
+		xnx_warn("%s: bad state value '%s'", vif->fe_state_path, s);
+		st = XenbusStateUnknown;
+	}
+	if (s)
+		vif->fe_seen = true;
+	free(s);
+	return st;
+}
+
+static bool backend_exists(struct xnb_vif *vif)
+{
+	char *s = xnx_xs_read(vif->be->xs, XBT_NULL, vif->path, "state");
+
+	free(s);
+	return s != NULL;
+}
+
+static void frontend_closed(struct xnb_vif *vif, bool gone)
+{
+	xnb_vif_disconnect(vif);
+	if (backend_exists(vif))
+		set_state(vif, XenbusStateClosed);
+	if (gone || !vif->online)
+		remove_vif(vif, gone ? "frontend gone" : "offline and frontend closed");
+}
+
+void xnb_xenbus_frontend_event(struct xnb_vif *vif)
+{
+	bool gone;
+	enum xenbus_state st;
+
+	if (vif->dead)
+		return;
+	st = fe_state(vif, &gone);
+	xnx_debug("%s: frontend %s%s", vif->path, xnx_state_name(st), gone ? " (gone)" : "");
+	switch (st) {
+	case XenbusStateInitialising:
+		if (vif->state == XenbusStateClosed || vif->state == XenbusStateClosing) {
+			vif->failed = false;	/* a fresh start */
+			set_state(vif, XenbusStateInitWait);
+		}
+		break;
+	case XenbusStateInitWait:
+		break;
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+		try_connect(vif);
+		break;
+	case XenbusStateClosing:
+		xnb_vif_disconnect(vif);
+		set_state(vif, XenbusStateClosing);
+		break;
+	case XenbusStateClosed:
+		frontend_closed(vif, gone);
+		break;
+	case XenbusStateUnknown:
+		if (gone || vif->fe_seen)
+			frontend_closed(vif, true);
+		break;
+	default:
+		xnb_xenbus_fatal(vif, "saw state %d at frontend", st);
+		break;
+	}
+}
+
+void xnb_xenbus_release_check(struct xnb_vif *vif)
+{
+	bool gone;
+
+	if (vif->dead || !vif->fe_state_path[0])
+		return;
+	fe_state(vif, &gone);
+	if (gone)
+		frontend_closed(vif, true);
+}
+
+/* hotplug-status: "connected" lets us connect; "error" keeps us down. */
+static void check_hotplug(struct xnb_vif *vif)
+{
+	char *s = xnx_xs_read(vif->be->xs, XBT_NULL, vif->path, "hotplug-status");
+
+	if (s && strcmp(s, "connected") == 0 && !vif->hotplug_ok) {
+		vif->hotplug_ok = true;
+		xnx_info("%s: hotplug done", vif->path);
+		try_connect(vif);
+	} else if (s && strcmp(s, "error") == 0 && !vif->hotplug_failed) {
+		char *e = xnx_xs_read(vif->be->xs, XBT_NULL, vif->path, "hotplug-error");
+
+		vif->hotplug_failed = true;
+		xnx_err("%s: hotplug script failed: %s; staying down", vif->path,
+			e ? e : "(no hotplug-error)");
+		free(e);
+	}
+	free(s);
+}
+
+/* Something under our backend directory changed. */
+static void backend_changed(struct xnb_vif *vif)
+{
+	struct xs_handle *xs = vif->be->xs;
+	unsigned long st = vif->state;
+	bool online;
+
+	if (xnx_xs_read_uint(xs, XBT_NULL, vif->path, "state", 0, 8, &st) == -ENOENT) {
+		remove_vif(vif, "backend directory removed");
+		return;
+	}
+	if (xnx_xs_read_bool(xs, XBT_NULL, vif->path, "online", true, &online) == 0)
+		vif->online = online;
+	/* The toolstack closes a device by writing our state to Closing. */
+	if (st == XenbusStateClosing && vif->state != XenbusStateClosing &&
+	    vif->state != XenbusStateClosed) {
+		xnb_vif_disconnect(vif);
+		vif->state = XenbusStateClosing;
+	}
+	if (!vif->online) {
+		bool gone;
+		enum xenbus_state fe = fe_state(vif, &gone);
+
+		if (gone || fe == XenbusStateClosed || fe == XenbusStateUnknown) {
+			frontend_closed(vif, gone);
+			return;
+		}
+		xnb_vif_disconnect(vif);
+		set_state(vif, XenbusStateClosing);
+		return;
+	}
+	check_hotplug(vif);
+	xnb_xenbus_frontend_event(vif);
+}
+
+void xnb_xenbus_backend_event(struct xnb_backend *be, uint32_t domid, uint32_t devid)
+{
+	struct xnb_vif *vif = xnb_backend_find(be, domid, devid);
+
+	if (!vif)
+		probe(be, domid, devid);
+	else if (!vif->dead)
+		backend_changed(vif);
+}

@@ -1,0 +1,126 @@
+/*
+ * xnb_vif.h — xnetback's control side: the daemon (backend.c), one device
+ * per (domid, devid) with its XenbusState handshake (xenbus.c), its TAP
+ * (vif.c), and the connect/disconnect pair that joins xenstore to the rings
+ * (interface.c).
+ */
+#ifndef XNB_VIF_H
+#define XNB_VIF_H
+
+#include <net/if.h>
+#include <xen/io/xenbus.h>
+#include <xenstore.h>
+
+#include "xnb.h"
+#include "xnx_platform.h"
+#include "xnx_xs.h"
+
+struct xnb_tap {
+	int fd;
+	char name[IFNAMSIZ];
+	int ifindex;
+};
+
+/* What the frontend published for one queue, read at connect time. */
+struct xnb_fe_conf {
+	uint32_t tx_ring_ref, rx_ring_ref;
+	uint32_t evtchn_tx, evtchn_rx;	/* equal unless split */
+	bool split;
+	struct xnb_feat feat;
+};
+
+/* What an epoll event belongs to. */
+enum xnb_ep_kind { XNB_EP_XS = 1, XNB_EP_EVTCHN, XNB_EP_TAP };
+struct xnb_ep {
+	enum xnb_ep_kind kind;
+	struct xnb_vif *vif;
+};
+
+struct xnb_backend;
+
+/* One device: backend/vif/<domid>/<devid>. */
+struct xnb_vif {
+	struct xnb_backend *be;
+	struct xnb_vif *next;
+	uint32_t domid, devid;
+	char path[96];		/* our backend directory */
+	char fe_path[96];	/* the frontend's directory */
+	char fe_state_path[104];
+	enum xenbus_state state;	/* ours, as last written */
+	bool online, hotplug_ok, hotplug_failed, watching_fe;
+	bool fe_seen;		/* the frontend's state node existed once */
+	bool failed;		/* fatal error: down until the frontend restarts */
+	bool dead;		/* to be freed at the end of this loop turn */
+	unsigned mtu;
+	struct xnb_tap tap;
+	struct xnb_ep tap_ep;
+	/* Data side, valid while connected. */
+	bool connected;
+	struct xnb_fe_conf conf;
+	struct xnb_queue *queue;	/* one queue for now */
+	void *tx_map, *rx_map;
+	struct xnb_io io;
+	bool tx_pending, rx_pending, rx_waiting, tap_paused;
+	struct xnb_stats stats;
+};
+
+struct xnb_backend {
+	struct xs_handle *xs;
+	struct xnx_xs_watches *watches;
+	xnx_gnttab *gnt;
+	xnx_evtchn *evt;
+	int epfd;
+	unsigned self;
+	char root[64];		/* /local/domain/<self>/backend/vif */
+	struct xnb_vif *vifs;
+	struct xnb_ep xs_ep, evt_ep;
+	volatile int stop;
+};
+
+/* backend.c */
+int xnb_backend_open(struct xnb_backend *be);
+int xnb_backend_run(struct xnb_backend *be);
+void xnb_backend_close(struct xnb_backend *be);
+struct xnb_vif *xnb_backend_find(struct xnb_backend *be, uint32_t domid, uint32_t devid);
+/* Watch / unwatch the TAP of a connected vif in the loop. 0 or -errno. */
+int xnb_backend_add_tap(struct xnb_vif *vif);
+void xnb_backend_del_tap(struct xnb_vif *vif);
+void xnb_backend_pause_tap(struct xnb_vif *vif, bool pause);
+
+/* parse.c */
+/* Parse "<domid>/<devid>[/...]" relative to the backend root. 0 or -EINVAL. */
+int xnb_parse_dev_path(const char *rel, uint32_t *domid, uint32_t *devid);
+/* Strict "xx:xx:xx:xx:xx:xx". 0 or -EINVAL. */
+int xnb_parse_mac(const char *s, uint8_t mac[6]);
+
+/* xenbus.c — never touches a ring. */
+/* A backend-side event for (DOMID, DEVID): probe, update or remove. */
+void xnb_xenbus_backend_event(struct xnb_backend *be, uint32_t domid, uint32_t devid);
+void xnb_xenbus_frontend_event(struct xnb_vif *vif);
+/* The frontend's domain may be gone: check and tear down. */
+void xnb_xenbus_release_check(struct xnb_vif *vif);
+/* A protocol violation or setup failure: error node, disconnect, Closing. */
+void xnb_xenbus_fatal(struct xnb_vif *vif, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Daemon shutdown: disconnect, tell the frontend (Closing), forget. */
+void xnb_xenbus_shutdown(struct xnb_vif *vif);
+/* Free a vif (already disconnected and unwatched). */
+void xnb_vif_free(struct xnb_vif *vif);
+
+/* interface.c — the one place where xenstore's values meet the rings. */
+int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
+		    size_t whylen);
+void xnb_vif_disconnect(struct xnb_vif *vif);
+/* Run the queue's pending work; returns XNB_BROKEN on a violation. */
+enum xnb_work xnb_vif_run(struct xnb_vif *vif);
+
+/* vif.c */
+int xnb_tap_open(struct xnb_tap *t, const char *name, unsigned mtu);
+void xnb_tap_close(struct xnb_tap *t);
+/* TUN_F_* offloads for a frontend with features F. */
+unsigned xnb_tap_offloads(const struct xnb_feat *f);
+int xnb_tap_set_offload(struct xnb_tap *t, const struct xnb_feat *f);
+ssize_t xnb_tap_write(struct xnb_tap *t, const struct iovec *iov, int iovcnt);
+ssize_t xnb_tap_read(struct xnb_tap *t, void *buf, size_t len);
+
+#endif
