@@ -1,0 +1,284 @@
+/* hpdev.c — xnet-hotplugd's device table: for each backend vif, decide from
+ * xenstore (online, state, presence) whether its script must run online or
+ * offline, as libxl's device handling does. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <xen/io/xenbus.h>
+
+#include "hotplugd.h"
+#include "xnx_log.h"
+#include "xnx_xs.h"
+
+static struct xnx_ratelimit bad_rl = XNX_RATELIMIT_INIT(10, 1);
+
+bool xhp_parse_path(const struct xhp_ctx *c, const char *path, unsigned *domid,
+		    unsigned *devid)
+{
+	size_t n = strlen(c->base);
+	char a[16], b[16];
+	unsigned long v;
+
+	if (strncmp(path, c->base, n) || path[n] != '/')
+		return false;
+	if (sscanf(path + n + 1, "%15[^/]/%15[^/]", a, b) != 2)
+		return false;
+	if (xnx_parse_uint(a, 0, 0xffff, &v) < 0)
+		return false;
+	*domid = (unsigned)v;
+	if (xnx_parse_uint(b, 0, 0xffff, &v) < 0)
+		return false;
+	*devid = (unsigned)v;
+	return true;
+}
+
+static struct xhp_dev *find(struct xhp_ctx *c, unsigned domid, unsigned devid)
+{
+	for (struct xhp_dev *d = c->devs; d; d = d->next)
+		if (d->domid == domid && d->devid == devid)
+			return d;
+	return NULL;
+}
+
+struct xhp_dev *xhp_by_pid(struct xhp_ctx *c, pid_t pid)
+{
+	for (struct xhp_dev *d = c->devs; d; d = d->next)
+		if (d->pid == pid)
+			return d;
+	return NULL;
+}
+
+static void drop(struct xhp_ctx *c, struct xhp_dev *dead)
+{
+	for (struct xhp_dev **p = &c->devs; *p; p = &(*p)->next)
+		if (*p == dead) {
+			*p = dead->next;
+			free(dead);
+			return;
+		}
+}
+
+void xhp_free_all(struct xhp_ctx *c)
+{
+	while (c->devs)
+		drop(c, c->devs);
+}
+
+/* What xenstore says about one device. */
+struct view {
+	bool present;
+	bool online;
+	unsigned long state;
+	char status[16];	/* hotplug-status, truncated */
+};
+
+static int read_view(struct xhp_ctx *c, const char *path, struct view *v)
+{
+	char *s = xnx_xs_read(c->xs, XBT_NULL, path, NULL);
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	if (!s)
+		return errno == ENOENT ? 0 : -errno;
+	free(s);
+	v->present = true;
+	if ((rc = xnx_xs_read_bool(c->xs, XBT_NULL, path, "online", false, &v->online)) < 0 ||
+	    (rc = xnx_xs_read_uint_def(c->xs, XBT_NULL, path, "state", 0,
+				       XenbusStateReconfigured, XenbusStateUnknown,
+				       &v->state)) < 0)
+		return rc;
+	s = xnx_xs_read(c->xs, XBT_NULL, path, "hotplug-status");
+	snprintf(v->status, sizeof(v->status), "%s", s ? s : "");
+	free(s);
+	return 0;
+}
+
+/* Interface name, script and gatewaydev, read when the device comes up and
+ * kept: offline must work after the directory is gone. */
+static int learn(struct xhp_ctx *c, struct xhp_dev *d)
+{
+	char *name = xnx_xs_read(c->xs, XBT_NULL, d->path, "vifname");
+	char *script = xnx_xs_read(c->xs, XBT_NULL, d->path, "script");
+	char *gw = xnx_xs_read(c->xs, XBT_NULL, d->path, "gatewaydev");
+	int rc = 0;
+
+	if (name && (!name[0] || strlen(name) >= 16 || strchr(name, '/')))
+		rc = -EINVAL;
+	else if (name)
+		snprintf(d->ifname, sizeof(d->ifname), "%s", name);
+	else
+		snprintf(d->ifname, sizeof(d->ifname), "vif%u.%u", d->domid, d->devid);
+	if (rc == 0)
+		rc = xhp_resolve_script(c->scripts_dir, script ? script : XHP_DEFAULT_SCRIPT,
+					d->script, sizeof(d->script));
+	snprintf(d->netdev, sizeof(d->netdev), "%s", gw && strlen(gw) < 16 ? gw : "");
+	free(name);
+	free(script);
+	free(gw);
+	return rc;
+}
+
+static struct xhp_dev *add(struct xhp_ctx *c, unsigned domid, unsigned devid)
+{
+	struct xhp_dev *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->domid = domid;
+	d->devid = devid;
+	snprintf(d->path, sizeof(d->path), "%s/%u/%u", c->base, domid, devid);
+	d->next = c->devs;
+	c->devs = d;
+	return d;
+}
+
+static void start(struct xhp_ctx *c, struct xhp_dev *d, const char *action,
+		  enum xhp_phase running)
+{
+	int rc = xhp_run(c, d, action);
+	char reason[160];
+
+	if (rc == 0) {
+		d->phase = running;
+		return;
+	}
+	snprintf(reason, sizeof(reason), "cannot start %.100s: %s", d->script, strerror(-rc));
+	if (running == XHP_RUN_ONLINE) {
+		d->phase = XHP_FAILED;
+		xhp_report_error(c, d, reason);
+	} else {
+		xnx_warn("%s: %s", d->path, reason);
+		d->phase = XHP_DONE;
+	}
+}
+
+/* The device came up: online=1 and the backend has reached InitWait (or is
+ * further on, e.g. after a restart of this daemon). */
+static void come_up(struct xhp_ctx *c, struct xhp_dev *d, const struct view *v)
+{
+	char reason[160];
+	int rc = learn(c, d);
+
+	if (!strcmp(v->status, "connected")) {
+		d->phase = XHP_ONLINE;	/* done before we started */
+		return;
+	}
+	if (rc < 0) {
+		snprintf(reason, sizeof(reason), "bad script or vifname: %s",
+			 strerror(-rc));
+		d->phase = XHP_FAILED;
+		xhp_report_error(c, d, reason);
+		return;
+	}
+	start(c, d, "online", XHP_RUN_ONLINE);
+}
+
+void xhp_check(struct xhp_ctx *c, unsigned domid, unsigned devid)
+{
+	struct xhp_dev *d = find(c, domid, devid);
+	char path[128];
+	struct view v;
+	bool going;
+
+	snprintf(path, sizeof(path), "%s/%u/%u", c->base, domid, devid);
+	if (read_view(c, path, &v) < 0) {
+		xnx_log_rl(&bad_rl, XNX_LOG_WARN, "%s: unreadable or bad online/state; "
+			   "ignored", path);
+		return;
+	}
+	going = !v.present || (!v.online && v.state == XenbusStateClosed);
+	if (!d) {
+		if (!v.present || !v.online || v.state < XenbusStateInitWait ||
+		    v.state > XenbusStateConnected || !(d = add(c, domid, devid)))
+			return;
+		come_up(c, d, &v);
+		return;
+	}
+	switch (d->phase) {
+	case XHP_IDLE:
+		break;
+	case XHP_RUN_ONLINE:
+		d->want_offline |= going;
+		break;
+	case XHP_ONLINE:
+	case XHP_FAILED:
+		/* Undo what a failed online may have half done, too. */
+		if (going)
+			start(c, d, "offline", XHP_RUN_OFFLINE);
+		break;
+	case XHP_RUN_OFFLINE:
+		break;
+	case XHP_DONE:
+		break;
+	}
+	if (!v.present && !d->pid)
+		drop(c, d);
+}
+
+/* Every device under the base, plus those in the table that are gone. */
+void xhp_scan(struct xhp_ctx *c)
+{
+	unsigned nd = 0;
+	char **doms = xs_directory(c->xs, XBT_NULL, c->base, &nd);
+
+	for (unsigned i = 0; doms && i < nd; i++) {
+		char dir[160];
+		unsigned nv = 0, domid, devid;
+		char **vifs;
+
+		snprintf(dir, sizeof(dir), "%s/%s", c->base, doms[i]);
+		vifs = xs_directory(c->xs, XBT_NULL, dir, &nv);
+		for (unsigned j = 0; vifs && j < nv; j++) {
+			char p[200];
+			snprintf(p, sizeof(p), "%s/%s", dir, vifs[j]);
+			if (xhp_parse_path(c, p, &domid, &devid))
+				xhp_check(c, domid, devid);
+		}
+		free(vifs);
+	}
+	free(doms);
+	for (struct xhp_dev *d = c->devs, *next; d; d = next) {
+		next = d->next;		/* xhp_check may drop d */
+		xhp_check(c, d->domid, d->devid);
+	}
+}
+
+static void describe(const struct xhp_ctx *c, const struct xhp_dev *d,
+		     int status, char *out, size_t len)
+{
+	if (d->timed_out)
+		snprintf(out, len, "%.150s timed out after %u s", d->script, c->timeout_s);
+	else if (WIFEXITED(status))
+		snprintf(out, len, "%.150s exited with status %d", d->script,
+			 WEXITSTATUS(status));
+	else
+		snprintf(out, len, "%.150s killed by signal %d", d->script,
+			 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+void xhp_script_done(struct xhp_ctx *c, struct xhp_dev *d, int status)
+{
+	bool ok = !d->timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	char reason[200];
+
+	d->pid = 0;
+	describe(c, d, status, reason, sizeof(reason));
+	if (d->phase == XHP_RUN_ONLINE) {
+		d->phase = ok ? XHP_ONLINE : XHP_FAILED;
+		if (!ok)
+			xhp_report_error(c, d, reason);
+		else
+			xnx_info("%s: online done", d->path);
+		if (d->want_offline) {
+			d->want_offline = false;
+			start(c, d, "offline", XHP_RUN_OFFLINE);
+		}
+	} else if (d->phase == XHP_RUN_OFFLINE) {
+		if (!ok)
+			xnx_warn("%s: offline: %s", d->path, reason);
+		d->phase = XHP_DONE;
+	}
+	xhp_check(c, d->domid, d->devid);	/* gone meanwhile? */
+}
