@@ -6,7 +6,7 @@ set -eu
 PKGS="gcc make pkg-config libxen-dev libcunit1-dev libmnl-dev xenstore-utils
 iproute2 iputils-ping iperf3 bridge-utils tcpdump procps psmisc kmod tmux
 shellcheck
-man-db groff-base"
+man-db groff-base qemu-system-x86 cpio"
 
 missing=""
 for p in $PKGS; do
