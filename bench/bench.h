@@ -164,6 +164,11 @@ int xbench_veth_ping(const struct xbench_opts *o, const double pcts[], size_t np
 /* DPDK testpmd virtio-user → vhost-user, when dpdk-testpmd is installed. */
 int xbench_dpdk_available(const char **why);
 int xbench_dpdk_run(const struct xbench_opts *o, size_t size, double *pps);
+#define XBENCH_NR_HUGE "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+#define XBENCH_HUGE_ORIG "nr_hugepages.orig"	/* in the DPDK run directory */
+
+/* Remove what a killed earlier run left (sweep.c); see there. */
+void xbench_sweep_stale(void);
 
 /* ---- a session: interleaved runs, placement, results (session.c) ------- */
 

@@ -199,5 +199,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xnet-bench: not root: namespace and DPDK baselines "
 			"will be reported unavailable\n");
 	xbench_cleanup_init();
+	xbench_sweep_stale();
 	return run(&c, tables);
 }

@@ -21,7 +21,7 @@
 #include "bench/bench.h"
 
 #define TESTPMD "dpdk-testpmd"
-#define NR_HUGE "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+#define NR_HUGE XBENCH_NR_HUGE
 #define FREE_HUGE "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
 #define HUGE_PAGES 512		/* 1 GiB of 2 MiB pages */
 #define MBUFS "16384"		/* per process: well inside the reservation */
@@ -73,13 +73,23 @@ static int write_long(const char *path, long v)
 static int reserve_hugepages(void)
 {
 	long old = read_long(NR_HUGE);
-	char oldbuf[32];
+	char oldbuf[32], path[128];
+	FILE *f;
+	bool bad;
 
 	if (old < 0)
 		return -EIO;
 	snprintf(oldbuf, sizeof(oldbuf), "%ld\n", old);
 	if (xbench_on_cleanup_write(NR_HUGE, oldbuf) < 0)
 		return -ENOSPC;
+	/* For the sweep of a later run, should this one be SIGKILLed. */
+	snprintf(path, sizeof(path), "%s/" XBENCH_HUGE_ORIG, dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	bad = fputs(oldbuf, f) < 0;
+	if (fclose(f) != 0 || bad)
+		return -EIO;
 	write_long(NR_HUGE, old + HUGE_PAGES);
 	if (read_long(FREE_HUGE) < HUGE_PAGES)
 		return -ENOMEM;		/* memory too fragmented or too small */

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -161,11 +162,16 @@ static bool verbose(void)
 pid_t xbench_fork(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		/* Dies with us, even if we are SIGKILLed: a busy-polling
+		 * helper must never outlive the benchmark. Survives exec. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
 		/* The child owns none of the parent's cleanup steps. */
 		cleaning = 1;
 		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
