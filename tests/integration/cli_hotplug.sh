@@ -1,0 +1,127 @@
+#!/bin/sh
+# cli_hotplug.sh — xnet-hotplugd runs a vif's script once the backend is in
+# InitWait with online=1: vif-bridge puts the interface (a TAP standing in
+# for the backend's) on its bridge, creating it, and reports
+# hotplug-status=connected; a failing, erroring or hanging script yields
+# hotplug-status=error with a reason, and the daemon carries on; offline
+# takes the interface off the bridge when the device goes.
+set -u
+BIN=${XNET_BIN:-$PWD/build/bin}
+T=$(mktemp -d /tmp/xnet-cli-hp.XXXXXX)
+PBIN="$T/bin"
+export XNET_SIM_DIR="$T/sim" XNET_BIN="$PBIN" XNET_HOTPLUG_TIMEOUT=2
+XNET="$PBIN/xnet"
+G=xth-$$
+BR=xthb$$
+TAP1=xth${$}a
+TAP2=xth${$}b
+
+fail() {
+	echo "FAIL: $*" >&2
+	cat "$XNET_SIM_DIR/xnet-hotplugd.log" >&2 2>/dev/null
+	exit 1
+}
+ok() { echo "ok: $*"; }
+xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
+wait_for() {
+	n=$(($1 * 10)); shift
+	while ! "$@" >/dev/null 2>&1; do
+		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
+	done
+}
+alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+status_is() { [ "$(xs xenstore-read "$1/hotplug-status" 2>/dev/null)" = "$2" ]; }
+master_of() { basename "$(readlink "/sys/class/net/$1/master" 2>/dev/null)" 2>/dev/null; }
+no_master() { [ ! -e "/sys/class/net/$1/master" ]; }
+cleanup() {
+	set +e
+	"$XNET" sim down >/dev/null 2>&1
+	has_ns "$G" && ip netns del "$G"
+	for l in "$TAP1" "$TAP2" "$BR"; do
+		ip link show "$l" >/dev/null 2>&1 && ip link del "$l"
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+mkdir "$PBIN" "$T/scripts"
+for p in xnet xnet-simd xnet-hotplugd vif-bridge vif-common.sh; do
+	[ -e "$BIN/$p" ] || fail "$BIN/$p not built"
+	ln -s "$BIN/$p" "$PBIN/$p"
+done
+printf '#!/bin/sh\nexit 3\n' >"$T/scripts/vif-fail"
+# shellcheck disable=SC2016 # \$1 belongs to the generated script
+printf '#!/bin/sh\n[ "$1" = offline ] && exit 0\nexec sleep 1000\n' >"$T/scripts/vif-hang"
+chmod +x "$T/scripts/vif-fail" "$T/scripts/vif-hang"
+
+"$XNET" sim up >/dev/null || fail "sim up"
+hpd=$(cat "$XNET_SIM_DIR/xnet-hotplugd.pid")
+id=$("$XNET" domain create "$G" | awk '{print $2}') || fail "domain create"
+bedir=/local/domain/0/backend/vif/$id
+
+ip tuntap add dev "$TAP1" mode tap || fail "cannot make TAP $TAP1"
+"$XNET" vif attach "$G" "vifname=$TAP1,bridge=$BR,mtu=1400" >/dev/null || fail "attach 0"
+# Stand in for the backend: it reaches InitWait.
+xs xenstore-write "$bedir/0/state" 2
+wait_for 10 status_is "$bedir/0" connected || fail "no hotplug-status=connected"
+[ -d "/sys/class/net/$BR/bridge" ] || fail "bridge $BR not created"
+ip link show "$BR" | grep -q ",UP" || fail "bridge $BR not up"
+[ "$(master_of "$TAP1")" = "$BR" ] || fail "$TAP1 not on $BR"
+ip link show "$TAP1" | grep -q "mtu 1400" || fail "mtu not set on $TAP1"
+ip link show "$TAP1" | grep -q "<.*UP" || fail "$TAP1 not up"
+ok "vif-bridge (bare name): bridge made, TAP on it, mtu, hotplug-status=connected"
+
+# The device goes: offline takes the TAP off the bridge.
+"$XNET" vif detach --timeout 1 "$G" 0 >/dev/null 2>&1 || fail "detach 0"
+wait_for 10 no_master "$TAP1" || fail "$TAP1 still on $BR after the device went"
+ok "offline on removal: TAP off the bridge"
+
+# online=0 and Closed (what a backend does on unplug) also runs offline.
+"$XNET" vif attach "$G" "vifname=$TAP1,bridge=$BR,devid=5" >/dev/null || fail "attach 5"
+xs xenstore-write "$bedir/5/state" 2
+wait_for 10 status_is "$bedir/5" connected || fail "devid 5 not connected"
+[ "$(master_of "$TAP1")" = "$BR" ] || fail "$TAP1 not on $BR again"
+xs xenstore-write "$bedir/5/online" 0 "$bedir/5/state" 6
+wait_for 10 no_master "$TAP1" || fail "offline not run on online=0, Closed"
+"$XNET" vif detach --timeout 1 "$G" 5 >/dev/null 2>&1 || fail "detach 5"
+ok "offline on online=0 + Closed"
+
+# A script that fails without saying why: hotplugd writes the reason.
+ip tuntap add dev "$TAP2" mode tap || fail "cannot make TAP $TAP2"
+"$XNET" vif attach "$G" "vifname=$TAP2,bridge=$BR,script=$T/scripts/vif-fail,devid=1" >/dev/null ||
+	fail "attach 1"
+xs xenstore-write "$bedir/1/state" 2
+wait_for 10 status_is "$bedir/1" error || fail "failing script: no hotplug-status=error"
+xs xenstore-read "$bedir/1/hotplug-error" | grep -q "exited with status 3" ||
+	fail "hotplug-error: $(xs xenstore-read "$bedir/1/hotplug-error")"
+no_master "$TAP2" || fail "$TAP2 was bridged although its script failed"
+ok "failing script (absolute path): hotplug-status=error with the exit status"
+
+# vif-bridge's own error report: the interface does not exist.
+"$XNET" vif attach "$G" "vifname=xthnone$$,bridge=$BR,devid=2" >/dev/null || fail "attach 2"
+xs xenstore-write "$bedir/2/state" 2
+wait_for 10 status_is "$bedir/2" error || fail "vif-bridge: no hotplug-status=error"
+xs xenstore-read "$bedir/2/hotplug-error" | grep -q "xthnone$$ not found" ||
+	fail "vif-bridge's reason lost: $(xs xenstore-read "$bedir/2/hotplug-error")"
+ok "vif-bridge reports its own reason through hotplug-error"
+
+# A script that hangs is killed at the timeout; the daemon carries on.
+"$XNET" vif attach "$G" "vifname=$TAP2,script=$T/scripts/vif-hang,devid=3" >/dev/null ||
+	fail "attach 3"
+xs xenstore-write "$bedir/3/state" 2
+wait_for 15 status_is "$bedir/3" error || fail "hanging script: no error"
+xs xenstore-read "$bedir/3/hotplug-error" | grep -q "timed out" ||
+	fail "hotplug-error: $(xs xenstore-read "$bedir/3/hotplug-error")"
+wait_for 5 sh -c "! ps -eo args | grep -v grep | grep -qF '$T/scripts/vif-hang'" ||
+	fail "the hung script is still running"
+alive "$hpd" || fail "xnet-hotplugd died"
+"$XNET" vif attach "$G" "vifname=$TAP1,bridge=$BR,devid=4" >/dev/null || fail "attach 4"
+xs xenstore-write "$bedir/4/state" 2
+wait_for 10 status_is "$bedir/4" connected || fail "daemon stopped serving after a hang"
+ok "hanging script killed at the timeout; the daemon carries on"
+
+"$XNET" sim down >/dev/null || fail "sim down"
+alive "$hpd" && fail "hotplugd still running after sim down"
+ok "sim down"

@@ -1,0 +1,91 @@
+#!/bin/sh
+# cli_sim.sh — `xnet sim up|status|down`: up starts the daemons and is
+# idempotent (restarts only what died), status tells pids and the sim dir,
+# down stops everything and leaves nothing; every command takes --help.
+set -u
+BIN=${XNET_BIN:-$PWD/build/bin}
+T=$(mktemp -d /tmp/xnet-cli-sim.XXXXXX)
+PBIN="$T/bin"
+export XNET_SIM_DIR="$T/sim" XNET_BIN="$PBIN"
+XNET="$PBIN/xnet"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+# wait_for SECONDS CMD... — until CMD succeeds, at most SECONDS.
+wait_for() {
+	n=$(($1 * 10)); shift
+	while ! "$@" >/dev/null 2>&1; do
+		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
+	done
+}
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+dead() { ! alive "$1"; }
+pid_of() { cat "$XNET_SIM_DIR/$1.pid" 2>/dev/null; }
+cleanup() {
+	set +e
+	"$XNET" sim down >/dev/null 2>&1
+	for p in $pids; do alive "$p" && kill -9 "$p"; done
+	rm -rf "$T"
+}
+pids=""
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+mkdir "$PBIN"
+# Only the programs this test is about: no xnetback touching the host.
+for p in xnet xnet-simd xnet-hotplugd vif-bridge vif-common.sh; do
+	[ -e "$BIN/$p" ] || fail "$BIN/$p not built"
+	ln -s "$BIN/$p" "$PBIN/$p"
+done
+
+for c in "--help" "sim --help" "sim up --help" "sim down --help" "sim status --help" \
+	 "domain --help" "domain create --help" "domain destroy --help" \
+	 "domain list --help" "vif --help" "vif attach --help" "vif detach --help" \
+	 "vif list --help"; do
+	# shellcheck disable=SC2086 # the command words are split on purpose
+	out=$("$XNET" $c 2>&1) || fail "xnet $c exits non-zero"
+	echo "$out" | grep -q usage || fail "xnet $c prints no usage"
+done
+ok "--help on every command"
+
+err=$("$XNET" sim sideways 2>&1) && fail "unknown command accepted"
+[ "$(echo "$err" | wc -l)" -eq 1 ] || fail "reason is not one line: $err"
+echo "$err" | grep -q sideways || fail "reason does not name the command: $err"
+ok "unknown command: non-zero, one line"
+
+"$XNET" sim up >/dev/null || fail "sim up"
+simd=$(pid_of xnet-simd); hpd=$(pid_of xnet-hotplugd); pids="$simd $hpd"
+alive "$simd" || fail "xnet-simd not running after sim up"
+alive "$hpd" || fail "xnet-hotplugd not running after sim up"
+[ -S "$XNET_SIM_DIR/xenstored.sock" ] || fail "no xenstore socket"
+XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" xenstore-read /local/domain/0/name >/dev/null ||
+	fail "xenstore does not answer after sim up"
+ok "sim up starts xnet-simd and xnet-hotplugd, ready"
+
+out=$("$XNET" sim up) || fail "second sim up fails"
+[ "$(pid_of xnet-simd)" = "$simd" ] || fail "second sim up replaced xnet-simd"
+[ "$(pid_of xnet-hotplugd)" = "$hpd" ] || fail "second sim up replaced hotplugd"
+echo "$out" | grep -q "already running" || fail "second sim up does not say so"
+ok "sim up is idempotent"
+
+st=$("$XNET" sim status) || fail "sim status"
+echo "$st" | grep -q "$XNET_SIM_DIR" || fail "status does not name the sim dir"
+echo "$st" | grep "xnet-simd" | grep -q "$simd" || fail "status lacks xnet-simd's pid"
+echo "$st" | grep "xnet-hotplugd" | grep -q "$hpd" || fail "status lacks hotplugd's pid"
+ok "sim status shows pids and the sim dir"
+
+kill -9 "$hpd"
+wait_for 5 dead "$hpd" || fail "cannot kill hotplugd"
+"$XNET" sim up >/dev/null || fail "sim up after a daemon died"
+hpd2=$(pid_of xnet-hotplugd); pids="$pids $hpd2"
+[ "$(pid_of xnet-simd)" = "$simd" ] || fail "sim up restarted a live xnet-simd"
+alive "$hpd2" || fail "sim up did not restart hotplugd"
+[ "$hpd2" != "$hpd" ] || fail "hotplugd pid file not renewed"
+ok "sim up restarts only what died"
+
+"$XNET" sim down >/dev/null || fail "sim down"
+dead "$simd" || fail "xnet-simd still running after sim down"
+dead "$hpd2" || fail "hotplugd still running after sim down"
+[ ! -e "$XNET_SIM_DIR" ] || fail "sim down left $(ls -A "$XNET_SIM_DIR")"
+"$XNET" sim status | grep "xnet-simd" | grep -q stopped || fail "status after down"
+ok "sim down stops everything and leaves nothing"
