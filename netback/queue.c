@@ -68,3 +68,30 @@ void xnb_queue_fail(struct xnb_queue *q, const char *fmt, ...)
 	va_end(ap);
 	xnx_err("dom%u queue %u: protocol violation: %s", q->domid, q->id, q->reason);
 }
+
+/* One "name value" line per counter: what the stats socket will serve. */
+int xnb_stats_format(const struct xnb_stats *s, char *buf, size_t len)
+{
+	const struct { const char *name; uint64_t v; } c[] = {
+		{ "tx_packets", s->tx_packets }, { "tx_bytes", s->tx_bytes },
+		{ "rx_packets", s->rx_packets }, { "rx_bytes", s->rx_bytes },
+		{ "tx_gso", s->tx_gso }, { "rx_gso", s->rx_gso },
+		{ "rx_stalls", s->rx_stalls }, { "notify_sent", s->notify_sent },
+		{ "notify_suppressed", s->notify_suppressed },
+	};
+	size_t off = 0;
+	int n;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]) + XNB_DROP_MAX; i++) {
+		bool drop = i >= sizeof(c) / sizeof(c[0]);
+		size_t d = i - sizeof(c) / sizeof(c[0]);
+
+		n = snprintf(buf + off, len - off, "%s%s %llu\n", drop ? "drop_" : "",
+			     drop ? xnb_drop_name((enum xnb_drop)d) : c[i].name,
+			     (unsigned long long)(drop ? s->drops[d] : c[i].v));
+		if (n < 0 || (size_t)n >= len - off)
+			return -ENOSPC;
+		off += (size_t)n;
+	}
+	return (int)off;
+}

@@ -68,6 +68,9 @@ struct xnb_stats {
 };
 
 const char *xnb_drop_name(enum xnb_drop d);
+/* Format S as "name value" lines into BUF (for the stats socket). Returns
+ * the length, or -ENOSPC. */
+int xnb_stats_format(const struct xnb_stats *s, char *buf, size_t len);
 
 /* ---- features negotiated with the frontend -------------------------------- */
 

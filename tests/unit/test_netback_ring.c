@@ -762,6 +762,22 @@ static void test_drop_names(void)
 	CU_ASSERT_STRING_EQUAL(xnb_drop_name(XNB_DROP_MAX), "unknown");
 }
 
+static void test_stats_format(void)
+{
+	struct xnb_stats s = { .tx_packets = 3, .rx_bytes = 1500 };
+	char buf[1024], small[20];
+	int n;
+
+	s.drops[XNB_DROP_RX_TOO_BIG] = 2;
+	n = xnb_stats_format(&s, buf, sizeof(buf));
+	CU_ASSERT(n > 0 && (size_t)n == strlen(buf));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "tx_packets 3\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "rx_bytes 1500\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "drop_rx_too_big 2\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "drop_tx_bad_size 0\n"));
+	CU_ASSERT_EQUAL(xnb_stats_format(&s, small, sizeof(small)), -ENOSPC);
+}
+
 int main(void)
 {
 	static const struct { const char *name; CU_TestFunc fn; } tests[] = {
@@ -790,6 +806,7 @@ int main(void)
 		{ "rx_notify_suppressed", test_rx_notify_suppressed },
 		{ "rx_frame_to_packet_hostile", test_rx_frame_to_packet_hostile },
 		{ "drop_names", test_drop_names },
+		{ "stats_format", test_stats_format },
 	};
 	CU_pSuite s;
 	int failed;
