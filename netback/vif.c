@@ -64,6 +64,10 @@ int xnb_tap_open(struct xnb_tap *t, const char *name, unsigned mtu)
 
 	if (strlen(name) >= IFNAMSIZ)
 		return -ENAMETOOLONG;
+	/* TUNSETIFF on an existing multi-queue TAP would silently add us as one
+	 * more queue of someone else's interface: refuse the name instead. */
+	if (if_nametoindex(name) != 0)
+		return -EEXIST;
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0)
 		return -errno;

@@ -106,6 +106,16 @@ static void test_tap_open_sets_link(void)
 	CU_ASSERT_EQUAL(if_ioctl(SIOCSIFFLAGS, &ifr), 0);
 }
 
+static void test_tap_open_existing_name(void)
+{
+	struct xnb_tap t;
+
+	if (!have_netns || tap.fd < 0)
+		return;
+	CU_ASSERT_EQUAL(xnb_tap_open(&t, "vif5.0", 0), -EEXIST);
+	CU_ASSERT_EQUAL(xnb_tap_open(&t, "lo", 0), -EEXIST);
+}
+
 static void test_tap_set_offload(void)
 {
 	struct xnb_feat all = { .sg = true, .gso_tcpv4 = true, .gso_tcpv6 = true,
@@ -265,6 +275,7 @@ int main(void)
 	s = CU_add_suite("netback_tap", suite_init, NULL);
 	CU_add_test(s, "tap_open_name_too_long", test_tap_open_name_too_long);
 	CU_add_test(s, "tap_open_sets_link", test_tap_open_sets_link);
+	CU_add_test(s, "tap_open_existing_name", test_tap_open_existing_name);
 	CU_add_test(s, "tap_set_offload", test_tap_set_offload);
 	CU_add_test(s, "tx_frame_reaches_host", test_tx_frame_reaches_host);
 	CU_add_test(s, "rx_frame_reaches_guest", test_rx_frame_reaches_guest);
