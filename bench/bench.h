@@ -170,6 +170,21 @@ int xbench_dpdk_run(const struct xbench_opts *o, size_t size, double *pps);
 /* Remove what a killed earlier run left (sweep.c); see there. */
 void xbench_sweep_stale(void);
 
+/* ---- CPU cycles of the processes under test (cpu.c) ----------------------- */
+
+#define XBENCH_CPU_MAX_PIDS 8
+struct xbench_cpu {
+	int n;
+	pid_t pid[XBENCH_CPU_MAX_PIDS];
+	double run_ns[XBENCH_CPU_MAX_PIDS];	/* CPU run time at start */
+};
+/* Start counting the CPU cycles of the N processes PIDS (all threads). */
+int xbench_cpu_start(struct xbench_cpu *c, const pid_t *pids, int n);
+/* Cycles they spent since start (CPU run time × the nominal clock); divide
+ * by the packets moved for cycles per packet. The processes must still
+ * exist. */
+int xbench_cpu_stop(struct xbench_cpu *c, double *cycles);
+
 /* ---- a session: interleaved runs, placement, results (session.c) ------- */
 
 struct xbench_sample {
@@ -225,6 +240,9 @@ size_t xbench_series_results(const struct xbench_session *s,
 
 void xbench_print_table(FILE *f, const struct xbench_session *s,
 			const struct xbench_result *r, size_t n);
+/* The same as a Markdown table, for the README. */
+void xbench_print_markdown(FILE *f, const struct xbench_session *s,
+			   const struct xbench_result *r, size_t n);
 /* Plot the medians (min/max as error bars) per unit with gnuplot into PNG.
  * -ENOENT when gnuplot is not installed. */
 int xbench_plot(const char *png, const struct xbench_result *r, size_t n);

@@ -25,6 +25,7 @@ static void usage(FILE *f)
 	      "  --cpus A,B         the two cores to use (default 0,1)\n"
 	      "  --near-ns NS       round trip below which the cores count as near (200)\n"
 	      "  --json             print the results as JSON instead of the table\n"
+	      "  --markdown         print the table as Markdown (for the README)\n"
 	      "  --plot FILE.png    also plot the results with gnuplot\n"
 	      "  --list             list the measurements and exit\n"
 	      "  --install-deps     install the optional DPDK and gnuplot packages\n"
@@ -79,7 +80,7 @@ static int parse_double(const char *s, double min, double max, double *out)
 struct cli {
 	struct xbench_opts o;
 	const char *only, *plot;
-	bool json, no_dpdk, list, install;
+	bool json, markdown, no_dpdk, list, install;
 	int runs;
 	double duration;
 };
@@ -91,6 +92,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{ "duration", required_argument, NULL, 'd' }, { "only", required_argument, NULL, 'o' },
 		{ "no-dpdk", no_argument, NULL, 'D' }, { "cpus", required_argument, NULL, 'c' },
 		{ "near-ns", required_argument, NULL, 'n' }, { "json", no_argument, NULL, 'j' },
+		{ "markdown", no_argument, NULL, 'm' },
 		{ "plot", required_argument, NULL, 'p' }, { "list", no_argument, NULL, 'l' },
 		{ "install-deps", no_argument, NULL, 'I' }, { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
@@ -121,6 +123,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 				return fprintf(stderr, "xnet-bench: --near-ns wants 1..1000000, not '%s'\n", optarg), -1;
 			break;
 		case 'j': c->json = true; break;
+		case 'm': c->markdown = true; break;
 		case 'p': c->plot = optarg; break;
 		case 'l': c->list = true; break;
 		case 'I': c->install = true; break;
@@ -170,6 +173,8 @@ static int run(struct cli *c, const struct xbench_case *const *tables)
 	}
 	if (c->json)
 		xbench_write_json(stdout, res, (size_t)n);
+	else if (c->markdown)
+		xbench_print_markdown(stdout, &s, res, (size_t)n);
 	else
 		xbench_print_table(stdout, &s, res, (size_t)n);
 	if (c->plot && (r = xbench_plot(c->plot, res, (size_t)n)) < 0)

@@ -100,6 +100,59 @@ void xbench_print_table(FILE *f, const struct xbench_session *s,
 	}
 }
 
+/* ---- Markdown, for the README ---------------------------------------------- */
+
+static void md_cell(FILE *f, const struct xbench_result *r)
+{
+	char a[32], b[32], c[32];
+
+	if (!r || !r->available) {
+		fputs(" – | |", f);
+		return;
+	}
+	fprintf(f, " %s (%s–%s, %zu) |", num(c, sizeof(c), r->s.median),
+		num(a, sizeof(a), r->s.min), num(b, sizeof(b), r->s.max), r->s.n);
+	if (r->baseline && isfinite(r->ratio))
+		fprintf(f, " %.2f× |", r->ratio);
+	else
+		fputs(" |", f);
+}
+
+static void md_row(FILE *f, const char *name, const char *desc, const char *unit,
+		   const struct xbench_result *r, size_t n)
+{
+	const struct xbench_result *near = lookup(r, n, name, XBENCH_NEAR);
+	const struct xbench_result *far = lookup(r, n, name, XBENCH_FAR);
+	const char *base = near && near->baseline ? near->baseline
+			   : far && far->baseline ? far->baseline : "";
+
+	fprintf(f, "| %s | %s |", desc ? desc : name, unit);
+	if (near && !near->available) {
+		fprintf(f, " %s | | | | |\n", near->reason ? near->reason : "not available");
+		return;
+	}
+	md_cell(f, near);
+	md_cell(f, far);
+	fprintf(f, " %s |\n", base);
+}
+
+void xbench_print_markdown(FILE *f, const struct xbench_session *s,
+			   const struct xbench_result *r, size_t n)
+{
+	fprintf(f, "Median (min–max, runs) of %d runs of %.3g s each on two cores; "
+		"*near*/*far*: the host placed the two vCPUs close together or far "
+		"apart (cache-line round trip below or above %.0f ns); ratios compare "
+		"within one placement only.\n\n", s->o.runs, s->o.duration_s, s->o.near_ns);
+	fputs("| measurement | unit | near | ratio | far | ratio | compared with |\n"
+	      "|---|---|---|---|---|---|---|\n", f);
+	md_row(f, "probe.cacheline_rtt", "cache-line round trip", XBENCH_US, r, n);
+	for (size_t i = 0; i < s->nseries; i++) {
+		const struct xbench_case *c = s->series[i].c;
+
+		md_row(f, c->name, c->desc, c->unit, r, n);
+	}
+}
+
 /* ---- plot --------------------------------------------------------------- */
 
 static void data_value(FILE *f, const struct xbench_result *r)

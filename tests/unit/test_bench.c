@@ -7,6 +7,7 @@
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +383,53 @@ static void test_pingpong(void)
 	CU_ASSERT(isfinite(ns) && ns > 0);
 }
 
+/* A child that spins until told to stop, after saying it started. */
+static pid_t spinner(int ready_fd, int stop_fd, bool spin)
+{
+	pid_t pid = xbench_fork();
+
+	if (pid == 0) {
+		char c = 1;
+		struct pollfd p = { .fd = stop_fd, .events = POLLIN };
+
+		if (write(ready_fd, &c, 1) != 1)
+			_exit(1);
+		while (poll(&p, 1, spin ? 0 : -1) == 0)
+			;
+		_exit(0);
+	}
+	return pid;
+}
+
+/* Cycles of a busy process are positive; of a blocked one, fewer. */
+static void test_cpu_cycles(void)
+{
+	double cycles[2] = { NAN, NAN };
+
+	for (int k = 0; k < 2; k++) {
+		int ready[2], stop[2];
+		struct xbench_cpu c;
+		char ch;
+		pid_t pid;
+
+		CU_ASSERT_FATAL(pipe(ready) == 0 && pipe(stop) == 0);
+		pid = spinner(ready[1], stop[0], k == 0);
+		CU_ASSERT_FATAL(pid > 0);
+		CU_ASSERT_EQUAL(read(ready[0], &ch, 1), 1);
+		CU_ASSERT_EQUAL(xbench_cpu_start(&c, &pid, 1), 0);
+		/* The measured interval: about 50 ms of the child's life. */
+		usleep(50000);
+		CU_ASSERT_EQUAL(xbench_cpu_stop(&c, &cycles[k]), 0);
+		CU_ASSERT_EQUAL(write(stop[1], "x", 1), 1);
+		CU_ASSERT_EQUAL(xbench_wait(pid, 10), 0);
+		close(ready[0]); close(ready[1]); close(stop[0]); close(stop[1]);
+	}
+	CU_ASSERT(isfinite(cycles[0]) && cycles[0] > 0);
+	CU_ASSERT(isfinite(cycles[1]) && cycles[1] >= 0);
+	CU_ASSERT(cycles[1] < cycles[0]);
+	CU_ASSERT_EQUAL(xbench_cpu_start(&(struct xbench_cpu){ 0 }, (pid_t[]){ 1 }, 0), -EINVAL);
+}
+
 /* ---- the program -------------------------------------------------------------- */
 
 static char bench_path[4096];
@@ -496,6 +544,7 @@ int main(void)
 	s = CU_add_suite("measure", NULL, NULL);
 	CU_add_test(s, "spsc_quick", test_spsc_quick);
 	CU_add_test(s, "pingpong", test_pingpong);
+	CU_add_test(s, "cpu_cycles", test_cpu_cycles);
 	s = CU_add_suite("program", NULL, NULL);
 	CU_add_test(s, "program_quick_json", test_program_quick_json);
 	CU_add_test(s, "program_cleanup_on_signal", test_program_cleanup_on_signal);
