@@ -102,8 +102,12 @@ static void advance(struct xnf_dev *dev)
 		dev_fail(dev, -EPROTO, "%s", dev->reason);
 		return;
 	}
-	if (rc < 0)
-		return;		/* transient; the next watch retries */
+	if (rc < 0) {
+		/* Transient, or not readable yet: the next watch retries. */
+		xnx_debug("vif %u: reading %s/state: %s", dev->devid,
+			  dev->be_path, strerror(-rc));
+		return;
+	}
 	switch (be) {
 	case XenbusStateInitWait:
 		if (dev->fe_state != XenbusStateInitialising)

@@ -1,0 +1,499 @@
+/*
+ * xnetfront_main.c — the guest daemon: watches this domain's device/vif like
+ * the kernel's xenbus frontend, turns each vif into a TAP (eth0, eth1, ...)
+ * and pumps frames between the TAP and libxnetfront. A vif that goes away,
+ * closes or breaks is torn down; the others carry on.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "netfront/tap.h"
+#include "netfront/xnetfront.h"
+#include "xnx_log.h"
+#include "xnx_platform.h"
+#include "xnx_state.h"
+#include "xnx_xs.h"
+
+#define MAX_VIFS   64
+#define BURST      32
+#define BUF_SIZE   (XNF_FRAME_MAX + 1)
+#define ROUNDS     8	/* service rounds per vif per wake-up */
+
+struct vif {
+	unsigned devid;
+	struct xnf_dev *dev;	/* NULL: open failed, wait for removal */
+	int tap;
+	char ifname[IFNAMSIZ];
+	struct xnf_frame tx[BURST];	/* frames read from the TAP */
+	unsigned tx_head, tx_count;	/* not yet taken by the ring */
+	struct xnf_frame rx[BURST];
+	uint64_t tap_drops;
+};
+
+static struct vif *vifs[MAX_VIFS];
+static unsigned nvifs;
+static struct xs_handle *xs;
+static struct xnx_xs_watches *watches;
+static char vif_dir[128];
+static bool rescan_needed;
+
+/* ---- per-vif buffers and TAP --------------------------------------------- */
+
+static void vif_free(struct vif *v)
+{
+	for (int i = 0; i < BURST; i++) {
+		free(v->tx[i].data);
+		free(v->rx[i].data);
+	}
+	free(v);
+}
+
+static struct vif *vif_new(unsigned devid)
+{
+	struct vif *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->devid = devid;
+	v->tap = -1;
+	for (int i = 0; i < BURST; i++) {
+		v->tx[i].data = malloc(BUF_SIZE);
+		v->rx[i].data = malloc(BUF_SIZE);
+		v->tx[i].cap = v->rx[i].cap = BUF_SIZE;
+		if (!v->tx[i].data || !v->rx[i].data) {
+			vif_free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static bool name_taken(const char *name)
+{
+	for (unsigned i = 0; i < nvifs; i++)
+		if (vifs[i]->tap >= 0 && strcmp(vifs[i]->ifname, name) == 0)
+			return true;
+	return if_nametoindex(name) != 0;
+}
+
+/* The lowest ethN not in use, as the kernel would number a new NIC. */
+static void pick_name(char *name)
+{
+	for (unsigned n = 0;; n++) {
+		snprintf(name, IFNAMSIZ, "eth%u", n);
+		if (!name_taken(name))
+			return;
+	}
+}
+
+/* ---- vif life ------------------------------------------------------------- */
+
+static void vif_teardown(struct vif *v)
+{
+	if (v->dev) {
+		struct xnf_stats st;
+
+		xnf_get_stats(v->dev, &st);
+		xnx_info("vif %u (%s): tx %llu frames, rx %llu frames, "
+			 "tap drops %llu", v->devid, v->ifname,
+			 (unsigned long long)st.tx_frames,
+			 (unsigned long long)st.rx_frames,
+			 (unsigned long long)v->tap_drops);
+		if (xnf_close(v->dev) < 0)
+			xnx_warn("vif %u: close: %s", v->devid, strerror(errno));
+		v->dev = NULL;
+	}
+	if (v->tap >= 0)
+		close(v->tap);
+	v->tap = -1;
+}
+
+static void vif_remove(unsigned idx)
+{
+	vif_teardown(vifs[idx]);
+	vif_free(vifs[idx]);
+	vifs[idx] = vifs[--nvifs];
+}
+
+static struct vif *vif_find(unsigned devid, unsigned *idx)
+{
+	for (unsigned i = 0; i < nvifs; i++) {
+		if (vifs[i]->devid == devid) {
+			if (idx)
+				*idx = i;
+			return vifs[i];
+		}
+	}
+	return NULL;
+}
+
+/* A new Initialising vif: start the handshake and create its TAP. A vif
+ * that cannot be opened stays in the table without a device, so it is not
+ * retried on every xenstore change; it is forgotten when it goes away. */
+static void vif_add(unsigned devid)
+{
+	struct vif *v;
+	uint8_t mac[6];
+
+	if (nvifs == MAX_VIFS) {
+		xnx_err("vif %u: more than %d vifs; ignored", devid, MAX_VIFS);
+		return;
+	}
+	v = vif_new(devid);
+	if (!v)
+		return;
+	vifs[nvifs++] = v;
+	v->dev = xnf_open(devid);
+	if (!v->dev) {
+		xnx_err("vif %u: cannot open: %s", devid, strerror(errno));
+		return;
+	}
+	pick_name(v->ifname);
+	xnf_mac(v->dev, mac);
+	v->tap = xnf_tap_open(v->ifname, mac, xnf_mtu(v->dev));
+	if (v->tap < 0) {
+		vif_teardown(v);
+		return;
+	}
+	xnx_info("vif %u: %s, mac %02x:%02x:%02x:%02x:%02x:%02x", devid,
+		 v->ifname, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+/* ---- xenstore: which vifs exist -------------------------------------------- */
+
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The devids under device/vif, sorted; -1 on error. */
+static int list_devids(unsigned *out, int max)
+{
+	unsigned int num = 0;
+	char **names = xs_directory(xs, XBT_NULL, vif_dir, &num);
+	int n = 0;
+
+	if (!names)
+		return errno == ENOENT ? 0 : -1;
+	for (unsigned i = 0; i < num && n < max; i++) {
+		unsigned long id;
+
+		if (xnx_parse_uint(names[i], 0, 65535, &id) == 0)
+			out[n++] = (unsigned)id;
+		else
+			xnx_warn("%s/%.20s: not a device id; ignored", vif_dir, names[i]);
+	}
+	free(names);
+	qsort(out, (size_t)n, sizeof(*out), cmp_uint);
+	return n;
+}
+
+static bool is_initialising(unsigned devid)
+{
+	char dir[160];
+	unsigned long st;
+
+	snprintf(dir, sizeof(dir), "%s/%u", vif_dir, devid);
+	return xnx_xs_read_uint(xs, XBT_NULL, dir, "state", 0,
+				XenbusStateReconfigured, &st) == 0 &&
+	       st == XenbusStateInitialising;
+}
+
+static void rescan(void)
+{
+	unsigned ids[MAX_VIFS];
+	int n = list_devids(ids, MAX_VIFS);
+
+	if (n < 0) {
+		xnx_warn("listing %s: %s", vif_dir, strerror(errno));
+		return;
+	}
+	for (unsigned i = 0; i < nvifs;) {
+		bool present = false;
+		for (int j = 0; j < n; j++)
+			present |= ids[j] == vifs[i]->devid;
+		if (present) {
+			i++;
+			continue;
+		}
+		xnx_info("vif %u: removed", vifs[i]->devid);
+		vif_remove(i);
+	}
+	for (int j = 0; j < n; j++)
+		if (!vif_find(ids[j], NULL) && is_initialising(ids[j]))
+			vif_add(ids[j]);
+}
+
+static void on_vif_dir(const char *path, void *arg)
+{
+	(void)path;
+	(void)arg;
+	rescan_needed = true;
+}
+
+/* ---- data pump -------------------------------------------------------------- */
+
+/* Hand frames read from the TAP to the ring; what does not fit waits. */
+static void flush_tx(struct vif *v)
+{
+	int n;
+
+	if (v->tx_count == 0)
+		return;
+	n = xnf_send_burst(v->dev, &v->tx[v->tx_head], v->tx_count);
+	if (n < 0)
+		return;
+	v->tx_head += (unsigned)n;
+	v->tx_count -= (unsigned)n;
+	if (v->tx_count == 0)
+		v->tx_head = 0;
+}
+
+static void tap_to_ring(struct vif *v)
+{
+	if (v->tx_count)
+		return;
+	while (v->tx_count < BURST) {
+		struct xnf_frame *f = &v->tx[v->tx_count];
+		ssize_t len = read(v->tap, f->data, BUF_SIZE);
+
+		if (len <= 0)
+			break;
+		f->len = (uint32_t)len;
+		f->flags = 0;
+		v->tx_count++;
+	}
+	flush_tx(v);
+}
+
+static void ring_to_tap(struct vif *v)
+{
+	int n = xnf_recv_burst(v->dev, v->rx, BURST);
+
+	for (int i = 0; i < n; i++)
+		if (write(v->tap, v->rx[i].data, v->rx[i].len) != (ssize_t)v->rx[i].len)
+			v->tap_drops++;
+}
+
+/* The device's fd fired (or may have): handshake, completions, frames.
+ * Loops while xnf_wait(…, 0) reports more work, so nothing is left behind
+ * when notifications are re-armed. */
+static void vif_service(struct vif *v)
+{
+	xnf_process(v->dev);
+	for (int round = 0; round < ROUNDS; round++) {
+		if (xnf_state(v->dev) != XNF_CONNECTED)
+			return;
+		ring_to_tap(v);
+		flush_tx(v);
+		if (xnf_wait(v->dev, 0) != 1)
+			return;
+	}
+}
+
+/* Closed or broken devices are torn down; the vif stays known until it
+ * leaves xenstore so it is not reopened behind the toolstack's back. */
+static void reap(void)
+{
+	for (unsigned i = 0; i < nvifs; i++) {
+		struct vif *v = vifs[i];
+		enum xnf_state s;
+
+		if (!v->dev)
+			continue;
+		s = xnf_state(v->dev);
+		if (s == XNF_BROKEN)
+			xnx_err("vif %u (%s): backend broke the protocol: %s; closing",
+				v->devid, v->ifname, xnf_broken_reason(v->dev));
+		else if (s == XNF_CLOSED)
+			xnx_info("vif %u (%s): %s; closing", v->devid, v->ifname,
+				 xnf_broken_reason(v->dev));
+		else
+			continue;
+		vif_teardown(v);
+	}
+}
+
+/* ---- main loop -------------------------------------------------------------- */
+
+enum { FD_SIG, FD_XS, FD_FIRST_VIF };
+
+static int build_pollset(struct pollfd *p, int sigfd, struct vif **who)
+{
+	int n = FD_FIRST_VIF;
+
+	p[FD_SIG] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+	p[FD_XS] = (struct pollfd){ .fd = xs_fileno(xs), .events = POLLIN };
+	for (unsigned i = 0; i < nvifs; i++) {
+		struct vif *v = vifs[i];
+
+		if (!v->dev)
+			continue;
+		who[n] = v;
+		p[n++] = (struct pollfd){ .fd = xnf_fd(v->dev), .events = POLLIN };
+		/* Read the TAP only when the ring can take what we read. */
+		if (xnf_state(v->dev) == XNF_CONNECTED && v->tx_count == 0 &&
+		    xnf_tx_ready(v->dev)) {
+			who[n] = v;
+			p[n++] = (struct pollfd){ .fd = v->tap, .events = POLLIN };
+		}
+	}
+	return n;
+}
+
+static void handle_ready(struct pollfd *p, int n, struct vif **who)
+{
+	for (int i = FD_FIRST_VIF; i < n; i++) {
+		struct vif *v = who[i];
+
+		if (!p[i].revents || !v->dev)
+			continue;
+		if (p[i].fd == v->tap)
+			tap_to_ring(v);
+		else
+			vif_service(v);
+	}
+}
+
+static int run(int sigfd)
+{
+	struct pollfd p[FD_FIRST_VIF + 2 * MAX_VIFS];
+	struct vif *who[FD_FIRST_VIF + 2 * MAX_VIFS];
+
+	for (;;) {
+		int n = build_pollset(p, sigfd, who);
+
+		if (poll(p, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			xnx_err("poll: %s", strerror(errno));
+			return 1;
+		}
+		if (p[FD_SIG].revents)
+			return 0;
+		if (p[FD_XS].revents && xnx_xs_dispatch(watches) < 0) {
+			xnx_err("xenstore connection lost: %s", strerror(errno));
+			return 1;
+		}
+		if (rescan_needed) {
+			rescan_needed = false;
+			rescan();
+		}
+		handle_ready(p, n, who);
+		reap();
+	}
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: xnetfront [--foreground] [-v] [--help]\n"
+		"\n"
+		"Xen network frontend for this domain: every vif under\n"
+		"/local/domain/<self>/device/vif becomes a TAP interface (eth0, eth1,\n"
+		"... in device id order) with the vif's MAC, connected to its backend.\n"
+		"\n"
+		"  -f, --foreground  stay in the foreground and log to stderr\n"
+		"  -v, --verbose     more log output (twice: debug)\n"
+		"  -h, --help        this text\n"
+		"\n"
+		"Environment: XNET_DOMID (this domain on the sim), XNET_SIM_DIR,\n"
+		"XNET_PLATFORM=xen|sim|auto.\n");
+}
+
+static int setup_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int setup_xenstore(void)
+{
+	int self = xnx_self_domid();
+	int rc;
+
+	if (self < 0) {
+		xnx_err("cannot tell this domain's id: %s", strerror(errno));
+		return -1;
+	}
+	xs = xnx_xs_open();
+	if (!xs) {
+		xnx_err("cannot connect to xenstore: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(vif_dir, sizeof(vif_dir), "/local/domain/%d/device/vif", self);
+	watches = xnx_xs_watches_new(xs);
+	rc = watches ? xnx_xs_watch_add(watches, vif_dir, on_vif_dir, NULL) : -ENOMEM;
+	if (rc < 0) {
+		xnx_err("cannot watch %s: %s", vif_dir, strerror(-rc));
+		return -1;
+	}
+	xnx_info("domain %d on %s: watching %s", self, xnx_platform_name(), vif_dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int foreground = 0, verbose = 0, c, sigfd, rc;
+
+	while ((c = getopt_long(argc, argv, "fvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': foreground = 1; break;
+		case 'v': verbose++; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	xnx_log_open("xnetfront", 0, verbose > 1 ? XNX_LOG_DEBUG : XNX_LOG_INFO);
+	if (verbose == 0)
+		xnx_log_set_level(XNX_LOG_WARN);
+	/* Detach before any thread (libxenstore's watch reader) exists. */
+	if (!foreground) {
+		xnx_log_open("xnetfront", 1, xnx_log_get_level());
+		if (daemon(0, 0) < 0) {
+			xnx_err("daemon: %s", strerror(errno));
+			return 1;
+		}
+	}
+	sigfd = setup_signals();
+	if (sigfd < 0 || setup_xenstore() < 0)
+		return 1;
+	rescan();
+	rc = run(sigfd);
+	while (nvifs)
+		vif_remove(nvifs - 1);
+	xnx_xs_watches_free(watches);
+	xs_close(xs);
+	return rc;
+}

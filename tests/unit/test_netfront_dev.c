@@ -1,0 +1,797 @@
+/*
+ * test_netfront_dev.c — libxnetfront's public API against the simulated
+ * hypervisor: a child process is the guest (XNET_DOMID) using xnf_open /
+ * send / recv / close; this process is the toolstack and a backend driven by
+ * hand (grant maps, interdomain channels, ring.h macros). Checks the keys
+ * the frontend publishes, frames both ways, a hostile response closing the
+ * device with an error node, the backend closing, and a clean close.
+ *
+ * Needs xnet-simd from $XNET_BIN (default build/bin under the cwd); runs it
+ * in its own temporary XNET_SIM_DIR and stops it at the end.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netfront/queue.h"	/* before other Xen headers: interface version */
+#include "netfront/xnetfront.h"
+#include <xen/io/xenbus.h>
+#include "xnx_log.h"
+#include "xnx_platform.h"
+#include "xnx_sim.h"
+#include "xnx_xs.h"
+
+#define TIMEOUT_MS 5000
+#define PAGE XNF_PAGE_SIZE
+
+static char sim_dir[64];
+static uint32_t guest;			/* the guest's domid */
+static struct xs_handle *xs;		/* dom0: toolstack and backend */
+static char fe[128], be[128];		/* the vif's two directories */
+static unsigned next_devid;
+
+/* ---- the simulated host ----------------------------------------------------- */
+
+static int run_simd(void)
+{
+	const char *bin = getenv("XNET_BIN");
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "'%s/xnet-simd' --dir '%s'",
+		 bin && *bin ? bin : "build/bin", sim_dir);
+	/* xnet-simd returns once its sockets accept connections. */
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void stop_simd(void)
+{
+	char path[128];
+	FILE *f;
+	int pid = 0;
+
+	snprintf(path, sizeof(path), "%s/xnet-simd.pid", sim_dir);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		/* Bounded wait for it to go; it is not our child to reap. */
+		for (int i = 0; i < 300 && kill(pid, 0) == 0; i++)
+			usleep(10000);
+		if (kill(pid, 0) == 0) {
+			fprintf(stderr, "xnet-simd ignored SIGTERM; killing it\n");
+			kill(pid, SIGKILL);
+		}
+	}
+	snprintf(path, sizeof(path), "rm -rf '%s'", sim_dir);
+	if (system(path) != 0)
+		fprintf(stderr, "cannot remove %s\n", sim_dir);
+}
+
+static int suite_init(void)
+{
+	char name[32];
+
+	snprintf(sim_dir, sizeof(sim_dir), "/tmp/xnet-nfdev-XXXXXX");
+	if (!mkdtemp(sim_dir))
+		return -1;
+	setenv("XNET_SIM_DIR", sim_dir, 1);
+	setenv("XNET_PLATFORM", "sim", 1);
+	unsetenv("XNET_DOMID");
+	unsetenv("XENSTORED_PATH");
+	if (run_simd() < 0) {
+		fprintf(stderr, "cannot start xnet-simd (XNET_BIN?)\n");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "nfdev%d", (int)getpid());
+	if (xnx_sim_domain_create(name, 0, &guest) < 0)
+		return -1;
+	xs = xnx_xs_open();
+	return xs ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+	if (xs)
+		xs_close(xs);
+	stop_simd();
+	return 0;
+}
+
+/* ---- toolstack -------------------------------------------------------------- */
+
+static void w(const char *dir, const char *key, const char *val)
+{
+	CU_ASSERT_EQUAL(xnx_xs_printf(xs, XBT_NULL, dir, key, "%s", val), 0);
+}
+
+static char *r(const char *dir, const char *key)
+{
+	return xnx_xs_read(xs, XBT_NULL, dir, key);
+}
+
+/* Does DIR/KEY hold exactly WANT? */
+static bool is(const char *dir, const char *key, const char *want)
+{
+	char *v = r(dir, key);
+	bool ok = v && strcmp(v, want) == 0;
+
+	if (!ok)
+		fprintf(stderr, "\n  %s/%s = '%s', want '%s'\n", dir, key,
+			v ? v : "(missing)", want);
+	free(v);
+	return ok;
+}
+
+static void perms(const char *path, unsigned owner, unsigned reader)
+{
+	struct xs_permissions p[2] = {
+		{ .id = owner, .perms = XS_PERM_NONE },
+		{ .id = reader, .perms = XS_PERM_READ },
+	};
+
+	CU_ASSERT_TRUE(xs_set_permissions(xs, XBT_NULL, path, p, 2));
+}
+
+/* What a toolstack writes for a new vif, backend already in InitWait with
+ * the given features (as Linux netback after probe). */
+static unsigned add_vif(bool split)
+{
+	unsigned devid = next_devid++;
+	char v[64];
+
+	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vif/%u", guest, devid);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%u/%u", guest, devid);
+	/* Directories first, with their permissions, so the keys written
+	 * below inherit them (as libxl does). */
+	w(fe, NULL, "");
+	perms(fe, guest, 0);
+	w(be, NULL, "");
+	perms(be, 0, guest);
+	w(fe, "backend", be);
+	w(fe, "backend-id", "0");
+	w(fe, "mac", "00:16:3e:00:00:01");
+	snprintf(v, sizeof(v), "%u", devid);
+	w(fe, "handle", v);
+	w(fe, "state", "1");
+	w(be, "frontend", fe);
+	snprintf(v, sizeof(v), "%u", guest);
+	w(be, "frontend-id", v);
+	w(be, "online", "1");
+	w(be, "feature-rx-copy", "1");
+	w(be, "feature-rx-flip", "0");
+	w(be, "feature-sg", "1");
+	w(be, "feature-split-event-channels", split ? "1" : "0");
+	w(be, "state", "2");
+	return devid;
+}
+
+/* Wait (bounded, on a watch) until DIR/state is one of the states in MASK. */
+static bool wait_state(const char *dir, unsigned mask)
+{
+	char path[160];
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+	bool ok = false;
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	xs_watch(xs, path, "t");
+	while (xnx_now_ns() < end) {
+		unsigned long s;
+		struct pollfd p = { .fd = xs_fileno(xs), .events = POLLIN };
+
+		if (xnx_xs_read_uint(xs, XBT_NULL, dir, "state", 0, 8, &s) == 0 &&
+		    (mask & (1u << s))) {
+			ok = true;
+			break;
+		}
+		poll(&p, 1, 100);
+		free(xs_check_watch(xs));
+	}
+	xs_unwatch(xs, path, "t");
+	while (xs_check_watch(xs))
+		;
+	return ok;
+}
+
+#define S(x) (1u << XenbusState##x)
+
+/* ---- the hand-driven backend ------------------------------------------------- */
+
+struct back {
+	xnx_gnttab *gt;
+	xnx_evtchn *ev;
+	void *txs, *rxs;
+	struct netif_tx_back_ring tx;
+	struct netif_rx_back_ring rx;
+	int port_tx, port_rx;
+};
+
+static int read_key(const char *key, unsigned long *out)
+{
+	return xnx_xs_read_uint(xs, XBT_NULL, fe, key, 0, 0xffffffffu, out);
+}
+
+/* Frontend Initialised: check its keys, map, bind, go Connected. */
+static bool back_connect(struct back *b, bool split)
+{
+	unsigned long txref, rxref, p1, p2 = 0;
+
+	memset(b, 0, sizeof(*b));
+	if (!wait_state(fe, S(Initialised)))
+		return false;
+	CU_ASSERT_TRUE(is(fe, "request-rx-copy", "1"));
+	CU_ASSERT_TRUE(is(fe, "feature-rx-notify", "1"));
+	CU_ASSERT_TRUE(is(fe, "feature-sg", "1"));
+	CU_ASSERT_TRUE(is(fe, "feature-no-csum-offload", "1"));
+	if (read_key("tx-ring-ref", &txref) || read_key("rx-ring-ref", &rxref))
+		return false;
+	if (split) {
+		CU_ASSERT_EQUAL(read_key("event-channel", &p1), -ENOENT);
+		if (read_key("event-channel-tx", &p1) || read_key("event-channel-rx", &p2))
+			return false;
+	} else if (read_key("event-channel", &p1)) {
+		return false;
+	}
+	b->gt = xnx_gnttab_open();
+	b->ev = xnx_evtchn_open();
+	if (!b->gt || !b->ev)
+		return false;
+	b->txs = xnx_gnttab_map_grant_ref(b->gt, guest, (uint32_t)txref,
+					  PROT_READ | PROT_WRITE);
+	b->rxs = xnx_gnttab_map_grant_ref(b->gt, guest, (uint32_t)rxref,
+					  PROT_READ | PROT_WRITE);
+	if (!b->txs || !b->rxs)
+		return false;
+	BACK_RING_INIT(&b->tx, (struct netif_tx_sring *)b->txs, PAGE);
+	BACK_RING_INIT(&b->rx, (struct netif_rx_sring *)b->rxs, PAGE);
+	b->port_tx = xnx_evtchn_bind_interdomain(b->ev, guest, (evtchn_port_t)p1);
+	b->port_rx = split ? xnx_evtchn_bind_interdomain(b->ev, guest,
+							 (evtchn_port_t)p2)
+			   : b->port_tx;
+	if (b->port_tx < 0 || b->port_rx < 0)
+		return false;
+	w(be, "state", "4");
+	return wait_state(fe, S(Connected));
+}
+
+/* Backend's side of the close: unmap, unbind, Closing; Closed once the
+ * frontend is. */
+static void back_close(struct back *b, bool wait_fe_closing)
+{
+	if (wait_fe_closing)
+		CU_ASSERT_TRUE(wait_state(fe, S(Closing) | S(Closed)));
+	if (b->txs)
+		xnx_gnttab_unmap(b->gt, b->txs, 1);
+	if (b->rxs)
+		xnx_gnttab_unmap(b->gt, b->rxs, 1);
+	if (b->ev && b->port_rx >= 0 && b->port_rx != b->port_tx)
+		xnx_evtchn_unbind(b->ev, (evtchn_port_t)b->port_rx);
+	if (b->ev && b->port_tx > 0)
+		xnx_evtchn_unbind(b->ev, (evtchn_port_t)b->port_tx);
+	w(be, "state", "5");
+	CU_ASSERT_TRUE(wait_state(fe, S(Closed)));
+	w(be, "state", "6");
+	if (b->ev)
+		xnx_evtchn_close(b->ev);
+	if (b->gt)
+		xnx_gnttab_close(b->gt);
+}
+
+/* Wait (bounded) until the frontend has published at least N tx requests. */
+static bool back_wait_tx(struct back *b, RING_IDX n)
+{
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+
+	while (__atomic_load_n(&b->tx.sring->req_prod, __ATOMIC_ACQUIRE) -
+	       b->tx.req_cons < n) {
+		struct pollfd p = { .fd = xnx_evtchn_fd(b->ev), .events = POLLIN };
+		xenevtchn_port_or_error_t port;
+
+		if (xnx_now_ns() >= end)
+			return false;
+		poll(&p, 1, 50);
+		while ((port = xnx_evtchn_pending(b->ev)) >= 0)
+			xnx_evtchn_unmask(b->ev, (evtchn_port_t)port);
+	}
+	return true;
+}
+
+static void back_push_tx(struct back *b)
+{
+	int notify;
+
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->tx, notify);
+	if (notify)
+		xnx_evtchn_notify(b->ev, (evtchn_port_t)b->port_tx);
+}
+
+/* Take one single-slot tx frame, compare its bytes, answer with ID/STATUS. */
+static void back_take_tx(struct back *b, const uint8_t *want, size_t len,
+			 int id_override, int16_t status)
+{
+	struct netif_tx_request req;
+	struct netif_tx_response rsp;
+	uint8_t *page;
+
+	RING_COPY_REQUEST(&b->tx, b->tx.req_cons, &req);
+	b->tx.req_cons++;
+	CU_ASSERT_EQUAL(req.size, len);
+	CU_ASSERT_EQUAL(req.flags, 0);
+	page = xnx_gnttab_map_grant_ref(b->gt, guest, req.gref, PROT_READ);
+	CU_ASSERT_PTR_NOT_NULL(page);
+	if (page) {
+		CU_ASSERT_EQUAL(memcmp(page + req.offset, want, len), 0);
+		xnx_gnttab_unmap(b->gt, page, 1);
+	}
+	/* A bounce page is granted read-only: a writable map is refused. */
+	page = xnx_gnttab_map_grant_ref(b->gt, guest, req.gref,
+					PROT_READ | PROT_WRITE);
+	CU_ASSERT_PTR_NULL(page);
+	if (page)
+		xnx_gnttab_unmap(b->gt, page, 1);
+	rsp = (struct netif_tx_response){
+		.id = id_override >= 0 ? (uint16_t)id_override : req.id,
+		.status = status,
+	};
+	*RING_GET_RESPONSE(&b->tx, b->tx.rsp_prod_pvt) = rsp;
+	b->tx.rsp_prod_pvt++;
+}
+
+/* Put one frame into the next posted rx buffer. */
+static void back_give_rx(struct back *b, const uint8_t *data, size_t len)
+{
+	struct netif_rx_request req;
+	struct netif_rx_response rsp;
+	uint8_t *page;
+
+	CU_ASSERT_FATAL(b->rx.sring->req_prod != b->rx.req_cons);
+	RING_COPY_REQUEST(&b->rx, b->rx.req_cons, &req);
+	b->rx.req_cons++;
+	page = xnx_gnttab_map_grant_ref(b->gt, guest, req.gref,
+					PROT_READ | PROT_WRITE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(page);
+	memcpy(page, data, len);
+	xnx_gnttab_unmap(b->gt, page, 1);
+	rsp = (struct netif_rx_response){ .id = req.id, .status = (int16_t)len };
+	*RING_GET_RESPONSE(&b->rx, b->rx.rsp_prod_pvt) = rsp;
+	b->rx.rsp_prod_pvt++;
+}
+
+static void back_push_rx(struct back *b)
+{
+	int notify;
+
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&b->rx, notify);
+	if (notify)
+		xnx_evtchn_notify(b->ev, (evtchn_port_t)b->port_rx);
+}
+
+/* The handshake failed: stop the guest, drop what was set up. */
+static void back_abort(struct back *b, pid_t pid)
+{
+	int st;
+
+	CU_FAIL("handshake with the guest failed");
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	if (b->gt && b->txs)
+		xnx_gnttab_unmap(b->gt, b->txs, 1);
+	if (b->gt && b->rxs)
+		xnx_gnttab_unmap(b->gt, b->rxs, 1);
+	if (b->ev)
+		xnx_evtchn_close(b->ev);
+	if (b->gt)
+		xnx_gnttab_close(b->gt);
+}
+
+/* ---- the guest (child process) --------------------------------------------- */
+
+static void frame(uint8_t *b, size_t len, uint8_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		b[i] = (uint8_t)(seed ^ (i * 13));
+}
+
+#define FAIL(...) do { fprintf(stderr, "\n  guest: " __VA_ARGS__); \
+		       fprintf(stderr, "\n"); _exit(1); } while (0)
+
+static struct xnf_dev *guest_open(unsigned devid)
+{
+	char id[16];
+	struct xnf_dev *dev;
+
+	snprintf(id, sizeof(id), "%u", guest);
+	setenv("XNET_DOMID", id, 1);
+	unsetenv("XENSTORED_PATH");
+	if (getenv("XNET_TEST_DEBUG"))
+		xnx_log_set_level(XNX_LOG_DEBUG);
+	dev = xnf_open(devid);
+	if (!dev)
+		FAIL("xnf_open: %s", strerror(errno));
+	if (xnf_wait_connected(dev, TIMEOUT_MS) < 0)
+		FAIL("not connected: %s (%s)", strerror(errno), xnf_broken_reason(dev));
+	return dev;
+}
+
+/* Send two frames, receive two, close. */
+static void guest_traffic(unsigned devid)
+{
+	struct xnf_dev *dev = guest_open(devid);
+	uint8_t a[60], b[1514], in[2][2048];
+	struct xnf_frame out[2] = { { .data = a, .len = 60 }, { .data = b, .len = 1514 } };
+	struct xnf_frame got[2] = { { .data = in[0], .cap = 2048 },
+				    { .data = in[1], .cap = 2048 } };
+	int n = 0;
+
+	frame(a, sizeof(a), 1);
+	frame(b, sizeof(b), 2);
+	if (xnf_send_burst(dev, out, 2) != 2)
+		FAIL("send_burst did not take 2 frames");
+	for (uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+	     n < 2 && xnx_now_ns() < end;) {
+		int k = xnf_recv_burst(dev, &got[n], 2 - (unsigned)n);
+		if (k < 0)
+			FAIL("recv_burst: %s", strerror(errno));
+		n += k;
+		if (n < 2)
+			xnf_wait(dev, 100);
+	}
+	if (n != 2 || got[0].len != 1514 || got[1].len != 60 ||
+	    memcmp(in[0], b, 1514) || memcmp(in[1], a, 60))
+		FAIL("received %d frames, not the two sent back", n);
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
+/* Send one frame; the backend answers with a bad id: broken, closed. */
+static void guest_hostile(unsigned devid)
+{
+	struct xnf_dev *dev = guest_open(devid);
+	uint8_t a[60];
+	struct xnf_frame out = { .data = a, .len = 60 };
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+
+	frame(a, sizeof(a), 3);
+	if (xnf_send_burst(dev, &out, 1) != 1)
+		FAIL("send_burst did not take the frame");
+	while (xnf_state(dev) == XNF_CONNECTED && xnx_now_ns() < end)
+		xnf_wait(dev, 100);
+	if (xnf_state(dev) != XNF_BROKEN ||
+	    !strstr(xnf_broken_reason(dev), "id 300 out of range"))
+		FAIL("state %d, reason '%s'", xnf_state(dev), xnf_broken_reason(dev));
+	if (xnf_send_burst(dev, &out, 1) != -1 || errno != ENOTCONN)
+		FAIL("a broken device still sends");
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
+/* Wait for the backend to close us. */
+static void guest_closed_by_backend(unsigned devid)
+{
+	struct xnf_dev *dev = guest_open(devid);
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+
+	while (xnf_state(dev) == XNF_CONNECTED && xnx_now_ns() < end)
+		xnf_wait(dev, 100);
+	if (xnf_state(dev) != XNF_CLOSED)
+		FAIL("state %d after the backend closed", xnf_state(dev));
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
+static pid_t spawn(void (*fn)(unsigned), unsigned devid)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		fn(devid);
+	return pid;
+}
+
+/* Reap the guest (bounded); true if it exited 0. */
+static bool guest_ok(pid_t pid)
+{
+	int st;
+
+	for (int i = 0; i < TIMEOUT_MS / 10; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return false;
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static void dev_traffic(bool split)
+{
+	unsigned devid = add_vif(split);
+	pid_t pid = spawn(guest_traffic, devid);
+	struct back b;
+	uint8_t a[60], f2[1514];
+
+	CU_ASSERT_FATAL(pid > 0);
+	if (!back_connect(&b, split)) {
+		back_abort(&b, pid);
+		return;
+	}
+	CU_ASSERT_TRUE(is(fe, "state", "4"));
+	frame(a, sizeof(a), 1);
+	frame(f2, sizeof(f2), 2);
+	if (back_wait_tx(&b, 2)) {
+		back_take_tx(&b, a, 60, -1, NETIF_RSP_OKAY);
+		back_take_tx(&b, f2, 1514, -1, NETIF_RSP_OKAY);
+		back_push_tx(&b);
+	} else {
+		CU_FAIL("no tx requests");
+	}
+	back_give_rx(&b, f2, 1514);
+	back_give_rx(&b, a, 60);
+	back_push_rx(&b);
+	back_close(&b, true);
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
+static void dev_traffic_one_channel(void) { dev_traffic(false); }
+static void dev_traffic_split_channels(void) { dev_traffic(true); }
+
+static void dev_hostile_response_breaks_device(void)
+{
+	unsigned devid = add_vif(false);
+	pid_t pid = spawn(guest_hostile, devid);
+	struct back b;
+	uint8_t a[60];
+	char err[160];
+
+	CU_ASSERT_FATAL(pid > 0);
+	if (!back_connect(&b, false)) {
+		back_abort(&b, pid);
+		return;
+	}
+	frame(a, sizeof(a), 3);
+	CU_ASSERT_TRUE(back_wait_tx(&b, 1));
+	back_take_tx(&b, a, 60, 300, NETIF_RSP_OKAY);
+	back_push_tx(&b);
+	CU_ASSERT_TRUE(wait_state(fe, S(Closing) | S(Closed)));
+	snprintf(err, sizeof(err), "/local/domain/%u/error/device/vif/%u",
+		 guest, devid);
+	char *e = r(err, "error");
+	CU_ASSERT_PTR_NOT_NULL(e);
+	if (e)
+		CU_ASSERT_PTR_NOT_NULL(strstr(e, "id 300 out of range"));
+	free(e);
+	back_close(&b, false);
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
+static void dev_backend_closing_closes_device(void)
+{
+	unsigned devid = add_vif(false);
+	pid_t pid = spawn(guest_closed_by_backend, devid);
+	struct back b;
+
+	CU_ASSERT_FATAL(pid > 0);
+	if (!back_connect(&b, false)) {
+		back_abort(&b, pid);
+		return;
+	}
+	back_close(&b, false);
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
+/* A vif with a malformed mac is refused at open, naming the key. */
+static void dev_open_rejects_bad_mac(void)
+{
+	unsigned devid = add_vif(false);
+	pid_t pid;
+	int st;
+
+	w(fe, "mac", "00:16:3e:00:00");
+	pid = fork();
+	if (pid == 0) {
+		char id[16];
+		snprintf(id, sizeof(id), "%u", guest);
+		setenv("XNET_DOMID", id, 1);
+		unsetenv("XENSTORED_PATH");
+		_exit(xnf_open(devid) == NULL && errno == EINVAL ? 0 : 1);
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT_TRUE(is(fe, "state", "1"));
+}
+
+/* ---- the xnetfront daemon ------------------------------------------------------ */
+
+static char netns[32];
+
+/* Run a shell command inside the test's namespace; its exit status. */
+static int in_ns(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int in_ns(const char *fmt, ...)
+{
+	char cmd[512], inner[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(inner, sizeof(inner), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s sh -c '%s' >/dev/null 2>&1",
+		 netns, inner);
+	return system(cmd);
+}
+
+/* Poll (bounded) until a command in the namespace succeeds. */
+static bool ns_until(const char *cmd)
+{
+	for (int i = 0; i < TIMEOUT_MS / 20; i++) {
+		if (in_ns("%s", cmd) == 0)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+static pid_t start_daemon(void)
+{
+	const char *bin = getenv("XNET_BIN");
+	char path[256], id[16];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/xnetfront", bin && *bin ? bin : "build/bin");
+	snprintf(id, sizeof(id), "%u", guest);
+	pid = fork();
+	if (pid == 0) {
+		setenv("XNET_DOMID", id, 1);
+		unsetenv("XENSTORED_PATH");
+		execlp("ip", "ip", "netns", "exec", netns, path, "--foreground",
+		       "-v", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Take tx frames (bounded) until one is an ARP from MAC; answer all OKAY. */
+static bool back_find_arp(struct back *b, const uint8_t mac[6])
+{
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+
+	while (xnx_now_ns() < end) {
+		struct netif_tx_request req;
+		bool arp = false;
+
+		if (!back_wait_tx(b, 1))
+			return false;
+		RING_COPY_REQUEST(&b->tx, b->tx.req_cons, &req);
+		b->tx.req_cons++;
+		uint8_t *page = xnx_gnttab_map_grant_ref(b->gt, guest, req.gref,
+							 PROT_READ);
+		if (page && req.size >= 14 && req.offset + 14u <= PAGE) {
+			const uint8_t *f = page + req.offset;
+			arp = memcmp(f + 6, mac, 6) == 0 && f[12] == 0x08 && f[13] == 0x06;
+		}
+		if (page)
+			xnx_gnttab_unmap(b->gt, page, 1);
+		*RING_GET_RESPONSE(&b->tx, b->tx.rsp_prod_pvt) =
+			(struct netif_tx_response){ .id = req.id, .status = 0 };
+		b->tx.rsp_prod_pvt++;
+		back_push_tx(b);
+		if (arp)
+			return true;
+	}
+	return false;
+}
+
+/* An ARP reply 192.0.2.1 (02:00:00:00:00:01) → 192.0.2.2 (MAC). */
+static size_t arp_reply(uint8_t *f, const uint8_t mac[6])
+{
+	static const uint8_t peer[6] = { 2, 0, 0, 0, 0, 1 };
+	static const uint8_t hdr[8] = { 0, 1, 8, 0, 6, 4, 0, 2 };
+	static const uint8_t ip_peer[4] = { 192, 0, 2, 1 }, ip_me[4] = { 192, 0, 2, 2 };
+
+	memset(f, 0, 60);
+	memcpy(f, mac, 6);
+	memcpy(f + 6, peer, 6);
+	f[12] = 0x08;
+	f[13] = 0x06;
+	memcpy(f + 14, hdr, 8);
+	memcpy(f + 22, peer, 6);
+	memcpy(f + 28, ip_peer, 4);
+	memcpy(f + 32, mac, 6);
+	memcpy(f + 38, ip_me, 4);
+	return 60;
+}
+
+static void daemon_scenario(pid_t daemon)
+{
+	static const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 };
+	struct back b;
+	uint8_t reply[60];
+
+	if (!back_connect(&b, false)) {
+		CU_FAIL("xnetfront did not connect");
+		return;
+	}
+	CU_ASSERT_TRUE(ns_until("grep -qx 00:16:3e:00:00:01 /sys/class/net/eth0/address"));
+	CU_ASSERT_TRUE(ns_until("ip -o link show eth0 | grep -q \"<.*UP\""));
+	/* Guest → backend: the kernel's ARP request for 192.0.2.1. */
+	CU_ASSERT_EQUAL(in_ns("ip addr add 192.0.2.2/24 dev eth0"), 0);
+	CU_ASSERT_EQUAL(in_ns("ping -c 1 -W 2 192.0.2.1 </dev/null & exit 0"), 0);
+	CU_ASSERT_TRUE(back_find_arp(&b, mac));
+	/* Backend → guest: the reply lands in the guest's neighbour table. */
+	back_give_rx(&b, reply, arp_reply(reply, mac));
+	back_push_rx(&b);
+	CU_ASSERT_TRUE(ns_until("ip neigh show 192.0.2.1 | grep -q 02:00:00:00:00:01"));
+	/* The backend goes away: the vif closes, eth0 disappears, the daemon
+	 * keeps running. */
+	back_close(&b, false);
+	CU_ASSERT_TRUE(ns_until("! ip link show eth0"));
+	CU_ASSERT_EQUAL(kill(daemon, 0), 0);
+}
+
+static void daemon_pumps_frames_and_tears_down(void)
+{
+	char name[32], cmd[96];
+	uint32_t saved = guest;
+	pid_t daemon;
+
+	snprintf(name, sizeof(name), "nfdevd%d", (int)getpid());
+	CU_ASSERT_FATAL(xnx_sim_domain_create(name, 0, &guest) == 0);
+	snprintf(netns, sizeof(netns), "nfd%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "ip netns add %s", netns);
+	CU_ASSERT_FATAL(system(cmd) == 0);
+	add_vif(false);
+	daemon = start_daemon();
+	if (daemon > 0) {
+		daemon_scenario(daemon);
+		kill(daemon, SIGTERM);
+		CU_ASSERT_TRUE(guest_ok(daemon));	/* clean exit on SIGTERM */
+	}
+	snprintf(cmd, sizeof(cmd), "ip netns del %s", netns);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	xnx_sim_domain_destroy(guest);
+	guest = saved;
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	xnx_log_open("test_netfront_dev", 0, XNX_LOG_WARN);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("netfront_dev", suite_init, suite_clean);
+	CU_add_test(s, "dev_traffic_one_channel", dev_traffic_one_channel);
+	CU_add_test(s, "dev_traffic_split_channels", dev_traffic_split_channels);
+	CU_add_test(s, "dev_hostile_response_breaks_device",
+		    dev_hostile_response_breaks_device);
+	CU_add_test(s, "dev_backend_closing_closes_device",
+		    dev_backend_closing_closes_device);
+	CU_add_test(s, "dev_open_rejects_bad_mac", dev_open_rejects_bad_mac);
+	CU_add_test(s, "daemon_pumps_frames_and_tears_down",
+		    daemon_pumps_frames_and_tears_down);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	/* A suite whose init failed runs no test: count that as a failure. */
+	if (CU_get_number_of_suites_failed())
+		fails++;
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
