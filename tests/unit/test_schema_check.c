@@ -416,6 +416,50 @@ static void check_nul_and_control_characters(void)
 	xsc_tree_free(t);
 }
 
+
+/* Hostile values in every key of a connected layout: each is either
+ * accepted by its type or reported once, at its path, as a bad value (never
+ * a crash, never a report elsewhere). */
+static void check_hostile_values(void)
+{
+	static char huge[5000];
+	const char *hostile[] = {
+		"", "-1", "99999999999999999999999", "0x10", " 1", "1 ", "\x01\x7f",
+		"/local/domain/../../etc", "%s%n", huge,
+	};
+	struct layout l;
+	struct seen s;
+
+	memset(huge, 'a', sizeof(huge) - 1);
+	base(&l, XenbusStateConnected, XenbusStateConnected, L_SPLIT | L_CTRL);
+	for (int k = 0; k < l.n; k++) {
+		for (size_t h = 0; h < N(hostile); h++) {
+			struct layout m = l;
+			struct xsc_tree *t;
+			int n;
+			/* Link keys and counts have cross-checks of their own. */
+			if (strstr(m.kv[k].path, "/backend") || strstr(m.kv[k].path, "/frontend") ||
+			    strstr(m.kv[k].path, "feature-"))
+				continue;
+			t = build(&m);
+			CU_ASSERT_EQUAL_FATAL(xsc_tree_set(t, m.kv[k].path, hostile[h]), 0);
+			memset(&s, 0, sizeof(s));
+			n = xsc_check_tree(t, schema, -1, record, &s);
+			xsc_tree_free(t);
+			CU_ASSERT_TRUE(n <= 1);
+			if (n == 1 && !(s.v[0].kind == XSC_V_VALUE &&
+					strcmp(s.v[0].path, m.kv[k].path) == 0)) {
+				fprintf(stderr, "\n  %s = hostile[%zu]:\n", m.kv[k].path, h);
+				dump(&s);
+				CU_FAIL("report not at the key");
+			}
+			for (int i = 0; i < s.n && i < SEEN_MAX; i++)
+				for (const char *c = s.v[i].reason; *c; c++)
+					CU_ASSERT_TRUE(*c >= 0x20 && *c < 0x7f);
+		}
+	}
+}
+
 /* Only the asked-for domain's devices are checked. */
 static void check_domain_filter(void)
 {
@@ -496,6 +540,7 @@ int main(void)
 	CU_add_test(s, "check_valid_variants", check_valid_variants);
 	CU_add_test(s, "check_each_violation", check_each_violation);
 	CU_add_test(s, "check_nul_and_control_characters", check_nul_and_control_characters);
+	CU_add_test(s, "check_hostile_values", check_hostile_values);
 	CU_add_test(s, "check_domain_filter", check_domain_filter);
 	CU_add_test(s, "check_empty_store", check_empty_store);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
