@@ -262,6 +262,24 @@ static int read_fe_rings(struct xnb_vif *vif, struct xnb_fe_conf *c, char *why, 
 	return 0;
 }
 
+/* Frontend state, or Unknown if its node is gone. */
+static enum xenbus_state fe_state(struct xnb_vif *vif, bool *gone)
+{
+	enum xenbus_state st = XenbusStateUnknown;
+	char *s = xnx_xs_read(vif->be->xs, XBT_NULL, vif->fe_state_path, NULL);
+
+	/* Gone only once it was there: at probe time it may not exist yet. */
+	*gone = !s && vif->fe_seen;
+	if (s && xnx_state_parse(s, &st) < 0) {
+		xnx_warn("%s: bad state value '%s'", vif->fe_state_path, s);
+		st = XenbusStateUnknown;
+	}
+	if (s)
+		vif->fe_seen = true;
+	free(s);
+	return st;
+}
+
 /* Connect if everything is in place: hotplug done, frontend published. */
 static void try_connect(struct xnb_vif *vif)
 {
@@ -270,8 +288,14 @@ static void try_connect(struct xnb_vif *vif)
 	uint8_t mac[6];
 	char *s;
 
+	bool gone;
+	enum xenbus_state fe;
+
 	if (vif->connected || vif->failed || !vif->hotplug_ok || vif->state != XenbusStateInitWait)
 		return;
+	fe = fe_state(vif, &gone);
+	if (fe != XenbusStateInitialised && fe != XenbusStateConnected)
+		return;	/* its keys are not published yet */
 	memset(&c, 0, sizeof(c));
 	s = xnx_xs_read(vif->be->xs, XBT_NULL, vif->path, "mac");
 	if (!s || xnb_parse_mac(s, mac) < 0) {
@@ -324,24 +348,6 @@ void xnb_xenbus_shutdown(struct xnb_vif *vif)
 		set_state(vif, XenbusStateClosing);
 	unwatch_fe(vif);
 	xnb_tap_close(&vif->tap);
-}
-
-/* Frontend state, or Unknown if its node is gone. */
-static enum xenbus_state fe_state(struct xnb_vif *vif, bool *gone)
-{
-	enum xenbus_state st = XenbusStateUnknown;
-	char *s = xnx_xs_read(vif->be->xs, XBT_NULL, vif->fe_state_path, NULL);
-
-	/* Gone only once it was there: at probe time it may not exist yet. */
-	*gone = !s && vif->fe_seen;
-	if (s && xnx_state_parse(s, &st) < 0) {
-		xnx_warn("%s: bad state value '%s'", vif->fe_state_path, s);
-		st = XenbusStateUnknown;
-	}
-	if (s)
-		vif->fe_seen = true;
-	free(s);
-	return st;
 }
 
 static bool backend_exists(struct xnb_vif *vif)
