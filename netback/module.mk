@@ -1,1 +1,4 @@
-# netback: programs built from this folder (see the top-level Makefile).
+# netback: the xnetback daemon (see the top-level Makefile).
+PROGS += xnetback
+xnetback_MAIN := netback/xnetback_main.c
+MAINS += $(xnetback_MAIN)

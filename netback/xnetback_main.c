@@ -1,0 +1,88 @@
+/*
+ * xnetback_main.c — the xnetback daemon: options, logging, signals; the
+ * work is in backend.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xnb_vif.h"
+#include "xnx_log.h"
+
+static struct xnb_backend backend;
+
+static void on_signal(int sig)
+{
+	backend.stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: xnetback [--foreground] [-v]... [--help]\n"
+		"\n"
+		"Serves every vif under /local/domain/<self>/backend/vif: creates the\n"
+		"TAP vif<domid>.<devid> (or `vifname`), waits for hotplug-status, maps\n"
+		"the frontend's rings and moves frames between them and the TAP.\n"
+		"\n"
+		"  -f, --foreground  stay in the foreground and log to stderr\n"
+		"  -v, --verbose     debug logging\n"
+		"  -h, --help        this text\n"
+		"\n"
+		"Environment: XNET_PLATFORM=xen|sim|auto, and on the sim XNET_DOMID\n"
+		"(our domain, default 0) and XNET_SIM_DIR (the sim's run directory).\n");
+}
+
+static int parse_args(int argc, char **argv, int *foreground, int *verbose)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "fvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': *foreground = 1; break;
+		case 'v': (*verbose)++; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "xnetback: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	int foreground = 0, verbose = 0, rc;
+
+	if (parse_args(argc, argv, &foreground, &verbose) < 0)
+		return 2;
+	xnx_log_open("xnetback", !foreground,
+		     verbose ? XNX_LOG_DEBUG : XNX_LOG_INFO);
+	if (!foreground && daemon(0, 0) < 0) {
+		xnx_err("daemon: %s", strerror(errno));
+		return 1;
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (xnb_backend_open(&backend) < 0)
+		return 1;
+	rc = xnb_backend_run(&backend);
+	if (rc < 0)
+		xnx_err("event loop: %s", strerror(-rc));
+	xnb_backend_close(&backend);
+	return rc < 0 ? 1 : 0;
+}

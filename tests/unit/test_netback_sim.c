@@ -1,0 +1,426 @@
+/*
+ * test_netback_sim.c — xnetback as a process on the simulated hypervisor,
+ * with a frontend driven by hand: the handshake and feature keys, a good
+ * packet answered, a protocol violation that closes only the offending vif
+ * (error node, Closing) while the daemon and the other vif carry on, and
+ * teardown when a guest domain is destroyed.
+ *
+ * Needs xnet-simd and xnetback in $XNET_BIN (default build/bin); skips if
+ * they are missing. The frontend is this program re-executed with
+ * --frontend, so that it acts as the guest's domain (XNET_DOMID).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "netback/xnb.h"
+#include "xnx_platform.h"
+#include "xnx_sim.h"
+#include "xnx_xs.h"
+
+#define WAIT_MS 10000
+
+static char simdir[64];
+static char bindir[PATH_MAX];
+static pid_t simd_pid = -1, nb_pid = -1;
+static struct xs_handle *xs;
+static bool ready;
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Poll COND every 10 ms for at most MS; true if it held. */
+static bool wait_until(bool (*cond)(const void *), const void *arg, int ms)
+{
+	for (int t = 0; t < ms; t += 10) {
+		if (cond(arg))
+			return true;
+		sleep_ms(10);
+	}
+	return cond(arg);
+}
+
+static pid_t spawn(char *const argv[], const char *log, const char *domid)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	unsetenv("XENSTORED_PATH");	/* each process finds its own socket */
+	setenv("XNET_DOMID", domid, 1);
+	if (log) {
+		FILE *f = freopen(log, "a", stderr);
+		(void)f;
+	}
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+static bool sock_answers(const void *arg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, ok;
+
+	if (xnx_sim_store_path(0, sa.sun_path, sizeof(sa.sun_path)) < 0)
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+static char *rd(const char *dir, const char *key)
+{
+	return xnx_xs_read(xs, XBT_NULL, dir, key);
+}
+
+struct want { const char *dir, *key, *val; };
+
+static bool key_is(const void *arg)
+{
+	const struct want *w = arg;
+	char *v = rd(w->dir, w->key);
+	bool ok = v && strcmp(v, w->val) == 0;
+
+	free(v);
+	return ok;
+}
+
+static bool wait_key(const char *dir, const char *key, const char *val)
+{
+	struct want w = { dir, key, val };
+
+	return wait_until(key_is, &w, WAIT_MS);
+}
+
+/* ---- the toolstack's part --------------------------------------------------- */
+
+struct guest {
+	const char *tag;
+	uint32_t domid;
+	char be[128], fe[128], vifname[IFNAMSIZ];
+};
+
+static int set_perms(xs_transaction_t t, const char *path, unsigned owner, unsigned reader)
+{
+	struct xs_permissions p[2] = {
+		{ .id = owner, .perms = XS_PERM_NONE },
+		{ .id = reader, .perms = XS_PERM_READ },
+	};
+
+	return xs_set_permissions(xs, t, path, p, 2) ? 0 : -errno;
+}
+
+/* libxl's layout, reduced to what a backend reads. */
+static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct guest *g = arg;
+	int rc;
+
+	if ((rc = xnx_xs_printf(h, t, g->be, NULL, "%s", "")) < 0 ||
+	    (rc = set_perms(t, g->be, 0, g->domid)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->fe, NULL, "%s", "")) < 0 ||
+	    (rc = set_perms(t, g->fe, g->domid, 0)) < 0)
+		return rc;
+	if ((rc = xnx_xs_printf(h, t, g->fe, "backend", "%s", g->be)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->fe, "backend-id", "0")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->fe, "handle", "0")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->fe, "mac", "00:16:3e:00:00:%02x", g->domid)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->fe, "state", "1")) < 0)
+		return rc;
+	if ((rc = xnx_xs_printf(h, t, g->be, "frontend", "%s", g->fe)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "frontend-id", "%u", g->domid)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "online", "1")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "handle", "0")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "mac", "00:16:3e:00:00:%02x", g->domid)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "vifname", "%s", g->vifname)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "script", "vif-bridge")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "type", "vif")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "hotplug-status", "%s", "")) < 0)
+		return rc;
+	return xnx_xs_printf(h, t, g->be, "state", "1");
+}
+
+static int make_guest(struct guest *g, const char *tag)
+{
+	char name[64];
+
+	g->tag = tag;
+	snprintf(name, sizeof(name), "nbt-%d-%s", (int)getpid(), tag);
+	if (xnx_sim_domain_create(name, 0, &g->domid) < 0)
+		return -errno;
+	snprintf(g->be, sizeof(g->be), "/local/domain/0/backend/vif/%u/0", g->domid);
+	snprintf(g->fe, sizeof(g->fe), "/local/domain/%u/device/vif/0", g->domid);
+	snprintf(g->vifname, sizeof(g->vifname), "nbt%d%s", (int)getpid() % 100000, tag);
+	return xnx_xs_transact(xs, add_vif, g);
+}
+
+/* Run the frontend for G in MODE ("good" or "hostile"); its exit status. */
+static int run_frontend(const struct guest *g, const char *mode)
+{
+	char self[PATH_MAX], dom[16], log[128];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int st;
+
+	if (n < 0)
+		return -1;
+	self[n] = '\0';
+	snprintf(dom, sizeof(dom), "%u", g->domid);
+	snprintf(log, sizeof(log), "%s/frontend-%s.log", simdir, g->tag);
+	char *argv[] = { self, "--frontend", dom, (char *)mode, (char *)g->fe, (char *)g->be, NULL };
+	pid_t pid = spawn(argv, log, dom);
+	for (int t = 0; t < 2 * WAIT_MS; t += 10) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+		sleep_ms(10);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -2;
+}
+
+/* ---- the frontend (re-executed child) ---------------------------------------- */
+
+static bool be_state_is(struct xs_handle *h, const char *be, const char *v)
+{
+	char *s = xnx_xs_read(h, XBT_NULL, be, "state");
+	bool ok = s && strcmp(s, v) == 0;
+
+	free(s);
+	return ok;
+}
+
+static bool fe_wait_be(struct xs_handle *h, const char *be, const char *v)
+{
+	for (int t = 0; t < WAIT_MS; t += 10) {
+		if (be_state_is(h, be, v))
+			return true;
+		sleep_ms(10);
+	}
+	return false;
+}
+
+struct pub { uint32_t tx, rx, port; const char *fe; };
+
+/* Rings and channel in one transaction, then Initialised (as netfront). */
+static int publish(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	const struct pub *p = arg;
+	const char *fe = p->fe;
+	int rc;
+
+	if ((rc = xnx_xs_printf(h, t, fe, "tx-ring-ref", "%u", p->tx)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, fe, "rx-ring-ref", "%u", p->rx)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, fe, "event-channel", "%u", p->port)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, fe, "request-rx-copy", "1")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, fe, "feature-rx-notify", "1")) < 0)
+		return rc;
+	return xnx_xs_printf(h, t, fe, "state", "3");
+}
+
+static int frontend_main(const char *mode, const char *fe, const char *be)
+{
+	struct pub pub;
+	struct xs_handle *h = xnx_xs_open();
+	xnx_gntshr *gs = xnx_gntshr_open();
+	xnx_evtchn *ev = xnx_evtchn_open();
+	netif_tx_front_ring_t tx;
+	netif_tx_response_t rsp;
+	uint32_t refs[2], dref;
+	uint8_t *rings, *data;
+	int port, notify;
+
+	if (!h || !gs || !ev)
+		return 10;
+	rings = xnx_gntshr_share_pages(gs, 0, 2, refs, 1);
+	data = xnx_gntshr_share_pages(gs, 0, 1, &dref, 0);
+	port = xnx_evtchn_bind_unbound_port(ev, 0);
+	if (!rings || !data || port < 0)
+		return 11;
+	SHARED_RING_INIT((netif_tx_sring_t *)rings);
+	SHARED_RING_INIT((netif_rx_sring_t *)(rings + XNB_PAGE_SIZE));
+	FRONT_RING_INIT(&tx, (netif_tx_sring_t *)rings, XNB_PAGE_SIZE);
+	pub = (struct pub){ .tx = refs[0], .rx = refs[1], .port = (uint32_t)port, .fe = fe };
+	if (xnx_xs_transact(h, publish, &pub) < 0)
+		return 12;
+	if (!fe_wait_be(h, be, "4"))
+		return 13;
+	memset(data, 0xff, 12);
+	data[12] = 0x88;
+	data[13] = 0xb5;
+	*RING_GET_REQUEST(&tx, tx.req_prod_pvt++) = strcmp(mode, "hostile") == 0 ?
+		(netif_tx_request_t){ .gref = dref, .offset = 4000, .id = 9, .size = 200 } :
+		(netif_tx_request_t){ .gref = dref, .offset = 0, .id = 7, .size = 60 };
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&tx, notify);
+	if (notify)
+		xnx_evtchn_notify(ev, (evtchn_port_t)port);
+	if (strcmp(mode, "hostile") == 0)
+		return fe_wait_be(h, be, "5") ? 0 : 14;
+	for (int t = 0; t < WAIT_MS && XNB_READ_ONCE(tx.sring->rsp_prod) == 0; t += 10)
+		sleep_ms(10);
+	if (XNB_READ_ONCE(tx.sring->rsp_prod) != 1)
+		return 15;
+	xen_rmb(); /* response after its index: pairs with the backend's wmb in the push */
+	RING_COPY_RESPONSE(&tx, 0, &rsp);
+	return rsp.id == 7 && rsp.status == NETIF_RSP_OKAY ? 0 : 16;
+}
+
+/* ---- suite --------------------------------------------------------------------- */
+
+static int suite_init(void)
+{
+	const char *b = getenv("XNET_BIN");
+	char simd[PATH_MAX + 16], nb[PATH_MAX + 16], log[128];
+
+	snprintf(bindir, sizeof(bindir), "%s", b && *b ? b : "build/bin");
+	snprintf(simd, sizeof(simd), "%s/xnet-simd", bindir);
+	snprintf(nb, sizeof(nb), "%s/xnetback", bindir);
+	if (access(simd, X_OK) < 0 || access(nb, X_OK) < 0) {
+		printf("\n  (xnet-simd or xnetback not in %s: sim tests skipped)\n", bindir);
+		return 0;
+	}
+	snprintf(simdir, sizeof(simdir), "/tmp/nbsim.XXXXXX");
+	if (!mkdtemp(simdir))
+		return 1;
+	setenv("XNET_SIM_DIR", simdir, 1);
+	setenv("XNET_DOMID", "0", 1);
+	setenv("XNET_PLATFORM", "sim", 1);
+	snprintf(log, sizeof(log), "%s/xnet-simd.log", simdir);
+	char *sargv[] = { simd, "--foreground", "--dir", simdir, NULL };
+	simd_pid = spawn(sargv, log, "0");
+	if (!wait_until(sock_answers, NULL, WAIT_MS))
+		return 1;
+	snprintf(log, sizeof(log), "%s/xnetback.log", simdir);
+	char *nargv[] = { nb, "--foreground", "-v", NULL };
+	nb_pid = spawn(nargv, log, "0");
+	xs = xnx_xs_open();
+	ready = xs != NULL;
+	return ready ? 0 : 1;
+}
+
+static void stop(pid_t *pid)
+{
+	int st;
+
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	for (int t = 0; t < WAIT_MS && waitpid(*pid, &st, WNOHANG) != *pid; t += 10)
+		sleep_ms(10);
+	if (kill(*pid, 0) == 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, &st, 0);
+	}
+	*pid = -1;
+}
+
+static int suite_clean(void)
+{
+	char cmd[128];
+
+	if (xs)
+		xs_close(xs);
+	stop(&nb_pid);
+	stop(&simd_pid);
+	if (simdir[0] && getenv("NB_KEEP_LOGS") == NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", simdir);
+		if (system(cmd) != 0)
+			return 1;
+	} else if (simdir[0]) {
+		printf("\n  logs kept in %s\n", simdir);
+	}
+	return 0;
+}
+
+static bool alive(pid_t pid)
+{
+	int st;
+
+	return pid > 0 && waitpid(pid, &st, WNOHANG) == 0;
+}
+
+static void test_sim_handshake_violation_isolated(void)
+{
+	static const char *const feats[][2] = {
+		{ "feature-rx-copy", "1" }, { "feature-rx-flip", "0" }, { "feature-sg", "1" },
+		{ "feature-split-event-channels", "1" }, { "feature-gso-tcpv4", "1" },
+		{ "feature-gso-tcpv6", "1" }, { "feature-ipv6-csum-offload", "1" },
+	};
+	struct guest good, bad;
+	char *err;
+
+	if (!ready)
+		return;
+	CU_ASSERT_EQUAL_FATAL(make_guest(&good, "a"), 0);
+	CU_ASSERT_EQUAL_FATAL(make_guest(&bad, "b"), 0);
+	CU_ASSERT_FATAL(wait_key(good.be, "state", "2"));	/* InitWait */
+	CU_ASSERT_FATAL(wait_key(bad.be, "state", "2"));
+	for (size_t i = 0; i < sizeof(feats) / sizeof(feats[0]); i++)
+		CU_ASSERT(wait_key(good.be, feats[i][0], feats[i][1]));
+	CU_ASSERT(if_nametoindex(good.vifname) != 0);
+	xnx_xs_printf(xs, XBT_NULL, good.be, "hotplug-status", "connected");
+	xnx_xs_printf(xs, XBT_NULL, bad.be, "hotplug-status", "connected");
+	/* Hotplug done but the frontends still Initialising: nothing happens. */
+	sleep_ms(200);
+	CU_ASSERT(key_is(&(struct want){ good.be, "state", "2" }));
+	err = rd(good.be, "error");
+	CU_ASSERT_PTR_NULL(err);
+	free(err);
+
+	/* The hostile frontend sends a slot reaching past its page. */
+	CU_ASSERT_EQUAL(run_frontend(&bad, "hostile"), 0);
+	CU_ASSERT(wait_key(bad.be, "state", "5"));	/* Closing */
+	err = rd(bad.be, "error");
+	CU_ASSERT(err && strstr(err, "past the page"));
+	free(err);
+	CU_ASSERT(alive(nb_pid));
+
+	/* The other guest connects and is served as if nothing happened. */
+	CU_ASSERT_EQUAL(run_frontend(&good, "good"), 0);
+	CU_ASSERT(wait_key(good.be, "state", "4"));
+	CU_ASSERT(alive(nb_pid));
+
+	/* Destroying a domain tears its vif down: TAP gone, backend Closed. */
+	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(good.domid), 0);
+	CU_ASSERT(wait_key(good.be, "state", "6"));
+	CU_ASSERT_EQUAL(if_nametoindex(good.vifname), 0);
+	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(bad.domid), 0);
+	CU_ASSERT(alive(nb_pid));
+}
+
+int main(int argc, char **argv)
+{
+	CU_pSuite s;
+	int failed;
+
+	if (argc == 6 && strcmp(argv[1], "--frontend") == 0)
+		return frontend_main(argv[3], argv[4], argv[5]);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("netback_sim", suite_init, suite_clean);
+	CU_add_test(s, "sim_handshake_violation_isolated", test_sim_handshake_violation_isolated);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
+		 CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
