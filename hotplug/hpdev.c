@@ -2,6 +2,7 @@
  * xenstore (online, state, presence) whether its script must run online or
  * offline, as libxl's device handling does. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,8 +138,13 @@ static struct xhp_dev *add(struct xhp_ctx *c, unsigned domid, unsigned devid)
 static void start(struct xhp_ctx *c, struct xhp_dev *d, const char *action,
 		  enum xhp_phase running)
 {
-	int rc = xhp_run(c, d, action);
-	char reason[160];
+	char reason[160], now[IF_NAMESIZE];
+	int rc;
+
+	/* The interface may have been renamed since online: find it by id. */
+	if (running == XHP_RUN_OFFLINE && d->ifindex && if_indextoname(d->ifindex, now))
+		snprintf(d->ifname, sizeof(d->ifname), "%s", now);
+	rc = xhp_run(c, d, action);
 
 	if (rc == 0) {
 		d->phase = running;
@@ -270,7 +276,7 @@ void xhp_script_done(struct xhp_ctx *c, struct xhp_dev *d, int status)
 		if (!ok)
 			xhp_report_error(c, d, reason);
 		else
-			xnx_info("%s: online done", d->path);
+			d->ifindex = if_nametoindex(d->ifname);
 		if (d->want_offline) {
 			d->want_offline = false;
 			start(c, d, "offline", XHP_RUN_OFFLINE);

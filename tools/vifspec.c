@@ -251,6 +251,20 @@ int xnt_parse_rate(const char *s, uint64_t *bytes, uint32_t *usecs, char *err,
 	return 0;
 }
 
+/* How the hotplug script wires the vif in (xenstore-schema: mode). */
+static int parse_mode(const char *v, char *out, size_t size, char *err, size_t len)
+{
+	static const char *const modes[] = { "bridge", "route", "vnic", "openvswitch" };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(v, modes[i])) {
+			snprintf(out, size, "%s", v);
+			return 0;
+		}
+	return fail(err, len, "vifspec: mode: '%s' is not bridge, route, vnic or "
+		    "openvswitch", v);
+}
+
 static int parse_type(const char *v, enum xnt_nictype *t, char *err, size_t len)
 {
 	if (!strcmp(v, "vif"))
@@ -290,7 +304,7 @@ static int set_value(struct xnt_vifspec *vs, enum xnt_vifkey k, const char *v,
 	case XNT_VK_MODEL:
 		return parse_token("model", v, vs->model, sizeof(vs->model), err, len);
 	case XNT_VK_MODE:
-		return parse_token("mode", v, vs->mode, sizeof(vs->mode), err, len);
+		return parse_mode(v, vs->mode, sizeof(vs->mode), err, len);
 	case XNT_VK_POOL:
 		return parse_token("pool", v, vs->pool, sizeof(vs->pool), err, len);
 	case XNT_VK_COUNT: break;

@@ -15,6 +15,7 @@ G=xth-$$
 BR=xthb$$
 TAP1=xth${$}a
 TAP2=xth${$}b
+TAP1R=xth${$}r
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -38,7 +39,7 @@ cleanup() {
 	set +e
 	"$XNET" sim down >/dev/null 2>&1
 	has_ns "$G" && ip netns del "$G"
-	for l in "$TAP1" "$TAP2" "$BR"; do
+	for l in "$TAP1" "$TAP1R" "$TAP2" "$BR"; do
 		ip link show "$l" >/dev/null 2>&1 && ip link del "$l"
 	done
 	rm -rf "$T"
@@ -71,6 +72,8 @@ ip link show "$BR" | grep -q ",UP" || fail "bridge $BR not up"
 [ "$(master_of "$TAP1")" = "$BR" ] || fail "$TAP1 not on $BR"
 ip link show "$TAP1" | grep -q "mtu 1400" || fail "mtu not set on $TAP1"
 ip link show "$TAP1" | grep -q "<.*UP" || fail "$TAP1 not up"
+[ "$(xs xenstore-read "$bedir/0/bridge-linkid")" = "$(cat "/sys/class/net/$BR/ifindex")" ] ||
+	fail "bridge-linkid is not $BR's link id"
 ok "vif-bridge (bare name): bridge made, TAP on it, mtu, hotplug-status=connected"
 
 # The device goes: offline takes the TAP off the bridge.
@@ -78,15 +81,19 @@ ok "vif-bridge (bare name): bridge made, TAP on it, mtu, hotplug-status=connecte
 wait_for 10 no_master "$TAP1" || fail "$TAP1 still on $BR after the device went"
 ok "offline on removal: TAP off the bridge"
 
-# online=0 and Closed (what a backend does on unplug) also runs offline.
+# online=0 and Closed (what a backend does on unplug) also runs offline,
+# and finds the interface by its link id after a rename.
 "$XNET" vif attach "$G" "vifname=$TAP1,bridge=$BR,devid=5" >/dev/null || fail "attach 5"
 xs xenstore-write "$bedir/5/state" 2
 wait_for 10 status_is "$bedir/5" connected || fail "devid 5 not connected"
 [ "$(master_of "$TAP1")" = "$BR" ] || fail "$TAP1 not on $BR again"
+ip link set dev "$TAP1" down || fail "cannot take $TAP1 down"
+ip link set dev "$TAP1" name "$TAP1R" || fail "cannot rename $TAP1"
 xs xenstore-write "$bedir/5/online" 0 "$bedir/5/state" 6
-wait_for 10 no_master "$TAP1" || fail "offline not run on online=0, Closed"
+wait_for 10 no_master "$TAP1R" || fail "offline not run on online=0, Closed (after a rename)"
+ip link set dev "$TAP1R" name "$TAP1" || fail "cannot rename $TAP1R back"
 "$XNET" vif detach --timeout 1 "$G" 5 >/dev/null 2>&1 || fail "detach 5"
-ok "offline on online=0 + Closed"
+ok "offline on online=0 + Closed, interface renamed meanwhile"
 
 # A script that fails without saying why: hotplugd writes the reason.
 ip tuntap add dev "$TAP2" mode tap || fail "cannot make TAP $TAP2"

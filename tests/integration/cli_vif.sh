@@ -37,7 +37,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 mkdir "$PBIN"
-for p in xnet xnet-simd; do
+for p in xnet xnet-simd xnet-schema; do
 	[ -e "$BIN/$p" ] || fail "$BIN/$p not built"
 	ln -s "$BIN/$p" "$PBIN/$p"
 done
@@ -87,6 +87,10 @@ perms "$fe/backend" "n$id,r0"
 perms "$fe/mtu" "n0,r$id"
 ok "permissions as libxl sets them"
 
+out=$(xs "$BIN/xnet-schema" check 2>"$T/schema.err") || fail "xnet-schema check: $out $(cat "$T/schema.err")"
+[ -z "$out" ] || fail "xnet-schema check reports: $out"
+ok "the layout passes xnet-schema check"
+
 name=$("$XNET" vif attach "$G" "vifname=xtvn$$") || fail "second attach"
 [ "$name" = "xtvn$$" ] || fail "vifname not printed: $name"
 be1=/local/domain/0/backend/vif/$id/1
@@ -98,6 +102,17 @@ echo "$mac" | grep -Eq '^00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$' || fai
 xs xenstore-read "$be1/mtu" >/dev/null 2>&1 && fail "default mtu 1500 written to the backend"
 key "/local/domain/$id/device/vif/1/mtu" 1500
 ok "defaults: next devid, 00:16:3e MAC, vif-bridge, xenbr0, mtu"
+
+"$XNET" vif attach "$G" "devid=7,nic=lo,mode=vnic,vlan=12,pool=p1,gatewaydev=lo,type=vif" >/dev/null ||
+	fail "attach with nic/mode/vlan/pool"
+be7=/local/domain/0/backend/vif/$id/7
+key "$be7/nic" "$(cat /sys/class/net/lo/ifindex)"
+key "$be7/mode" vnic
+key "$be7/vlan" 12
+key "$be7/pool" p1
+key "$be7/gatewaydev" lo
+out=$(xs "$BIN/xnet-schema" check 2>"$T/schema.err") || fail "xnet-schema check: $out $(cat "$T/schema.err")"
+ok "nic as a link id, mode, vlan, pool; still passes the schema"
 
 before=$(xs xenstore-ls -p /)
 check_bad() { # check_bad SPEC NEEDLE
@@ -134,6 +149,8 @@ for p in "$be" "$fe" "$lx"; do
 	xs xenstore-read "$p" >/dev/null 2>&1 && fail "$p left after detach"
 done
 ok "detach without a backend: warns, removes all three dirs"
+
+"$XNET" vif detach --timeout 0 "$G" 7 >/dev/null 2>&1 || fail "detach 7"
 
 # A backend that closes: detach waits for Closed and does not warn.
 ( i=0; while [ $i -lt 50 ]; do
