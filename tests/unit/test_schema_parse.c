@@ -213,9 +213,17 @@ static void schema_parse_every_deletion(void)
 		lines += xsc_builtin_schema[i] == '\n';
 	for (size_t cut = 0; cut < len; cut++) {
 		char c = xsc_builtin_schema[cut];
-		if (cut == 0 || xsc_builtin_schema[cut - 1] == '\n')
+		if (cut == 0 || xsc_builtin_schema[cut - 1] == '\n') {
+			/* Comment lines are free text: skip them (keeps this quick). */
+			while (xsc_builtin_schema[cut] == '#') {
+				cut += strcspn(xsc_builtin_schema + cut, "\n") + 1;
+				if (cut >= len)
+					goto done;
+			}
+			c = xsc_builtin_schema[cut];
 			in_fields = strncmp(xsc_builtin_schema + cut, "back ", 5) == 0 ||
 				    strncmp(xsc_builtin_schema + cut, "front ", 6) == 0;
+		}
 		memcpy(text, xsc_builtin_schema, cut);
 		memcpy(text + cut, xsc_builtin_schema + cut + 1, len - cut);
 		struct xsc_schema *s = xsc_schema_parse(text, "cut", err, sizeof(err));
@@ -232,10 +240,11 @@ static void schema_parse_every_deletion(void)
 			in_fields = false;
 		xsc_schema_free(s);
 	}
+done:
 	/* Deletions that still parse turn "feature-sg" into "feature-s", a
 	 * range into another range...; the rest must be refused. */
-	if (caught * 2 < fields)
-		fprintf(stderr, "only %d of %d field deletions caught\n", caught, fields);
+	if (caught * 2 < fields || getenv("XSC_TEST_VERBOSE"))
+		fprintf(stderr, "%d of %d field deletions caught\n", caught, fields);
 	CU_ASSERT_TRUE(caught * 2 >= fields);
 	free(text);
 }
