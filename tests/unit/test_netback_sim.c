@@ -236,20 +236,17 @@ static int publish(struct xs_handle *h, xs_transaction_t t, void *arg)
 	return xnx_xs_printf(h, t, fe, "state", "3");
 }
 
-static int frontend_main(const char *mode, const char *fe, const char *be)
+/* Push one TX request (good or hostile) and see how the backend answers. */
+static int frontend_io(struct xs_handle *h, xnx_gntshr *gs, xnx_evtchn *ev, const char *mode,
+		       const char *fe, const char *be)
 {
-	struct pub pub;
-	struct xs_handle *h = xnx_xs_open();
-	xnx_gntshr *gs = xnx_gntshr_open();
-	xnx_evtchn *ev = xnx_evtchn_open();
 	netif_tx_front_ring_t tx;
 	netif_tx_response_t rsp;
 	uint32_t refs[2], dref;
 	uint8_t *rings, *data;
+	struct pub pub;
 	int port, notify;
 
-	if (!h || !gs || !ev)
-		return 10;
 	rings = xnx_gntshr_share_pages(gs, 0, 2, refs, 1);
 	data = xnx_gntshr_share_pages(gs, 0, 1, &dref, 0);
 	port = xnx_evtchn_bind_unbound_port(ev, 0);
@@ -281,6 +278,24 @@ static int frontend_main(const char *mode, const char *fe, const char *be)
 	xen_rmb(); /* response after its index: pairs with the backend's wmb in the push */
 	RING_COPY_RESPONSE(&tx, 0, &rsp);
 	return rsp.id == 7 && rsp.status == NETIF_RSP_OKAY ? 0 : 16;
+}
+
+static int frontend_main(const char *mode, const char *fe, const char *be)
+{
+	struct xs_handle *h = xnx_xs_open();
+	xnx_gntshr *gs = xnx_gntshr_open();
+	xnx_evtchn *ev = xnx_evtchn_open();
+	int rc = h && gs && ev ? frontend_io(h, gs, ev, mode, fe, be) : 10;
+
+	/* Closing the handles ends our grants and channels (the sim keeps a
+	 * page the backend still maps until it lets go). */
+	if (ev)
+		xnx_evtchn_close(ev);
+	if (gs)
+		xnx_gntshr_close(gs);
+	if (h)
+		xs_close(h);
+	return rc;
 }
 
 /* ---- suite --------------------------------------------------------------------- */
