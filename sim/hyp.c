@@ -394,8 +394,6 @@ static void conn_close(struct hyp_conn *c)
 	}
 	sim_loop_del(c->hyp->loop, c->fd);
 	close(c->fd);
-	if (c->efd >= 0)
-		close(c->efd);
 	free(c);
 }
 
@@ -429,7 +427,7 @@ static void on_conn(int fd, uint32_t events, void *arg)
 	struct hyp_conn *c = arg;
 	struct sim_hyp *h = c->hyp;
 	uint8_t rspbuf[XNX_SIMPROTO_MSG_MAX];
-	struct hyp_rsp rsp = { .r = (struct xnx_simproto_rsp *)rspbuf };
+	struct hyp_rsp rsp = { .r = (struct xnx_simproto_rsp *)rspbuf, .tmp_fd = -1 };
 	ssize_t n;
 
 	n = recv(fd, h->buf, sizeof(h->buf), MSG_DONTWAIT | MSG_TRUNC);
@@ -449,6 +447,8 @@ static void on_conn(int fd, uint32_t events, void *arg)
 		rsp.nfds = 0;
 	}
 	send_rsp(c, &rsp);
+	if (rsp.tmp_fd >= 0)
+		close(rsp.tmp_fd);
 }
 
 static void on_listen(int fd, uint32_t events, void *arg)
@@ -467,7 +467,7 @@ static void on_listen(int fd, uint32_t events, void *arg)
 		return;
 	}
 	*c = (struct hyp_conn){ .next = d->conns, .hyp = d->hyp, .dom = d, .fd = cfd,
-				.efd = -1, .next_map_id = 1 };
+				.next_map_id = 1 };
 	d->conns = c;
 }
 

@@ -2,31 +2,41 @@
  * hyp_evt.c — event channels in xnet-simd: per-domain port tables, binding
  * (alloc unbound, bind interdomain), closing (the other end drops to
  * _unbound and is raised), and telling a notifier which eventfd belongs to
- * the other end. Notifications themselves never pass through here.
+ * the other end. Notifications themselves never pass through here: each
+ * port has a datagram socket pair whose sending end the peer's notifier
+ * holds.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <xen/event_channel.h>
 
 #include "hyp_priv.h"
 
-static void kick(int efd)
+/* Wake the process at a port: one datagram on its wake-up socket. Never
+ * blocks, whatever a peer did to the shared descriptor's flags. */
+static void wake(int fd)
 {
-	uint64_t one = 1;
-
-	if (efd >= 0 && write(efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		xnx_debug("evtchn: eventfd write: %s", strerror(errno));
+	if (send(fd, "!", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+		xnx_debug("evtchn: wake-up: %s", strerror(errno));
 }
 
-static int conn_efd(struct hyp_conn *c)
+/* The port's wake-up socket pair: the daemon keeps the sending end, the
+ * receiving end goes to the client with the response. */
+static int wake_new(struct hyp_port *p, struct hyp_rsp *rsp)
 {
-	if (c->efd < 0)
-		c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	return c->efd < 0 ? -errno : 0;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	p->wake = sv[1];
+	rsp->fds[1] = sv[0];
+	rsp->tmp_fd = sv[0];
+	return 0;
 }
 
 static struct hyp_chan *chan_new(void)
@@ -72,8 +82,8 @@ static void port_raise(struct hyp_dom *d, uint32_t port)
 	typeof(p->chan->page->end[0]) *e = &p->chan->page->end[p->end];
 
 	if (!__atomic_exchange_n(&e->pending, 1, __ATOMIC_SEQ_CST) &&
-	    !__atomic_load_n(&e->mask, __ATOMIC_SEQ_CST) && p->conn)
-		kick(p->conn->efd);
+	    !__atomic_load_n(&e->mask, __ATOMIC_SEQ_CST))
+		wake(p->wake);
 }
 
 static int port_alloc(struct hyp_dom *d)
@@ -110,6 +120,7 @@ static void close_port(struct hyp_dom *d, uint32_t port)
 		rd->ports[rport].remote_port = 0;
 	}
 	ch->ends[p->end].used = false;
+	close(p->wake);
 	memset(p, 0, sizeof(*p));
 	if (!ch->ends[0].used && !ch->ends[1].used) {
 		chan_free(ch);
@@ -131,15 +142,10 @@ void hyp_evt_close_ports(struct hyp_dom *d, struct hyp_conn *c)
 	}
 }
 
+/* Kept for the protocol: a handle needs no per-handle state here. */
 int hyp_evt_open(struct hyp_conn *c, const struct xnx_simproto_req *req,
 		 struct hyp_rsp *rsp)
 {
-	int rc = conn_efd(c);
-
-	if (rc < 0)
-		return rc;
-	rsp->fds[0] = c->efd;
-	rsp->nfds = 1;
 	return 0;
 }
 
@@ -148,7 +154,7 @@ static void bound_rsp(struct hyp_rsp *rsp, uint32_t port, const struct hyp_port 
 	rsp->r->val[0] = port;
 	rsp->r->val[1] = p->end;
 	rsp->fds[0] = p->chan->fd;
-	rsp->nfds = 1;
+	rsp->nfds = 2;			/* fds[1] set by wake_new */
 }
 
 static uint32_t remote_id(const struct hyp_conn *c, uint32_t domid)
@@ -161,10 +167,8 @@ int hyp_evt_alloc_unbound(struct hyp_conn *c, const struct xnx_simproto_req *req
 {
 	struct hyp_dom *d = c->dom, *rd = hyp_dom_get(c->hyp, remote_id(c, req->arg[0]));
 	struct hyp_chan *ch;
-	int port, rc = conn_efd(c);
+	int port, rc;
 
-	if (rc < 0)
-		return rc;
 	if (!rd)
 		return -ESRCH;
 	port = port_alloc(d);
@@ -173,11 +177,17 @@ int hyp_evt_alloc_unbound(struct hyp_conn *c, const struct xnx_simproto_req *req
 	ch = chan_new();
 	if (!ch)
 		return -ENOMEM;
+	rc = wake_new(&d->ports[port], rsp);
+	if (rc < 0) {
+		chan_free(ch);
+		return rc;
+	}
 	ch->ends[0].used = true;
 	ch->ends[0].dom = d->domid;
 	ch->ends[0].port = (uint32_t)port;
 	d->ports[port] = (struct hyp_port){ .state = EVTCHNSTAT_unbound, .end = 0,
-					    .remote_dom = rd->domid, .conn = c, .chan = ch };
+					    .remote_dom = rd->domid, .conn = c, .chan = ch,
+					    .wake = d->ports[port].wake };
 	bound_rsp(rsp, (uint32_t)port, &d->ports[port]);
 	return 0;
 }
@@ -190,10 +200,8 @@ int hyp_evt_bind_interdomain(struct hyp_conn *c, const struct xnx_simproto_req *
 	struct hyp_port *rp;
 	struct hyp_chan *ch;
 	unsigned end;
-	int port, rc = conn_efd(c);
+	int port, rc;
 
-	if (rc < 0)
-		return rc;
 	if (!rd)
 		return -ESRCH;
 	/* As Xen: the remote port must wait, unbound, for this domain. */
@@ -205,6 +213,9 @@ int hyp_evt_bind_interdomain(struct hyp_conn *c, const struct xnx_simproto_req *
 	port = port_alloc(d);
 	if (port < 0)
 		return port;
+	rc = wake_new(&d->ports[port], rsp);
+	if (rc < 0)
+		return rc;
 	ch = rp->chan;
 	end = 1 - rp->end;
 	XNX_BUG_ON(ch->ends[end].used);
@@ -215,7 +226,7 @@ int hyp_evt_bind_interdomain(struct hyp_conn *c, const struct xnx_simproto_req *
 	ch->ends[end].port = (uint32_t)port;
 	d->ports[port] = (struct hyp_port){ .state = EVTCHNSTAT_interdomain, .end = (uint8_t)end,
 					    .remote_dom = rd->domid, .remote_port = rport,
-					    .conn = c, .chan = ch };
+					    .conn = c, .chan = ch, .wake = d->ports[port].wake };
 	rp->state = EVTCHNSTAT_interdomain;
 	rp->remote_port = (uint32_t)port;
 	chan_bump(ch);
@@ -236,13 +247,11 @@ int hyp_evt_peer(struct hyp_conn *c, const struct xnx_simproto_req *req,
 	rsp->r->val[0] = __atomic_load_n(&p->chan->page->gen, __ATOMIC_ACQUIRE);
 	if (p->state == EVTCHNSTAT_interdomain) {
 		struct hyp_dom *rd = hyp_dom_get(c->hyp, p->remote_dom);
-		struct hyp_conn *rc = rd ? rd->ports[p->remote_port].conn : NULL;
 
-		if (rc && rc->efd >= 0) {
-			rsp->r->val[1] = 1;
-			rsp->fds[0] = rc->efd;
-			rsp->nfds = 1;
-		}
+		XNX_BUG_ON(!rd);
+		rsp->r->val[1] = 1;
+		rsp->fds[0] = rd->ports[p->remote_port].wake;
+		rsp->nfds = 1;
 	}
 	return 0;
 }

@@ -33,9 +33,11 @@ int hyp_gnt_attach(struct hyp_conn *c, const struct xnx_simproto_req *req,
 {
 	struct hyp_dom *d = hyp_dom_get(c->hyp, req->arg[0]);
 
+	/* The table holds the pin words and locks: never for a guest, not
+	 * even its own, or it could wedge its backend's copies. */
 	if (!d)
 		return -ESRCH;
-	if (d != c->dom && !hyp_privileged(c->dom))
+	if (!hyp_privileged(c->dom))
 		return -EPERM;
 	rsp->fds[0] = d->arena_fd;
 	rsp->fds[1] = d->gt_fd;
@@ -52,7 +54,7 @@ static void release_refs(struct hyp_dom *d, const uint32_t *refs, uint32_t n, bo
 int hyp_gnt_map(struct hyp_conn *c, const struct xnx_simproto_req *req,
 		struct hyp_rsp *rsp)
 {
-	struct hyp_dom *d = hyp_dom_get(c->hyp, req->arg[0]);
+	struct hyp_dom *d = req->arg[0] == DOMID_SELF ? c->dom : hyp_dom_get(c->hyp, req->arg[0]);
 	uint32_t n = req->count, *frames = rsp->r->data;
 	bool rw = req->arg[1] != 0;
 	struct hyp_map *m;

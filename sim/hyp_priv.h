@@ -33,7 +33,6 @@ struct hyp_conn {
 	struct sim_hyp *hyp;
 	struct hyp_dom *dom;		/* the domain whose socket it came in on */
 	int fd;
-	int efd;			/* eventfd of an evtchn handle, or -1 */
 	struct hyp_map *maps;
 	uint32_t next_map_id;
 	uint32_t mapped;		/* refs pinned by maps */
@@ -58,6 +57,9 @@ struct hyp_port {
 	uint32_t remote_port;		/* _interdomain only */
 	struct hyp_conn *conn;		/* the handle it is bound through */
 	struct hyp_chan *chan;
+	/* Sending end of the port's wake-up socket (the receiving end is in
+	 * the owner's process); given to the peer's notifier. */
+	int wake;
 };
 
 struct hyp_dom {
@@ -97,6 +99,7 @@ struct hyp_rsp {
 	struct xnx_simproto_rsp *r;	/* header + data, XNX_SIMPROTO_MSG_MAX */
 	int fds[2];
 	int nfds;
+	int tmp_fd;			/* closed once the response is sent */
 };
 
 #define hyp_log(h, ...) xnx_log_rl(&(h)->rl, XNX_LOG_WARN, __VA_ARGS__)

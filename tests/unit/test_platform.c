@@ -735,8 +735,6 @@ static void test_evtchn_coalesce(void)
 	xnx_sim_domain_destroy(g);
 }
 
-#define ROUNDS 2000
-
 /* Wait for the next event on H; returns the port or -1 on timeout. */
 static int next_event(xnx_evtchn *h)
 {
@@ -749,6 +747,107 @@ static int next_event(xnx_evtchn *h)
 	}
 	return -1;
 }
+
+/* A guest speaking the protocol itself gets the sending end of dom0's
+ * wake-up socket, makes it blocking, fills the queue and shuts it down:
+ * dom0's handle must neither block nor spin, its other channels and the
+ * daemon must carry on. */
+static void test_evtchn_hostile_peer(void)
+{
+	uint32_t g = new_domain("evil", 0), g2 = new_domain("good", 0);
+	struct xnx_simproto_req req = { .op = XNX_SIMOP_EVT_ALLOC_UNBOUND, .arg = { 0 } };
+	struct xnx_simproto_rsp rsp;
+	int fds[2], peer = -1, raw = xnx_simproto_connect(g);
+	xnx_evtchn *e0 = xnx_evtchn_open(), *eg2 = evtchn_as(g2);
+
+	CU_ASSERT_FATAL(raw >= 0 && e0 && eg2);
+	CU_ASSERT_FATAL(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), fds, 2) == 0);
+	uint32_t evil_port = rsp.val[0];
+	int p0 = xnx_evtchn_bind_interdomain(e0, g, evil_port);
+	CU_ASSERT_FATAL(p0 > 0);
+	CU_ASSERT(next_event(e0) == p0);			/* bind raise */
+	xnx_evtchn_unmask(e0, p0);
+	/* a good channel on the same dom0 handle */
+	int pg2 = xnx_evtchn_bind_unbound_port(eg2, 0);
+	int p0b = xnx_evtchn_bind_interdomain(e0, g2, pg2);
+	CU_ASSERT_FATAL(pg2 > 0 && p0b > 0);
+	CU_ASSERT(next_event(e0) == p0b);
+	xnx_evtchn_unmask(e0, p0b);
+
+	req = (struct xnx_simproto_req){ .op = XNX_SIMOP_EVT_PEER, .arg = { evil_port } };
+	CU_ASSERT_FATAL(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), &peer, 1) == 0);
+	CU_ASSERT_FATAL(peer >= 0 && rsp.val[1] == 1);
+	/* The peer cannot take our wake-ups: it holds only a sending end. */
+	char c;
+	CU_ASSERT(recv(peer, &c, 1, MSG_DONTWAIT) == -1 && errno == EAGAIN);
+	CU_ASSERT(fcntl(peer, F_SETFL, 0) == 0);		/* blocking, for everyone */
+	int sent = 0;
+	while (send(peer, "x", 1, MSG_DONTWAIT) == 1 && sent < 100000)
+		sent++;
+	CU_ASSERT(sent > 0 && sent < 100000);
+	/* full queue: the daemon's wake-up on close must not block it */
+	req = (struct xnx_simproto_req){ .op = XNX_SIMOP_EVT_UNBIND, .arg = { evil_port } };
+	CU_ASSERT(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), NULL, 0) == 0);
+	CU_ASSERT(xnx_sim_domain_list(NULL, 0) >= 3);		/* daemon serves */
+	CU_ASSERT(xnx_evtchn_status(e0, p0) == EVTCHNSTAT_unbound);
+	/* all that is one (spurious) event at most, never a block */
+	int n = 0;
+	while (xnx_evtchn_pending(e0) >= 0 && n < 10)
+		n++;
+	CU_ASSERT(n <= 2);
+	CU_ASSERT(shutdown(peer, SHUT_RDWR) == 0);
+	xnx_evtchn_pending(e0);
+	CU_ASSERT(!readable(xnx_evtchn_fd(e0), 0));		/* no endless wake-up */
+	/* the good channel still works */
+	xnx_evtchn_unmask(e0, p0);
+	CU_ASSERT(xnx_evtchn_notify(eg2, pg2) == 0);
+	CU_ASSERT(next_event(e0) == p0b);
+	xnx_evtchn_unmask(e0, p0b);
+	CU_ASSERT(xnx_evtchn_notify(e0, p0b) == 0);
+	CU_ASSERT(next_event(eg2) == pg2);
+	close(peer);
+	close(fds[0]);
+	close(fds[1]);
+	close(raw);
+	xnx_evtchn_close(e0);
+	xnx_evtchn_close(eg2);
+	xnx_sim_domain_destroy(g);
+	xnx_sim_domain_destroy(g2);
+}
+
+/* A guest gets no grant table, not even its own: the pins and locks in it
+ * are for the hypervisor and privileged copiers only. */
+static void test_guest_gets_no_grant_table(void)
+{
+	uint32_t g = new_domain("notab", 0);
+	struct xnx_simproto_req req = { .op = XNX_SIMOP_GNT_ATTACH, .arg = { g } };
+	struct xnx_simproto_rsp rsp;
+	int fds[2], raw = xnx_simproto_connect(g);
+	xnx_gntshr *sh = gntshr_as(g);
+	xnx_gnttab *gt = gnttab_as(g);
+	uint32_t ref;
+	uint8_t b;
+
+	CU_ASSERT_FATAL(raw >= 0 && sh && gt);
+	CU_ASSERT(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), fds, 2) == -EPERM);
+	CU_ASSERT(fds[0] == -1 && fds[1] == -1);
+	req.arg[0] = 0;
+	CU_ASSERT(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), fds, 2) == -EPERM);
+	void *p = xnx_gntshr_share_pages(sh, g, 1, &ref, 1);
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT(copy1(gt, true, DOMID_SELF, ref, 0, &b, 1) == GNTST_permission_denied);
+	/* its own grant to itself it may map, through the daemon */
+	void *m = xnx_gnttab_map_grant_ref(gt, g, ref, PROT_READ);
+	CU_ASSERT(m != NULL);
+	CU_ASSERT(m && xnx_gnttab_unmap(gt, m, 1) == 0);
+	CU_ASSERT(xnx_gntshr_unshare(sh, p, 1) == 0);
+	close(raw);
+	xnx_gntshr_close(sh);
+	xnx_gnttab_close(gt);
+	xnx_sim_domain_destroy(g);
+}
+
+#define ROUNDS 2000
 
 static void pong(int sock, uint32_t domid)
 {
@@ -1154,6 +1253,8 @@ int main(int argc, char **argv)
 		{ "unshare_partial_and_busy", test_unshare_partial_and_busy },
 		{ "evtchn_basic", test_evtchn_basic },
 		{ "evtchn_coalesce", test_evtchn_coalesce },
+		{ "evtchn_hostile_peer", test_evtchn_hostile_peer },
+		{ "guest_gets_no_grant_table", test_guest_gets_no_grant_table },
 		{ "evtchn_pingpong_two_processes", test_evtchn_pingpong_two_processes },
 		{ "evtchn_many_notifications", test_evtchn_many_notifications },
 		{ "destroy_domain_while_mapped", test_destroy_domain_while_mapped },
