@@ -101,20 +101,22 @@ static int dpdk_setup(void)
 	char huge[96];
 	int r;
 
+	/* Each undo step is registered before its action: a signal may
+	 * come at any point. */
 	snprintf(dir, sizeof(dir), "/tmp/xnet-bench-dpdk.%d", (int)getpid());
-	if (mkdir(dir, 0700) < 0)
-		return -errno;
 	if (xbench_on_cleanup_cmd((char *[]){ "rm", "-rf", dir, NULL }) < 0)
 		return -ENOSPC;
+	if (mkdir(dir, 0700) < 0)
+		return -errno;
 	if ((r = reserve_hugepages()) < 0)
 		return r;
 	snprintf(huge, sizeof(huge), "%s/huge", dir);
 	if (mkdir(huge, 0700) < 0)
 		return -errno;
-	if (mount("nodev", huge, "hugetlbfs", 0, "pagesize=2M") < 0)
-		return -errno;
 	if (xbench_on_cleanup_cmd((char *[]){ "umount", huge, NULL }) < 0)
 		return -ENOSPC;
+	if (mount("nodev", huge, "hugetlbfs", 0, "pagesize=2M") < 0)
+		return -errno;
 	return 0;
 }
 

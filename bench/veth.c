@@ -30,12 +30,10 @@ static int ip(char *const argv[])
 
 static int add_ns(const char *name)
 {
-	int r = ip((char *[]){ "ip", "netns", "add", (char *)name, NULL });
-
-	if (r == 0 && xbench_on_cleanup_cmd((char *[]){ "ip", "netns", "del",
-							(char *)name, NULL }) < 0)
-		r = -ENOSPC;
-	return r;
+	/* Registered first: a signal may come while `ip netns add` runs. */
+	if (xbench_on_cleanup_cmd((char *[]){ "ip", "netns", "del", (char *)name, NULL }) < 0)
+		return -ENOSPC;
+	return ip((char *[]){ "ip", "netns", "add", (char *)name, NULL });
 }
 
 /* Bounded wait for the pair to pass traffic: one ping, retried. */
