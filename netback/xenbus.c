@@ -192,13 +192,24 @@ static void probe(struct xnb_backend *be, uint32_t domid, uint32_t devid)
 
 /* ---- connect / disconnect -------------------------------------------------- */
 
+/* What a strict xenstore read's error means, for the error node. */
+static const char *xs_why(int rc)
+{
+	switch (rc) {
+	case -ENOENT: return "missing";
+	case -EINVAL: return "not an unsigned decimal";
+	case -ERANGE: return "out of range";
+	default: return strerror(-rc);
+	}
+}
+
 static int read_flag(struct xnb_vif *vif, const char *key, bool def, bool *out, char *why,
 		     size_t len)
 {
 	int rc = xnx_xs_read_bool(vif->be->xs, XBT_NULL, vif->fe_path, key, def, out);
 
 	if (rc < 0)
-		snprintf(why, len, "%s/%s: %s", vif->fe_path, key, strerror(-rc));
+		snprintf(why, len, "%s/%s: %s (want 0 or 1)", vif->fe_path, key, xs_why(rc));
 	return rc;
 }
 
@@ -230,7 +241,7 @@ static int read_u32(struct xnb_vif *vif, const char *key, uint32_t *out, char *w
 	int rc = xnx_xs_read_uint(vif->be->xs, XBT_NULL, vif->fe_path, key, 0, UINT32_MAX, &v);
 
 	if (rc < 0) {
-		snprintf(why, len, "reading %s/%s: %s", vif->fe_path, key, strerror(-rc));
+		snprintf(why, len, "%s/%s: %s", vif->fe_path, key, xs_why(rc));
 		return rc;
 	}
 	*out = (uint32_t)v;
