@@ -67,6 +67,19 @@ static int link_open(struct link *l)
 		errno = e;
 		return -1;
 	}
+	/* One round trip now, so a refused connection fails here. */
+	struct xnx_simproto_req req = { .op = XNX_SIMOP_WHOAMI };
+	struct xnx_simproto_rsp rsp;
+	int rc = xnx_simproto_call(l->fd, &req, &rsp, sizeof(rsp), NULL, 0);
+	if (rc == 0 && rsp.val[0] != (uint32_t)dom)
+		rc = -EPROTO;
+	if (rc < 0) {
+		xnx_err("platform sim: xnet-simd refused a handle for domain %d: %s",
+			dom, strerror(-rc));
+		close(l->fd);
+		errno = -rc;
+		return -1;
+	}
 	l->domid = (uint16_t)dom;
 	pthread_mutex_init(&l->lock, NULL);
 	return 0;

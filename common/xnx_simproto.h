@@ -14,10 +14,18 @@
  *            allocated here, grant entries' `frame` is a page index into it.
  *            D gets it read-write; mappers get it read-only or read-write.
  *   gnttab   header + grant_entry_v1_t[XNX_SIM_MAX_REFS] + pin words.
- *            Never given to D itself (only to privileged domains, which copy
- *            in-process), so the pin counts and locks are out of D's reach.
+ *            Never given to a non-privileged domain, not even D itself
+ *            (only to domain 0 and driver domains, which copy in-process),
+ *            so the pin counts and locks are out of guests' reach.
  * and per event channel one page (struct xnx_simchan) shared by the two
  * ends' processes.
+ *
+ * Event-channel wake-ups: every port has a SOCK_DGRAM socket pair made by
+ * the daemon. The port's owner gets the receiving end with the bind
+ * response; the daemon keeps the sending end and hands it to the peer's
+ * notifier (EVT_PEER). All sends and receives use MSG_DONTWAIT, so nobody
+ * can be blocked by a peer changing the flags of a shared descriptor, and a
+ * peer can only ever disturb its own channel.
  */
 #ifndef XNX_SIMPROTO_H
 #define XNX_SIMPROTO_H
@@ -35,7 +43,10 @@
 #define XNX_SIM_MAX_PAGES	16384u	/* arena pages per domain (64 MiB) */
 #define XNX_SIM_MAX_REFS	16384u	/* grant refs per domain */
 #define XNX_SIM_FIRST_REF	GNTTAB_NR_RESERVED_ENTRIES /* refs 0..7 reserved */
-#define XNX_SIM_MAX_PORTS	4096u	/* event-channel ports per domain; 0 unused */
+#define XNX_SIM_MAX_PORTS	4096u	/* event-channel ports per privileged domain
+					 * (domain 0, driver domains); 0 unused */
+#define XNX_SIM_MAX_PORTS_GUEST	512u	/* ... per other domain */
+#define XNX_SIM_MAX_CONNS_GUEST	64u	/* open handles per non-privileged domain */
 #define XNX_SIM_MAX_DOMAINS	256u	/* live domains incl. domain 0 */
 #define XNX_SIM_MAX_BATCH	1024u	/* refs per map/share request */
 #define XNX_SIMPROTO_MSG_MAX	(64u * 1024u)
@@ -58,13 +69,15 @@ enum xnx_simproto_op {
 					 * arg[2] count → data (ref, frame)[count],
 					 * fd own arena */
 	XNX_SIMOP_GNT_UNSHARE,		/* data refs[count] */
-	XNX_SIMOP_EVT_OPEN,		/* → fd: this handle's eventfd */
+	XNX_SIMOP_EVT_OPEN,		/* (no state; kept for the protocol) */
 	XNX_SIMOP_EVT_ALLOC_UNBOUND,	/* arg[0] remote dom → val[0] port,
-					 * val[1] end, fd channel page */
+					 * val[1] end, fds channel page and
+					 * the port's wake-up receiving end */
 	XNX_SIMOP_EVT_BIND_INTERDOMAIN,	/* arg[0] remote dom, arg[1] remote
 					 * port → like ALLOC_UNBOUND */
 	XNX_SIMOP_EVT_PEER,		/* arg[0] port → val[0] gen,
-					 * val[1] connected, fd peer eventfd */
+					 * val[1] connected, fd: the remote
+					 * port's wake-up sending end */
 	XNX_SIMOP_EVT_UNBIND,		/* arg[0] port */
 	XNX_SIMOP_EVT_STATUS,		/* arg[0] port → val[0] EVTCHNSTAT_*,
 					 * val[1] remote dom, val[2] remote port */

@@ -389,6 +389,7 @@ static void conn_close(struct hyp_conn *c)
 	for (struct hyp_conn **pp = &d->conns; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
+			d->nconns--;
 			break;
 		}
 	}
@@ -459,6 +460,12 @@ static void on_listen(int fd, uint32_t events, void *arg)
 
 	if (cfd < 0)
 		return;
+	if (!hyp_privileged(d) && d->nconns >= XNX_SIM_MAX_CONNS_GUEST) {
+		hyp_log(d->hyp, "dom%u: more than %u handles open, refusing one",
+			d->domid, XNX_SIM_MAX_CONNS_GUEST);
+		close(cfd);
+		return;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c || sim_loop_add(d->hyp->loop, cfd, EPOLLIN, on_conn, c) < 0) {
 		xnx_warn("dom%u: cannot accept a client", d->domid);
@@ -469,6 +476,7 @@ static void on_listen(int fd, uint32_t events, void *arg)
 	*c = (struct hyp_conn){ .next = d->conns, .hyp = d->hyp, .dom = d, .fd = cfd,
 				.next_map_id = 1 };
 	d->conns = c;
+	d->nconns++;
 }
 
 static void on_timer(int fd, uint32_t events, void *arg)

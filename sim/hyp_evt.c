@@ -88,7 +88,9 @@ static void port_raise(struct hyp_dom *d, uint32_t port)
 
 static int port_alloc(struct hyp_dom *d)
 {
-	for (uint32_t p = 1; p < XNX_SIM_MAX_PORTS; p++)
+	uint32_t max = hyp_privileged(d) ? XNX_SIM_MAX_PORTS : XNX_SIM_MAX_PORTS_GUEST;
+
+	for (uint32_t p = 1; p < max; p++)
 		if (d->ports[p].state == EVTCHNSTAT_closed)
 			return (int)p;
 	return -ENOSPC;

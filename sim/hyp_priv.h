@@ -69,6 +69,7 @@ struct hyp_dom {
 	char name[XNX_SIM_NAME_MAX];
 	int listen_fd;
 	struct hyp_conn *conns;
+	uint32_t nconns;
 
 	int arena_fd, arena_ro_fd, gt_fd;
 	void *gt_base;

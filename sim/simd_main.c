@@ -156,15 +156,20 @@ static int signals(struct sim_loop *loop)
 	return sim_loop_add(loop, fd, EPOLLIN, on_signal, loop);
 }
 
-/* Every domain's channels and maps cost descriptors: allow many. */
+/* Every port and handle costs the daemon a descriptor: allow many (beyond
+ * the hard limit when we may). */
 static void raise_nofile(void)
 {
 	struct rlimit rl;
+	rlim_t want = 1u << 20;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	struct rlimit more = { want, want };
+	if (rl.rlim_max < want && setrlimit(RLIMIT_NOFILE, &more) == 0)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 int main(int argc, char **argv)

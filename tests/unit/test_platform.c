@@ -847,6 +847,36 @@ static void test_guest_gets_no_grant_table(void)
 	xnx_sim_domain_destroy(g);
 }
 
+/* Limits that keep one guest from exhausting the daemon. */
+static void test_guest_limits(void)
+{
+	uint32_t g = new_domain("limits", 0);
+	xnx_evtchn *hs[XNX_SIM_MAX_CONNS_GUEST + 1];
+	unsigned n = 0;
+	int ports = 0;
+
+	for (n = 0; n < XNX_SIM_MAX_CONNS_GUEST; n++) {
+		hs[n] = evtchn_as(g);
+		if (!hs[n])
+			break;
+	}
+	CU_ASSERT(n == XNX_SIM_MAX_CONNS_GUEST);
+	CU_ASSERT(evtchn_as(g) == NULL);
+	while (xnx_evtchn_bind_unbound_port(hs[0], 0) > 0)
+		ports++;
+	CU_ASSERT(errno == ENOSPC);
+	CU_ASSERT(ports == (int)XNX_SIM_MAX_PORTS_GUEST - 1);
+	for (unsigned i = 0; i < n; i++)
+		xnx_evtchn_close(hs[i]);
+	/* the daemon has let go of them: a handle can be opened again */
+	xnx_evtchn *again = NULL;
+	for (uint64_t end = now_ms() + WAIT_MS; !again && now_ms() < end; nap())
+		again = evtchn_as(g);
+	CU_ASSERT(again != NULL);
+	xnx_evtchn_close(again);
+	xnx_sim_domain_destroy(g);
+}
+
 #define ROUNDS 2000
 
 static void pong(int sock, uint32_t domid)
@@ -1255,6 +1285,7 @@ int main(int argc, char **argv)
 		{ "evtchn_coalesce", test_evtchn_coalesce },
 		{ "evtchn_hostile_peer", test_evtchn_hostile_peer },
 		{ "guest_gets_no_grant_table", test_guest_gets_no_grant_table },
+		{ "guest_limits", test_guest_limits },
 		{ "evtchn_pingpong_two_processes", test_evtchn_pingpong_two_processes },
 		{ "evtchn_many_notifications", test_evtchn_many_notifications },
 		{ "destroy_domain_while_mapped", test_destroy_domain_while_mapped },
