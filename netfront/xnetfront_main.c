@@ -37,6 +37,7 @@ struct vif {
 	unsigned tx_head, tx_count;	/* not yet taken by the ring */
 	struct xnf_frame rx[BURST];
 	uint64_t tap_drops;
+	bool busy;		/* work left after the last service */
 };
 
 static struct vif *vifs[MAX_VIFS];
@@ -288,9 +289,12 @@ static void ring_to_tap(struct vif *v)
 
 /* The device's fd fired (or may have): handshake, completions, frames.
  * Loops while xnf_wait(…, 0) reports more work, so nothing is left behind
- * when notifications are re-armed. */
+ * when notifications are re-armed. A vif still busy after ROUNDS is marked
+ * and served again on the next turn without waiting: the backend does not
+ * kick again for responses we have not caught up with. */
 static void vif_service(struct vif *v)
 {
+	v->busy = false;
 	xnf_process(v->dev);
 	for (int round = 0; round < ROUNDS; round++) {
 		if (xnf_state(v->dev) != XNF_CONNECTED)
@@ -300,6 +304,7 @@ static void vif_service(struct vif *v)
 		if (xnf_wait(v->dev, 0) != 1)
 			return;
 	}
+	v->busy = true;
 }
 
 /* Closed or broken devices are torn down; the vif stays known until it
@@ -357,13 +362,22 @@ static void handle_ready(struct pollfd *p, int n, struct vif **who)
 	for (int i = FD_FIRST_VIF; i < n; i++) {
 		struct vif *v = who[i];
 
-		if (!p[i].revents || !v->dev)
+		if (!v->dev)
 			continue;
-		if (p[i].fd == v->tap)
+		if (p[i].fd == v->tap && p[i].revents)
 			tap_to_ring(v);
-		else
+		else if (p[i].fd != v->tap && (p[i].revents || v->busy))
 			vif_service(v);
 	}
+}
+
+/* Poll without sleeping while some vif has work left. */
+static int poll_timeout(void)
+{
+	for (unsigned i = 0; i < nvifs; i++)
+		if (vifs[i]->dev && vifs[i]->busy)
+			return 0;
+	return -1;
 }
 
 static int run(int sigfd)
@@ -374,7 +388,7 @@ static int run(int sigfd)
 	for (;;) {
 		int n = build_pollset(p, sigfd, who);
 
-		if (poll(p, (nfds_t)n, -1) < 0) {
+		if (poll(p, (nfds_t)n, poll_timeout()) < 0) {
 			if (errno == EINTR)
 				continue;
 			xnx_err("poll: %s", strerror(errno));

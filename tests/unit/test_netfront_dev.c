@@ -200,8 +200,8 @@ static bool wait_state(const char *dir, unsigned mask)
 		free(xs_check_watch(xs));
 	}
 	xs_unwatch(xs, path, "t");
-	while (xs_check_watch(xs))
-		;
+	for (char **ev; (ev = xs_check_watch(xs)) != NULL;)
+		free(ev);
 	return ok;
 }
 
@@ -494,6 +494,70 @@ static void guest_closed_by_backend(unsigned devid)
 	_exit(0);
 }
 
+#define BULK 3000
+
+static void put_seq(uint8_t *f, uint32_t seq)
+{
+	memset(f, 0xab, 14);
+	memcpy(f + 14, &seq, 4);
+}
+
+static uint32_t get_seq(const uint8_t *f)
+{
+	uint32_t seq;
+
+	memcpy(&seq, f + 14, 4);
+	return seq;
+}
+
+/* BULK frames out, then BULK in, in bursts, sleeping only in xnf_wait:
+ * the rings fill, notifications are suppressed and re-armed; one phase at a
+ * time so each direction's kicks are needed on their own. */
+static void guest_bulk(unsigned devid)
+{
+	struct xnf_dev *dev = guest_open(devid);
+	static uint8_t out[16][128], in[16][2048];
+	struct xnf_frame of[16], inf[16];
+	uint32_t sent = 0, got = 0;
+	unsigned timeouts = 0;
+	uint64_t end = xnx_now_ns() + 4ull * TIMEOUT_MS * 1000000ull;
+
+	for (int i = 0; i < 16; i++) {
+		of[i] = (struct xnf_frame){ .data = out[i], .len = 128 };
+		inf[i] = (struct xnf_frame){ .data = in[i], .cap = 2048 };
+	}
+	while (sent < BULK && xnx_now_ns() < end) {
+		unsigned n = BULK - sent < 16 ? BULK - sent : 16;
+		for (unsigned i = 0; i < n; i++)
+			put_seq(out[i], sent + i);
+		int k = xnf_send_burst(dev, of, n);
+		if (k < 0)
+			FAIL("send_burst: %s", strerror(errno));
+		sent += (uint32_t)k;
+		if (k == 0 && xnf_wait(dev, 1000) == 0)
+			timeouts++;
+	}
+	while (got < BULK && xnx_now_ns() < end) {
+		int r = xnf_recv_burst(dev, inf, 16);
+		if (r < 0)
+			FAIL("recv_burst: %s", strerror(errno));
+		for (int i = 0; i < r; i++, got++)
+			if (inf[i].len != 100 || get_seq(in[i]) != got)
+				FAIL("rx frame %u: len %u seq %u", got, inf[i].len,
+				     get_seq(in[i]));
+		if (r == 0 && xnf_wait(dev, 1000) == 0)
+			timeouts++;
+	}
+	if (sent != BULK || got != BULK)
+		FAIL("sent %u, received %u of %u", sent, got, BULK);
+	/* Each wait that ran out is a kick that never came. */
+	if (timeouts > 0)
+		FAIL("%u waits timed out: a notification was lost", timeouts);
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
 static pid_t spawn(void (*fn)(unsigned), unsigned devid)
 {
 	pid_t pid = fork();
@@ -551,6 +615,80 @@ static void dev_traffic(bool split)
 
 static void dev_traffic_one_channel(void) { dev_traffic(false); }
 static void dev_traffic_split_channels(void) { dev_traffic(true); }
+
+/* Backend half of the bulk test: answer tx, fill rx, sleep on the event
+ * channel only after re-arming both rings. */
+static void back_bulk(struct back *b)
+{
+	uint32_t tx_seen = 0, rx_sent = 0;
+	unsigned timeouts = 0;
+	uint64_t end = xnx_now_ns() + 4ull * TIMEOUT_MS * 1000000ull;
+	uint8_t f[100];
+
+	while ((tx_seen < BULK || rx_sent < BULK) && xnx_now_ns() < end) {
+		bool progress = false;
+		int more_tx, more_rx;
+
+		while (RING_HAS_UNCONSUMED_REQUESTS(&b->tx)) {
+			struct netif_tx_request req;
+			RING_COPY_REQUEST(&b->tx, b->tx.req_cons, &req);
+			b->tx.req_cons++;
+			uint8_t *page = xnx_gnttab_map_grant_ref(b->gt, guest, req.gref,
+								 PROT_READ);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(page);
+			if (get_seq(page + req.offset) != tx_seen)
+				CU_FAIL("tx frames out of order");
+			xnx_gnttab_unmap(b->gt, page, 1);
+			tx_seen++;
+			*RING_GET_RESPONSE(&b->tx, b->tx.rsp_prod_pvt) =
+				(struct netif_tx_response){ .id = req.id };
+			b->tx.rsp_prod_pvt++;
+			progress = true;
+		}
+		if (progress)
+			back_push_tx(b);
+		bool gave = false;
+		while (tx_seen == BULK && rx_sent < BULK &&
+		       RING_HAS_UNCONSUMED_REQUESTS(&b->rx)) {
+			put_seq(f, rx_sent++);
+			back_give_rx(b, f, sizeof(f));
+			gave = true;
+		}
+		if (gave)
+			back_push_rx(b);
+		if (progress || gave)
+			continue;
+		RING_FINAL_CHECK_FOR_REQUESTS(&b->tx, more_tx);
+		RING_FINAL_CHECK_FOR_REQUESTS(&b->rx, more_rx);
+		if (more_tx || (more_rx && tx_seen == BULK && rx_sent < BULK))
+			continue;
+		struct pollfd p = { .fd = xnx_evtchn_fd(b->ev), .events = POLLIN };
+		xenevtchn_port_or_error_t port;
+		if (poll(&p, 1, 1000) == 0)
+			timeouts++;	/* a kick from the frontend never came */
+		while ((port = xnx_evtchn_pending(b->ev)) >= 0)
+			xnx_evtchn_unmask(b->ev, (evtchn_port_t)port);
+	}
+	CU_ASSERT_EQUAL(timeouts, 0);
+	CU_ASSERT_EQUAL(tx_seen, BULK);
+	CU_ASSERT_EQUAL(rx_sent, BULK);
+}
+
+static void dev_bulk_both_ways(void)
+{
+	unsigned devid = add_vif(true);
+	pid_t pid = spawn(guest_bulk, devid);
+	struct back b;
+
+	CU_ASSERT_FATAL(pid > 0);
+	if (!back_connect(&b, true)) {
+		back_abort(&b, pid);
+		return;
+	}
+	back_bulk(&b);
+	back_close(&b, true);
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
 
 static void dev_hostile_response_breaks_device(void)
 {
@@ -779,6 +917,7 @@ int main(void)
 	s = CU_add_suite("netfront_dev", suite_init, suite_clean);
 	CU_add_test(s, "dev_traffic_one_channel", dev_traffic_one_channel);
 	CU_add_test(s, "dev_traffic_split_channels", dev_traffic_split_channels);
+	CU_add_test(s, "dev_bulk_both_ways", dev_bulk_both_ways);
 	CU_add_test(s, "dev_hostile_response_breaks_device",
 		    dev_hostile_response_breaks_device);
 	CU_add_test(s, "dev_backend_closing_closes_device",
