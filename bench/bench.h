@@ -56,6 +56,12 @@ const char *xbench_place_name(enum xbench_place p);
 enum xbench_place xbench_classify(double rtt_before_ns, double rtt_after_ns,
 				  double threshold_ns);
 
+struct xbench_sample {
+	double value;
+	double rtt_before_ns, rtt_after_ns;
+	enum xbench_place place;
+};
+
 /* One line of the report: a measurement summarised for one placement. */
 struct xbench_result {
 	const char *name;
@@ -67,10 +73,14 @@ struct xbench_result {
 	struct xbench_summary s;	/* over the runs of this placement */
 	const char *baseline;		/* compared with (NULL: none) */
 	double ratio;			/* median / baseline median; NaN: none */
+	/* The individual runs of this placement (may be NULL). */
+	const struct xbench_sample *samples;
+	size_t nsamples;		/* all runs of the series; filter by place */
 };
 
 /* Write RESULTS as a JSON list of objects: name, unit, placement, median,
- * min, max, runs, and for compared results baseline and ratio. Unavailable
+ * min, max, runs, for compared results baseline and ratio, and the runs
+ * themselves ("samples": value and the round trips before and after). Unavailable
  * results are written as {name, unit, available:false, reason}. Non-finite
  * numbers are written as null. */
 void xbench_write_json(FILE *f, const struct xbench_result *r, size_t n);
@@ -187,11 +197,6 @@ int xbench_cpu_stop(struct xbench_cpu *c, double *cycles);
 
 /* ---- a session: interleaved runs, placement, results (session.c) ------- */
 
-struct xbench_sample {
-	double value;
-	double rtt_before_ns, rtt_after_ns;
-	enum xbench_place place;
-};
 
 struct xbench_series {
 	const struct xbench_case *c;

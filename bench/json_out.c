@@ -3,6 +3,7 @@
  * (measurement, placement), numbers that are not finite written as null.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "bench/bench.h"
@@ -42,6 +43,32 @@ static void json_key(FILE *f, const char *key)
 	fputs(": ", f);
 }
 
+/* The runs behind R, each with the round trips that placed it. */
+static void write_samples(FILE *f, const struct xbench_result *r)
+{
+	bool first = true;
+
+	if (!r->samples)
+		return;
+	json_key(f, "samples");
+	fputc('[', f);
+	for (size_t i = 0; i < r->nsamples; i++) {
+		const struct xbench_sample *x = &r->samples[i];
+
+		if (x->place != r->place)
+			continue;
+		fputs(first ? "{\"value\": " : ", {\"value\": ", f);
+		json_number(f, x->value);
+		fputs(", \"rtt_before_ns\": ", f);
+		json_number(f, x->rtt_before_ns);
+		fputs(", \"rtt_after_ns\": ", f);
+		json_number(f, x->rtt_after_ns);
+		fputc('}', f);
+		first = false;
+	}
+	fputc(']', f);
+}
+
 static void write_one(FILE *f, const struct xbench_result *r)
 {
 	fputs("  {\"name\": ", f);
@@ -66,6 +93,7 @@ static void write_one(FILE *f, const struct xbench_result *r)
 	json_number(f, r->s.max);
 	json_key(f, "runs");
 	fprintf(f, "%zu", r->s.n);
+	write_samples(f, r);
 	if (r->baseline) {
 		json_key(f, "baseline");
 		xbench_json_string(f, r->baseline);

@@ -219,7 +219,8 @@ size_t xbench_series_results(const struct xbench_session *s,
 
 		*r = (struct xbench_result){ .name = c->name, .unit = c->unit,
 					     .desc = c->desc, .place = p,
-					     .available = true, .ratio = NAN };
+					     .available = true, .ratio = NAN,
+					     .samples = sr->samples, .nsamples = sr->n };
 		summarize_place(sr, p, &r->s);
 		if (r->s.n == 0)
 			continue;

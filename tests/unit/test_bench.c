@@ -168,13 +168,17 @@ static char *write_to_string(const struct xbench_result *r, size_t n)
 
 static void test_json_write_parse_back(void)
 {
+	const struct xbench_sample runs[] = {
+		{ .value = 30, .rtt_before_ns = 80, .rtt_after_ns = 90, .place = XBENCH_NEAR },
+		{ .value = 35, .rtt_before_ns = 400, .rtt_after_ns = 420, .place = XBENCH_FAR },
+	};
 	const struct xbench_result r[] = {
 		{ .name = "spsc.64B", .unit = XBENCH_MPPS, .place = XBENCH_NEAR,
 		  .available = true, .s = { .n = 3, .median = 70, .min = 60, .max = 75 },
 		  .ratio = NAN },
 		{ .name = "ring.tx.64B.1q", .unit = XBENCH_MPPS, .place = XBENCH_FAR,
 		  .available = true, .s = { .n = 2, .median = 35, .min = 30, .max = 40 },
-		  .baseline = "spsc.64B", .ratio = 0.5 },
+		  .baseline = "spsc.64B", .ratio = 0.5, .samples = runs, .nsamples = 2 },
 		{ .name = "q\"uote\\d", .unit = XBENCH_US, .place = XBENCH_NEAR,
 		  .available = true, .s = { .n = 1, .median = NAN, .min = INFINITY, .max = 1 },
 		  .baseline = "x", .ratio = NAN },
@@ -210,6 +214,13 @@ static void test_json_write_parse_back(void)
 	CU_ASSERT_PTR_NOT_NULL(xbench_json_get(e, "median"));
 	CU_ASSERT_EQUAL(xbench_json_type(xbench_json_get(e, "min")), XJ_NULL);
 	CU_ASSERT_EQUAL(xbench_json_type(xbench_json_get(e, "ratio")), XJ_NULL);
+
+	/* Runs listed per placement: only the far one of ring.tx here. */
+	e = xbench_json_get(xbench_json_at(j, 1), "samples");
+	CU_ASSERT_EQUAL(xbench_json_len(e), 1);
+	CU_ASSERT_DOUBLE_EQUAL(xbench_json_num(xbench_json_get(xbench_json_at(e, 0), "value")), 35, 0);
+	CU_ASSERT_DOUBLE_EQUAL(xbench_json_num(xbench_json_get(xbench_json_at(e, 0), "rtt_after_ns")), 420, 0);
+	CU_ASSERT_PTR_NULL(xbench_json_get(xbench_json_at(j, 0), "samples"));
 
 	e = xbench_json_at(j, 3);	/* unavailable: no numbers at all */
 	CU_ASSERT_EQUAL(xbench_json_type(xbench_json_get(e, "available")), XJ_BOOL);
@@ -467,6 +478,11 @@ static void test_program_quick_json(void)
 			CU_ASSERT(xbench_json_num(xbench_json_get(e, "min")) <= med);
 			CU_ASSERT(xbench_json_num(xbench_json_get(e, "max")) >= med);
 			runs += xbench_json_num(xbench_json_get(e, "runs"));
+			/* Each run is listed with the round trips that placed it. */
+			CU_ASSERT_EQUAL(xbench_json_len(xbench_json_get(e, "samples")),
+					(size_t)xbench_json_num(xbench_json_get(e, "runs")));
+			CU_ASSERT(xbench_json_num(xbench_json_path(
+				xbench_json_at(xbench_json_get(e, "samples"), 0), "rtt_before_ns")) > 0);
 		}
 		if (strncmp(name, "ring.", 5) == 0 || strncmp(name, "control.", 8) == 0) {
 			CU_ASSERT_FALSE(xbench_json_bool(xbench_json_get(e, "available")));
