@@ -67,7 +67,7 @@ all: build
 build: $(LIBS) $(BINS) $(UNIT_BINS) headers
 
 # Each public header must compile on its own.
-HEADERS := $(wildcard common/*.h netfront/*.h)
+HEADERS := $(wildcard common/*.h netfront/*.h xenstore-schema/*.h)
 headers: $(patsubst %.h,$(B)/hdr/%.ok,$(HEADERS))
 $(B)/hdr/%.ok: %.h
 	@mkdir -p $(@D)
