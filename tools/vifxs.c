@@ -475,6 +475,29 @@ static void field(struct xs_handle *xs, const char *dir, const char *key,
 	free(v);
 }
 
+/* Event channel and ring refs; split channels show as "tx/rx", several
+ * queues by queue 0's. */
+static void channels(struct xs_handle *xs, const char *fe, char *evt, size_t elen,
+		     char *tx, char *rx, size_t rlen)
+{
+	char dir[PATH_LEN + 16], a[16], b[16];
+
+	snprintf(dir, sizeof(dir), "%s", fe);
+	field(xs, dir, "tx-ring-ref", tx, rlen);
+	if (!strcmp(tx, "-1")) {
+		snprintf(dir, sizeof(dir), "%s/queue-0", fe);
+		field(xs, dir, "tx-ring-ref", tx, rlen);
+	}
+	field(xs, dir, "rx-ring-ref", rx, rlen);
+	field(xs, dir, "event-channel", evt, elen);
+	if (!strcmp(evt, "-1")) {
+		field(xs, dir, "event-channel-tx", a, sizeof(a));
+		field(xs, dir, "event-channel-rx", b, sizeof(b));
+		if (strcmp(a, "-1"))
+			snprintf(evt, elen, "%.7s/%.7s", a, b);
+	}
+}
+
 int xnt_vif_print(struct xs_handle *xs, unsigned domid, const char *prefix)
 {
 	unsigned ids[MAX_VIFS];
@@ -490,9 +513,7 @@ int xnt_vif_print(struct xs_handle *xs, unsigned domid, const char *prefix)
 		field(xs, p.fe, "mac", mac, sizeof(mac));
 		field(xs, p.fe, "handle", handle, sizeof(handle));
 		field(xs, p.fe, "state", state, sizeof(state));
-		field(xs, p.fe, "event-channel", evt, sizeof(evt));
-		field(xs, p.fe, "tx-ring-ref", tx, sizeof(tx));
-		field(xs, p.fe, "rx-ring-ref", rx, sizeof(rx));
+		channels(xs, p.fe, evt, sizeof(evt), tx, rx, sizeof(tx));
 		find_backend(xs, &p, domid, ids[i], be, sizeof(be));
 		printf("%s%-3u %-2s %-17s %-6s %-5s %-6s %6s/%-8s %s\n", prefix,
 		       ids[i], be_id, mac, handle, state, evt, tx, rx, be);
