@@ -154,6 +154,20 @@ static void dispatch(struct xnb_backend *be, const struct epoll_event *ev)
 
 /* ---- the loop ------------------------------------------------------------------ */
 
+/* The smaller of two epoll timeouts (-1 = none). */
+static int sooner(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+/* Milliseconds until AT (ns), at least 1. */
+static int ms_until(uint64_t at)
+{
+	uint64_t now = xnx_now_ns();
+
+	return at <= now ? 1 : (int)((at - now) / 1000000u + 1);
+}
+
 /* Run every vif's pending work once. Returns the epoll timeout to use. */
 static int run_vifs(struct xnb_backend *be)
 {
@@ -167,12 +181,15 @@ static int run_vifs(struct xnb_backend *be)
 		w = xnb_vif_run(v);
 		if (w == XNB_BROKEN) {
 			xnb_xenbus_fatal(v, "%s", v->queue->reason);
-		} else if (w == XNB_MORE) {
+			continue;
+		}
+		if (w == XNB_MORE)
 			timeout = 0;
-		} else if (w == XNB_WAIT && !v->conf.feat.rx_notify) {
+		if (v->tx_throttled)
+			timeout = sooner(timeout, ms_until(v->queue->tx_retry_ns));
+		if (v->rx_waiting && !v->conf.feat.rx_notify) {
 			v->rx_pending = true;	/* no kick will come: poll */
-			if (timeout != 0)
-				timeout = RX_POLL_MS;
+			timeout = sooner(timeout, RX_POLL_MS);
 		}
 	}
 	return timeout;

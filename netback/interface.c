@@ -113,6 +113,7 @@ int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
 		snprintf(why, whylen, "watching %s: %s", vif->tap.name, strerror(-rc));
 		goto err_unbind;
 	}
+	xnb_credit_set(&vif->queue->credit, vif->rate_bytes, vif->rate_usec, xnx_now_ns());
 	vif->conf = *c;
 	vif->connected = true;
 	vif->tx_pending = vif->rx_pending = true;	/* whatever is queued already */
@@ -155,7 +156,7 @@ void xnb_vif_disconnect(struct xnb_vif *vif)
 	vif->tx_map = vif->rx_map = NULL;
 	free(q);
 	vif->queue = NULL;
-	vif->tx_pending = vif->rx_pending = vif->rx_waiting = false;
+	vif->tx_pending = vif->rx_pending = vif->rx_waiting = vif->tx_throttled = false;
 	xnx_info("%s: disconnected", vif->path);
 }
 
@@ -166,7 +167,8 @@ static enum xnb_work run_side(struct xnb_vif *vif, bool tx)
 	enum xnb_work w = tx ? xnb_tx_run(q) : xnb_rx_run(q);
 
 	if (tx) {
-		vif->tx_pending = w == XNB_MORE;
+		vif->tx_pending = w == XNB_MORE || w == XNB_THROTTLED;
+		vif->tx_throttled = w == XNB_THROTTLED;
 		return w;
 	}
 	vif->rx_pending = w == XNB_MORE;
@@ -178,17 +180,25 @@ static enum xnb_work run_side(struct xnb_vif *vif, bool tx)
 
 enum xnb_work xnb_vif_run(struct xnb_vif *vif)
 {
-	enum xnb_work w = XNB_IDLE;
-
 	if (!vif->connected)
 		return XNB_IDLE;
 	if (vif->tx_pending && run_side(vif, true) == XNB_BROKEN)
 		return XNB_BROKEN;
 	if (vif->rx_pending && run_side(vif, false) == XNB_BROKEN)
 		return XNB_BROKEN;
-	if (vif->tx_pending || vif->rx_pending)
-		w = XNB_MORE;
-	else if (vif->rx_waiting)
-		w = XNB_WAIT;
-	return w;
+	if (vif->rx_pending || (vif->tx_pending && !vif->tx_throttled))
+		return XNB_MORE;
+	if (vif->tx_throttled)
+		return XNB_THROTTLED;
+	return vif->rx_waiting ? XNB_WAIT : XNB_IDLE;
+}
+
+void xnb_vif_set_rate(struct xnb_vif *vif, uint64_t bytes, uint64_t usec)
+{
+	if (vif->rate_bytes == bytes && vif->rate_usec == usec)
+		return;
+	vif->rate_bytes = bytes;
+	vif->rate_usec = usec;
+	if (vif->connected)
+		xnb_credit_set(&vif->queue->credit, bytes, usec, xnx_now_ns());
 }

@@ -76,7 +76,8 @@ int xnb_stats_format(const struct xnb_stats *s, char *buf, size_t len)
 		{ "tx_packets", s->tx_packets }, { "tx_bytes", s->tx_bytes },
 		{ "rx_packets", s->rx_packets }, { "rx_bytes", s->rx_bytes },
 		{ "tx_gso", s->tx_gso }, { "rx_gso", s->rx_gso },
-		{ "rx_stalls", s->rx_stalls }, { "notify_sent", s->notify_sent },
+		{ "rx_stalls", s->rx_stalls }, { "tx_throttled", s->tx_throttled },
+		{ "notify_sent", s->notify_sent },
 		{ "notify_suppressed", s->notify_suppressed },
 	};
 	size_t off = 0;

@@ -333,23 +333,36 @@ static void push_tx(struct xnb_queue *q)
 	}
 }
 
-/* Copy packets off the ring into the batch until PROD, budget or staging
- * space runs out. Returns the packet count, or -EPROTO (queue failed). */
-static int fill_batch(struct xnb_queue *q, RING_IDX prod, unsigned *nsegs)
+static uint64_t now_ns(const struct xnb_queue *q)
+{
+	return q->io->now_ns ? q->io->now_ns(q->io->ctx) : xnx_now_ns();
+}
+
+/* Copy packets off the ring into the batch until PROD, budget, staging
+ * space or rate credit runs out (a packet without credit stays on the
+ * ring). Returns the packet count, or -EPROTO (queue failed). */
+static int fill_batch(struct xnb_queue *q, RING_IDX prod, unsigned *nsegs, bool *throttled)
 {
 	char why[XNB_REASON_MAX];
+	uint64_t now = now_ns(q);
 	unsigned npkts = 0;
 	size_t staged = 0;
 
 	while (npkts < XNB_TX_BUDGET && q->tx.req_cons != prod &&
 	       staged + XNB_MAX_FRAME <= XNB_STAGE_BYTES) {
-		struct xnb_tx_pkt *pkt = &q->tx_pkts[npkts++];
+		struct xnb_tx_pkt *pkt = &q->tx_pkts[npkts];
 		int n = xnb_tx_ring_to_packet(&q->tx, prod, pkt, why, sizeof(why));
 
 		if (n < 0) {
 			xnb_queue_fail(q, "tx ring: %s", why);
 			return -EPROTO;
 		}
+		if (pkt->status == NETIF_RSP_OKAY &&
+		    !xnb_credit_take(&q->credit, pkt->size, now, &q->tx_retry_ns)) {
+			*throttled = true;
+			break;
+		}
+		npkts++;
 		q->tx.req_cons += (RING_IDX)n;
 		if (pkt->status != NETIF_RSP_OKAY)
 			continue;
@@ -364,12 +377,16 @@ static int fill_batch(struct xnb_queue *q, RING_IDX prod, unsigned *nsegs)
 
 enum xnb_work xnb_tx_run(struct xnb_queue *q)
 {
+	bool throttled = false;
 	unsigned nsegs = 0;
 	RING_IDX prod;
 	int npkts, more;
 
 	if (q->broken)
 		return XNB_BROKEN;
+	if (q->tx_retry_ns && now_ns(q) < q->tx_retry_ns)
+		return XNB_THROTTLED;
+	q->tx_retry_ns = 0;
 	prod = XNB_READ_ONCE(q->tx.sring->req_prod);
 	xen_rmb(); /* slots after their index: pairs with the frontend's wmb in RING_PUSH_REQUESTS */
 	if (RING_REQUEST_PROD_OVERFLOW(&q->tx, prod)) {
@@ -377,12 +394,16 @@ enum xnb_work xnb_tx_run(struct xnb_queue *q)
 			       prod, q->tx.rsp_prod_pvt);
 		return XNB_BROKEN;
 	}
-	npkts = fill_batch(q, prod, &nsegs);
+	npkts = fill_batch(q, prod, &nsegs, &throttled);
 	if (npkts < 0)
 		return XNB_BROKEN;
 	copy_batch(q, nsegs);
 	finish_batch(q, (unsigned)npkts);
 	push_tx(q);
+	if (throttled) {
+		q->stats->tx_throttled++;
+		return XNB_THROTTLED;	/* no kick needed: we come back by the clock */
+	}
 	if (q->tx.req_cons != prod)
 		return XNB_MORE;
 	/* Sets req_event = req_cons + 1; its mb orders that store before the

@@ -428,6 +428,26 @@ void xnb_xenbus_release_check(struct xnb_vif *vif)
 		frontend_closed(vif, true);
 }
 
+/* The toolstack's `rate` ("bytes,usec"); absent or bad means unlimited,
+ * as in Linux netback. Re-read on every backend event: it may change. */
+static void read_rate(struct xnb_vif *vif)
+{
+	char *s = xnx_xs_read(vif->be->xs, XBT_NULL, vif->path, "rate");
+	uint64_t bytes = 0, usec = 0;
+
+	if (s && xnb_parse_rate(s, &bytes, &usec) < 0) {
+		if (!vif->rate_bad)
+			xnx_warn("%s/rate: '%s' is not \"bytes,usec\"; traffic unlimited",
+				 vif->path, s);
+		vif->rate_bad = true;
+		bytes = usec = 0;
+	} else {
+		vif->rate_bad = false;
+	}
+	free(s);
+	xnb_vif_set_rate(vif, bytes, usec);
+}
+
 /* hotplug-status: "connected" lets us connect; "error" keeps us down. */
 static void check_hotplug(struct xnb_vif *vif)
 {
@@ -479,6 +499,7 @@ static void backend_changed(struct xnb_vif *vif)
 		set_state(vif, XenbusStateClosing);
 		return;
 	}
+	read_rate(vif);
 	check_hotplug(vif);
 	xnb_xenbus_frontend_event(vif);
 }

@@ -64,6 +64,7 @@ struct xnb_stats {
 	uint64_t tx_gso, rx_gso;
 	uint64_t drops[XNB_DROP_MAX];
 	uint64_t rx_stalls;	/* rounds that found no buffer posted */
+	uint64_t tx_throttled;	/* TX rounds cut short by the rate limit */
 	uint64_t notify_sent, notify_suppressed;
 };
 
@@ -81,6 +82,22 @@ struct xnb_feat {
 	bool ipv6_csum;		/* feature-ipv6-csum-offload */
 	bool rx_notify;		/* frontend kicks us when it posts RX buffers */
 };
+
+/* ---- rate limit (policy.c) ------------------------------------------------ */
+
+/* The toolstack's `rate`: BYTES per USEC window; BYTES 0 = unlimited. */
+struct xnb_credit {
+	uint64_t bytes, usec;
+	uint64_t remaining;
+	uint64_t window_start;	/* ns, CLOCK_MONOTONIC */
+};
+
+/* "bytes,usec", both positive decimals. 0 or -EINVAL. */
+int xnb_parse_rate(const char *s, uint64_t *bytes, uint64_t *usec);
+void xnb_credit_set(struct xnb_credit *c, uint64_t bytes, uint64_t usec, uint64_t now);
+/* May SIZE bytes go at NOW? If so they are taken; if not, *RETRY says when
+ * there will be credit again. */
+bool xnb_credit_take(struct xnb_credit *c, uint32_t size, uint64_t now, uint64_t *retry);
 
 /* ---- packets ------------------------------------------------------------- */
 
@@ -126,6 +143,8 @@ struct xnb_io {
 	ssize_t (*tap_write)(void *ctx, const struct iovec *iov, int iovcnt);
 	/* Read one frame (virtio-net header first); -1/EAGAIN when none. */
 	ssize_t (*tap_read)(void *ctx, void *buf, size_t len);
+	/* The clock for rate limiting (ns); NULL: CLOCK_MONOTONIC. */
+	uint64_t (*now_ns)(void *ctx);
 	void *ctx;
 };
 
@@ -157,6 +176,10 @@ struct xnb_queue {
 	bool rx_held;
 	size_t rx_held_len;
 
+	/* Rate limit on guest TX; while throttled, TX waits until tx_retry_ns. */
+	struct xnb_credit credit;
+	uint64_t tx_retry_ns;
+
 	bool broken;		/* protocol violation seen: serve no more */
 	char reason[XNB_REASON_MAX];
 };
@@ -166,6 +189,7 @@ enum xnb_work {
 	XNB_IDLE = 0,		/* nothing left; event index set */
 	XNB_MORE = 1,		/* budget used up: call again soon */
 	XNB_WAIT = 2,		/* RX: a frame waits for buffers */
+	XNB_THROTTLED = 3,	/* TX: out of rate credit until tx_retry_ns */
 	XNB_BROKEN = -1,	/* protocol violation: see queue->reason */
 };
 

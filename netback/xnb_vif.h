@@ -60,7 +60,9 @@ struct xnb_vif {
 	struct xnb_queue *queue;	/* one queue for now */
 	void *tx_map, *rx_map;
 	struct xnb_io io;
-	bool tx_pending, rx_pending, rx_waiting, tap_paused;
+	bool tx_pending, rx_pending, rx_waiting, tap_paused, tx_throttled;
+	uint64_t rate_bytes, rate_usec;	/* the toolstack's `rate`; 0 = none */
+	bool rate_bad;		/* warned about a bad `rate` already */
 	struct xnb_stats stats;
 };
 
@@ -113,6 +115,9 @@ int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
 void xnb_vif_disconnect(struct xnb_vif *vif);
 /* Run the queue's pending work; returns XNB_BROKEN on a violation. */
 enum xnb_work xnb_vif_run(struct xnb_vif *vif);
+/* Apply the toolstack's rate (BYTES per USEC; 0 = unlimited) now or at
+ * connect. */
+void xnb_vif_set_rate(struct xnb_vif *vif, uint64_t bytes, uint64_t usec);
 
 /* vif.c */
 int xnb_tap_open(struct xnb_tap *t, const char *name, unsigned mtu);

@@ -84,9 +84,16 @@ static ssize_t fake_read(void *ctx, void *buf, size_t len)
 	return (ssize_t)f->len;
 }
 
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void *ctx)
+{
+	return fake_now;
+}
+
 static const struct xnb_io fake_io = {
 	.grant_copy = fake_copy, .notify = fake_notify,
-	.tap_write = fake_write, .tap_read = fake_read,
+	.tap_write = fake_write, .tap_read = fake_read, .now_ns = fake_clock,
 };
 
 /* ---- both ends on one page each ------------------------------------------- */
@@ -762,6 +769,83 @@ static void test_drop_names(void)
 	CU_ASSERT_STRING_EQUAL(xnb_drop_name(XNB_DROP_MAX), "unknown");
 }
 
+/* ---- rate limit ------------------------------------------------------------ */
+
+static void test_parse_rate_table(void)
+{
+	static const struct { const char *in; int rc; uint64_t b, u; } cases[] = {
+		{ "1250000,50000", 0, 1250000, 50000 },
+		{ "1,1", 0, 1, 1 },
+		{ "0,50000", -EINVAL, 0, 0 },
+		{ "100,0", -EINVAL, 0, 0 },
+		{ "100", -EINVAL, 0, 0 },
+		{ "100,", -EINVAL, 0, 0 },
+		{ ",100", -EINVAL, 0, 0 },
+		{ "100,50,3", -EINVAL, 0, 0 },
+		{ "-1,50", -EINVAL, 0, 0 },
+		{ "10Mb/s", -EINVAL, 0, 0 },
+		{ "", -EINVAL, 0, 0 },
+		{ "99999999999999999999999,1", -EINVAL, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t b = 0, u = 0;
+		int rc = xnb_parse_rate(cases[i].in, &b, &u);
+
+		if (rc != cases[i].rc)
+			printf("\n  case '%s': rc %d\n", cases[i].in, rc);
+		CU_ASSERT_EQUAL(rc, cases[i].rc);
+		if (rc == 0)
+			CU_ASSERT(b == cases[i].b && u == cases[i].u);
+	}
+}
+
+static void test_credit_take_windows(void)
+{
+	struct xnb_credit c;
+	uint64_t retry = 0;
+
+	xnb_credit_set(&c, 0, 0, 0);	/* unlimited */
+	CU_ASSERT(xnb_credit_take(&c, 65535, 0, &retry));
+	xnb_credit_set(&c, 1000, 10000, 5000);	/* 1000 bytes per 10 ms */
+	CU_ASSERT(xnb_credit_take(&c, 600, 5000, &retry));
+	CU_ASSERT_FALSE(xnb_credit_take(&c, 600, 6000, &retry));
+	CU_ASSERT_EQUAL(retry, 5000 + 10000000);
+	CU_ASSERT_FALSE(xnb_credit_take(&c, 600, 5000 + 9999999, &retry));
+	CU_ASSERT(xnb_credit_take(&c, 600, 5000 + 10000000, &retry));	/* 400 + 1000 */
+	CU_ASSERT(xnb_credit_take(&c, 800, 5000 + 10000000, &retry));
+	CU_ASSERT_FALSE(xnb_credit_take(&c, 1, 5000 + 10000001, &retry));
+	/* A packet bigger than one window's credit still goes, via the burst. */
+	xnb_credit_set(&c, 1000, 1000, 0);
+	for (uint64_t t = 0; t < 200 && !xnb_credit_take(&c, 60000, t * 1000000, &retry); t++)
+		;
+	CU_ASSERT(c.remaining < 1000);
+}
+
+static void test_tx_run_throttled(void)
+{
+	setup_rings(&feat_all);
+	fake_now = 1000000;
+	xnb_credit_set(&q->credit, 100, 1000, fake_now);	/* 100 bytes per ms */
+	for (int i = 0; i < 3; i++)
+		tx_req(1, 0, 0, (uint16_t)i, 60);
+	tx_push();
+	CU_ASSERT_EQUAL(xnb_tx_run(q), XNB_THROTTLED);
+	CU_ASSERT_EQUAL(n_out, 1);
+	CU_ASSERT_EQUAL(q->tx.req_cons, 1);	/* the rest wait on the ring */
+	CU_ASSERT_EQUAL(txf.sring->rsp_prod, 1);
+	CU_ASSERT_EQUAL(q->tx_retry_ns, 2000000);
+	CU_ASSERT_EQUAL(stats.tx_throttled, 1);
+	fake_now = 1999999;
+	CU_ASSERT_EQUAL(xnb_tx_run(q), XNB_THROTTLED);
+	CU_ASSERT_EQUAL(n_out, 1);
+	fake_now = 2000000;
+	CU_ASSERT_EQUAL(xnb_tx_run(q), XNB_IDLE);
+	CU_ASSERT_EQUAL(n_out, 3);
+	CU_ASSERT_EQUAL(txf.sring->rsp_prod, 3);
+	fake_now = 0;
+}
+
 static void test_stats_format(void)
 {
 	struct xnb_stats s = { .tx_packets = 3, .rx_bytes = 1500 };
@@ -807,6 +891,9 @@ int main(void)
 		{ "rx_frame_to_packet_hostile", test_rx_frame_to_packet_hostile },
 		{ "drop_names", test_drop_names },
 		{ "stats_format", test_stats_format },
+		{ "parse_rate_table", test_parse_rate_table },
+		{ "credit_take_windows", test_credit_take_windows },
+		{ "tx_run_throttled", test_tx_run_throttled },
 	};
 	CU_pSuite s;
 	int failed;
