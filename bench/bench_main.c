@@ -29,7 +29,9 @@ static void usage(FILE *f)
 	      "  --plot FILE.png    also plot the results with gnuplot\n"
 	      "  --list             list the measurements and exit\n"
 	      "  --install-deps     install the optional DPDK and gnuplot packages\n"
-	      "  -v, --verbose      progress lines on stderr\n", f);
+	      "  -v, --verbose      progress lines on stderr (each run, its round trips\n"
+	      "                     and placement)\n"
+	      "environment: XNET_BENCH_VERBOSE=1 shows the helper programs' stderr\n", f);
 }
 
 static int install_deps(void)

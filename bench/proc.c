@@ -181,15 +181,16 @@ pid_t xbench_fork(void)
 }
 
 /* In the child: stdin from /dev/null, stdout to OUT_FD (or /dev/null),
- * stderr likewise unless verbose. Then exec. Never returns. */
-static void child_exec(char *const argv[], int out_fd)
+ * stderr to ERR_FD (or /dev/null), or left alone when verbose. Then exec.
+ * Never returns. */
+static void child_exec(char *const argv[], int out_fd, int err_fd)
 {
 	int null = open("/dev/null", O_RDWR);
 
 	dup2(null, 0);
 	dup2(out_fd >= 0 ? out_fd : null, 1);
 	if (!verbose())
-		dup2(out_fd >= 0 ? out_fd : null, 2);
+		dup2(err_fd >= 0 ? err_fd : null, 2);
 	execvp(argv[0], argv);
 	_exit(127);
 }
@@ -253,7 +254,7 @@ int xbench_cmd(char *const argv[], double timeout_s, char **out)
 		return r;
 	}
 	if (pid == 0)
-		child_exec(argv, pfd[1]);
+		child_exec(argv, pfd[1], -1);	/* stderr kept out of the output */
 	xbench_track_pid(pid);
 	close(pfd[1]);
 	r = slurp(pfd[0], end, out);
@@ -284,7 +285,7 @@ pid_t xbench_spawn(char *const argv[], const char *outfile)
 		return e;
 	}
 	if (pid == 0)
-		child_exec(argv, fd);
+		child_exec(argv, fd, fd);	/* one log with both */
 	if (fd >= 0)
 		close(fd);
 	xbench_track_pid(pid);
