@@ -30,13 +30,16 @@ static void dev_fail(struct xnf_dev *dev, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void dev_fail(struct xnf_dev *dev, int err, const char *fmt, ...)
 {
+	char why[sizeof(dev->reason)];
 	va_list ap;
 
 	if (dev->state == XNF_BROKEN)
 		return;
+	/* Format aside first: an argument may be dev->reason itself. */
 	va_start(ap, fmt);
-	vsnprintf(dev->reason, sizeof(dev->reason), fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	memcpy(dev->reason, why, sizeof(why));
 	dev->state = XNF_BROKEN;
 	xnx_err("vif %u: broken: %s", dev->devid, dev->reason);
 	xnf_xb_write_error(dev, err, dev->reason);
@@ -112,10 +115,12 @@ static void advance(struct xnf_dev *dev)
 	case XenbusStateInitWait:
 		if (dev->fe_state != XenbusStateInitialising)
 			break;
+		dev->reason[0] = 0;
 		rc = xnf_dev_connect(dev);
-		if (rc < 0)
-			dev_fail(dev, rc, "connecting to backend %s: %s",
-				 dev->be_path, strerror(-rc));
+		if (rc < 0) {
+			dev_fail(dev, rc, "cannot connect: %.200s",
+				 dev->reason[0] ? dev->reason : strerror(-rc));
+		}
 		break;
 	case XenbusStateConnected:
 		if (dev->fe_state == XenbusStateInitialised)

@@ -74,22 +74,22 @@ static int read_uint(struct xnf_dev *dev, const char *dir, const char *key,
 		return 0;
 	}
 	rc = xnx_parse_uint(v, min, max, out);
-	if (rc < 0)
-		xnx_err("vif %u: %s/%s = '%.40s' is not a number in [%lu, %lu]",
-			dev->devid, dir, key, v, min, max);
+	if (rc < 0) {
+		snprintf(dev->reason, sizeof(dev->reason),
+			 "%.100s/%.40s = '%.40s' is not a number in [%lu, %lu]",
+			 dir, key, v, min, max);
+		xnx_err("vif %u: %s", dev->devid, dev->reason);
+	}
 	free(v);
 	return rc;
 }
 
-int xnf_xb_read_config(struct xnf_dev *dev)
+/* `backend`: where the backend lives; checked before we build paths on it. */
+static int read_backend_path(struct xnf_dev *dev)
 {
-	unsigned long v;
 	char *s;
-	int rc;
+	int rc = read_str(dev, dev->fe_path, "backend", &s);
 
-	snprintf(dev->fe_path, sizeof(dev->fe_path),
-		 "/local/domain/%u/device/vif/%u", dev->self, dev->devid);
-	rc = read_str(dev, dev->fe_path, "backend", &s);
 	if (rc < 0)
 		return rc;
 	if (!path_ok(s)) {
@@ -100,18 +100,14 @@ int xnf_xb_read_config(struct xnf_dev *dev)
 	}
 	snprintf(dev->be_path, sizeof(dev->be_path), "%s", s);
 	free(s);
+	return 0;
+}
 
-	rc = read_uint(dev, dev->fe_path, "backend-id", 0, DOMID_FIRST_RESERVED - 1,
-		       ~0ul, &v);
-	if (rc == 0 && v == ~0ul) {
-		xnx_err("vif %u: %s/backend-id is missing", dev->devid, dev->fe_path);
-		rc = -ENOENT;
-	}
-	if (rc < 0)
-		return rc;
-	dev->be_id = (unsigned)v;
+static int read_mac(struct xnf_dev *dev)
+{
+	char *s;
+	int rc = read_str(dev, dev->fe_path, "mac", &s);
 
-	rc = read_str(dev, dev->fe_path, "mac", &s);
 	if (rc < 0)
 		return rc;
 	if (xnf_parse_mac(s, dev->mac) < 0) {
@@ -120,19 +116,33 @@ int xnf_xb_read_config(struct xnf_dev *dev)
 		rc = -EINVAL;
 	}
 	free(s);
-	if (rc < 0)
-		return rc;
+	return rc;
+}
 
-	rc = read_uint(dev, dev->fe_path, "mtu", 68, 65535, 1500, &v);
-	if (rc < 0)
-		return rc;
-	dev->mtu = (unsigned)v;
+/* The keys the toolstack wrote: backend, backend-id, mac, mtu, state. */
+int xnf_xb_read_config(struct xnf_dev *dev)
+{
+	unsigned long id, mtu, state;
+	int rc;
 
-	rc = read_uint(dev, dev->fe_path, "state", 0, XenbusStateReconfigured,
-		       XenbusStateUnknown, &v);
-	if (rc < 0)
+	snprintf(dev->fe_path, sizeof(dev->fe_path),
+		 "/local/domain/%u/device/vif/%u", dev->self, dev->devid);
+	if ((rc = read_backend_path(dev)) < 0)
 		return rc;
-	dev->fe_state = (enum xenbus_state)v;
+	rc = read_uint(dev, dev->fe_path, "backend-id", 0,
+		       DOMID_FIRST_RESERVED - 1, ~0ul, &id);
+	if (rc == 0 && id == ~0ul) {
+		xnx_err("vif %u: %s/backend-id is missing", dev->devid, dev->fe_path);
+		rc = -ENOENT;
+	}
+	if (rc < 0 || (rc = read_mac(dev)) < 0 ||
+	    (rc = read_uint(dev, dev->fe_path, "mtu", 68, 65535, 1500, &mtu)) < 0 ||
+	    (rc = read_uint(dev, dev->fe_path, "state", 0, XenbusStateReconfigured,
+			    XenbusStateUnknown, &state)) < 0)
+		return rc;
+	dev->be_id = (unsigned)id;
+	dev->mtu = (unsigned)mtu;
+	dev->fe_state = (enum xenbus_state)state;
 	return 0;
 }
 
@@ -189,8 +199,9 @@ int xnf_xb_read_features(struct xnf_dev *dev)
 		return rc;
 	f.multi_queue = mq != 0;
 	if (!f.rx_copy) {
-		xnx_err("vif %u: backend %s does not offer feature-rx-copy",
-			dev->devid, dev->be_path);
+		snprintf(dev->reason, sizeof(dev->reason),
+			 "backend %.120s does not offer feature-rx-copy", dev->be_path);
+		xnx_err("vif %u: %s", dev->devid, dev->reason);
 		return -EPROTONOSUPPORT;
 	}
 	dev->feat = f;

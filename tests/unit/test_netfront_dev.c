@@ -558,6 +558,33 @@ static void guest_bulk(unsigned devid)
 	_exit(0);
 }
 
+/* The reason the next guest_expect_broken must find. */
+static const char *expect_reason;
+
+/* Open a vif whose backend wrote garbage: broken with a reason naming the
+ * key, never connected, closed cleanly. */
+static void guest_expect_broken(unsigned devid)
+{
+	char id[16];
+	struct xnf_dev *dev;
+
+	snprintf(id, sizeof(id), "%u", guest);
+	setenv("XNET_DOMID", id, 1);
+	unsetenv("XENSTORED_PATH");
+	dev = xnf_open(devid);
+	if (!dev)
+		FAIL("xnf_open: %s", strerror(errno));
+	if (xnf_wait_connected(dev, TIMEOUT_MS) == 0 || errno != ENOTCONN)
+		FAIL("connected (or timed out) despite '%s'", expect_reason);
+	if (xnf_state(dev) != XNF_BROKEN ||
+	    !strstr(xnf_broken_reason(dev), expect_reason))
+		FAIL("state %d, reason '%s', want '%s'", xnf_state(dev),
+		     xnf_broken_reason(dev), expect_reason);
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
 static pid_t spawn(void (*fn)(unsigned), unsigned devid)
 {
 	pid_t pid = fork();
@@ -717,6 +744,47 @@ static void dev_hostile_response_breaks_device(void)
 	free(e);
 	back_close(&b, false);
 	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
+static const struct garbage_case {
+	const char *key, *value, *reason;
+} garbage_cases[] = {
+	{ "feature-sg", "yes", "feature-sg = 'yes' is not a number in [0, 1]" },
+	{ "feature-split-event-channels", "2",
+	  "feature-split-event-channels = '2' is not a number" },
+	{ "feature-rx-copy", "0", "does not offer feature-rx-copy" },
+	{ "feature-rx-copy", " 1", "feature-rx-copy = ' 1'" },
+	{ "multi-queue-max-queues", "0", "multi-queue-max-queues = '0'" },
+	{ "state", "banana", "state = 'banana' is not a XenbusState" },
+	{ "state", "9", "state = '9' is not a XenbusState" },
+};
+
+/* Garbage from the backend in xenstore: that vif fails with the key named
+ * in the log, the error node and the reason; nothing else is touched. */
+static void dev_garbage_backend_values(void)
+{
+	for (size_t i = 0; i < sizeof(garbage_cases) / sizeof(garbage_cases[0]); i++) {
+		const struct garbage_case *c = &garbage_cases[i];
+		unsigned devid = add_vif(false);
+		char err[160];
+		pid_t pid;
+
+		w(be, c->key, c->value);
+		expect_reason = c->reason;
+		pid = spawn(guest_expect_broken, devid);
+		CU_ASSERT_FATAL(pid > 0);
+		CU_ASSERT_TRUE(guest_ok(pid));
+		CU_ASSERT_TRUE(is(fe, "state", "6"));
+		snprintf(err, sizeof(err), "/local/domain/%u/error/device/vif/%u",
+			 guest, devid);
+		char *e = r(err, "error");
+		CU_ASSERT_TRUE(e && strstr(e, c->reason));
+		free(e);
+		/* Nothing was published for a backend we could not trust. */
+		char *ref = r(fe, "tx-ring-ref");
+		CU_ASSERT_PTR_NULL(ref);
+		free(ref);
+	}
 }
 
 static void dev_backend_closing_closes_device(void)
@@ -923,6 +991,7 @@ int main(void)
 	CU_add_test(s, "dev_backend_closing_closes_device",
 		    dev_backend_closing_closes_device);
 	CU_add_test(s, "dev_open_rejects_bad_mac", dev_open_rejects_bad_mac);
+	CU_add_test(s, "dev_garbage_backend_values", dev_garbage_backend_values);
 	CU_add_test(s, "daemon_pumps_frames_and_tears_down",
 		    daemon_pumps_frames_and_tears_down);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
