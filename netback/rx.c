@@ -42,7 +42,7 @@ static int gso_from_vh(const struct virtio_net_hdr *vh, const struct xnb_feat *f
 int xnb_rx_frame_to_packet(const uint8_t *buf, size_t len, const struct xnb_feat *f,
 			   struct xnb_rx_pkt *pkt)
 {
-	if (len < VH_LEN + XNB_MIN_FRAME || len > VH_LEN + XNB_MAX_FRAME)
+	if (len < VH_LEN + XNB_MIN_FRAME || len > VH_LEN + XNB_RX_MAX_FRAME)
 		return -EINVAL;
 	memcpy(&pkt->vh, buf, VH_LEN);
 	pkt->data = (uint8_t *)buf + VH_LEN;
@@ -148,7 +148,7 @@ static size_t next_frame(struct xnb_queue *q, uint8_t *stage)
 		q->rx_held = false;
 		return q->rx_held_len;	/* already at the start of rx_stage */
 	}
-	n = q->io->tap_read(q->io->ctx, stage, VH_LEN + XNB_MAX_FRAME);
+	n = q->io->tap_read(q->io->ctx, stage, VH_LEN + XNB_RX_MAX_FRAME);
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
 		xnx_log_rl(&rx_rl, XNX_LOG_WARN, "dom%u: tap read: %s", q->domid,
 			   strerror(errno));
@@ -191,7 +191,7 @@ static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 		size_t len;
 		int rc;
 
-		if (b->staged + VH_LEN + XNB_MAX_FRAME > XNB_STAGE_BYTES) {
+		if (b->staged + VH_LEN + XNB_RX_MAX_FRAME > XNB_STAGE_BYTES) {
 			b->result = XNB_MORE;
 			return;
 		}
@@ -237,7 +237,7 @@ static bool copies_ok(const struct xnb_queue *q, const struct xnb_rx_pkt *pkt)
 /* Copy, then answer every claimed request in its own slot. */
 static void finish_batch(struct xnb_queue *q, const struct rx_batch *b)
 {
-	netif_rx_response_t rsp[XNB_MAX_FRAME / XNB_PAGE_SIZE + 2];
+	netif_rx_response_t rsp[XNB_RX_MAX_SLOTS];
 
 	if (b->nsegs && q->io->grant_copy(q->io->ctx, b->nsegs, q->rx_segs) < 0) {
 		xnx_log_rl(&rx_rl, XNX_LOG_WARN, "dom%u: rx grant copy failed: %s",

@@ -32,13 +32,17 @@
 /* Extra-info slots one packet may carry: each type at most once. */
 #define XNB_MAX_EXTRAS	  (XEN_NETIF_EXTRA_TYPE_MAX - 1)
 #define XNB_MIN_FRAME	  14u	/* ETH_HLEN: anything shorter is no frame */
-#define XNB_MAX_FRAME	  65535u	/* XEN_NETIF_MAX_TX_SIZE; also TAP reads */
+#define XNB_MAX_FRAME	  65535u	/* XEN_NETIF_MAX_TX_SIZE: a guest TX frame */
+/* A frame from the TAP: a 64 KiB GSO packet plus Ethernet and VLAN headers. */
+#define XNB_RX_MAX_FRAME  (65535u + 18u)
+/* Ring slots one RX packet may use: its pages plus the GSO extra. */
+#define XNB_RX_MAX_SLOTS  ((XNB_RX_MAX_FRAME + XNB_PAGE_SIZE - 1) / XNB_PAGE_SIZE + 1)
 
 /* Budgets: packets handled per ring round before yielding to other vifs. */
 #define XNB_TX_BUDGET	  64
 #define XNB_RX_BUDGET	  64
 /* Bytes staged per round (grant copy destination / TAP read buffer). */
-#define XNB_STAGE_BYTES	  (8u * (XNB_MAX_FRAME + 1))
+#define XNB_STAGE_BYTES	  (8u * (XNB_RX_MAX_FRAME + 64u))
 
 /* ---- counters ------------------------------------------------------------ */
 
@@ -170,8 +174,8 @@ struct xnb_queue {
 	/* RX batch. A frame that found no room in the guest's buffers waits in
 	 * rx_held (at the start of rx_stage) for the next round. */
 	struct xnb_rx_pkt rx_pkts[XNB_RX_BUDGET];
-	xengnttab_grant_copy_segment_t rx_segs[XNB_RX_BUDGET * (XNB_MAX_FRAME / XNB_PAGE_SIZE + 2)];
-	netif_rx_request_t rx_reqs[XNB_RX_BUDGET * (XNB_MAX_FRAME / XNB_PAGE_SIZE + 2)];
+	xengnttab_grant_copy_segment_t rx_segs[XNB_RX_BUDGET * XNB_RX_MAX_SLOTS];
+	netif_rx_request_t rx_reqs[XNB_RX_BUDGET * XNB_RX_MAX_SLOTS];
 	uint8_t *rx_stage;
 	bool rx_held;
 	size_t rx_held_len;

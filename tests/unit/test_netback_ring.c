@@ -20,7 +20,7 @@
 static uint8_t grant_page[NGRANTS][XNB_PAGE_SIZE];
 static bool grant_ok[NGRANTS];
 
-struct frame { uint8_t buf[sizeof(struct virtio_net_hdr) + XNB_MAX_FRAME]; size_t len; };
+struct frame { uint8_t buf[sizeof(struct virtio_net_hdr) + XNB_RX_MAX_FRAME + 100]; size_t len; };
 #define MAXFRAMES 8
 static struct frame tap_out[MAXFRAMES], tap_in[MAXFRAMES];
 static int n_out, n_in, in_next, tap_reads;
@@ -638,6 +638,36 @@ static void test_rx_gso_extra(void)
 	CU_ASSERT_EQUAL(stats.rx_gso, 1);
 }
 
+/* The biggest frame a TSO TAP hands us: 64 KiB of IP plus headers. */
+static void test_rx_largest_gso_frame(void)
+{
+	struct virtio_net_hdr vh = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+		.gso_size = 1448, .csum_start = 34, .csum_offset = 16,
+	};
+	netif_rx_response_t r;
+	uint32_t total = 0;
+
+	setup_rings(&feat_all);
+	for (uint16_t i = 0; i < XNB_RX_MAX_SLOTS; i++)
+		rx_post(i, 20u + i);
+	rx_push();
+	tap_frame(XNB_RX_MAX_FRAME, 0, &vh);
+	tap_frame(XNB_RX_MAX_FRAME + 1, 0, &vh);	/* one byte too many: dropped */
+	CU_ASSERT_EQUAL(xnb_rx_run(q), XNB_IDLE);
+	CU_ASSERT_EQUAL_FATAL(rxf.sring->rsp_prod, XNB_RX_MAX_SLOTS);
+	for (RING_IDX i = 0; i < XNB_RX_MAX_SLOTS; i++) {
+		if (i == 1)
+			continue;	/* the GSO extra */
+		RING_COPY_RESPONSE(&rxf, i, &r);
+		CU_ASSERT(r.status > 0);
+		total += (uint32_t)r.status;
+		CU_ASSERT_EQUAL(!!(r.flags & NETRXF_more_data), i + 1 < XNB_RX_MAX_SLOTS);
+	}
+	CU_ASSERT_EQUAL(total, XNB_RX_MAX_FRAME);
+	CU_ASSERT_EQUAL(stats.drops[XNB_DROP_RX_BAD_HDR], 1);
+}
+
 static void test_rx_no_buffer_posted(void)
 {
 	netif_rx_response_t r;
@@ -882,6 +912,7 @@ int main(void)
 		{ "rx_single_slot", test_rx_single_slot },
 		{ "rx_multi_slot", test_rx_multi_slot },
 		{ "rx_gso_extra", test_rx_gso_extra },
+		{ "rx_largest_gso_frame", test_rx_largest_gso_frame },
 		{ "rx_no_buffer_posted", test_rx_no_buffer_posted },
 		{ "rx_hold_after_others", test_rx_hold_after_others },
 		{ "rx_too_big_without_sg", test_rx_too_big_without_sg },
