@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #define STOP_MS 5000
 #define MAX_DOMAINS 256
 #define MADE_DIR ".xnet-made-dir"	/* sim up created the directory */
+#define LOCK_FILE ".xnet-lock"		/* one sim up/down at a time */
 
 static const char sim_usage[] =
 	"usage: xnet sim up|down|status\n"
@@ -153,17 +156,40 @@ static int make_sim_dir(void)
 	return 0;
 }
 
+/* Serialise sim up and down on the sim directory; the lock goes with the
+ * process. Returns the fd or -errno. */
+static int lock_sim(void)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	xnt_sim_file(LOCK_FILE, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+	return fd;
+}
+
 static int up(void)
 {
-	int rc = make_sim_dir();
+	int rc = make_sim_dir(), lock;
 
 	if (rc < 0)
 		return xnt_fail("sim up: cannot create %s: %s", xnx_sim_dir(), strerror(-rc));
-	for (int i = 0; i < NDAEMONS; i++)
-		if ((rc = start(&daemons[i])) != 0)
-			return rc;
-	printf("sim up in %s\n", xnx_sim_dir());
-	return 0;
+	if ((lock = lock_sim()) < 0)
+		return xnt_fail("sim up: cannot lock %s: %s", xnx_sim_dir(), strerror(-lock));
+	for (int i = 0; i < NDAEMONS && rc == 0; i++)
+		rc = start(&daemons[i]);
+	close(lock);
+	if (rc == 0)
+		printf("sim up in %s\n", xnx_sim_dir());
+	return rc;
 }
 
 /* If FILE is PREFIX<name>SUFFIX, copy the name to OUT. */
@@ -238,6 +264,8 @@ static void remove_files(void)
 	}
 	if (dir)
 		closedir(dir);
+	xnt_sim_file(LOCK_FILE, path, sizeof(path));
+	unlink(path);
 	xnt_sim_file(MADE_DIR, marker, sizeof(marker));
 	if (unlink(marker) == 0)
 		rmdir(xnx_sim_dir());
@@ -245,7 +273,16 @@ static void remove_files(void)
 
 static int down(void)
 {
-	int rc = teardown_domains(), failed = 0;
+	struct stat st;
+	int rc, failed = 0, lock;
+
+	if (stat(xnx_sim_dir(), &st) < 0) {
+		printf("sim down: nothing in %s\n", xnx_sim_dir());
+		return 0;
+	}
+	if ((lock = lock_sim()) < 0)
+		return xnt_fail("sim down: cannot lock %s: %s", xnx_sim_dir(), strerror(-lock));
+	rc = teardown_domains();
 
 	for (int i = NDAEMONS - 1; i >= 0; i--) {
 		char pidf[PATH_MAX], log[PATH_MAX];
@@ -259,10 +296,13 @@ static int down(void)
 				printf("%s stopped (pid %d)\n", daemons[i].prog, (int)pid);
 		}
 	}
-	if (failed)
+	if (failed) {
+		close(lock);
 		return xnt_fail("sim down: a daemon would not stop; files left in %s",
 				xnx_sim_dir());
+	}
 	remove_files();
+	close(lock);
 	if (rc < 0)
 		return xnt_fail("sim down: some domains were not cleanly destroyed");
 	printf("sim down\n");

@@ -56,6 +56,16 @@ static int nic_linkid(const struct xnt_vifspec *vs, char *out, size_t len)
 	return 1;
 }
 
+/* Why DOMAIN could not be resolved, for the one-line reason. */
+static int no_domain(const char *what, const char *name, int rc)
+{
+	if (rc == -ECONNREFUSED)
+		return xnt_fail("%s: xnet-simd is not running (xnet sim up)", what);
+	if (rc == -ENOENT)
+		return xnt_fail("%s: no domain '%s'", what, name);
+	return xnt_fail("%s: domain '%s': %s", what, name, strerror(-rc));
+}
+
 static const char *add_error(int rc)
 {
 	switch (rc) {
@@ -81,10 +91,11 @@ static int attach(int argc, char **argv)
 		return xnt_fail("%s", err);
 	if ((has_nic = nic_linkid(&vs, link, sizeof(link))) < 0)
 		return xnt_fail("vifspec: nic: no interface '%s'", vs.nic);
-	if (xnt_domain_id(argv[1], &domid) < 0)
-		return xnt_fail("vif attach: no domain '%s'", argv[1]);
-	if (xnt_vifspec_has(&vs, XNT_VK_BACKEND) && xnt_domain_id(vs.backend, &bdomid) < 0)
-		return xnt_fail("vifspec: backend: no domain '%s'", vs.backend);
+	if ((rc = xnt_domain_id(argv[1], &domid)) < 0)
+		return no_domain("vif attach", argv[1], rc);
+	if (xnt_vifspec_has(&vs, XNT_VK_BACKEND) &&
+	    (rc = xnt_domain_id(vs.backend, &bdomid)) < 0)
+		return no_domain("vifspec: backend", vs.backend, rc);
 	if (bdomid == domid)
 		return xnt_fail("vifspec: backend: domain %u cannot be its own backend",
 				domid);
@@ -120,8 +131,8 @@ static int detach(int argc, char **argv)
 	if (xnx_parse_uint(argv[2], 0, XNT_DEVID_MAX, &devid) < 0)
 		return xnt_fail("vif detach: DEVID '%s' is not a number 0..%d", argv[2],
 				XNT_DEVID_MAX);
-	if (xnt_domain_id(argv[1], &domid) < 0)
-		return xnt_fail("vif detach: no domain '%s'", argv[1]);
+	if ((rc = xnt_domain_id(argv[1], &domid)) < 0)
+		return no_domain("vif detach", argv[1], rc);
 	if (!(xs = open_xs()))
 		return 1;
 	rc = xnt_vif_remove(xs, domid, (unsigned)devid, timeout_ms, &forced);
@@ -141,12 +152,12 @@ static int list(int argc, char **argv)
 	struct xnx_sim_domain doms[MAX_DOMAINS];
 	struct xs_handle *xs;
 	unsigned domid;
-	int n;
+	int n, rc;
 
 	if (argc > 2)
 		return xnt_fail("vif list: at most one DOMAIN");
-	if (argc == 2 && xnt_domain_id(argv[1], &domid) < 0)
-		return xnt_fail("vif list: no domain '%s'", argv[1]);
+	if (argc == 2 && (rc = xnt_domain_id(argv[1], &domid)) < 0)
+		return no_domain("vif list", argv[1], rc);
 	if (!(xs = open_xs()))
 		return 1;
 	if (argc == 2) {

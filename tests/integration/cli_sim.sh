@@ -21,6 +21,18 @@ wait_for() {
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 dead() { ! alive "$1"; }
 pid_of() { cat "$XNET_SIM_DIR/$1.pid" 2>/dev/null; }
+# Live daemons started for this sim (their environment names its dir).
+sim_procs() {
+	for e in /proc/[0-9]*/environ; do
+		p=${e#/proc/}; p=${p%/environ}
+		case $(readlink "/proc/$p/exe" 2>/dev/null) in
+		*/xnet-simd|*/xnet-hotplugd|*/xnetback|*/xnetfront) ;;
+		*) continue ;;
+		esac
+		tr '\0' '\n' 2>/dev/null <"$e" | grep -qx "XNET_SIM_DIR=$XNET_SIM_DIR" &&
+			alive "$p" && echo "$p"
+	done
+}
 cleanup() {
 	set +e
 	"$XNET" sim down >/dev/null 2>&1
@@ -88,4 +100,18 @@ dead "$simd" || fail "xnet-simd still running after sim down"
 dead "$hpd2" || fail "hotplugd still running after sim down"
 [ ! -e "$XNET_SIM_DIR" ] || fail "sim down left $(ls -A "$XNET_SIM_DIR")"
 "$XNET" sim status | grep "xnet-simd" | grep -q stopped || fail "status after down"
+[ -z "$(sim_procs)" ] || fail "processes left after sim down: $(sim_procs)"
 ok "sim down stops everything and leaves nothing"
+
+# Two sim ups at once start one set of daemons.
+"$XNET" sim up >"$T/up1" 2>&1 & up1=$!
+"$XNET" sim up >"$T/up2" 2>&1 & up2=$!
+wait "$up1" || fail "concurrent sim up 1: $(cat "$T/up1")"
+wait "$up2" || fail "concurrent sim up 2: $(cat "$T/up2")"
+pids="$pids $(pid_of xnet-simd) $(pid_of xnet-hotplugd)"
+n=$(sim_procs | wc -l)
+[ "$n" -eq 2 ] || fail "$n processes after two concurrent sim ups, want 2"
+"$XNET" sim down >/dev/null || fail "sim down after concurrent ups"
+[ -z "$(sim_procs)" ] || fail "processes left: $(sim_procs)"
+"$XNET" sim down >/dev/null || fail "sim down with nothing up fails"
+ok "concurrent sim up starts one of each; sim down twice is fine"
