@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,8 @@ struct sim_gnttab {
 	struct xnx_gnttab base;
 	struct link link;
 	struct mapping *maps;
+	/* Copy journal (xnx_simproto.h), from the first attach on. */
+	struct xnx_simjournal *journal;
 	/* Indexed by domid; filled once, read without the lock. */
 	struct peer *peers[DOMID_FIRST_RESERVED];
 };
@@ -218,6 +221,8 @@ static int sim_gnttab_close(xnx_gnttab *b)
 	for (unsigned i = 0; i < DOMID_FIRST_RESERVED; i++)
 		if (h->peers[i])
 			peer_free(h->peers[i]);
+	if (h->journal)
+		munmap(h->journal, XNX_SIMJ_SIZE);
 	link_close(&h->link);
 	free(h);
 	return 0;
@@ -260,12 +265,21 @@ err:
 	return NULL;
 }
 
+static void journal_map(struct sim_gnttab *h, int fd)
+{
+	void *j = mmap(NULL, XNX_SIMJ_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	/* Published before any peer: a pin is only taken through a peer. */
+	if (j != MAP_FAILED)
+		__atomic_store_n(&h->journal, j, __ATOMIC_RELEASE);
+}
+
 /* The attached table of DOMID, attaching on first use; NULL with *ST set. */
 static struct peer *peer_get(struct sim_gnttab *h, uint16_t domid, int *st)
 {
 	struct peer *p;
 	struct xnx_simproto_rsp rsp;
-	int fds[2], rc;
+	int fds[3], rc;
 
 	if (domid == DOMID_SELF)
 		domid = h->link.domid;
@@ -279,12 +293,14 @@ static struct peer *peer_get(struct sim_gnttab *h, uint16_t domid, int *st)
 	pthread_mutex_lock(&h->link.lock);
 	p = h->peers[domid];
 	if (!p) {
-		rc = call_simple(&h->link, XNX_SIMOP_GNT_ATTACH, domid, 0, &rsp, fds, 2);
+		rc = call_simple(&h->link, XNX_SIMOP_GNT_ATTACH, domid, 0, &rsp, fds, 3);
 		if (rc < 0) {
 			*st = gntst_of(rc);
 		} else {
-			p = fds[0] >= 0 && fds[1] >= 0 ? peer_map(fds) : NULL;
-			close_fds(fds, 2);
+			if (!h->journal && fds[2] >= 0)
+				journal_map(h, fds[2]);
+			p = fds[0] >= 0 && fds[1] >= 0 && h->journal ? peer_map(fds) : NULL;
+			close_fds(fds, 3);
 			if (!p)
 				*st = GNTST_general_error;
 			/* Pairs with the acquire load above. */
@@ -301,7 +317,38 @@ struct side {
 	uint8_t *ptr;
 	bool readonly;
 	bool pinned;
+	struct xnx_simj_side *j;	/* its journal entry */
 };
+
+/* One copy call's journal pair, claimed on its first pin. */
+struct copy_ctx {
+	struct sim_gnttab *h;
+	int pair;
+};
+
+static struct xnx_simj_side *journal_side(struct copy_ctx *cx, unsigned k)
+{
+	struct xnx_simjournal *jr = __atomic_load_n(&cx->h->journal, __ATOMIC_ACQUIRE);
+
+	while (cx->pair < 0) {
+		for (int i = 0; i < (int)XNX_SIMJ_PAIRS && cx->pair < 0; i++) {
+			uint32_t free_ = 0;
+
+			if (__atomic_compare_exchange_n(&jr->pair[i].owner, &free_, 1, 0,
+							__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				cx->pair = i;
+		}
+		if (cx->pair < 0)
+			sched_yield();	/* more concurrent copies than pairs */
+	}
+	return &jr->pair[cx->pair].side[k];
+}
+
+static void journal_done(struct copy_ctx *cx)
+{
+	if (cx->pair >= 0)
+		__atomic_store_n(&cx->h->journal->pair[cx->pair].owner, 0, __ATOMIC_RELEASE);
+}
 
 static int side_lock_domain(struct sim_gnttab *h, bool gref, uint16_t domid,
 			    struct side *s)
@@ -316,7 +363,7 @@ static int side_lock_domain(struct sim_gnttab *h, bool gref, uint16_t domid,
 	return s->peer ? GNTST_okay : st;
 }
 
-static int side_claim(struct sim_gnttab *h, struct side *s, uint32_t ref,
+static int side_claim(struct copy_ctx *cx, struct side *s, uint32_t ref,
 		      uint16_t off, void *virt)
 {
 	uint32_t frame;
@@ -326,8 +373,9 @@ static int side_claim(struct sim_gnttab *h, struct side *s, uint32_t ref,
 		s->ptr = virt;
 		return GNTST_okay;
 	}
-	rc = xnx_simgt_acquire(&s->peer->gt, ref, h->link.domid, s->readonly,
-			       XNX_SIMGT_SPIN_CLIENT, &frame);
+	s->j = journal_side(cx, s->readonly ? 0 : 1);
+	rc = xnx_simgt_acquire(&s->peer->gt, ref, cx->h->link.domid, s->readonly,
+			       XNX_SIMGT_SPIN_CLIENT, &frame, s->j);
 	if (rc != GNTST_okay)
 		return rc;
 	s->ref = ref;
@@ -339,14 +387,15 @@ static int side_claim(struct sim_gnttab *h, struct side *s, uint32_t ref,
 static void side_release(struct side *s)
 {
 	if (s->pinned)
-		xnx_simgt_release(&s->peer->gt, s->ref, s->readonly, XNX_SIMGT_SPIN_CLIENT);
+		xnx_simgt_release(&s->peer->gt, s->ref, s->readonly, XNX_SIMGT_SPIN_CLIENT, s->j);
 	s->pinned = false;
 }
 
 /* One segment, checked in Xen's order: domains, source grant, destination
  * grant, then the bounds. */
-static int copy_one(struct sim_gnttab *h, const xengnttab_grant_copy_segment_t *seg)
+static int copy_one(struct copy_ctx *cx, const xengnttab_grant_copy_segment_t *seg)
 {
+	struct sim_gnttab *h = cx->h;
 	bool sg = seg->flags & GNTCOPY_source_gref, dg = seg->flags & GNTCOPY_dest_gref;
 	struct side src = { .readonly = true }, dst = { .readonly = false };
 	int rc;
@@ -355,10 +404,10 @@ static int copy_one(struct sim_gnttab *h, const xengnttab_grant_copy_segment_t *
 	if (rc == GNTST_okay)
 		rc = side_lock_domain(h, dg, seg->dest.foreign.domid, &dst);
 	if (rc == GNTST_okay)
-		rc = side_claim(h, &src, seg->source.foreign.ref,
+		rc = side_claim(cx, &src, seg->source.foreign.ref,
 				seg->source.foreign.offset, seg->source.virt);
 	if (rc == GNTST_okay)
-		rc = side_claim(h, &dst, seg->dest.foreign.ref,
+		rc = side_claim(cx, &dst, seg->dest.foreign.ref,
 				seg->dest.foreign.offset, seg->dest.virt);
 	if (rc == GNTST_okay &&
 	    ((sg && seg->source.foreign.offset + seg->len > PAGE) ||
@@ -380,8 +429,11 @@ static int sim_grant_copy(xnx_gnttab *b, uint32_t count,
 	for (uint32_t i = 0; i < count; i++)
 		if (!(segs[i].flags & (GNTCOPY_source_gref | GNTCOPY_dest_gref)))
 			return fail(-EINVAL);
+	struct copy_ctx cx = { .h = h, .pair = -1 };
+
 	for (uint32_t i = 0; i < count; i++)
-		segs[i].status = (int16_t)copy_one(h, &segs[i]);
+		segs[i].status = (int16_t)copy_one(&cx, &segs[i]);
+	journal_done(&cx);
 	return 0;
 }
 

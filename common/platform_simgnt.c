@@ -146,8 +146,16 @@ static int pin_locked(const struct xnx_simgt *t, uint32_t ref, uint16_t ldom,
 	return GNTST_okay;
 }
 
+/* Journal stores: plain release stores, read by the daemon only after the
+ * writer is dead. */
+static void jset(uint32_t *field, uint32_t v)
+{
+	__atomic_store_n(field, v, __ATOMIC_RELEASE);
+}
+
 int xnx_simgt_acquire(const struct xnx_simgt *t, uint32_t ref, uint16_t ldom,
-		      bool readonly, unsigned spins, uint32_t *frame)
+		      bool readonly, unsigned spins, uint32_t *frame,
+		      struct xnx_simj_side *j)
 {
 	uint32_t pins;
 	int rc;
@@ -156,27 +164,91 @@ int xnx_simgt_acquire(const struct xnx_simgt *t, uint32_t ref, uint16_t ldom,
 		return GNTST_bad_gntref;
 	if (__atomic_load_n(&t->hdr->dead, __ATOMIC_ACQUIRE))
 		return GNTST_bad_domain;
-	if (xnx_simgt_lock(t, ref, spins, &pins) < 0)
-		return GNTST_general_error;
+	if (j) {
+		j->ref = ref;
+		j->domid = (uint16_t)t->domid;
+		j->readonly = readonly;
+		jset(&j->active, 1);
+	}
+	if (xnx_simgt_lock(t, ref, spins, &pins) < 0) {
+		rc = GNTST_general_error;
+		goto out;
+	}
 	rc = pin_locked(t, ref, ldom, readonly, pins, frame);
-	if (rc == GNTST_okay)
+	if (rc == GNTST_okay) {
 		pins += readonly ? XNX_SIMGT_PIN_RD : XNX_SIMGT_PIN_WR;
-	xnx_simgt_unlock(t, ref, pins);
+		if (j)
+			jset(&j->intent, 1);
+	}
+	xnx_simgt_unlock(t, ref, pins);		/* commit */
+	if (j && rc == GNTST_okay)
+		jset(&j->committed, 1);
+out:
+	if (j)
+		jset(&j->active, 0);
 	return rc;
 }
 
+/* Drop a pin with the entry locked. */
+static void unpin_locked(const struct xnx_simgt *t, uint32_t ref, bool readonly,
+			 uint32_t *pins)
+{
+	if (!(*pins & (readonly ? XNX_SIMGT_PIN_RD_MASK : XNX_SIMGT_PIN_WR_MASK)))
+		return;			/* not ours to drop */
+	*pins -= readonly ? XNX_SIMGT_PIN_RD : XNX_SIMGT_PIN_WR;
+	clear_flags(t, ref, *pins, readonly);
+}
+
 void xnx_simgt_release(const struct xnx_simgt *t, uint32_t ref, bool readonly,
-		       unsigned spins)
+		       unsigned spins, struct xnx_simj_side *j)
 {
 	uint32_t pins;
 
-	if (ref >= t->nr_refs || xnx_simgt_lock(t, ref, spins, &pins) < 0)
+	if (ref >= t->nr_refs)
 		return;
-	if (!(pins & (readonly ? XNX_SIMGT_PIN_RD_MASK : XNX_SIMGT_PIN_WR_MASK))) {
-		xnx_simgt_unlock(t, ref, pins);	/* not ours to drop */
-		return;
+	if (j)
+		jset(&j->active, 1);
+	if (xnx_simgt_lock(t, ref, spins, &pins) == 0) {
+		if (j)
+			jset(&j->intent, 0);
+		unpin_locked(t, ref, readonly, &pins);
+		xnx_simgt_unlock(t, ref, pins);	/* commit */
+		if (j)
+			jset(&j->committed, 0);
 	}
-	pins -= readonly ? XNX_SIMGT_PIN_RD : XNX_SIMGT_PIN_WR;
-	clear_flags(t, ref, pins, readonly);
-	xnx_simgt_unlock(t, ref, pins);
+	if (j)
+		jset(&j->active, 0);
+}
+
+/* Is REF's lock held by someone who does not let go? */
+static bool lock_stuck(const struct xnx_simgt *t, uint32_t ref)
+{
+	for (unsigned i = 0; i < XNX_SIMGT_SPIN_DAEMON; i++) {
+		if (!(__atomic_load_n(&t->pins[ref], __ATOMIC_ACQUIRE) & XNX_SIMGT_PIN_LOCK))
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+void xnx_simgt_recover(const struct xnx_simgt *t, const struct xnx_simj_side *j)
+{
+	uint32_t ref = j->ref, pins;
+	bool held = j->committed;
+
+	if (ref >= t->nr_refs)
+		return;
+	if (j->active) {
+		if (lock_stuck(t, ref)) {
+			/* Died inside: nothing of that section was committed.
+			 * Free the lock and make the flags match the pins. */
+			pins = __atomic_load_n(&t->pins[ref], __ATOMIC_ACQUIRE) & ~XNX_SIMGT_PIN_LOCK;
+			clear_flags(t, ref, pins, false);
+			xnx_simgt_unlock(t, ref, pins);
+		} else {
+			held = j->intent;
+		}
+	}
+	if (held)
+		xnx_simgt_release(t, ref, j->readonly, XNX_SIMGT_SPIN_DAEMON, NULL);
 }

@@ -59,7 +59,8 @@ enum xnx_simproto_op {
 	XNX_SIMOP_DOM_DESTROY,		/* arg[0] domid */
 	XNX_SIMOP_DOM_LOOKUP,		/* name → data: struct xnx_sim_domain */
 	XNX_SIMOP_DOM_LIST,		/* → data: struct xnx_sim_domain[] */
-	XNX_SIMOP_GNT_ATTACH,		/* arg[0] domid → fds arena(rw), gnttab */
+	XNX_SIMOP_GNT_ATTACH,		/* arg[0] domid → fds arena(rw), gnttab,
+					 * this connection's copy journal */
 	XNX_SIMOP_GNT_MAP,		/* arg[0] domid, arg[1] writable,
 					 * data refs[count] → val[0] GNTST,
 					 * val[1] bad index, val[2] map id,
@@ -142,6 +143,34 @@ struct xnx_simgt {
 #define XNX_SIMGT_SPIN_CLIENT	(1u << 20)
 #define XNX_SIMGT_SPIN_DAEMON	(1u << 12)
 
+/*
+ * Copy journal: one page per privileged connection, written by the client's
+ * copies, read by the daemon when the client dies, so pins of a copy cut
+ * short by SIGKILL are given back. A side records the entry before it locks
+ * it; `intent` changes inside the entry lock, the pin word's unlock store
+ * commits it, `committed` follows after. So if the entry is still locked
+ * (the client died inside), `committed` is the truth, else `intent` is.
+ */
+struct xnx_simj_side {
+	uint32_t active;		/* between recording and `committed` */
+	uint32_t intent;		/* 1: holds a pin (as of the critical section) */
+	uint32_t committed;		/* 1: holds a pin (after the commit) */
+	uint32_t ref;
+	uint16_t domid;
+	uint16_t readonly;
+};
+
+#define XNX_SIMJ_PAIRS 64		/* concurrent copy calls per handle */
+
+struct xnx_simjournal {
+	struct {
+		uint32_t owner;		/* 1: a copy call uses this pair */
+		uint32_t pad;
+		struct xnx_simj_side side[2];	/* source, destination */
+	} pair[XNX_SIMJ_PAIRS];
+};
+#define XNX_SIMJ_SIZE XNX_SIM_PAGE_SIZE
+
 /* Fill T from a mapping of XNX_SIMGT_SIZE bytes. 0 or -EINVAL (bad header). */
 int xnx_simgt_init(struct xnx_simgt *t, void *base, uint8_t *arena);
 /* Lock REF's pin word; returns the unlocked value in *PINS. 0 or -EDEADLK
@@ -155,10 +184,14 @@ void xnx_simgt_unlock(const struct xnx_simgt *t, uint32_t ref, uint32_t pins);
  * to a read-only grant, unstable entry), GNTST_bad_domain (dead),
  * GNTST_bad_page (frame outside the arena). */
 int xnx_simgt_acquire(const struct xnx_simgt *t, uint32_t ref, uint16_t ldom,
-		      bool readonly, unsigned spins, uint32_t *frame);
-/* Drop one pin taken by xnx_simgt_acquire. */
+		      bool readonly, unsigned spins, uint32_t *frame,
+		      struct xnx_simj_side *j);
+/* Drop one pin taken by xnx_simgt_acquire (J: the same journal side). */
 void xnx_simgt_release(const struct xnx_simgt *t, uint32_t ref, bool readonly,
-		       unsigned spins);
+		       unsigned spins, struct xnx_simj_side *j);
+/* Daemon, after the client that wrote J died: give back its pin, if it
+ * held one, and free the entry lock if the client died holding it. */
+void xnx_simgt_recover(const struct xnx_simgt *t, const struct xnx_simj_side *j);
 
 /* ---- event channel page -------------------------------------------------- */
 

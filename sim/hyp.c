@@ -76,7 +76,7 @@ static int listen_on(const char *path)
 static void send_rsp(struct hyp_conn *c, struct hyp_rsp *rsp)
 {
 	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
+		char buf[CMSG_SPACE(3 * sizeof(int))];
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = { .iov_base = rsp->r, .iov_len = sizeof(*rsp->r) + rsp->r->len };
@@ -474,7 +474,7 @@ static void on_listen(int fd, uint32_t events, void *arg)
 		return;
 	}
 	*c = (struct hyp_conn){ .next = d->conns, .hyp = d->hyp, .dom = d, .fd = cfd,
-				.next_map_id = 1 };
+				.next_map_id = 1, .journal_fd = -1 };
 	d->conns = c;
 	d->nconns++;
 }

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "hyp_priv.h"
 
@@ -28,9 +30,58 @@ static int map_errno(int st)
 	}
 }
 
+/* The connection's copy journal, made on its first attach. */
+static int journal_get(struct hyp_conn *c)
+{
+	void *j;
+
+	if (c->journal)
+		return 0;
+	c->journal_fd = memfd_create("xnet-journal", MFD_CLOEXEC);
+	if (c->journal_fd < 0)
+		return -errno;
+	if (ftruncate(c->journal_fd, XNX_SIMJ_SIZE) < 0 ||
+	    (j = mmap(NULL, XNX_SIMJ_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      c->journal_fd, 0)) == MAP_FAILED) {
+		int e = errno;
+		close(c->journal_fd);
+		c->journal_fd = -1;
+		return -e;
+	}
+	c->journal = j;
+	return 0;
+}
+
+/* The client is gone: give back the pins its copies held. */
+static void journal_recover(struct hyp_conn *c)
+{
+	if (!c->journal)
+		return;
+	for (unsigned i = 0; i < XNX_SIMJ_PAIRS; i++) {
+		for (unsigned k = 0; k < 2; k++) {
+			const struct xnx_simj_side *j = &c->journal->pair[i].side[k];
+			struct hyp_dom *d;
+
+			if (!j->active && !j->committed)
+				continue;
+			d = hyp_dom_get(c->hyp, j->domid);
+			if (d) {
+				xnx_simgt_recover(&d->gt, j);
+				if (d->norphans)
+					hyp_gnt_retry_orphans(d);
+			}
+		}
+	}
+	munmap(c->journal, XNX_SIMJ_SIZE);
+	close(c->journal_fd);
+	c->journal = NULL;
+}
+
 int hyp_gnt_attach(struct hyp_conn *c, const struct xnx_simproto_req *req,
 		   struct hyp_rsp *rsp)
 {
+	int rc;
+
 	struct hyp_dom *d = hyp_dom_get(c->hyp, req->arg[0]);
 
 	/* The table holds the pin words and locks: never for a guest, not
@@ -39,16 +90,20 @@ int hyp_gnt_attach(struct hyp_conn *c, const struct xnx_simproto_req *req,
 		return -ESRCH;
 	if (!hyp_privileged(c->dom))
 		return -EPERM;
+	rc = journal_get(c);
+	if (rc < 0)
+		return rc;
 	rsp->fds[0] = d->arena_fd;
 	rsp->fds[1] = d->gt_fd;
-	rsp->nfds = 2;
+	rsp->fds[2] = c->journal_fd;
+	rsp->nfds = 3;
 	return 0;
 }
 
 static void release_refs(struct hyp_dom *d, const uint32_t *refs, uint32_t n, bool rw)
 {
 	for (uint32_t i = 0; i < n; i++)
-		xnx_simgt_release(&d->gt, refs[i], !rw, XNX_SIMGT_SPIN_DAEMON);
+		xnx_simgt_release(&d->gt, refs[i], !rw, XNX_SIMGT_SPIN_DAEMON, NULL);
 }
 
 int hyp_gnt_map(struct hyp_conn *c, const struct xnx_simproto_req *req,
@@ -70,7 +125,7 @@ int hyp_gnt_map(struct hyp_conn *c, const struct xnx_simproto_req *req,
 		st = GNTST_no_device_space;
 	for (uint32_t i = 0; st == GNTST_okay && i < n; i++) {
 		st = xnx_simgt_acquire(&d->gt, req->data[i], c->dom->domid, !rw,
-				       XNX_SIMGT_SPIN_DAEMON, &frames[i]);
+				       XNX_SIMGT_SPIN_DAEMON, &frames[i], NULL);
 		if (st != GNTST_okay) {
 			release_refs(d, req->data, i, rw);
 			rsp->r->val[1] = i;
@@ -318,6 +373,7 @@ void hyp_gnt_conn_gone(struct hyp_conn *c)
 {
 	struct hyp_dom *d = c->dom;
 
+	journal_recover(c);
 	while (c->maps) {
 		struct hyp_map *m = c->maps;
 		c->maps = m->next;

@@ -37,6 +37,8 @@ struct hyp_conn {
 	uint32_t next_map_id;
 	uint32_t mapped;		/* refs pinned by maps */
 	uint32_t shared;		/* refs shared by this connection */
+	int journal_fd;			/* copy journal, once attached; or -1 */
+	struct xnx_simjournal *journal;
 };
 
 /* One event channel: a page shared by the processes at its two ends. */
@@ -98,7 +100,7 @@ struct sim_hyp {
 /* A response under construction. */
 struct hyp_rsp {
 	struct xnx_simproto_rsp *r;	/* header + data, XNX_SIMPROTO_MSG_MAX */
-	int fds[2];
+	int fds[3];
 	int nfds;
 	int tmp_fd;			/* closed once the response is sent */
 };

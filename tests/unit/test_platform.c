@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1167,6 +1168,88 @@ static void test_killed_sharer(void)
 	xnx_sim_domain_destroy(g);
 }
 
+/* A dom0 copier SIGKILLed in the middle of its copy batches: the daemon
+ * gives back the pins its journal says it held (and a lock it died
+ * holding), so the guest can unshare. Repeated to land the kill at
+ * different points of a copy. */
+struct copier_shm {
+	uint32_t refs[2];
+	uint32_t domid;
+	uint32_t rounds;
+};
+
+static void copier(volatile struct copier_shm *shm)
+{
+	static uint8_t buf[64 * 256];
+	xengnttab_grant_copy_segment_t segs[64];
+	xnx_gnttab *gt = xnx_gnttab_open();
+
+	CHILD_CHECK(gt, 2);
+	for (int i = 0; i < 64; i++) {
+		bool in = i % 2;
+		segs[i] = (xengnttab_grant_copy_segment_t){
+			.flags = in ? GNTCOPY_source_gref : GNTCOPY_dest_gref, .len = 256 };
+		if (in) {
+			segs[i].source.foreign.ref = shm->refs[0];
+			segs[i].source.foreign.domid = (uint16_t)shm->domid;
+			segs[i].source.foreign.offset = (uint16_t)(i * 32);
+			segs[i].dest.virt = buf + i * 256;
+		} else {
+			segs[i].dest.foreign.ref = shm->refs[1];
+			segs[i].dest.foreign.domid = (uint16_t)shm->domid;
+			segs[i].dest.foreign.offset = (uint16_t)(i * 32);
+			segs[i].source.virt = buf + i * 256;
+		}
+	}
+	for (;;) {
+		CHILD_CHECK(xnx_gnttab_grant_copy(gt, 64, segs) == 0, 3);
+		CHILD_CHECK(segs[0].status == GNTST_okay && segs[1].status == GNTST_okay, 4);
+		__atomic_add_fetch(&shm->rounds, 1, __ATOMIC_RELEASE);
+	}
+}
+
+static void test_killed_copier_releases_pins(void)
+{
+	uint32_t g = new_domain("copied", 0);
+	xnx_gntshr *sh = gntshr_as(g);
+	struct copier_shm *shm = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int ok = 0;
+
+	CU_ASSERT_FATAL(sh && shm != MAP_FAILED);
+	for (int iter = 0; iter < 20; iter++) {
+		uint32_t refs[2];
+		void *p = xnx_gntshr_share_pages(sh, 0, 2, refs, 1);
+		int rc = -1;
+
+		CU_ASSERT_FATAL(p != NULL);
+		shm->refs[0] = refs[0];
+		shm->refs[1] = refs[1];
+		shm->domid = g;
+		__atomic_store_n(&shm->rounds, 0, __ATOMIC_RELEASE);
+		pid_t pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0)
+			copier(shm);
+		for (uint64_t end = now_ms() + WAIT_MS;
+		     __atomic_load_n(&shm->rounds, __ATOMIC_ACQUIRE) < (uint32_t)(2 + iter * 7) &&
+		     now_ms() < end;)
+			sched_yield();
+		kill(pid, SIGKILL);
+		wait_exit(pid);
+		for (uint64_t end = now_ms() + WAIT_MS; now_ms() < end; nap()) {
+			rc = xnx_gntshr_unshare(sh, p, 2);
+			if (rc == 0 || errno != EBUSY)
+				break;
+		}
+		ok += rc == 0;
+	}
+	CU_ASSERT(ok == 20);
+	munmap(shm, PAGE);
+	xnx_gntshr_close(sh);
+	xnx_sim_domain_destroy(g);
+}
+
 /* ---- the daemon ------------------------------------------------------- */
 
 static pid_t read_pid(const char *dir)
@@ -1291,6 +1374,7 @@ int main(int argc, char **argv)
 		{ "destroy_domain_while_mapped", test_destroy_domain_while_mapped },
 		{ "killed_client_releases", test_killed_client_releases },
 		{ "killed_sharer", test_killed_sharer },
+		{ "killed_copier_releases_pins", test_killed_copier_releases_pins },
 		{ "daemon_mode", test_daemon_mode },
 		{ "foreground_sigterm", test_foreground_sigterm },
 	};
