@@ -266,6 +266,8 @@ int xbench_cmd(char *const argv[], double timeout_s, char **out);
 /* Start ARGV in the background with stdout (and stderr) into the file
  * OUTFILE (NULL: /dev/null); the pid is remembered and killed by cleanup. */
 pid_t xbench_spawn(char *const argv[], const char *outfile);
+/* The same with its stdin a pipe: *IN gets the writing end. */
+pid_t xbench_spawn_in(char *const argv[], const char *outfile, int *in);
 /* fork() for helpers: the child resets the signal handlers and never runs
  * the parent's cleanup; it must end with _exit(). Returns pid or -errno. */
 pid_t xbench_fork(void);

@@ -183,11 +183,11 @@ pid_t xbench_fork(void)
 /* In the child: stdin from /dev/null, stdout to OUT_FD (or /dev/null),
  * stderr to ERR_FD (or /dev/null), or left alone when verbose. Then exec.
  * Never returns. */
-static void child_exec(char *const argv[], int out_fd, int err_fd)
+static void child_exec(char *const argv[], int in_fd, int out_fd, int err_fd)
 {
 	int null = open("/dev/null", O_RDWR);
 
-	dup2(null, 0);
+	dup2(in_fd >= 0 ? in_fd : null, 0);
 	dup2(out_fd >= 0 ? out_fd : null, 1);
 	if (!verbose())
 		dup2(err_fd >= 0 ? err_fd : null, 2);
@@ -254,7 +254,7 @@ int xbench_cmd(char *const argv[], double timeout_s, char **out)
 		return r;
 	}
 	if (pid == 0)
-		child_exec(argv, pfd[1], -1);	/* stderr kept out of the output */
+		child_exec(argv, -1, pfd[1], -1);	/* stderr kept out of the output */
 	xbench_track_pid(pid);
 	close(pfd[1]);
 	r = slurp(pfd[0], end, out);
@@ -266,30 +266,36 @@ int xbench_cmd(char *const argv[], double timeout_s, char **out)
 	return xbench_wait(pid, end - xbench_now() + 0.5);
 }
 
-pid_t xbench_spawn(char *const argv[], const char *outfile)
+pid_t xbench_spawn_in(char *const argv[], const char *outfile, int *in)
 {
-	int fd = -1;
+	int fd = -1, pfd[2] = { -1, -1 };
 	pid_t pid;
 
-	if (outfile) {
+	if (in && pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	if (outfile)
 		fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return -errno;
-	}
-	pid = xbench_fork();
-	if (pid < 0) {
-		int e = pid;
-
-		if (fd >= 0)
-			close(fd);
-		return e;
-	}
+	pid = fd < 0 && outfile ? -errno : xbench_fork();
 	if (pid == 0)
-		child_exec(argv, fd, fd);	/* one log with both */
+		child_exec(argv, pfd[0], fd, fd);	/* one log with both */
 	if (fd >= 0)
 		close(fd);
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pid < 0) {
+		if (pfd[1] >= 0)
+			close(pfd[1]);
+		return pid;
+	}
+	if (in)
+		*in = pfd[1];
 	xbench_track_pid(pid);
 	return pid;
+}
+
+pid_t xbench_spawn(char *const argv[], const char *outfile)
+{
+	return xbench_spawn_in(argv, outfile, NULL);
 }
 
 /* ---- cleanup registry ----------------------------------------------------- */
