@@ -28,29 +28,29 @@ struct xnb_vif *xnb_backend_find(struct xnb_backend *be, uint32_t domid, uint32_
 
 /* ---- TAP registration ------------------------------------------------------ */
 
-int xnb_backend_add_tap(struct xnb_vif *vif)
+int xnb_backend_add_tap(struct xnb_vq *vq)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &vif->tap_ep };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &vq->ep };
 
-	vif->tap_ep = (struct xnb_ep){ .kind = XNB_EP_TAP, .vif = vif };
-	vif->tap_paused = false;
-	return epoll_ctl(vif->be->epfd, EPOLL_CTL_ADD, vif->tap.fd, &ev) < 0 ? -errno : 0;
+	vq->ep = (struct xnb_ep){ .kind = XNB_EP_TAP, .vq = vq };
+	vq->tap_paused = false;
+	return epoll_ctl(vq->vif->be->epfd, EPOLL_CTL_ADD, vq->tap_fd, &ev) < 0 ? -errno : 0;
 }
 
-void xnb_backend_del_tap(struct xnb_vif *vif)
+void xnb_backend_del_tap(struct xnb_vq *vq)
 {
-	if (vif->tap.fd >= 0)
-		epoll_ctl(vif->be->epfd, EPOLL_CTL_DEL, vif->tap.fd, NULL);
+	if (vq->tap_fd >= 0)
+		epoll_ctl(vq->vif->be->epfd, EPOLL_CTL_DEL, vq->tap_fd, NULL);
 }
 
-void xnb_backend_pause_tap(struct xnb_vif *vif, bool pause)
+void xnb_backend_pause_tap(struct xnb_vq *vq, bool pause)
 {
-	struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.ptr = &vif->tap_ep };
+	struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.ptr = &vq->ep };
 
-	if (pause == vif->tap_paused)
+	if (pause == vq->tap_paused)
 		return;
-	vif->tap_paused = pause;
-	epoll_ctl(vif->be->epfd, EPOLL_CTL_MOD, vif->tap.fd, &ev);
+	vq->tap_paused = pause;
+	epoll_ctl(vq->vif->be->epfd, EPOLL_CTL_MOD, vq->tap_fd, &ev);
 }
 
 /* ---- xenstore watches ------------------------------------------------------- */
@@ -112,12 +112,14 @@ static void release_watch_cb(const char *path, void *arg)
 static void port_kicked(struct xnb_backend *be, evtchn_port_t port)
 {
 	for (struct xnb_vif *v = be->vifs; v; v = v->next) {
-		if (!v->connected)
-			continue;
-		if (v->queue->tx_port == port)
-			v->tx_pending = true;
-		if (v->queue->rx_port == port)
-			v->rx_pending = true;
+		for (unsigned i = 0; v->connected && i < v->nqueues; i++) {
+			struct xnb_vq *vq = &v->vq[i];
+
+			if (vq->q->tx_port == port)
+				vq->tx_pending = true;
+			if (vq->q->rx_port == port)
+				vq->rx_pending = true;
+		}
 	}
 }
 
@@ -146,8 +148,8 @@ static void dispatch(struct xnb_backend *be, const struct epoll_event *ev)
 		evtchn_ready(be);
 		break;
 	case XNB_EP_TAP:
-		if (!ep->vif->dead && ep->vif->connected)
-			ep->vif->rx_pending = true;
+		if (!ep->vq->vif->dead && ep->vq->vif->connected)
+			ep->vq->rx_pending = true;
 		break;
 	}
 }
@@ -168,6 +170,19 @@ static int ms_until(uint64_t at)
 	return at <= now ? 1 : (int)((at - now) / 1000000u + 1);
 }
 
+/* The next wake-up VQ needs besides its events: a throttled TX, or an RX
+ * frame waiting on a frontend that will not kick us. */
+static int queue_timeout(struct xnb_vq *vq, int timeout)
+{
+	if (vq->tx_throttled)
+		timeout = sooner(timeout, ms_until(vq->q->tx_retry_ns));
+	if (vq->rx_waiting && !vq->vif->conf.feat.rx_notify) {
+		vq->rx_pending = true;	/* poll */
+		timeout = sooner(timeout, RX_POLL_MS);
+	}
+	return timeout;
+}
+
 /* Run every vif's pending work once. Returns the epoll timeout to use. */
 static int run_vifs(struct xnb_backend *be)
 {
@@ -180,17 +195,13 @@ static int run_vifs(struct xnb_backend *be)
 			continue;
 		w = xnb_vif_run(v);
 		if (w == XNB_BROKEN) {
-			xnb_xenbus_fatal(v, "%s", v->queue->reason);
+			xnb_xenbus_fatal(v, "%s", v->broken);
 			continue;
 		}
 		if (w == XNB_MORE)
 			timeout = 0;
-		if (v->tx_throttled)
-			timeout = sooner(timeout, ms_until(v->queue->tx_retry_ns));
-		if (v->rx_waiting && !v->conf.feat.rx_notify) {
-			v->rx_pending = true;	/* no kick will come: poll */
-			timeout = sooner(timeout, RX_POLL_MS);
-		}
+		for (unsigned i = 0; i < v->nqueues; i++)
+			timeout = queue_timeout(&v->vq[i], timeout);
 	}
 	return timeout;
 }
@@ -234,7 +245,7 @@ static int add_fd(struct xnb_backend *be, int fd, struct xnb_ep *ep, enum xnb_ep
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = ep };
 
 	ep->kind = kind;
-	ep->vif = NULL;
+	ep->vq = NULL;
 	return epoll_ctl(be->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 

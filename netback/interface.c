@@ -8,74 +8,192 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "xnb_vif.h"
 #include "xnx_log.h"
 
 static int io_grant_copy(void *ctx, unsigned n, xengnttab_grant_copy_segment_t *segs)
 {
-	struct xnb_vif *vif = ctx;
+	struct xnb_vq *vq = ctx;
 
-	return xnx_gnttab_grant_copy(vif->be->gnt, n, segs) < 0 ? -errno : 0;
+	return xnx_gnttab_grant_copy(vq->vif->be->gnt, n, segs) < 0 ? -errno : 0;
 }
 
 static void io_notify(void *ctx, uint32_t port)
 {
-	struct xnb_vif *vif = ctx;
+	struct xnb_vq *vq = ctx;
 
-	if (xnx_evtchn_notify(vif->be->evt, port) < 0)
-		xnx_warn("%s: notify port %u: %s", vif->path, port, strerror(errno));
+	if (xnx_evtchn_notify(vq->vif->be->evt, port) < 0)
+		xnx_warn("%s: notify port %u: %s", vq->vif->path, port, strerror(errno));
 }
 
 static ssize_t io_tap_write(void *ctx, const struct iovec *iov, int iovcnt)
 {
-	struct xnb_vif *vif = ctx;
+	struct xnb_vq *vq = ctx;
+	struct xnb_tap t = { .fd = vq->tap_fd };
 
-	return xnb_tap_write(&vif->tap, iov, iovcnt);
+	return xnb_tap_write(&t, iov, iovcnt);
 }
 
 static ssize_t io_tap_read(void *ctx, void *buf, size_t len)
 {
-	struct xnb_vif *vif = ctx;
+	struct xnb_vq *vq = ctx;
+	struct xnb_tap t = { .fd = vq->tap_fd };
 
-	return xnb_tap_read(&vif->tap, buf, len);
+	return xnb_tap_read(&t, buf, len);
 }
 
-/* Bind the frontend's port(s); -errno with WHY on failure. */
-static int bind_ports(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
+/* Bind the frontend's port(s) for one queue; -EINVAL with WHY on failure. */
+static int bind_ports(struct xnb_vq *vq, const struct xnb_fe_queue *c, char *why,
 		      size_t whylen)
 {
+	xnx_evtchn *evt = vq->vif->be->evt;
+	uint32_t domid = vq->vif->domid;
 	xenevtchn_port_or_error_t tx, rx;
 
-	tx = xnx_evtchn_bind_interdomain(vif->be->evt, vif->domid, c->evtchn_tx);
+	tx = xnx_evtchn_bind_interdomain(evt, domid, c->evtchn_tx);
 	if (tx < 0) {
-		snprintf(why, whylen, "binding event channel %u: %s", c->evtchn_tx, strerror(errno));
+		snprintf(why, whylen, "queue %u: binding event channel %u: %s", vq->idx,
+			 c->evtchn_tx, strerror(errno));
 		return -EINVAL;
 	}
 	rx = tx;
 	if (c->split) {
-		rx = xnx_evtchn_bind_interdomain(vif->be->evt, vif->domid, c->evtchn_rx);
+		rx = xnx_evtchn_bind_interdomain(evt, domid, c->evtchn_rx);
 		if (rx < 0) {
-			snprintf(why, whylen, "binding event channel %u: %s", c->evtchn_rx,
-				 strerror(errno));
-			xnx_evtchn_unbind(vif->be->evt, (evtchn_port_t)tx);
+			snprintf(why, whylen, "queue %u: binding event channel %u: %s", vq->idx,
+				 c->evtchn_rx, strerror(errno));
+			xnx_evtchn_unbind(evt, (evtchn_port_t)tx);
 			return -EINVAL;
 		}
 	}
-	vif->queue->tx_port = (uint32_t)tx;
-	vif->queue->rx_port = (uint32_t)rx;
+	vq->q->tx_port = (uint32_t)tx;
+	vq->q->rx_port = (uint32_t)rx;
 	return 0;
 }
 
+static void unbind_ports(struct xnb_vq *vq)
+{
+	xnx_evtchn *evt = vq->vif->be->evt;
+
+	xnx_evtchn_unbind(evt, vq->q->tx_port);
+	if (vq->q->rx_port != vq->q->tx_port)
+		xnx_evtchn_unbind(evt, vq->q->rx_port);
+}
+
 /* Map one ring page read-write. */
-static void *map_ring(struct xnb_vif *vif, uint32_t ref, const char *what, char *why,
+static void *map_ring(struct xnb_vq *vq, uint32_t ref, const char *what, char *why,
 		      size_t whylen)
 {
-	void *p = xnx_gnttab_map_grant_ref(vif->be->gnt, vif->domid, ref, PROT_READ | PROT_WRITE);
+	void *p = xnx_gnttab_map_grant_ref(vq->vif->be->gnt, vq->vif->domid, ref,
+					   PROT_READ | PROT_WRITE);
 
 	if (!p)
-		snprintf(why, whylen, "mapping %s %u: %s", what, ref, strerror(errno));
+		snprintf(why, whylen, "queue %u: mapping %s %u: %s", vq->idx, what, ref,
+			 strerror(errno));
 	return p;
+}
+
+static void unmap_rings(struct xnb_vq *vq)
+{
+	xnx_gnttab *gnt = vq->vif->be->gnt;
+
+	if ((vq->rx_map && xnx_gnttab_unmap(gnt, vq->rx_map, 1) < 0) ||
+	    (vq->tx_map && xnx_gnttab_unmap(gnt, vq->tx_map, 1) < 0))
+		xnx_warn("%s: queue %u: unmapping rings: %s", vq->vif->path, vq->idx,
+			 strerror(errno));
+	vq->tx_map = vq->rx_map = NULL;
+}
+
+/* The TAP side of queue I: queue 0 owns the vif's fd, the others attach. */
+static int open_tap_queue(struct xnb_vq *vq, char *why, size_t whylen)
+{
+	struct xnb_vif *vif = vq->vif;
+
+	vq->tap_fd = vq->idx == 0 ? vif->tap.fd : xnb_tap_attach_queue(&vif->tap);
+	if (vq->tap_fd < 0) {
+		snprintf(why, whylen, "queue %u: attaching to %s: %s", vq->idx, vif->tap.name,
+			 strerror(-vq->tap_fd));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void close_tap_queue(struct xnb_vq *vq)
+{
+	if (vq->idx != 0 && vq->tap_fd >= 0)
+		close(vq->tap_fd);
+	vq->tap_fd = -1;
+}
+
+/* Undo connect_queue, in reverse. */
+static void disconnect_queue(struct xnb_vq *vq)
+{
+	xnb_backend_del_tap(vq);
+	close_tap_queue(vq);
+	unbind_ports(vq);
+	xnb_queue_fini(vq->q);
+	unmap_rings(vq);
+	free(vq->q);
+	memset(vq, 0, sizeof(*vq));
+	vq->tap_fd = -1;
+}
+
+/* Queue I: map, set up, bind, attach its TAP queue, watch it. */
+static int connect_queue(struct xnb_vif *vif, unsigned i, const struct xnb_fe_conf *c,
+			 char *why, size_t whylen)
+{
+	struct xnb_vq *vq = &vif->vq[i];
+	const struct xnb_fe_queue *fq = &c->q[i];
+	int rc;
+
+	*vq = (struct xnb_vq){ .vif = vif, .idx = i, .tap_fd = -1 };
+	vq->io = (struct xnb_io){ .grant_copy = io_grant_copy, .notify = io_notify,
+				  .tap_write = io_tap_write, .tap_read = io_tap_read,
+				  .ctx = vq };
+	vq->q = calloc(1, sizeof(*vq->q));
+	if (!vq->q) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	vq->tx_map = map_ring(vq, fq->tx_ring_ref, "tx-ring-ref", why, whylen);
+	if (!vq->tx_map)
+		goto err_free;
+	vq->rx_map = map_ring(vq, fq->rx_ring_ref, "rx-ring-ref", why, whylen);
+	if (!vq->rx_map)
+		goto err_unmap;
+	rc = xnb_queue_init(vq->q, i, vif->domid, vq->tx_map, vq->rx_map, &c->feat, &vq->io,
+			    &vif->stats);
+	if (rc < 0) {
+		snprintf(why, whylen, "queue %u: setup: %s", i, strerror(-rc));
+		goto err_unmap;
+	}
+	if (bind_ports(vq, fq, why, whylen) < 0)
+		goto err_fini;
+	if (open_tap_queue(vq, why, whylen) < 0)
+		goto err_unbind;
+	rc = xnb_backend_add_tap(vq);
+	if (rc < 0) {
+		snprintf(why, whylen, "queue %u: watching %s: %s", i, vif->tap.name, strerror(-rc));
+		goto err_close;
+	}
+	xnb_credit_set(&vq->q->credit, vif->rate_bytes, vif->rate_usec, xnx_now_ns());
+	vq->tx_pending = vq->rx_pending = true;	/* whatever is queued already */
+	return 0;
+
+err_close:
+	close_tap_queue(vq);
+err_unbind:
+	unbind_ports(vq);
+err_fini:
+	xnb_queue_fini(vq->q);
+err_unmap:
+	unmap_rings(vq);
+err_free:
+	free(vq->q);
+	vq->q = NULL;
+	return -EINVAL;
 }
 
 int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
@@ -83,114 +201,79 @@ int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
 {
 	int rc;
 
-	vif->io = (struct xnb_io){ .grant_copy = io_grant_copy, .notify = io_notify,
-				   .tap_write = io_tap_write, .tap_read = io_tap_read,
-				   .ctx = vif };
-	vif->queue = calloc(1, sizeof(*vif->queue));
-	if (!vif->queue) {
-		snprintf(why, whylen, "out of memory");
-		return -ENOMEM;
+	for (unsigned i = 0; i < c->nqueues; i++) {
+		if (connect_queue(vif, i, c, why, whylen) < 0) {
+			while (i-- > 0)
+				disconnect_queue(&vif->vq[i]);
+			return -EINVAL;
+		}
 	}
-	vif->tx_map = map_ring(vif, c->tx_ring_ref, "tx-ring-ref", why, whylen);
-	if (!vif->tx_map)
-		goto err_free;
-	vif->rx_map = map_ring(vif, c->rx_ring_ref, "rx-ring-ref", why, whylen);
-	if (!vif->rx_map)
-		goto err_unmap_tx;
-	rc = xnb_queue_init(vif->queue, 0, vif->domid, vif->tx_map, vif->rx_map, &c->feat,
-			    &vif->io, &vif->stats);
-	if (rc < 0) {
-		snprintf(why, whylen, "queue setup: %s", strerror(-rc));
-		goto err_unmap_rx;
-	}
-	if (bind_ports(vif, c, why, whylen) < 0)
-		goto err_fini;
 	rc = xnb_tap_set_offload(&vif->tap, &c->feat);
 	if (rc < 0)
 		xnx_warn("%s: TAP offloads: %s (continuing without)", vif->path, strerror(-rc));
-	rc = xnb_backend_add_tap(vif);
-	if (rc < 0) {
-		snprintf(why, whylen, "watching %s: %s", vif->tap.name, strerror(-rc));
-		goto err_unbind;
-	}
-	xnb_credit_set(&vif->queue->credit, vif->rate_bytes, vif->rate_usec, xnx_now_ns());
+	vif->nqueues = c->nqueues;
 	vif->conf = *c;
+	vif->broken = NULL;
 	vif->connected = true;
-	vif->tx_pending = vif->rx_pending = true;	/* whatever is queued already */
-	vif->rx_waiting = false;
 	return 0;
-
-err_unbind:
-	xnx_evtchn_unbind(vif->be->evt, vif->queue->tx_port);
-	if (vif->queue->rx_port != vif->queue->tx_port)
-		xnx_evtchn_unbind(vif->be->evt, vif->queue->rx_port);
-err_fini:
-	xnb_queue_fini(vif->queue);
-err_unmap_rx:
-	xnx_gnttab_unmap(vif->be->gnt, vif->rx_map, 1);
-	vif->rx_map = NULL;
-err_unmap_tx:
-	xnx_gnttab_unmap(vif->be->gnt, vif->tx_map, 1);
-	vif->tx_map = NULL;
-err_free:
-	free(vif->queue);
-	vif->queue = NULL;
-	return -EINVAL;
 }
 
 void xnb_vif_disconnect(struct xnb_vif *vif)
 {
-	struct xnb_queue *q = vif->queue;
-
 	if (!vif->connected)
 		return;
 	vif->connected = false;
-	xnb_backend_del_tap(vif);
-	xnx_evtchn_unbind(vif->be->evt, q->tx_port);
-	if (q->rx_port != q->tx_port)
-		xnx_evtchn_unbind(vif->be->evt, q->rx_port);
-	xnb_queue_fini(q);
-	if (xnx_gnttab_unmap(vif->be->gnt, vif->tx_map, 1) < 0 ||
-	    xnx_gnttab_unmap(vif->be->gnt, vif->rx_map, 1) < 0)
-		xnx_warn("%s: unmapping rings: %s", vif->path, strerror(errno));
-	vif->tx_map = vif->rx_map = NULL;
-	free(q);
-	vif->queue = NULL;
-	vif->tx_pending = vif->rx_pending = vif->rx_waiting = vif->tx_throttled = false;
+	for (unsigned i = vif->nqueues; i-- > 0;)
+		disconnect_queue(&vif->vq[i]);
+	vif->nqueues = 0;
 	xnx_info("%s: disconnected", vif->path);
 }
 
-/* Run one side; a violation is reported to the caller. */
-static enum xnb_work run_side(struct xnb_vif *vif, bool tx)
+/* Run one side of VQ. */
+static enum xnb_work run_side(struct xnb_vq *vq, bool tx)
 {
-	struct xnb_queue *q = vif->queue;
-	enum xnb_work w = tx ? xnb_tx_run(q) : xnb_rx_run(q);
+	enum xnb_work w = tx ? xnb_tx_run(vq->q) : xnb_rx_run(vq->q);
 
 	if (tx) {
-		vif->tx_pending = w == XNB_MORE || w == XNB_THROTTLED;
-		vif->tx_throttled = w == XNB_THROTTLED;
+		vq->tx_pending = w == XNB_MORE || w == XNB_THROTTLED;
+		vq->tx_throttled = w == XNB_THROTTLED;
 		return w;
 	}
-	vif->rx_pending = w == XNB_MORE;
-	vif->rx_waiting = w == XNB_WAIT;
+	vq->rx_pending = w == XNB_MORE;
+	vq->rx_waiting = w == XNB_WAIT;
 	/* While a frame waits for buffers, leave the rest in the TAP. */
-	xnb_backend_pause_tap(vif, vif->rx_waiting);
+	xnb_backend_pause_tap(vq, vq->rx_waiting);
 	return w;
+}
+
+/* One queue's pending work. */
+static enum xnb_work run_queue(struct xnb_vq *vq)
+{
+	if ((vq->tx_pending && run_side(vq, true) == XNB_BROKEN) ||
+	    (vq->rx_pending && run_side(vq, false) == XNB_BROKEN))
+		return XNB_BROKEN;
+	if (vq->rx_pending || (vq->tx_pending && !vq->tx_throttled))
+		return XNB_MORE;
+	return XNB_IDLE;
 }
 
 enum xnb_work xnb_vif_run(struct xnb_vif *vif)
 {
+	enum xnb_work w = XNB_IDLE;
+
 	if (!vif->connected)
 		return XNB_IDLE;
-	if (vif->tx_pending && run_side(vif, true) == XNB_BROKEN)
-		return XNB_BROKEN;
-	if (vif->rx_pending && run_side(vif, false) == XNB_BROKEN)
-		return XNB_BROKEN;
-	if (vif->rx_pending || (vif->tx_pending && !vif->tx_throttled))
-		return XNB_MORE;
-	if (vif->tx_throttled)
-		return XNB_THROTTLED;
-	return vif->rx_waiting ? XNB_WAIT : XNB_IDLE;
+	for (unsigned i = 0; i < vif->nqueues; i++) {
+		enum xnb_work qw = run_queue(&vif->vq[i]);
+
+		if (qw == XNB_BROKEN) {
+			vif->broken = vif->vq[i].q->reason;
+			return XNB_BROKEN;
+		}
+		if (qw == XNB_MORE)
+			w = XNB_MORE;
+	}
+	return w;
 }
 
 void xnb_vif_set_rate(struct xnb_vif *vif, uint64_t bytes, uint64_t usec)
@@ -199,6 +282,6 @@ void xnb_vif_set_rate(struct xnb_vif *vif, uint64_t bytes, uint64_t usec)
 		return;
 	vif->rate_bytes = bytes;
 	vif->rate_usec = usec;
-	if (vif->connected)
-		xnb_credit_set(&vif->queue->credit, bytes, usec, xnx_now_ns());
+	for (unsigned i = 0; vif->connected && i < vif->nqueues; i++)
+		xnb_credit_set(&vif->vq[i].q->credit, bytes, usec, xnx_now_ns());
 }

@@ -56,37 +56,54 @@ static void tap_setup_link(struct xnb_tap *t, unsigned mtu)
 	}
 }
 
-int xnb_tap_open(struct xnb_tap *t, const char *name, unsigned mtu)
+/* Open /dev/net/tun as a queue of the TAP NAME (created if new); the
+ * kernel's name in NAME_OUT. A new fd, or -errno. */
+static int tun_queue(const char *name, char *name_out, size_t len)
 {
 	struct ifreq ifr;
 	int hdr = (int)sizeof(struct virtio_net_hdr);
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	int rc;
 
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if (name_out)
+		snprintf(name_out, len, "%s", ifr.ifr_name);
+	return fd;
+}
+
+int xnb_tap_open(struct xnb_tap *t, const char *name, unsigned mtu)
+{
+	t->fd = -1;
 	if (strlen(name) >= IFNAMSIZ)
 		return -ENAMETOOLONG;
 	/* TUNSETIFF on an existing multi-queue TAP would silently add us as one
 	 * more queue of someone else's interface: refuse the name instead. */
 	if (if_nametoindex(name) != 0)
 		return -EEXIST;
-	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (t->fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
-	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0 || ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) < 0) {
-		rc = -errno;
-		goto err_close;
+	t->fd = tun_queue(name, t->name, sizeof(t->name));
+	if (t->fd < 0) {
+		int rc = t->fd;
+
+		t->fd = -1;
+		return rc;
 	}
-	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
 	t->ifindex = (int)if_nametoindex(t->name);
 	tap_setup_link(t, mtu);
 	return 0;
+}
 
-err_close:
-	close(t->fd);
-	t->fd = -1;
-	return rc;
+int xnb_tap_attach_queue(const struct xnb_tap *t)
+{
+	return tun_queue(t->name, NULL, 0);
 }
 
 void xnb_tap_close(struct xnb_tap *t)

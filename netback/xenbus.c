@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xnb_vif.h"
 #include "xnx_log.h"
@@ -62,8 +63,8 @@ void xnb_xenbus_fatal(struct xnb_vif *vif, const char *fmt, ...)
 /* ---- probe ----------------------------------------------------------------- */
 
 /* The feature keys, written in one transaction. Same spellings and values
- * as Linux netback; absent = not offered (multicast control, multi-queue,
- * control ring are not implemented yet). */
+ * as Linux netback; absent = not offered (multicast control and the control
+ * ring are not implemented yet). */
 static int write_features(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	static const struct { const char *key; int val; } feats[] = {
@@ -84,6 +85,9 @@ static int write_features(struct xs_handle *xs, xs_transaction_t t, void *arg)
 		if (rc < 0)
 			return rc;
 	}
+	rc = xnx_xs_printf(xs, t, vif->path, "multi-queue-max-queues", "%u", vif->max_queues);
+	if (rc < 0)
+		return rc;
 	/* Record the interface name unless the toolstack chose it. */
 	name = xnx_xs_read(xs, t, vif->path, "vifname");
 	if (name) {
@@ -139,6 +143,14 @@ static void frontend_watch_cb(const char *path, void *arg)
 	xnb_xenbus_frontend_event(arg);
 }
 
+/* As Linux netback: one queue per CPU, within our limit. */
+static unsigned max_queues(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > XNB_MAX_QUEUES ? XNB_MAX_QUEUES : (unsigned)n;
+}
+
 static struct xnb_vif *vif_new(struct xnb_backend *be, uint32_t domid, uint32_t devid)
 {
 	struct xnb_vif *vif = calloc(1, sizeof(*vif));
@@ -151,6 +163,7 @@ static struct xnb_vif *vif_new(struct xnb_backend *be, uint32_t domid, uint32_t 
 	vif->tap.fd = -1;
 	vif->state = XenbusStateInitialising;
 	vif->online = true;
+	vif->max_queues = max_queues();
 	snprintf(vif->path, sizeof(vif->path), "%s/%u/%u", be->root, domid, devid);
 	return vif;
 }
@@ -235,41 +248,68 @@ static int read_fe_features(struct xnb_vif *vif, struct xnb_feat *f, char *why, 
 	return 0;
 }
 
-static int read_u32(struct xnb_vif *vif, const char *key, uint32_t *out, char *why, size_t len)
+/* One queue's ring refs and event channels under DIR (the frontend
+ * directory, or its queue-N; Linux: connect_data_rings). */
+static int read_fe_queue(struct xnb_vif *vif, const char *dir, struct xnb_fe_queue *c,
+			 char *why, size_t len)
 {
-	unsigned long v;
-	int rc = xnx_xs_read_uint(vif->be->xs, XBT_NULL, vif->fe_path, key, 0, UINT32_MAX, &v);
+	struct xs_handle *xs = vif->be->xs;
+	unsigned long v[4];
+	static const char *const keys[4] = {
+		"tx-ring-ref", "rx-ring-ref", "event-channel-tx", "event-channel-rx",
+	};
+	int rc;
 
+	for (int i = 0; i < 4; i++) {
+		rc = xnx_xs_read_uint(xs, XBT_NULL, dir, keys[i], 0, UINT32_MAX, &v[i]);
+		if (rc == -ENOENT && i >= 2)
+			break;	/* no split channels */
+		if (rc < 0) {
+			snprintf(why, len, "%s/%s: %s", dir, keys[i], xs_why(rc));
+			return rc;
+		}
+	}
+	c->tx_ring_ref = (uint32_t)v[0];
+	c->rx_ring_ref = (uint32_t)v[1];
+	c->split = rc == 0;
+	if (c->split) {
+		c->evtchn_tx = (uint32_t)v[2];
+		c->evtchn_rx = (uint32_t)v[3];
+		return 0;
+	}
+	rc = xnx_xs_read_uint(xs, XBT_NULL, dir, "event-channel", 0, UINT32_MAX, &v[2]);
 	if (rc < 0) {
-		snprintf(why, len, "%s/%s: %s", vif->fe_path, key, xs_why(rc));
+		snprintf(why, len, "%s/event-channel(-tx/-rx): %s", dir, xs_why(rc));
 		return rc;
 	}
-	*out = (uint32_t)v;
+	c->evtchn_tx = c->evtchn_rx = (uint32_t)v[2];
 	return 0;
 }
 
-/* Ring refs and event channels (Linux: connect_data_rings, one queue). */
+/* How many queues and each one's keys: one queue at the top level, more
+ * under queue-0 .. queue-N-1 (netif.h, multi-queue). */
 static int read_fe_rings(struct xnb_vif *vif, struct xnb_fe_conf *c, char *why, size_t len)
 {
+	char dir[sizeof(vif->fe_path) + 16];
 	unsigned long nq;
 	int rc;
 
 	rc = xnx_xs_read_uint_def(vif->be->xs, XBT_NULL, vif->fe_path, "multi-queue-num-queues",
-				  1, 1, 1, &nq);
+				  1, vif->max_queues, 1, &nq);
 	if (rc < 0) {
-		snprintf(why, len, "multi-queue-num-queues: more than 1 queue (not offered) or bad value");
+		snprintf(why, len, "%s/multi-queue-num-queues: %s (we offer 1..%u)", vif->fe_path,
+			 xs_why(rc), vif->max_queues);
 		return rc;
 	}
-	if (read_u32(vif, "tx-ring-ref", &c->tx_ring_ref, why, len) < 0 ||
-	    read_u32(vif, "rx-ring-ref", &c->rx_ring_ref, why, len) < 0)
-		return -EINVAL;
-	c->split = read_u32(vif, "event-channel-tx", &c->evtchn_tx, why, len) == 0 &&
-		   read_u32(vif, "event-channel-rx", &c->evtchn_rx, why, len) == 0;
-	if (c->split)
-		return 0;
-	if (read_u32(vif, "event-channel", &c->evtchn_tx, why, len) < 0)
-		return -EINVAL;
-	c->evtchn_rx = c->evtchn_tx;
+	c->nqueues = (unsigned)nq;
+	if (nq == 1)
+		return read_fe_queue(vif, vif->fe_path, &c->q[0], why, len);
+	for (unsigned i = 0; i < nq; i++) {
+		snprintf(dir, sizeof(dir), "%s/queue-%u", vif->fe_path, i);
+		rc = read_fe_queue(vif, dir, &c->q[i], why, len);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -322,9 +362,11 @@ static void try_connect(struct xnb_vif *vif)
 		return;
 	}
 	set_state(vif, XenbusStateConnected);
-	xnx_info("%s: connected (tx-ring-ref %u rx-ring-ref %u evtchn %u/%u%s%s)", vif->path,
-		 c.tx_ring_ref, c.rx_ring_ref, c.evtchn_tx, c.evtchn_rx,
-		 c.feat.sg ? " sg" : "", c.feat.gso_tcpv4 ? " gso" : "");
+	xnx_info("%s: connected, %u queue%s (queue 0: tx-ring-ref %u rx-ring-ref %u "
+		 "evtchn %u/%u)%s%s%s", vif->path, c.nqueues, c.nqueues > 1 ? "s" : "",
+		 c.q[0].tx_ring_ref, c.q[0].rx_ring_ref, c.q[0].evtchn_tx, c.q[0].evtchn_rx,
+		 c.feat.sg ? " sg" : "", c.feat.gso_tcpv4 || c.feat.gso_tcpv6 ? " gso" : "",
+		 c.feat.ip_csum ? " csum" : "");
 }
 
 /* ---- teardown --------------------------------------------------------------- */
@@ -348,7 +390,6 @@ static void remove_vif(struct xnb_vif *vif, const char *why)
 
 void xnb_vif_free(struct xnb_vif *vif)
 {
-	free(vif->queue);
 	free(vif);
 }
 

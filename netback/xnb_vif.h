@@ -21,11 +21,19 @@ struct xnb_tap {
 	int ifindex;
 };
 
+/* Most queues we offer (multi-queue-max-queues): the CPUs, up to this. */
+#define XNB_MAX_QUEUES 8
+
 /* What the frontend published for one queue, read at connect time. */
-struct xnb_fe_conf {
+struct xnb_fe_queue {
 	uint32_t tx_ring_ref, rx_ring_ref;
 	uint32_t evtchn_tx, evtchn_rx;	/* equal unless split */
 	bool split;
+};
+
+struct xnb_fe_conf {
+	unsigned nqueues;
+	struct xnb_fe_queue q[XNB_MAX_QUEUES];
 	struct xnb_feat feat;
 };
 
@@ -33,7 +41,22 @@ struct xnb_fe_conf {
 enum xnb_ep_kind { XNB_EP_XS = 1, XNB_EP_EVTCHN, XNB_EP_TAP };
 struct xnb_ep {
 	enum xnb_ep_kind kind;
+	struct xnb_vq *vq;
+};
+
+struct xnb_vif;
+
+/* One queue of a connected vif as the loop sees it: its rings, its TAP
+ * queue, what is pending. */
+struct xnb_vq {
 	struct xnb_vif *vif;
+	unsigned idx;
+	struct xnb_queue *q;
+	void *tx_map, *rx_map;
+	int tap_fd;		/* queue 0: the vif's TAP fd; others their own */
+	struct xnb_ep ep;
+	struct xnb_io io;
+	bool tx_pending, rx_pending, rx_waiting, tap_paused, tx_throttled;
 };
 
 struct xnb_backend;
@@ -53,14 +76,13 @@ struct xnb_vif {
 	bool dead;		/* to be freed at the end of this loop turn */
 	unsigned mtu;
 	struct xnb_tap tap;
-	struct xnb_ep tap_ep;
+	unsigned max_queues;	/* what we offered */
 	/* Data side, valid while connected. */
 	bool connected;
 	struct xnb_fe_conf conf;
-	struct xnb_queue *queue;	/* one queue for now */
-	void *tx_map, *rx_map;
-	struct xnb_io io;
-	bool tx_pending, rx_pending, rx_waiting, tap_paused, tx_throttled;
+	unsigned nqueues;
+	struct xnb_vq vq[XNB_MAX_QUEUES];
+	const char *broken;	/* the violation that stopped a queue */
 	uint64_t rate_bytes, rate_usec;	/* the toolstack's `rate`; 0 = none */
 	bool rate_bad;		/* warned about a bad `rate` already */
 	struct xnb_stats stats;
@@ -84,10 +106,10 @@ int xnb_backend_open(struct xnb_backend *be);
 int xnb_backend_run(struct xnb_backend *be);
 void xnb_backend_close(struct xnb_backend *be);
 struct xnb_vif *xnb_backend_find(struct xnb_backend *be, uint32_t domid, uint32_t devid);
-/* Watch / unwatch the TAP of a connected vif in the loop. 0 or -errno. */
-int xnb_backend_add_tap(struct xnb_vif *vif);
-void xnb_backend_del_tap(struct xnb_vif *vif);
-void xnb_backend_pause_tap(struct xnb_vif *vif, bool pause);
+/* Watch / unwatch a connected queue's TAP fd in the loop. 0 or -errno. */
+int xnb_backend_add_tap(struct xnb_vq *vq);
+void xnb_backend_del_tap(struct xnb_vq *vq);
+void xnb_backend_pause_tap(struct xnb_vq *vq, bool pause);
 
 /* parse.c */
 /* Parse "<domid>/<devid>[/...]" relative to the backend root. 0 or -EINVAL. */
@@ -113,7 +135,8 @@ void xnb_vif_free(struct xnb_vif *vif);
 int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
 		    size_t whylen);
 void xnb_vif_disconnect(struct xnb_vif *vif);
-/* Run the queue's pending work; returns XNB_BROKEN on a violation. */
+/* Run the queues' pending work; XNB_BROKEN (see vif->broken) on a
+ * violation, XNB_MORE if some work is left for the next turn. */
 enum xnb_work xnb_vif_run(struct xnb_vif *vif);
 /* Apply the toolstack's rate (BYTES per USEC; 0 = unlimited) now or at
  * connect. */
@@ -121,6 +144,8 @@ void xnb_vif_set_rate(struct xnb_vif *vif, uint64_t bytes, uint64_t usec);
 
 /* vif.c */
 int xnb_tap_open(struct xnb_tap *t, const char *name, unsigned mtu);
+/* One more queue of T (multi-queue): a new fd, or -errno. */
+int xnb_tap_attach_queue(const struct xnb_tap *t);
 void xnb_tap_close(struct xnb_tap *t);
 /* TUN_F_* offloads for a frontend with features F. */
 unsigned xnb_tap_offloads(const struct xnb_feat *f);

@@ -287,12 +287,83 @@ static int frontend_io(struct xs_handle *h, xnx_gntshr *gs, xnx_evtchn *ev, cons
 	return rsp.id == 7 && rsp.status == NETIF_RSP_OKAY ? 0 : 16;
 }
 
+struct mq_pub { uint32_t refs[4]; int ports[3]; const char *fe; };
+
+/* Two queues: queue 0 with one channel, queue 1 with split channels. */
+static int publish_mq(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	const struct mq_pub *p = arg;
+	char q0[160], q1[160];
+	int rc;
+
+	snprintf(q0, sizeof(q0), "%s/queue-0", p->fe);
+	snprintf(q1, sizeof(q1), "%s/queue-1", p->fe);
+	if ((rc = xnx_xs_printf(h, t, p->fe, "multi-queue-num-queues", "2")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, q0, "tx-ring-ref", "%u", p->refs[0])) < 0 ||
+	    (rc = xnx_xs_printf(h, t, q0, "rx-ring-ref", "%u", p->refs[1])) < 0 ||
+	    (rc = xnx_xs_printf(h, t, q0, "event-channel", "%d", p->ports[0])) < 0 ||
+	    (rc = xnx_xs_printf(h, t, q1, "tx-ring-ref", "%u", p->refs[2])) < 0 ||
+	    (rc = xnx_xs_printf(h, t, q1, "rx-ring-ref", "%u", p->refs[3])) < 0 ||
+	    (rc = xnx_xs_printf(h, t, q1, "event-channel-tx", "%d", p->ports[1])) < 0 ||
+	    (rc = xnx_xs_printf(h, t, q1, "event-channel-rx", "%d", p->ports[2])) < 0 ||
+	    (rc = xnx_xs_printf(h, t, p->fe, "request-rx-copy", "1")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, p->fe, "feature-rx-notify", "1")) < 0)
+		return rc;
+	return xnx_xs_printf(h, t, p->fe, "state", "3");
+}
+
+/* Multi-queue: a packet on queue 1 is answered on queue 1. */
+static int frontend_mq(struct xs_handle *h, xnx_gntshr *gs, xnx_evtchn *ev, const char *fe,
+		       const char *be)
+{
+	struct mq_pub pub = { .fe = fe };
+	netif_tx_front_ring_t tx0, tx1;
+	netif_tx_response_t rsp;
+	uint8_t *rings, *data;
+	uint32_t dref;
+	int notify;
+
+	rings = xnx_gntshr_share_pages(gs, 0, 4, pub.refs, 1);
+	data = xnx_gntshr_share_pages(gs, 0, 1, &dref, 0);
+	for (int i = 0; i < 3; i++)
+		pub.ports[i] = xnx_evtchn_bind_unbound_port(ev, 0);
+	if (!rings || !data || pub.ports[0] < 0 || pub.ports[1] < 0 || pub.ports[2] < 0)
+		return 21;
+	for (int i = 0; i < 4; i += 2) {
+		SHARED_RING_INIT((netif_tx_sring_t *)(rings + i * XNB_PAGE_SIZE));
+		SHARED_RING_INIT((netif_rx_sring_t *)(rings + (i + 1) * XNB_PAGE_SIZE));
+	}
+	FRONT_RING_INIT(&tx0, (netif_tx_sring_t *)rings, XNB_PAGE_SIZE);
+	FRONT_RING_INIT(&tx1, (netif_tx_sring_t *)(rings + 2 * XNB_PAGE_SIZE), XNB_PAGE_SIZE);
+	if (xnx_xs_transact(h, publish_mq, &pub) < 0)
+		return 22;
+	if (!fe_wait_be(h, be, "4"))
+		return 23;
+	memset(data, 0xff, 12);
+	data[12] = 0x88;
+	data[13] = 0xb5;
+	*RING_GET_REQUEST(&tx1, tx1.req_prod_pvt++) =
+		(netif_tx_request_t){ .gref = dref, .offset = 0, .id = 5, .size = 60 };
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&tx1, notify);
+	if (notify)
+		xnx_evtchn_notify(ev, (evtchn_port_t)pub.ports[1]);
+	for (int t = 0; t < WAIT_MS && XNB_READ_ONCE(tx1.sring->rsp_prod) == 0; t += 10)
+		sleep_ms(10);
+	if (XNB_READ_ONCE(tx1.sring->rsp_prod) != 1 || XNB_READ_ONCE(tx0.sring->rsp_prod) != 0)
+		return 24;
+	xen_rmb(); /* response after its index: pairs with the backend's wmb in the push */
+	RING_COPY_RESPONSE(&tx1, 0, &rsp);
+	return rsp.id == 5 && rsp.status == NETIF_RSP_OKAY ? 0 : 25;
+}
+
 static int frontend_main(const char *mode, const char *fe, const char *be)
 {
 	struct xs_handle *h = xnx_xs_open();
 	xnx_gntshr *gs = xnx_gntshr_open();
 	xnx_evtchn *ev = xnx_evtchn_open();
-	int rc = h && gs && ev ? frontend_io(h, gs, ev, mode, fe, be) : 10;
+	int rc = !h || !gs || !ev ? 10 :
+		 strcmp(mode, "mq") == 0 ? frontend_mq(h, gs, ev, fe, be) :
+		 frontend_io(h, gs, ev, mode, fe, be);
 
 	/* Closing the handles ends our grants and channels (the sim keeps a
 	 * page the backend still maps until it lets go). */
@@ -439,6 +510,30 @@ static void test_sim_handshake_violation_isolated(void)
 	CU_ASSERT(alive(nb_pid));
 }
 
+static void test_sim_multi_queue(void)
+{
+	unsigned long maxq = 0;
+	struct guest g;
+
+	if (!ready)
+		return;
+	CU_ASSERT_EQUAL_FATAL(make_guest(&g, "m"), 0);
+	CU_ASSERT_FATAL(wait_key(g.be, "state", "2"));
+	CU_ASSERT_EQUAL_FATAL(xnx_xs_read_uint(xs, XBT_NULL, g.be, "multi-queue-max-queues",
+					       1, 8, &maxq), 0);
+	xnx_xs_printf(xs, XBT_NULL, g.be, "hotplug-status", "connected");
+	if (maxq < 2) {
+		printf("\n  (one CPU: multi-queue-max-queues is 1; two-queue case skipped)\n");
+	} else {
+		CU_ASSERT_EQUAL(run_frontend(&g, "mq"), 0);
+		CU_ASSERT(wait_key(g.be, "state", "4"));
+	}
+	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
+	CU_ASSERT(wait_key(g.be, "state", "6"));
+	CU_ASSERT_EQUAL(if_nametoindex(g.vifname), 0);
+	CU_ASSERT(alive(nb_pid));
+}
+
 int main(int argc, char **argv)
 {
 	CU_pSuite s;
@@ -450,6 +545,7 @@ int main(int argc, char **argv)
 		return 2;
 	s = CU_add_suite("netback_sim", suite_init, suite_clean);
 	CU_add_test(s, "sim_handshake_violation_isolated", test_sim_handshake_violation_isolated);
+	CU_add_test(s, "sim_multi_queue", test_sim_multi_queue);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
