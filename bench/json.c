@@ -78,14 +78,40 @@ static int push(struct xbench_json *j, char *key, struct xbench_json *item)
 
 static struct xbench_json *parse_value(struct parser *ps, int depth);
 
+/* Decode the escape at ps->p (just past the backslash) into *C; leaves
+ * ps->p on its last character. False if it is not a JSON escape. */
+static bool unescape(struct parser *ps, char *c)
+{
+	static const char in[] = "\"\\/bfnrt", out[] = "\"\\/\b\f\n\r\t";
+	const char *e = *ps->p ? strchr(in, *ps->p) : NULL;
+	char hex[5] = { 0 };
+
+	if (e) {
+		*c = out[e - in];
+		return true;
+	}
+	if (*ps->p != 'u')
+		return false;
+	for (int k = 1; k <= 4; k++) {
+		if (!ps->p[k] || !strchr("0123456789abcdefABCDEF", ps->p[k]))
+			return false;
+		hex[k - 1] = ps->p[k];
+	}
+	/* Non-ASCII code points become '?': nothing we read needs them. */
+	unsigned long cp = strtoul(hex, NULL, 16);
+
+	*c = cp < 0x80 ? (char)cp : '?';
+	ps->p += 4;
+	return true;
+}
+
 /* Parse a string literal at ps->p into a malloc'd buffer. */
 static char *parse_string(struct parser *ps)
 {
 	size_t cap = 16, n = 0;
-	char *out = malloc(cap);
+	char *out = *ps->p == '"' ? malloc(cap) : NULL;
 
-	if (!out || *ps->p != '"') {
-		free(out);
+	if (!out) {
 		fail(ps, "expected a string");
 		return NULL;
 	}
@@ -94,44 +120,20 @@ static char *parse_string(struct parser *ps)
 
 		if (c == '\0' || (unsigned char)c < 0x20) {
 			fail(ps, "unterminated string");
-			free(out);
-			return NULL;
+			goto err;
 		}
 		if (c == '\\') {
-			static const char esc_in[] = "\"\\/bfnrtu", esc_out[] = "\"\\/\b\f\n\r\t";
-			const char *e = strchr(esc_in, ps->p[1]);
-
-			if (!e || !ps->p[1]) {
-				fail(ps, "bad escape");
-				free(out);
-				return NULL;
-			}
 			ps->p++;
-			if (*e == 'u') {
-				/* Non-ASCII code points are kept as '?': nothing we
-				 * read needs them. */
-				for (int k = 1; k <= 4; k++)
-					if (!strchr("0123456789abcdefABCDEF", ps->p[k]) || !ps->p[k]) {
-						fail(ps, "bad \\u escape");
-						free(out);
-						return NULL;
-					}
-				unsigned long cp = strtoul((char[5]){ ps->p[1], ps->p[2], ps->p[3], ps->p[4], 0 }, NULL, 16);
-
-				c = cp < 0x80 ? (char)cp : '?';
-				ps->p += 4;
-			} else {
-				c = esc_out[e - esc_in];
+			if (!unescape(ps, &c)) {
+				fail(ps, "bad escape");
+				goto err;
 			}
 		}
 		if (n + 2 > cap) {
 			char *bigger = realloc(out, cap *= 2);
 
-			if (!bigger) {
-				free(out);
-				fail(ps, "out of memory");
-				return NULL;
-			}
+			if (!bigger)
+				goto err;
 			out = bigger;
 		}
 		out[n++] = c;
@@ -139,6 +141,10 @@ static char *parse_string(struct parser *ps)
 	ps->p++;
 	out[n] = '\0';
 	return out;
+err:
+	free(out);
+	fail(ps, "out of memory");
+	return NULL;
 }
 
 static struct xbench_json *parse_number(struct parser *ps)

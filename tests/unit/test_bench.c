@@ -151,6 +151,38 @@ static void test_json_path(void)
 	xbench_json_free(j);
 }
 
+static void test_json_string_roundtrip(void)
+{
+	static const char *const strs[] = {
+		"", "plain", "q\"uote", "back\\slash", "new\nline\ttab", "ctl\001\037x",
+		"slash/ok",
+	};
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		struct xbench_json *j;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		xbench_json_string(f, strs[i]);
+		fclose(f);
+		j = xbench_json_parse(buf, NULL, 0);
+		CU_ASSERT_PTR_NOT_NULL(j);
+		CU_ASSERT_STRING_EQUAL(xbench_json_str(j) ? xbench_json_str(j) : "(null)", strs[i]);
+		xbench_json_free(j);
+		free(buf);
+	}
+}
+
+static void test_json_unescape(void)
+{
+	struct xbench_json *j = xbench_json_parse("\"a\\\"b\\u0041\\u00e9\\/\"", NULL, 0);
+
+	CU_ASSERT_STRING_EQUAL(xbench_json_str(j) ? xbench_json_str(j) : "(null)", "a\"bA?/");
+	xbench_json_free(j);
+}
+
 /* ---- JSON writer, parsed back --------------------------------------------- */
 
 static char *write_to_string(const struct xbench_result *r, size_t n)
@@ -551,6 +583,8 @@ int main(void)
 	CU_add_test(s, "json_parse_valid", test_json_parse_valid);
 	CU_add_test(s, "json_parse_invalid", test_json_parse_invalid);
 	CU_add_test(s, "json_path", test_json_path);
+	CU_add_test(s, "json_string_roundtrip", test_json_string_roundtrip);
+	CU_add_test(s, "json_unescape", test_json_unescape);
 	CU_add_test(s, "json_write_parse_back", test_json_write_parse_back);
 	CU_add_test(s, "json_write_empty", test_json_write_empty);
 	s = CU_add_suite("session", NULL, NULL);
