@@ -118,6 +118,33 @@ static void free_out(struct st_conn *c)
 	c->out_replies = 0;
 }
 
+static void on_listen(int fd, uint32_t events, void *arg);
+
+/* Out of descriptors: stop accepting (a readable listener would spin the
+ * loop) until a connection closes. */
+static void pause_accept(struct sim_store *st)
+{
+	st->accept_paused = true;
+	for (struct st_listener *l = st->listeners; l; l = l->next)
+		sim_loop_mod(st->loop, l->fd, 0);
+}
+
+static void resume_accept(struct sim_store *st)
+{
+	st->accept_paused = false;
+	for (struct st_listener *l = st->listeners; l; l = l->next)
+		sim_loop_mod(st->loop, l->fd, EPOLLIN);
+}
+
+static unsigned domain_conns(struct sim_store *st, unsigned domid)
+{
+	unsigned n = 0;
+
+	for (struct st_conn *c = st->conns; c; c = c->next)
+		n += c->domid == domid;
+	return n;
+}
+
 void st_conn_close(struct st_conn *c, const char *why)
 {
 	struct sim_store *st = c->st;
@@ -140,6 +167,8 @@ void st_conn_close(struct st_conn *c, const char *why)
 	if (c->next)
 		c->next->prev = c->prev;
 	st->nconns--;
+	if (st->accept_paused)
+		resume_accept(st);
 	/* Freed later: a caller up the stack may still hold C. */
 	c->next = st->graveyard;
 	st->graveyard = c;
@@ -283,8 +312,16 @@ static void on_conn(int fd, uint32_t events, void *arg)
 static void add_conn(struct st_listener *l, int fd)
 {
 	struct sim_store *st = l->st;
-	struct st_conn *c = st_xcalloc(1, sizeof(*c));
+	struct st_conn *c;
 
+	if (l->domid != 0 && domain_conns(st, l->domid) >= st->quota.conns) {
+		xnx_log_rl(&conn_rl, XNX_LOG_WARN, "xenstore: domain %u is over "
+			   "its %u connections; refused one", l->domid,
+			   st->quota.conns);
+		close(fd);
+		return;
+	}
+	c = st_xcalloc(1, sizeof(*c));
 	c->st = st;
 	c->fd = fd;
 	c->domid = l->domid;
@@ -311,10 +348,14 @@ static void on_listen(int fd, uint32_t events, void *arg)
 	struct st_listener *l = arg;
 
 	(void)events;
+	if (l->st->accept_paused)
+		return;
 	for (int i = 0; i < 64; i++) {
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				pause_accept(l->st);
 			if (errno != EAGAIN && errno != EINTR)
 				xnx_log_rl(&conn_rl, XNX_LOG_WARN,
 					   "xenstore: accept on %s: %s", l->path,

@@ -35,6 +35,7 @@ struct st_quota {
 	unsigned txns;		/* open transactions per connection (ENOSPC) */
 	unsigned perms;		/* entries in one SET_PERMS (ENOSPC) */
 	unsigned outstanding;	/* unread replies before input pauses */
+	unsigned conns;		/* connections per domain */
 	size_t out_bytes;	/* queued output before the connection drops */
 };
 void st_quota_defaults(struct st_quota *q);
@@ -241,6 +242,7 @@ struct sim_store {
 	struct st_quota quota;
 	unsigned *owned;		/* nodes per owner domid */
 	unsigned long long nreq;	/* requests served */
+	bool accept_paused;		/* out of descriptors: listeners off */
 };
 
 bool st_conn_priv(const struct st_conn *c);

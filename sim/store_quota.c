@@ -1,7 +1,8 @@
 /*
  * store_quota.c — xenstore quotas, with C xenstored's defaults: 1000 nodes
  * per domain, 128 watches and 10 transactions per connection, 5
- * permission entries, 20 outstanding replies; values up to 4096 bytes.
+ * permission entries, 20 outstanding replies; values up to 4096 bytes;
+ * and (ours: a guest has no sockets on Xen) 256 connections per guest.
  * They bind guests only (domain 0 is exempt, as in xenstored); going over
  * one is an error reply (ENOSPC, E2BIG), never a crash. The output backlog
  * bound applies to every connection: past it the connection is dropped
@@ -23,13 +24,15 @@ static const struct {
 	{ "transactions", offsetof(struct st_quota, txns) },
 	{ "permissions", offsetof(struct st_quota, perms) },
 	{ "outstanding", offsetof(struct st_quota, outstanding) },
+	{ "connections", offsetof(struct st_quota, conns) },
 };
 
 void st_quota_defaults(struct st_quota *q)
 {
 	*q = (struct st_quota){
 		.nodes = 1000, .value_size = 4096, .watches = 128, .txns = 10,
-		.perms = 5, .outstanding = 20, .out_bytes = 64u << 20,
+		.perms = 5, .outstanding = 20, .conns = 256,
+		.out_bytes = 64u << 20,
 	};
 }
 
