@@ -19,7 +19,6 @@
 struct pp_shm {
 	_Alignas(64) atomic_uint_fast64_t seq;	/* the bounced line */
 	_Alignas(64) atomic_int stop;
-	int ready[2];
 	int batches;
 	double batch_ns[BATCHES];
 };
@@ -42,7 +41,6 @@ static void pinger(struct pp_shm *m)
 	double end = xbench_now() + PROBE_BUDGET_S;
 	uint64_t seq = 0;
 
-	__atomic_store_n(&m->ready[0], 1, __ATOMIC_RELEASE);
 	for (int b = 0; b < BATCHES; b++) {
 		double t0 = xbench_now();
 		int i;
@@ -66,7 +64,6 @@ static void ponger(struct pp_shm *m)
 	double end = xbench_now() + PROBE_BUDGET_S + 1.0;
 	uint64_t seq = 1;
 
-	__atomic_store_n(&m->ready[1], 1, __ATOMIC_RELEASE);
 	while (!atomic_load(&m->stop)) {
 		if (!wait_seq(m, seq, end))
 			break;

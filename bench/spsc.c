@@ -62,7 +62,7 @@ static void producer(struct spsc_shm *m, struct spsc_shape sh)
 	if (!pkt)
 		_exit(2);
 	memset(pkt, 0xa5, sh.size);
-	m->ready[0] = 1;
+	__atomic_store_n(&m->ready[0], 1, __ATOMIC_RELEASE);
 	while (!atomic_load_explicit(&m->go, memory_order_acquire))
 		;
 	while (!atomic_load_explicit(&m->stop, memory_order_relaxed)) {
@@ -96,7 +96,7 @@ static void consumer(struct spsc_shm *m, struct spsc_shape sh)
 
 	if (!pkt)
 		_exit(2);
-	m->ready[1] = 1;
+	__atomic_store_n(&m->ready[1], 1, __ATOMIC_RELEASE);
 	while (!atomic_load_explicit(&m->go, memory_order_acquire))
 		;
 	t0 = xbench_now();
