@@ -311,19 +311,21 @@ static struct peer *peer_get(struct sim_gnttab *h, uint16_t domid, int *st)
 	return p;
 }
 
+/* One side of a copy. A pinned grant stays pinned while the following
+ * segments use the same one, as Xen keeps its copy buffers. */
 struct side {
-	struct peer *peer;		/* NULL: local memory */
+	struct peer *peer;		/* pinned grant's table, or NULL */
 	uint32_t ref;
-	uint8_t *ptr;
+	uint8_t *page;			/* the pinned page in the peer's arena */
 	bool readonly;
-	bool pinned;
 	struct xnx_simj_side *j;	/* its journal entry */
 };
 
-/* One copy call's journal pair, claimed on its first pin. */
+/* One copy call: its two sides and journal pair (claimed on first pin). */
 struct copy_ctx {
 	struct sim_gnttab *h;
 	int pair;
+	struct side src, dst;
 };
 
 static struct xnx_simj_side *journal_side(struct copy_ctx *cx, unsigned k)
@@ -344,96 +346,84 @@ static struct xnx_simj_side *journal_side(struct copy_ctx *cx, unsigned k)
 	return &jr->pair[cx->pair].side[k];
 }
 
-static void journal_done(struct copy_ctx *cx)
+static void side_release(struct side *s)
 {
-	if (cx->pair >= 0)
-		__atomic_store_n(&cx->h->journal->pair[cx->pair].owner, 0, __ATOMIC_RELEASE);
+	if (s->peer)
+		xnx_simgt_release(&s->peer->gt, s->ref, s->readonly, XNX_SIMGT_SPIN_CLIENT, s->j);
+	s->peer = NULL;
 }
 
-static int side_lock_domain(struct sim_gnttab *h, bool gref, uint16_t domid,
-			    struct side *s)
+/* Make S the grant REF of domain DOMID (pinning it unless it already is);
+ * GNTST code. */
+static int side_grant(struct copy_ctx *cx, struct side *s, uint16_t domid, uint32_t ref)
 {
+	struct peer *p;
+	uint32_t frame;
 	int st = GNTST_okay;
 
-	s->peer = NULL;
-	s->pinned = false;
-	if (!gref)
+	p = peer_get(cx->h, domid, &st);
+	if (!p)
+		return st;
+	if (s->peer == p && s->ref == ref)
 		return GNTST_okay;
-	s->peer = peer_get(h, domid, &st);
-	return s->peer ? GNTST_okay : st;
-}
-
-static int side_claim(struct copy_ctx *cx, struct side *s, uint32_t ref,
-		      uint16_t off, void *virt)
-{
-	uint32_t frame;
-	int rc;
-
-	if (!s->peer) {
-		s->ptr = virt;
-		return GNTST_okay;
-	}
+	side_release(s);
 	s->j = journal_side(cx, s->readonly ? 0 : 1);
-	rc = xnx_simgt_acquire(&s->peer->gt, ref, cx->h->link.domid, s->readonly,
+	st = xnx_simgt_acquire(&p->gt, ref, cx->h->link.domid, s->readonly,
 			       XNX_SIMGT_SPIN_CLIENT, &frame, s->j);
-	if (rc != GNTST_okay)
-		return rc;
+	if (st != GNTST_okay)
+		return st;
+	s->peer = p;
 	s->ref = ref;
-	s->pinned = true;
-	s->ptr = s->peer->gt.arena + (size_t)frame * PAGE + off;
+	s->page = p->gt.arena + (size_t)frame * PAGE;
 	return GNTST_okay;
 }
 
-static void side_release(struct side *s)
-{
-	if (s->pinned)
-		xnx_simgt_release(&s->peer->gt, s->ref, s->readonly, XNX_SIMGT_SPIN_CLIENT, s->j);
-	s->pinned = false;
-}
-
-/* One segment, checked in Xen's order: domains, source grant, destination
- * grant, then the bounds. */
+/* One segment, checked in Xen's order: domains and grants (source, then
+ * destination), then the bounds. */
 static int copy_one(struct copy_ctx *cx, const xengnttab_grant_copy_segment_t *seg)
 {
-	struct sim_gnttab *h = cx->h;
 	bool sg = seg->flags & GNTCOPY_source_gref, dg = seg->flags & GNTCOPY_dest_gref;
-	struct side src = { .readonly = true }, dst = { .readonly = false };
-	int rc;
+	int rc = GNTST_okay;
 
-	rc = side_lock_domain(h, sg, seg->source.foreign.domid, &src);
-	if (rc == GNTST_okay)
-		rc = side_lock_domain(h, dg, seg->dest.foreign.domid, &dst);
-	if (rc == GNTST_okay)
-		rc = side_claim(cx, &src, seg->source.foreign.ref,
-				seg->source.foreign.offset, seg->source.virt);
-	if (rc == GNTST_okay)
-		rc = side_claim(cx, &dst, seg->dest.foreign.ref,
-				seg->dest.foreign.offset, seg->dest.virt);
+	if (!sg)
+		side_release(&cx->src);
+	if (!dg)
+		side_release(&cx->dst);
+	if (sg)
+		rc = side_grant(cx, &cx->src, seg->source.foreign.domid, seg->source.foreign.ref);
+	if (rc == GNTST_okay && dg)
+		rc = side_grant(cx, &cx->dst, seg->dest.foreign.domid, seg->dest.foreign.ref);
 	if (rc == GNTST_okay &&
 	    ((sg && seg->source.foreign.offset + seg->len > PAGE) ||
 	     (dg && seg->dest.foreign.offset + seg->len > PAGE)))
 		rc = GNTST_bad_copy_arg;
-	if (rc == GNTST_okay)
-		memmove(dst.ptr, src.ptr, seg->len);
-	side_release(&dst);
-	side_release(&src);
-	return rc;
+	if (rc != GNTST_okay) {
+		side_release(&cx->src);
+		side_release(&cx->dst);
+		return rc;
+	}
+	memmove(dg ? cx->dst.page + seg->dest.foreign.offset : (uint8_t *)seg->dest.virt,
+		sg ? cx->src.page + seg->source.foreign.offset : (uint8_t *)seg->source.virt,
+		seg->len);
+	return GNTST_okay;
 }
 
 static int sim_grant_copy(xnx_gnttab *b, uint32_t count,
 			  xengnttab_grant_copy_segment_t *segs)
 {
-	struct sim_gnttab *h = (struct sim_gnttab *)b;
+	struct copy_ctx cx = { .h = (struct sim_gnttab *)b, .pair = -1,
+			       .src = { .readonly = true }, .dst = { .readonly = false } };
 
 	/* As Linux's gntdev: local-to-local copies are not grant copies. */
 	for (uint32_t i = 0; i < count; i++)
 		if (!(segs[i].flags & (GNTCOPY_source_gref | GNTCOPY_dest_gref)))
 			return fail(-EINVAL);
-	struct copy_ctx cx = { .h = h, .pair = -1 };
-
 	for (uint32_t i = 0; i < count; i++)
 		segs[i].status = (int16_t)copy_one(&cx, &segs[i]);
-	journal_done(&cx);
+	side_release(&cx.src);
+	side_release(&cx.dst);
+	if (cx.pair >= 0)
+		__atomic_store_n(&cx.h->journal->pair[cx.pair].owner, 0, __ATOMIC_RELEASE);
 	return 0;
 }
 

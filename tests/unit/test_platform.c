@@ -501,6 +501,22 @@ static void test_copy_status_codes(void)
 	CU_ASSERT(segs[0].status == GNTST_okay && segs[1].status == GNTST_general_error &&
 		  segs[2].status == GNTST_okay);
 	CU_ASSERT(prw[16] == 0x11 && prw[23] == 0x11);
+	/* consecutive segments on one grant (kept pinned between them) */
+	xengnttab_grant_copy_segment_t same[4];
+	for (int i = 0; i < 4; i++)
+		same[i] = (xengnttab_grant_copy_segment_t){
+			.flags = GNTCOPY_source_gref | (i == 3 ? GNTCOPY_dest_gref : 0),
+			.source.foreign = { rw, (uint16_t)(i * 8), (uint16_t)g },
+			.len = 8 };
+	for (int i = 0; i < 3; i++)
+		same[i].dest.virt = buf + 100 + i * 8;
+	same[3].dest.foreign.ref = rw;
+	same[3].dest.foreign.offset = 200;
+	same[3].dest.foreign.domid = (uint16_t)g;
+	CU_ASSERT(xnx_gnttab_grant_copy(gt0, 4, same) == 0);
+	CU_ASSERT(same[0].status == GNTST_okay && same[2].status == GNTST_okay);
+	CU_ASSERT(same[3].status == GNTST_okay && prw[200] == prw[24]);
+	CU_ASSERT(memcmp(buf + 100, prw, 24) == 0);
 	/* local to local is no grant copy */
 	segs[0].flags = 0;
 	CU_ASSERT(xnx_gnttab_grant_copy(gt0, 1, segs) == -1 && errno == EINVAL);
