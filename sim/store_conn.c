@@ -236,7 +236,7 @@ void st_flush(struct sim_store *st)
 /* Parse and handle every complete message buffered from C. */
 static void process_input(struct st_conn *c)
 {
-	static char body[XENSTORE_PAYLOAD_MAX + 1];
+	char body[XENSTORE_PAYLOAD_MAX + 1];
 	size_t pos = 0;
 
 	while (!c->dead && !paused(c)) {
