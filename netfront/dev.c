@@ -373,21 +373,54 @@ const char *xnf_broken_reason(const struct xnf_dev *dev)
 	return dev->state == XNF_BROKEN || dev->state == XNF_CLOSED ? dev->reason : "";
 }
 
-/* Take every pending port and unmask it: an event only means "look". */
-static void drain_events(struct xnf_dev *dev)
+/* Take every pending port and unmask it: an event only means "look".
+ * Returns how many there were. */
+static int drain_events(struct xnf_dev *dev)
 {
-	for (int i = 0; i < EVENT_BUDGET; i++) {
+	int n = 0;
+
+	for (; n < EVENT_BUDGET; n++) {
 		xenevtchn_port_or_error_t port = xnx_evtchn_pending(dev->ev);
 
 		if (port < 0)
 			break;
 		xnx_evtchn_unmask(dev->ev, (evtchn_port_t)port);
 	}
+	return n;
+}
+
+/* Has the backend closed its end of a channel? A peer's close shows as our
+ * port dropping from interdomain to unbound, with an event to make us look. */
+static bool peer_gone(struct xnf_dev *dev)
+{
+	int st = xnx_evtchn_status(dev->ev, (evtchn_port_t)dev->port_tx);
+
+	if (st >= 0 && st != EVTCHNSTAT_interdomain)
+		return true;
+	if (dev->port_rx == dev->port_tx)
+		return false;
+	st = xnx_evtchn_status(dev->ev, (evtchn_port_t)dev->port_rx);
+	return st >= 0 && st != EVTCHNSTAT_interdomain;
+}
+
+/* Transmit completions; and after an event that brought no work at all,
+ * ask whether the backend is still there (a busy ring never pays for it). */
+static void process_rings(struct xnf_dev *dev, int events)
+{
+	int done = xnf_tx_gc(dev->q);
+
+	if (done < 0) {
+		queue_broken(dev);
+		return;
+	}
+	if (events && done == 0 && !RING_HAS_UNCONSUMED_RESPONSES(&dev->q->rx) &&
+	    !xnf_rx_ready(dev->q) && peer_gone(dev))
+		dev_closed(dev, "backend closed its event channel");
 }
 
 int xnf_process(struct xnf_dev *dev)
 {
-	int rc = xnx_xs_dispatch(dev->watches);
+	int rc = xnx_xs_dispatch(dev->watches), events;
 
 	if (rc < 0)
 		xnx_warn("vif %u: xenstore watch: %s", dev->devid, strerror(-rc));
@@ -395,9 +428,9 @@ int xnf_process(struct xnf_dev *dev)
 		dev->xs_changed = false;
 		advance(dev);
 	}
-	drain_events(dev);
-	if (dev->state == XNF_CONNECTED && xnf_tx_gc(dev->q) < 0)
-		queue_broken(dev);
+	events = drain_events(dev);
+	if (dev->state == XNF_CONNECTED)
+		process_rings(dev, events);
 	return dev->state;
 }
 

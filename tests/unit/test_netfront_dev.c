@@ -585,6 +585,31 @@ static void guest_expect_broken(unsigned devid)
 	_exit(0);
 }
 
+/* The backend unbinds its channel without a word in xenstore. */
+static void guest_peer_vanishes(unsigned devid)
+{
+	char id[16];
+	struct xnf_dev *dev;
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+
+	snprintf(id, sizeof(id), "%u", guest);
+	setenv("XNET_DOMID", id, 1);
+	unsetenv("XENSTORED_PATH");
+	dev = xnf_open(devid);
+	if (!dev)
+		FAIL("xnf_open: %s", strerror(errno));
+	/* It may be gone before we even see Connected: either way, closed. */
+	while ((xnf_state(dev) == XNF_CONNECTING || xnf_state(dev) == XNF_CONNECTED) &&
+	       xnx_now_ns() < end)
+		xnf_wait(dev, 100);
+	if (xnf_state(dev) != XNF_CLOSED ||
+	    !strstr(xnf_broken_reason(dev), "event channel"))
+		FAIL("state %d, reason '%s'", xnf_state(dev), xnf_broken_reason(dev));
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
 static pid_t spawn(void (*fn)(unsigned), unsigned devid)
 {
 	pid_t pid = fork();
@@ -785,6 +810,24 @@ static void dev_garbage_backend_values(void)
 		CU_ASSERT_PTR_NULL(ref);
 		free(ref);
 	}
+}
+
+static void dev_backend_unbinding_closes_device(void)
+{
+	unsigned devid = add_vif(false);
+	pid_t pid = spawn(guest_peer_vanishes, devid);
+	struct back b;
+
+	CU_ASSERT_FATAL(pid > 0);
+	if (!back_connect(&b, false)) {
+		back_abort(&b, pid);
+		return;
+	}
+	xnx_evtchn_unbind(b.ev, (evtchn_port_t)b.port_tx);
+	b.port_tx = b.port_rx = -1;
+	CU_ASSERT_TRUE(wait_state(fe, S(Closing) | S(Closed)));
+	back_close(&b, false);
+	CU_ASSERT_TRUE(guest_ok(pid));
 }
 
 static void dev_backend_closing_closes_device(void)
@@ -990,6 +1033,8 @@ int main(void)
 		    dev_hostile_response_breaks_device);
 	CU_add_test(s, "dev_backend_closing_closes_device",
 		    dev_backend_closing_closes_device);
+	CU_add_test(s, "dev_backend_unbinding_closes_device",
+		    dev_backend_unbinding_closes_device);
 	CU_add_test(s, "dev_open_rejects_bad_mac", dev_open_rejects_bad_mac);
 	CU_add_test(s, "dev_garbage_backend_values", dev_garbage_backend_values);
 	CU_add_test(s, "daemon_pumps_frames_and_tears_down",
