@@ -169,6 +169,7 @@ static int connect_queue(struct xnb_vif *vif, unsigned i, const struct xnb_fe_co
 		snprintf(why, whylen, "queue %u: setup: %s", i, strerror(-rc));
 		goto err_unmap;
 	}
+	vq->q->mcast = &vif->mcast;
 	if (bind_ports(vq, fq, why, whylen) < 0)
 		goto err_fini;
 	if (open_tap_queue(vq, why, whylen) < 0)
@@ -226,6 +227,7 @@ void xnb_vif_disconnect(struct xnb_vif *vif)
 	for (unsigned i = vif->nqueues; i-- > 0;)
 		disconnect_queue(&vif->vq[i]);
 	vif->nqueues = 0;
+	vif->mcast.n = 0;	/* the next connection starts a fresh list */
 	xnx_info("%s: disconnected", vif->path);
 }
 

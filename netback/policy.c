@@ -2,7 +2,8 @@
  * policy.c — what a vif may send: the toolstack's `rate` limit as a credit
  * of bytes per time window (Linux netback's credit scheme: unused credit
  * carries over up to one window or 128 KiB, whichever is more, so a
- * maximum-size packet always gets through eventually).
+ * maximum-size packet always gets through eventually); and the frontend's
+ * multicast filter (netif.h "feature-multicast-control").
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -67,4 +68,47 @@ bool xnb_credit_take(struct xnb_credit *c, uint32_t size, uint64_t now, uint64_t
 	}
 	c->remaining -= size;
 	return true;
+}
+
+/* ---- multicast filter ----------------------------------------------------- */
+
+static bool is_multicast(const uint8_t a[6])
+{
+	return a[0] & 1;
+}
+
+static bool is_broadcast(const uint8_t a[6])
+{
+	return (a[0] & a[1] & a[2] & a[3] & a[4] & a[5]) == 0xff;
+}
+
+int xnb_mcast_add(struct xnb_mcast *m, const uint8_t addr[6])
+{
+	if (!is_multicast(addr))
+		return -EINVAL;
+	if (m->n == XNB_MCAST_MAX)
+		return -ENOSPC;
+	memcpy(m->addr[m->n++], addr, 6);
+	return 0;
+}
+
+void xnb_mcast_del(struct xnb_mcast *m, const uint8_t addr[6])
+{
+	for (unsigned i = 0; i < m->n; i++) {
+		if (memcmp(m->addr[i], addr, 6) == 0) {
+			memmove(m->addr[i], m->addr[i + 1], (m->n - i - 1) * 6u);
+			m->n--;
+			return;
+		}
+	}
+}
+
+bool xnb_mcast_pass(const struct xnb_mcast *m, const uint8_t dest[6])
+{
+	if (!m || !m->enabled || !is_multicast(dest) || is_broadcast(dest))
+		return true;
+	for (unsigned i = 0; i < m->n; i++)
+		if (memcmp(m->addr[i], dest, 6) == 0)
+			return true;
+	return false;
 }

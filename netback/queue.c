@@ -16,11 +16,12 @@ const char *xnb_drop_name(enum xnb_drop d)
 		[XNB_DROP_TX_BAD_SIZE] = "tx_bad_size",
 		[XNB_DROP_TX_COPY] = "tx_copy_error",
 		[XNB_DROP_TX_CSUM] = "tx_csum_setup",
-		[XNB_DROP_TX_UNSUPPORTED] = "tx_unsupported",
+		[XNB_DROP_TX_MCAST] = "tx_mcast_refused",
 		[XNB_DROP_TX_TAP] = "tx_tap_full",
 		[XNB_DROP_RX_TOO_BIG] = "rx_too_big",
 		[XNB_DROP_RX_COPY] = "rx_copy_error",
 		[XNB_DROP_RX_BAD_HDR] = "rx_bad_vnet_hdr",
+		[XNB_DROP_RX_MCAST] = "rx_mcast_filtered",
 	};
 
 	return (unsigned)d < XNB_DROP_MAX ? names[d] : "unknown";

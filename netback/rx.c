@@ -203,6 +203,10 @@ static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 			q->stats->drops[rc == -EMSGSIZE ? XNB_DROP_RX_TOO_BIG : XNB_DROP_RX_BAD_HDR]++;
 			continue;
 		}
+		if (!xnb_mcast_pass(q->mcast, pkt->data)) {
+			q->stats->drops[XNB_DROP_RX_MCAST]++;
+			continue;
+		}
 		if (prod - q->rx.req_cons < xnb_rx_packet_slots(pkt)) {
 			hold(q, len);
 			b->held_at = b->staged;

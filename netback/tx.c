@@ -54,7 +54,12 @@ static int take_extra(struct xnb_tx_pkt *pkt, const struct netif_extra_info *ex,
 		pkt->gso = *ex;
 		pkt->has_gso = true;
 	} else if (ex->type != XEN_NETIF_EXTRA_TYPE_HASH) {
-		pkt->has_mcast = true;	/* MCAST_ADD / MCAST_DEL */
+		if (pkt->has_mcast) {
+			snprintf(why, whylen, "both multicast add and delete in one packet");
+			return -EPROTO;
+		}
+		pkt->mcast = *ex;	/* MCAST_ADD / MCAST_DEL */
+		pkt->has_mcast = true;
 	}
 	return 0;
 }
@@ -151,8 +156,10 @@ int xnb_tx_ring_to_packet(const netif_tx_back_ring_t *ring, RING_IDX prod,
 	}
 	if (check_sizes(pkt, why, whylen) < 0)
 		return -EPROTO;
-	if (pkt->status == NETIF_RSP_OKAY && pkt->has_mcast)
-		pkt_bad(pkt, XNB_DROP_TX_UNSUPPORTED);
+	/* A multicast-control request is a dummy packet, often empty: it is
+	 * answered, never sent (Linux does the same). */
+	if (pkt->has_mcast)
+		pkt->status = NETIF_RSP_OKAY;
 	return (int)(idx - ring->req_cons);
 }
 
@@ -304,12 +311,16 @@ static void finish_batch(struct xnb_queue *q, unsigned npkts)
 	for (unsigned i = 0; i < npkts; i++) {
 		struct xnb_tx_pkt *pkt = &q->tx_pkts[i];
 
-		if (pkt->status == NETIF_RSP_OKAY)
+		if (pkt->status == NETIF_RSP_OKAY && !pkt->has_mcast) {
 			check_copies(q, pkt);
-		if (pkt->status == NETIF_RSP_OKAY)
-			deliver(q, pkt);
-		if (pkt->status != NETIF_RSP_OKAY)
+			if (pkt->status == NETIF_RSP_OKAY)
+				deliver(q, pkt);
+		}
+		if (pkt->status != NETIF_RSP_OKAY) {
 			q->stats->drops[pkt->why]++;
+			xnx_log_rl(&tx_rl, XNX_LOG_WARN, "dom%u: tx packet id %u refused: %s",
+				   q->domid, pkt->slot[0].id, xnb_drop_name(pkt->why));
+		}
 		respond(q, pkt);
 	}
 }
@@ -330,6 +341,17 @@ static void push_tx(struct xnb_queue *q)
 		q->stats->notify_sent++;
 	} else {
 		q->stats->notify_suppressed++;
+	}
+}
+
+/* Update the vif's multicast list as the dummy packet PKT asks. */
+static void apply_mcast(struct xnb_queue *q, struct xnb_tx_pkt *pkt)
+{
+	if (pkt->mcast.type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL) {
+		if (q->mcast)
+			xnb_mcast_del(q->mcast, pkt->mcast.u.mcast.addr);
+	} else if (!q->mcast || xnb_mcast_add(q->mcast, pkt->mcast.u.mcast.addr) < 0) {
+		pkt_bad(pkt, XNB_DROP_TX_MCAST);
 	}
 }
 
@@ -364,7 +386,9 @@ static int fill_batch(struct xnb_queue *q, RING_IDX prod, unsigned *nsegs, bool 
 		}
 		npkts++;
 		q->tx.req_cons += (RING_IDX)n;
-		if (pkt->status != NETIF_RSP_OKAY)
+		if (pkt->has_mcast)
+			apply_mcast(q, pkt);
+		if (pkt->status != NETIF_RSP_OKAY || pkt->has_mcast)
 			continue;
 		pkt->data = q->tx_stage + staged;
 		pkt->first_seg = *nsegs;

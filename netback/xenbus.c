@@ -63,8 +63,8 @@ void xnb_xenbus_fatal(struct xnb_vif *vif, const char *fmt, ...)
 /* ---- probe ----------------------------------------------------------------- */
 
 /* The feature keys, written in one transaction. Same spellings and values
- * as Linux netback; absent = not offered (multicast control and the control
- * ring are not implemented yet). */
+ * as Linux netback; absent = not offered (the control ring is not
+ * implemented yet). */
 static int write_features(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	static const struct { const char *key; int val; } feats[] = {
@@ -75,6 +75,8 @@ static int write_features(struct xs_handle *xs, xs_transaction_t t, void *arg)
 		{ "feature-rx-copy", 1 },
 		{ "feature-rx-flip", 0 },
 		{ "feature-split-event-channels", 1 },
+		{ "feature-multicast-control", 1 },
+		{ "feature-dynamic-multicast-control", 1 },
 	};
 	struct xnb_vif *vif = arg;
 	char *name;
@@ -143,6 +145,23 @@ static void frontend_watch_cb(const char *path, void *arg)
 	xnb_xenbus_frontend_event(arg);
 }
 
+/* request-multicast-control may change at any time (we offer the dynamic
+ * variant): re-sample it. Bad values count as off. */
+static void mcast_watch_cb(const char *path, void *arg)
+{
+	struct xnb_vif *vif = arg;
+	bool on = false;
+
+	if (vif->dead)
+		return;
+	if (xnx_xs_read_bool(vif->be->xs, XBT_NULL, vif->fe_path, "request-multicast-control",
+			     false, &on) < 0)
+		xnx_warn("%s/request-multicast-control: not 0 or 1; filter off", vif->fe_path);
+	if (on != vif->mcast.enabled)
+		xnx_info("%s: multicast filter %s", vif->path, on ? "on" : "off");
+	vif->mcast.enabled = on;
+}
+
 /* As Linux netback: one queue per CPU, within our limit. */
 static unsigned max_queues(void)
 {
@@ -199,6 +218,10 @@ static void probe(struct xnb_backend *be, uint32_t domid, uint32_t devid)
 	snprintf(vif->fe_state_path, sizeof(vif->fe_state_path), "%s/state", vif->fe_path);
 	if (xnx_xs_watch_add(be->watches, vif->fe_state_path, frontend_watch_cb, vif) == 0)
 		vif->watching_fe = true;
+	snprintf(vif->fe_mcast_path, sizeof(vif->fe_mcast_path), "%s/request-multicast-control",
+		 vif->fe_path);
+	if (xnx_xs_watch_add(be->watches, vif->fe_mcast_path, mcast_watch_cb, vif) == 0)
+		vif->watching_mcast = true;
 	set_state(vif, XenbusStateInitWait);
 	xnb_xenbus_backend_event(be, domid, devid);	/* hotplug-status may be there */
 }
@@ -375,7 +398,9 @@ static void unwatch_fe(struct xnb_vif *vif)
 {
 	if (vif->watching_fe)
 		xnx_xs_watch_del(vif->be->watches, vif->fe_state_path, vif);
-	vif->watching_fe = false;
+	if (vif->watching_mcast)
+		xnx_xs_watch_del(vif->be->watches, vif->fe_mcast_path, vif);
+	vif->watching_fe = vif->watching_mcast = false;
 }
 
 /* Forget the device: disconnect, close the TAP, free at the end of the turn. */

@@ -51,11 +51,12 @@ enum xnb_drop {
 	XNB_DROP_TX_BAD_SIZE,	/* < ETH_HLEN, or first slot's total < frags */
 	XNB_DROP_TX_COPY,	/* grant copy failed (bad gref, ...) */
 	XNB_DROP_TX_CSUM,	/* checksum/GSO setup impossible */
-	XNB_DROP_TX_UNSUPPORTED, /* multicast-control request (not offered) */
+	XNB_DROP_TX_MCAST,	/* multicast filter request refused (list full) */
 	XNB_DROP_TX_TAP,	/* TAP write failed (full, down) */
 	XNB_DROP_RX_TOO_BIG,	/* frame needs more slots than the peer takes */
 	XNB_DROP_RX_COPY,	/* grant copy into the guest failed */
 	XNB_DROP_RX_BAD_HDR,	/* TAP gave an unusable virtio-net header */
+	XNB_DROP_RX_MCAST,	/* multicast the frontend did not subscribe to */
 	XNB_DROP_MAX
 };
 
@@ -103,6 +104,26 @@ void xnb_credit_set(struct xnb_credit *c, uint64_t bytes, uint64_t usec, uint64_
  * there will be credit again. */
 bool xnb_credit_take(struct xnb_credit *c, uint32_t size, uint64_t now, uint64_t *retry);
 
+/* ---- multicast filter (policy.c) -------------------------------------------- */
+
+#define XNB_MCAST_MAX 64	/* as Linux netback */
+
+/* The frontend's multicast list, filled by MCAST_ADD/DEL extras on TX and
+ * applied to RX while `request-multicast-control` is set. */
+struct xnb_mcast {
+	bool enabled;
+	unsigned n;
+	uint8_t addr[XNB_MCAST_MAX][6];
+};
+
+/* Add / remove ADDR: 0, or -ENOSPC when the list is full (add) / -EINVAL
+ * for an address that is not multicast. Removing an absent one is fine. */
+int xnb_mcast_add(struct xnb_mcast *m, const uint8_t addr[6]);
+void xnb_mcast_del(struct xnb_mcast *m, const uint8_t addr[6]);
+/* Should a frame to DEST reach the frontend? Unicast and broadcast always;
+ * multicast only if the filter is off or DEST is on the list. */
+bool xnb_mcast_pass(const struct xnb_mcast *m, const uint8_t dest[6]);
+
 /* ---- packets ------------------------------------------------------------- */
 
 /* One guest TX packet, copied off the ring and validated. */
@@ -115,6 +136,7 @@ struct xnb_tx_pkt {
 	uint16_t flags;		/* slot[0].flags: NETTXF_* */
 	bool has_gso, has_mcast;
 	struct netif_extra_info gso;
+	struct netif_extra_info mcast;	/* MCAST_ADD or MCAST_DEL */
 	int16_t status;		/* NETIF_RSP_OKAY until something fails */
 	enum xnb_drop why;	/* valid when status != OKAY */
 	uint8_t *data;		/* where grant copy puts the frame */
@@ -165,6 +187,7 @@ struct xnb_queue {
 	struct xnb_feat feat;
 	const struct xnb_io *io;
 	struct xnb_stats *stats;	/* the vif's */
+	struct xnb_mcast *mcast;	/* the vif's; NULL: no filtering */
 
 	/* TX batch: packets, their grant ops, the staging area they land in. */
 	struct xnb_tx_pkt tx_pkts[XNB_TX_BUDGET];
@@ -231,7 +254,8 @@ enum xnb_work xnb_tx_run(struct xnb_queue *q);
 
 /* Describe a frame read from the TAP (BUF = header + frame, LEN bytes) for
  * a frontend with features F. 0, or -EMSGSIZE (needs more slots than the
- * frontend takes) / -EINVAL (bad header). */
+ * frontend takes) / -EINVAL (bad header). The multicast filter is applied
+ * by the caller. */
 int xnb_rx_frame_to_packet(const uint8_t *buf, size_t len, const struct xnb_feat *f,
 			   struct xnb_rx_pkt *pkt);
 /* Ring slots PKT uses (data + extra). */

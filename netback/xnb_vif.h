@@ -83,6 +83,9 @@ struct xnb_vif {
 	unsigned nqueues;
 	struct xnb_vq vq[XNB_MAX_QUEUES];
 	const char *broken;	/* the violation that stopped a queue */
+	struct xnb_mcast mcast;	/* shared by the queues */
+	char fe_mcast_path[128];	/* watched: request-multicast-control */
+	bool watching_mcast;
 	uint64_t rate_bytes, rate_usec;	/* the toolstack's `rate`; 0 = none */
 	bool rate_bad;		/* warned about a bad `rate` already */
 	struct xnb_stats stats;

@@ -163,6 +163,16 @@ static void tx_extra(uint8_t type, uint8_t flags, uint16_t gso_size, uint8_t gso
 	memcpy(RING_GET_REQUEST(&txf, txf.req_prod_pvt++), &ex, sizeof(ex));
 }
 
+static void tx_extra_mcast(uint8_t type, const uint8_t addr[6])
+{
+	struct netif_extra_info ex;
+
+	memset(&ex, 0, sizeof(ex));
+	ex.type = type;
+	memcpy(ex.u.mcast.addr, addr, 6);
+	memcpy(RING_GET_REQUEST(&txf, txf.req_prod_pvt++), &ex, sizeof(ex));
+}
+
 static int tx_push(void)
 {
 	int notify;
@@ -215,7 +225,10 @@ static const struct vcase vcases[] = {
 	{ "extra_gso_type_bad", { R(0, XI, 60), X(GSO, 0, 1448, 9) }, -EPROTO, 0, 0 },
 	{ "extra_chain_not_pushed", { R(0, XI, 60), X(GSO, XEN_NETIF_EXTRA_FLAG_MORE, 1448, V4) }, -EPROTO, 0, 0 },
 	{ "frag_not_pushed", { R(0, MORE, 60) }, -EPROTO, 0, 0 },
-	{ "mcast_not_offered", { R(0, XI, 60), X(XEN_NETIF_EXTRA_TYPE_MCAST_ADD, 0, 0, 0) }, 2, NETIF_RSP_ERROR, 1 },
+	{ "mcast_request", { R(0, XI, 60), X(XEN_NETIF_EXTRA_TYPE_MCAST_ADD, 0, 0, 0) }, 2, NETIF_RSP_OKAY, 1 },
+	{ "mcast_empty_dummy", { R(0, XI, 0), X(XEN_NETIF_EXTRA_TYPE_MCAST_DEL, 0, 0, 0) }, 2, NETIF_RSP_OKAY, 1 },
+	{ "mcast_add_and_del", { R(0, XI, 0), X(XEN_NETIF_EXTRA_TYPE_MCAST_ADD, XEN_NETIF_EXTRA_FLAG_MORE, 0, 0),
+				 X(XEN_NETIF_EXTRA_TYPE_MCAST_DEL, 0, 0, 0) }, -EPROTO, 0, 0 },
 };
 
 static void load_case(const struct vcase *c)
@@ -876,6 +889,96 @@ static void test_tx_run_throttled(void)
 	fake_now = 0;
 }
 
+/* ---- multicast filter ------------------------------------------------------ */
+
+static const uint8_t grp1[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+static const uint8_t grp2[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x02 };
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t ucast[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 };
+
+static void test_mcast_list(void)
+{
+	static struct xnb_mcast m;
+	uint8_t a[6] = { 0x01, 0, 0, 0, 0, 0 };
+
+	memset(&m, 0, sizeof(m));
+	CU_ASSERT_EQUAL(xnb_mcast_add(&m, ucast), -EINVAL);
+	CU_ASSERT(xnb_mcast_pass(&m, grp1));	/* filter off: everything */
+	CU_ASSERT(xnb_mcast_pass(NULL, grp1));
+	m.enabled = true;
+	CU_ASSERT_FALSE(xnb_mcast_pass(&m, grp1));
+	CU_ASSERT(xnb_mcast_pass(&m, bcast));
+	CU_ASSERT(xnb_mcast_pass(&m, ucast));
+	CU_ASSERT_EQUAL(xnb_mcast_add(&m, grp1), 0);
+	CU_ASSERT(xnb_mcast_pass(&m, grp1));
+	CU_ASSERT_FALSE(xnb_mcast_pass(&m, grp2));
+	xnb_mcast_del(&m, grp2);	/* absent: nothing happens */
+	CU_ASSERT_EQUAL(m.n, 1);
+	xnb_mcast_del(&m, grp1);
+	CU_ASSERT_EQUAL(m.n, 0);
+	CU_ASSERT_FALSE(xnb_mcast_pass(&m, grp1));
+	for (int i = 0; i < XNB_MCAST_MAX; i++) {
+		a[5] = (uint8_t)i;
+		CU_ASSERT_EQUAL(xnb_mcast_add(&m, a), 0);
+	}
+	CU_ASSERT_EQUAL(xnb_mcast_add(&m, grp1), -ENOSPC);
+	a[5] = 0;
+	xnb_mcast_del(&m, a);
+	CU_ASSERT_EQUAL(m.n, XNB_MCAST_MAX - 1);
+	a[5] = XNB_MCAST_MAX - 1;
+	CU_ASSERT(xnb_mcast_pass(&m, a));	/* the tail survived the move */
+}
+
+/* A frame to DEST on the fake TAP. */
+static void tap_frame_to(const uint8_t dest[6], uint8_t seed)
+{
+	tap_frame(64, seed, NULL);
+	memcpy(tap_in[n_in - 1].buf + sizeof(struct virtio_net_hdr), dest, 6);
+}
+
+static void test_mcast_tx_requests_and_rx_filter(void)
+{
+	static struct xnb_mcast m;
+	netif_tx_response_t r;
+
+	setup_rings(&feat_all);
+	memset(&m, 0, sizeof(m));
+	q->mcast = &m;
+	tx_req(1, 0, XI, 41, 0);	/* an empty dummy, as frontends send */
+	tx_extra_mcast(XEN_NETIF_EXTRA_TYPE_MCAST_ADD, grp1);
+	tx_req(1, 0, XI, 42, 0);
+	tx_extra_mcast(XEN_NETIF_EXTRA_TYPE_MCAST_ADD, ucast);	/* not multicast */
+	tx_push();
+	CU_ASSERT_EQUAL(xnb_tx_run(q), XNB_IDLE);
+	CU_ASSERT_EQUAL(n_out, 0);	/* answered, never sent */
+	RING_COPY_RESPONSE(&txf, 0, &r);
+	CU_ASSERT(r.id == 41 && r.status == NETIF_RSP_OKAY);
+	RING_COPY_RESPONSE(&txf, 2, &r);
+	CU_ASSERT(r.id == 42 && r.status == NETIF_RSP_ERROR);
+	CU_ASSERT_EQUAL(m.n, 1);
+	CU_ASSERT_EQUAL(stats.drops[XNB_DROP_TX_MCAST], 1);
+
+	m.enabled = true;	/* request-multicast-control = 1 */
+	for (uint16_t i = 0; i < 4; i++)
+		rx_post(i, 10u + i);
+	rx_push();
+	tap_frame_to(grp2, 1);	/* not subscribed: filtered */
+	tap_frame_to(grp1, 2);
+	tap_frame_to(bcast, 3);
+	CU_ASSERT_EQUAL(xnb_rx_run(q), XNB_IDLE);
+	CU_ASSERT_EQUAL(stats.drops[XNB_DROP_RX_MCAST], 1);
+	CU_ASSERT_EQUAL(rxf.sring->rsp_prod, 2);
+	CU_ASSERT_EQUAL(grant_page[10][14], 2 + 14);
+	CU_ASSERT_EQUAL(grant_page[11][14], 3 + 14);
+
+	tx_req(1, 0, XI, 43, 0);
+	tx_extra_mcast(XEN_NETIF_EXTRA_TYPE_MCAST_DEL, grp1);
+	tx_push();
+	CU_ASSERT_EQUAL(xnb_tx_run(q), XNB_IDLE);
+	CU_ASSERT_EQUAL(m.n, 0);
+	q->mcast = NULL;
+}
+
 static void test_stats_format(void)
 {
 	struct xnb_stats s = { .tx_packets = 3, .rx_bytes = 1500 };
@@ -925,6 +1028,8 @@ int main(void)
 		{ "parse_rate_table", test_parse_rate_table },
 		{ "credit_take_windows", test_credit_take_windows },
 		{ "tx_run_throttled", test_tx_run_throttled },
+		{ "mcast_list", test_mcast_list },
+		{ "mcast_tx_requests_and_rx_filter", test_mcast_tx_requests_and_rx_filter },
 	};
 	CU_pSuite s;
 	int failed;

@@ -456,6 +456,7 @@ static void test_sim_handshake_violation_isolated(void)
 		{ "feature-rx-copy", "1" }, { "feature-rx-flip", "0" }, { "feature-sg", "1" },
 		{ "feature-split-event-channels", "1" }, { "feature-gso-tcpv4", "1" },
 		{ "feature-gso-tcpv6", "1" }, { "feature-ipv6-csum-offload", "1" },
+		{ "feature-multicast-control", "1" }, { "feature-dynamic-multicast-control", "1" },
 	};
 	struct guest good, bad, junk;
 	char *err;
