@@ -618,48 +618,73 @@ static int op_control(struct st_conn *c, const struct xsd_sockmsg *h,
 #define NOTID	2u	/* the tx_id is ignored */
 
 static const struct {
+	const char *name;
 	op_fn fn;
 	unsigned flags;
 } ops[XS_TYPE_COUNT] = {
-	[XS_CONTROL] = { op_control, PRIV },
-	[XS_DIRECTORY] = { op_directory, 0 },
-	[XS_READ] = { op_read, 0 },
-	[XS_GET_PERMS] = { op_get_perms, 0 },
-	[XS_WATCH] = { op_watch, NOTID },
-	[XS_UNWATCH] = { op_unwatch, NOTID },
-	[XS_TRANSACTION_START] = { op_txn_start, 0 },
-	[XS_TRANSACTION_END] = { op_txn_end, 0 },
-	[XS_INTRODUCE] = { op_introduce, PRIV },
-	[XS_RELEASE] = { op_release, PRIV },
-	[XS_GET_DOMAIN_PATH] = { op_get_domain_path, 0 },
-	[XS_WRITE] = { op_write, 0 },
-	[XS_MKDIR] = { op_mkdir, 0 },
-	[XS_RM] = { op_rm, 0 },
-	[XS_SET_PERMS] = { op_set_perms, 0 },
-	[XS_IS_DOMAIN_INTRODUCED] = { op_is_introduced, PRIV },
-	[XS_RESUME] = { op_resume, PRIV },
-	[XS_RESET_WATCHES] = { op_reset_watches, 0 },
-	[XS_DIRECTORY_PART] = { op_directory_part, 0 },
+	[XS_CONTROL] = { "CONTROL", op_control, PRIV },
+	[XS_DIRECTORY] = { "DIRECTORY", op_directory, 0 },
+	[XS_READ] = { "READ", op_read, 0 },
+	[XS_GET_PERMS] = { "GET_PERMS", op_get_perms, 0 },
+	[XS_WATCH] = { "WATCH", op_watch, NOTID },
+	[XS_UNWATCH] = { "UNWATCH", op_unwatch, NOTID },
+	[XS_TRANSACTION_START] = { "TRANSACTION_START", op_txn_start, 0 },
+	[XS_TRANSACTION_END] = { "TRANSACTION_END", op_txn_end, 0 },
+	[XS_INTRODUCE] = { "INTRODUCE", op_introduce, PRIV },
+	[XS_RELEASE] = { "RELEASE", op_release, PRIV },
+	[XS_GET_DOMAIN_PATH] = { "GET_DOMAIN_PATH", op_get_domain_path, 0 },
+	[XS_WRITE] = { "WRITE", op_write, 0 },
+	[XS_MKDIR] = { "MKDIR", op_mkdir, 0 },
+	[XS_RM] = { "RM", op_rm, 0 },
+	[XS_SET_PERMS] = { "SET_PERMS", op_set_perms, 0 },
+	[XS_IS_DOMAIN_INTRODUCED] = { "IS_DOMAIN_INTRODUCED", op_is_introduced, PRIV },
+	[XS_RESUME] = { "RESUME", op_resume, PRIV },
+	[XS_RESET_WATCHES] = { "RESET_WATCHES", op_reset_watches, 0 },
+	[XS_DIRECTORY_PART] = { "DIRECTORY_PART", op_directory_part, 0 },
 };
+
+/* Tier-1 errors: a reply, plus a rate-limited line for what looks like a
+ * broken or hostile client (the everyday ENOENT, EAGAIN... only at debug). */
+static void log_error(const struct st_conn *c, const struct xsd_sockmsg *h,
+		      const char *body, int rc)
+{
+	static struct xnx_ratelimit rl = XNX_RATELIMIT_INIT(20, 5);
+	const char *name = h->type < XS_TYPE_COUNT && ops[h->type].name
+			   ? ops[h->type].name : "unknown";
+	bool odd = rc == EINVAL || rc == ENOSYS || rc == E2BIG;
+	char what[65];
+	size_t i = 0;
+
+	/* The first argument says where; printable characters only. */
+	for (; i < h->len && i < sizeof(what) - 1 && body[i]; i++)
+		what[i] = body[i] >= 0x20 && body[i] < 0x7f ? body[i] : '?';
+	what[i] = '\0';
+
+	if (odd)
+		xnx_log_rl(&rl, XNX_LOG_INFO, "xenstore: domain %u: %s (type %u, "
+			   "%u bytes) '%s': %s", c->domid, name, h->type,
+			   h->len, what, st_errname(rc));
+	else
+		xnx_debug("xenstore: domain %u: %s '%s': %s", c->domid, name,
+			  what, st_errname(rc));
+}
 
 void st_dispatch(struct st_conn *c, const struct xsd_sockmsg *h, char *body)
 {
-	static struct xnx_ratelimit rl = XNX_RATELIMIT_INIT(20, 5);
 	struct st_view v = { .st = c->st, .conn = c, .domid = c->domid };
 	int rc;
 
-	if (h->type >= XS_TYPE_COUNT || !ops[h->type].fn) {
-		xnx_log_rl(&rl, XNX_LOG_INFO, "xenstore: domain %u sent unknown "
-			   "message type %u", c->domid, h->type);
+	if (h->type >= XS_TYPE_COUNT || !ops[h->type].fn)
 		rc = ENOSYS;
-	} else if ((ops[h->type].flags & PRIV) && !st_conn_priv(c)) {
+	else if ((ops[h->type].flags & PRIV) && !st_conn_priv(c))
 		rc = EACCES;
-	} else if (!(ops[h->type].flags & NOTID) && h->tx_id &&
-		   !(v.txn = st_txn_find(c, h->tx_id))) {
+	else if (!(ops[h->type].flags & NOTID) && h->tx_id &&
+		 !(v.txn = st_txn_find(c, h->tx_id)))
 		rc = ENOENT;
-	} else {
+	else
 		rc = ops[h->type].fn(c, h, body, &v);
-	}
-	if (rc)
+	if (rc) {
+		log_error(c, h, body, rc);
 		st_send_error(c, h, rc);
+	}
 }

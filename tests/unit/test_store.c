@@ -425,12 +425,21 @@ static void test_store_special_watches(void)
 	CU_ASSERT_PTR_NULL(rd(g2, XBT_NULL, "domid"));
 	CU_ASSERT_TRUE(h_no_event(g1, d0));
 
+	/* The toolstack may let a guest see them (as a changed node, the
+	 * permission change itself fires too). */
+	struct xs_permissions see[2] = { { .id = 0, .perms = XS_PERM_NONE },
+					 { .id = 1, .perms = XS_PERM_READ } };
+	CU_ASSERT_TRUE(xs_set_permissions(d0, XBT_NULL, "@releaseDomain", see, 2));
+	CU_ASSERT_TRUE(h_expect(d0, "@releaseDomain", "rel"));
+	CU_ASSERT_TRUE(h_expect(g1, "@releaseDomain", "grel"));
+
 	/* INTRODUCE and RELEASE over the wire. */
 	CU_ASSERT_TRUE(xs_introduce_domain(d0, 9, 0, 0));
 	CU_ASSERT_TRUE(h_expect(d0, "@introduceDomain", "intro"));
 	CU_ASSERT_TRUE(xs_is_domain_introduced(d0, 9));
 	CU_ASSERT_TRUE(xs_release_domain(d0, 9));
 	CU_ASSERT_TRUE(h_expect(d0, "@releaseDomain", "rel"));
+	CU_ASSERT_TRUE(h_expect(g1, "@releaseDomain", "grel"));
 	CU_ASSERT_FALSE(xs_is_domain_introduced(d0, 9));
 	CU_ASSERT_FALSE(xs_release_domain(d0, 9));
 	CU_ASSERT_EQUAL(errno, ENOENT);
