@@ -17,11 +17,12 @@
 #define TEARDOWN_VIF_MS 3000	/* frontend may be dead: do not wait long */
 
 static const char domain_usage[] =
-	"usage: xnet domain create NAME\n"
+	"usage: xnet domain create [--driver] NAME\n"
 	"       xnet domain destroy NAME\n"
 	"       xnet domain list\n"
 	"  create   a sim domain NAME, a network namespace NAME (lo up) and,\n"
-	"           if installed, the guest's xnetfront inside it\n"
+	"           if installed, the guest's xnetfront inside it; --driver\n"
+	"           makes it a driver domain (it may map other domains' grants)\n"
 	"  destroy  stop its xnetfront, detach its vifs, destroy the domain,\n"
 	"           delete the namespace\n"
 	"  list     Name, ID, namespace and xnetfront pid of each domain\n";
@@ -98,7 +99,7 @@ int xnt_domain_teardown(struct xs_handle *xs, const char *name, bool have_domid,
 	return rc;
 }
 
-static int create(const char *name)
+static int create(const char *name, uint32_t flags)
 {
 	uint32_t domid;
 	int rc;
@@ -110,7 +111,7 @@ static int create(const char *name)
 	if (xnt_netns_exists(name))
 		return xnt_fail("domain create: network namespace '%s' already exists",
 				name);
-	if (xnx_sim_domain_create(name, 0, &domid) < 0)
+	if (xnx_sim_domain_create(name, flags, &domid) < 0)
 		return xnt_fail("domain create: %s: %s", name,
 				errno == EEXIST ? "domain exists"
 				: errno == ECONNREFUSED || errno == ENOENT
@@ -158,7 +159,7 @@ static int list(void)
 	if (n < 0)
 		return xnt_fail("domain list: %s", errno == ECONNREFUSED || errno == ENOENT
 				? "xnet-simd is not running" : strerror(errno));
-	printf("%-32s %5s %-5s %s\n", "Name", "ID", "Netns", "xnetfront");
+	printf("%-32s %5s %-6s %-5s %s\n", "Name", "ID", "Flags", "Netns", "xnetfront");
 	for (int i = 0; i < n && i < MAX_DOMAINS; i++) {
 		char pidf[PATH_MAX], log[PATH_MAX], front[32] = "-";
 		pid_t pid;
@@ -166,7 +167,8 @@ static int list(void)
 		front_files(doms[i].name, pidf, log, sizeof(pidf));
 		if (xnt_pidfile_read(pidf, &pid) == 0 && xnt_pid_alive(pid, NULL))
 			snprintf(front, sizeof(front), "%d", (int)pid);
-		printf("%-32s %5u %-5s %s\n", doms[i].name, doms[i].domid,
+		printf("%-32s %5u %-6s %-5s %s\n", doms[i].name, doms[i].domid,
+		       doms[i].flags & XNX_SIM_DOM_DRIVER ? "driver" : "-",
 		       doms[i].domid && xnt_netns_exists(doms[i].name) ? "yes" : "-",
 		       front);
 	}
@@ -189,7 +191,9 @@ int xnt_cmd_domain(int argc, char **argv)
 		return argc == 2 ? list() : xnt_fail("domain list: no arguments");
 	if (strcmp(sub, "create") && strcmp(sub, "destroy"))
 		return xnt_fail("domain: unknown command '%s' (see xnet domain --help)", sub);
+	if (!strcmp(sub, "create") && argc == 4 && !strcmp(argv[2], "--driver"))
+		return create(argv[3], XNX_SIM_DOM_DRIVER);
 	if (argc != 3)
 		return xnt_fail("domain %s: need one NAME", sub);
-	return !strcmp(sub, "create") ? create(argv[2]) : destroy(argv[2]);
+	return !strcmp(sub, "create") ? create(argv[2], 0) : destroy(argv[2]);
 }

@@ -46,10 +46,10 @@ XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" xenstore-read "/local/domain/$id1/
 	grep -qx "$G1" || fail "domain $id1 has no name $G1 in xenstore"
 ok "domain create: domain $id1, namespace with lo up"
 
-"$XNET" domain create "$G2" >/dev/null || fail "domain create $G2"
+"$XNET" domain create --driver "$G2" >/dev/null || fail "domain create --driver $G2"
 list=$("$XNET" domain list) || fail "domain list"
-echo "$list" | grep -q "^$G1 .* $id1 " || fail "list lacks $G1: $list"
-echo "$list" | grep -q "^$G2 " || fail "list lacks $G2"
+echo "$list" | grep -q "^$G1 *$id1 - *yes " || fail "list lacks $G1: $list"
+echo "$list" | grep -q "^$G2 *[0-9]* driver *yes " || fail "list lacks driver domain $G2: $list"
 echo "$list" | grep -q "^Domain-0 " || fail "list lacks Domain-0"
 ok "domain list"
 
