@@ -461,7 +461,7 @@ int xnx_link_resolve(const char *netns, const char *link, unsigned *id)
 
 	if (!link)
 		return -EINVAL;
-	if (*link < '0' || *link > '9')
+	if (!link[0] || link[strspn(link, "0123456789")])
 		return xnx_link_id(netns, link, id);
 	if ((err = xnx_link_parse_id(link, &want)) < 0)
 		return err;

@@ -32,10 +32,15 @@ static int fail(const char *fmt, const char *arg)
 	return 1;
 }
 
+static int all_digits(const char *s)
+{
+	return s[0] && !s[strspn(s, "0123456789")];
+}
+
 /* A one-line reason for ERR about LINK. */
 static int link_error(int err, const char *link)
 {
-	int is_id = link[0] >= '0' && link[0] <= '9';
+	int is_id = all_digits(link);
 
 	switch (err) {
 	case -ENODEV:
@@ -68,7 +73,7 @@ static int print_info(const struct xnx_link_info *info)
 static int parse_link(const char *link, unsigned *id)
 {
 	*id = 0;
-	if (link[0] >= '0' && link[0] <= '9')
+	if (all_digits(link))
 		return xnx_link_parse_id(link, id);
 	return xnx_link_name_ok(link) ? 0 : -EINVAL;
 }
