@@ -36,7 +36,7 @@ struct st_quota {
 	unsigned perms;		/* entries in one SET_PERMS (ENOSPC) */
 	unsigned outstanding;	/* unread replies before input pauses */
 	unsigned conns;		/* connections per domain */
-	size_t out_bytes;	/* queued output before the connection drops */
+	unsigned out_bytes;	/* queued output before the connection drops */
 };
 void st_quota_defaults(struct st_quota *q);
 /* Set quota NAME to VAL; 0 or EINVAL. */

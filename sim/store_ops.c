@@ -369,7 +369,8 @@ static int op_watch(struct st_conn *c, const struct xsd_sockmsg *h,
 		return rc;
 	ack(c, h);
 	/* Every new watch fires once at once, as in xenstored. */
-	st_watch_event(c, w, w->path);
+	if (!c->dead)
+		st_watch_event(c, w, w->path);
 	return 0;
 }
 

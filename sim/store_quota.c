@@ -25,6 +25,7 @@ static const struct {
 	{ "permissions", offsetof(struct st_quota, perms) },
 	{ "outstanding", offsetof(struct st_quota, outstanding) },
 	{ "connections", offsetof(struct st_quota, conns) },
+	{ "output-bytes", offsetof(struct st_quota, out_bytes) },
 };
 
 void st_quota_defaults(struct st_quota *q)

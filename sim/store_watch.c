@@ -58,9 +58,12 @@ void st_watch_fire(struct sim_store *st, const char *path, bool exact,
 		   const struct st_node *node, const struct xs_permissions *oldp,
 		   unsigned nold)
 {
-	for (struct st_conn *c = st->conns; c; c = c->next) {
+	struct st_conn *next;
+
+	for (struct st_conn *c = st->conns; c; c = next) {
 		int ok = -1;	/* not yet checked */
 
+		next = c->next;	/* C may be closed below */
 		if (c->dead || !c->watches)
 			continue;
 		for (struct st_watch *w = c->watches; w; w = w->next) {
@@ -74,6 +77,8 @@ void st_watch_fire(struct sim_store *st, const char *path, bool exact,
 			if (!ok)
 				break;
 			st_watch_event(c, w, path);
+			if (c->dead)
+				break;	/* dropped for its backlog: W is gone */
 		}
 	}
 }

@@ -250,6 +250,37 @@ static void test_store_wire_slow_reader(void)
 	CU_ASSERT_TRUE(xs_rm(d0, XBT_NULL, "/slow"));
 }
 
+static void test_store_wire_backlog_drop(void)
+{
+	char buf[4200], p[64], *r;
+	int fd = h_raw(0), ok = 1, eof = 0;
+	struct xsd_sockmsg m;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	r = xs_control_command(d0, "quota", "output-bytes\0" "100000", 20);
+	CU_ASSERT_PTR_NOT_NULL(r);
+	free(r);
+	/* Watches everything, reads nothing: past 100000 queued bytes
+	 * (beyond what the socket holds) the daemon drops it. */
+	CU_ASSERT_EQUAL(h_send(fd, XS_WATCH, 1, 0, "/\0all", 6), 0);
+	for (int i = 0; i < 20000 && ok; i++) {
+		snprintf(p, sizeof(p), "/backlog/k%d", i);
+		ok = xs_write(d0, XBT_NULL, p, "", 0);
+	}
+	CU_ASSERT_TRUE(ok);
+	/* What was sent arrives in order, then the end of the stream. */
+	while (!eof && h_readn(fd, &m, sizeof(m)) == 0) {
+		if (m.len > sizeof(buf) || h_readn(fd, buf, m.len))
+			break;
+	}
+	eof = recv(fd, buf, 1, MSG_DONTWAIT) == 0;
+	CU_ASSERT_TRUE(eof);
+	close(fd);
+	r = xs_control_command(d0, "quota", "output-bytes\0" "67108864", 22);
+	free(r);
+	CU_ASSERT_TRUE(xs_rm(d0, XBT_NULL, "/backlog"));
+}
+
 static void test_store_wire_many_connections(void)
 {
 	enum { N = 300 };
@@ -363,6 +394,7 @@ int main(void)
 		{ "wire_reset_watches", test_store_wire_reset_watches },
 		{ "wire_vanish", test_store_wire_vanish },
 		{ "wire_slow_reader", test_store_wire_slow_reader },
+		{ "wire_backlog_drop", test_store_wire_backlog_drop },
 		{ "wire_many_connections", test_store_wire_many_connections },
 		{ "wire_conn_quota", test_store_wire_conn_quota },
 		{ "wire_large_tree", test_store_wire_large_tree },
