@@ -53,6 +53,12 @@ void xnb_xenbus_fatal(struct xnb_vif *vif, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	/* Once: our own writes below fire the backend watch, which looks at
+	 * the (still bad) frontend again. */
+	if (vif->failed) {
+		xnx_debug("%s: already failed; also: %s", vif->path, reason);
+		return;
+	}
 	xnx_err("%s: %s", vif->path, reason);
 	xnx_xs_printf(vif->be->xs, XBT_NULL, vif->path, "error", "%s", reason);
 	vif->failed = true;
@@ -378,8 +384,8 @@ static void try_connect(struct xnb_vif *vif)
 		return;
 	}
 	free(s);
-	if (read_fe_features(vif, &c.feat, why, sizeof(why)) < 0 ||
-	    read_fe_rings(vif, &c, why, sizeof(why)) < 0 ||
+	if (read_fe_rings(vif, &c, why, sizeof(why)) < 0 ||
+	    read_fe_features(vif, &c.feat, why, sizeof(why)) < 0 ||
 	    xnb_vif_connect(vif, &c, why, sizeof(why)) < 0) {
 		xnb_xenbus_fatal(vif, "%s", why);
 		return;

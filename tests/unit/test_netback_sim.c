@@ -240,17 +240,69 @@ static int publish(struct xs_handle *h, xs_transaction_t t, void *arg)
 	return xnx_xs_printf(h, t, fe, "state", "3");
 }
 
-/* Push one TX request (good or hostile) and see how the backend answers. */
+/* Queue one TX request and kick the backend if it asked. */
+static void push_req(netif_tx_front_ring_t *tx, xnx_evtchn *ev, int port, netif_tx_request_t r)
+{
+	int notify;
+
+	*RING_GET_REQUEST(tx, tx->req_prod_pvt++) = r;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(tx, notify);
+	if (notify)
+		xnx_evtchn_notify(ev, (evtchn_port_t)port);
+}
+
+/* Wait for response number N (from 0) and check it is OKAY for ID. */
+static bool got_okay(netif_tx_front_ring_t *tx, RING_IDX n, uint16_t id)
+{
+	netif_tx_response_t rsp;
+
+	for (int t = 0; t < WAIT_MS && XNB_READ_ONCE(tx->sring->rsp_prod) == n; t += 10)
+		sleep_ms(10);
+	if (XNB_READ_ONCE(tx->sring->rsp_prod) != n + 1)
+		return false;
+	xen_rmb(); /* response after its index: pairs with the backend's wmb in the push */
+	RING_COPY_RESPONSE(tx, n, &rsp);
+	return rsp.id == id && rsp.status == NETIF_RSP_OKAY;
+}
+
+/* Walk our own state: write S, wait for the backend to reach WANT. */
+static bool fe_step(struct xs_handle *h, const char *fe, const char *be, const char *s,
+		    const char *want)
+{
+	return xnx_xs_printf(h, XBT_NULL, fe, "state", "%s", s) == 0 && fe_wait_be(h, be, want);
+}
+
+/* Close and start over on the same pages, as a restarted frontend does. */
+static int reconnect(struct xs_handle *h, xnx_evtchn *ev, struct pub *pub, uint8_t *rings,
+		     netif_tx_front_ring_t *tx, uint32_t dref, const char *be)
+{
+	if (!fe_step(h, pub->fe, be, "5", "5") || !fe_step(h, pub->fe, be, "6", "6") ||
+	    !fe_step(h, pub->fe, be, "1", "2"))
+		return 30;
+	SHARED_RING_INIT((netif_tx_sring_t *)rings);
+	SHARED_RING_INIT((netif_rx_sring_t *)(rings + XNB_PAGE_SIZE));
+	FRONT_RING_INIT(tx, (netif_tx_sring_t *)rings, XNB_PAGE_SIZE);
+	if (xnx_xs_transact(h, publish, pub) < 0 || !fe_wait_be(h, be, "4"))
+		return 31;
+	push_req(tx, ev, (int)pub->port, (netif_tx_request_t){ .gref = dref, .id = 8, .size = 60 });
+	return got_okay(tx, 0, 8) ? 0 : 32;
+}
+
+/* Push one TX request (good or hostile) and see how the backend answers;
+ * or break the handshake (badstate, nokeys, garbage). */
 static int frontend_io(struct xs_handle *h, xnx_gntshr *gs, xnx_evtchn *ev, const char *mode,
 		       const char *fe, const char *be)
 {
 	netif_tx_front_ring_t tx;
-	netif_tx_response_t rsp;
 	uint32_t refs[2], dref;
 	uint8_t *rings, *data;
 	struct pub pub;
-	int port, notify;
+	int port;
 
+	if (strcmp(mode, "badstate") == 0)
+		return fe_step(h, fe, be, "7", "5") ? 0 : 18;
+	if (strcmp(mode, "nokeys") == 0)
+		return fe_step(h, fe, be, "4", "5") ? 0 : 19;
 	rings = xnx_gntshr_share_pages(gs, 0, 2, refs, 1);
 	data = xnx_gntshr_share_pages(gs, 0, 1, &dref, 0);
 	port = xnx_evtchn_bind_unbound_port(ev, 0);
@@ -270,21 +322,15 @@ static int frontend_io(struct xs_handle *h, xnx_gntshr *gs, xnx_evtchn *ev, cons
 	memset(data, 0xff, 12);
 	data[12] = 0x88;
 	data[13] = 0xb5;
-	*RING_GET_REQUEST(&tx, tx.req_prod_pvt++) = strcmp(mode, "hostile") == 0 ?
-		(netif_tx_request_t){ .gref = dref, .offset = 4000, .id = 9, .size = 200 } :
-		(netif_tx_request_t){ .gref = dref, .offset = 0, .id = 7, .size = 60 };
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&tx, notify);
-	if (notify)
-		xnx_evtchn_notify(ev, (evtchn_port_t)port);
-	if (strcmp(mode, "hostile") == 0)
+	if (strcmp(mode, "hostile") == 0) {
+		push_req(&tx, ev, port, (netif_tx_request_t){ .gref = dref, .offset = 4000,
+							      .id = 9, .size = 200 });
 		return fe_wait_be(h, be, "5") ? 0 : 14;
-	for (int t = 0; t < WAIT_MS && XNB_READ_ONCE(tx.sring->rsp_prod) == 0; t += 10)
-		sleep_ms(10);
-	if (XNB_READ_ONCE(tx.sring->rsp_prod) != 1)
+	}
+	push_req(&tx, ev, port, (netif_tx_request_t){ .gref = dref, .id = 7, .size = 60 });
+	if (!got_okay(&tx, 0, 7))
 		return 15;
-	xen_rmb(); /* response after its index: pairs with the backend's wmb in the push */
-	RING_COPY_RESPONSE(&tx, 0, &rsp);
-	return rsp.id == 7 && rsp.status == NETIF_RSP_OKAY ? 0 : 16;
+	return strcmp(mode, "reconnect") == 0 ? reconnect(h, ev, &pub, rings, &tx, dref, be) : 0;
 }
 
 struct mq_pub { uint32_t refs[4]; int ports[3]; const char *fe; };
@@ -535,6 +581,41 @@ static void test_sim_multi_queue(void)
 	CU_ASSERT(alive(nb_pid));
 }
 
+/* Out-of-order and early states, then a frontend that restarts. */
+static void test_sim_frontend_states(void)
+{
+	struct guest r, s7, s4;
+	char *err;
+
+	if (!ready)
+		return;
+	CU_ASSERT_EQUAL_FATAL(make_guest(&r, "r"), 0);
+	CU_ASSERT_EQUAL_FATAL(make_guest(&s7, "s"), 0);
+	CU_ASSERT_EQUAL_FATAL(make_guest(&s4, "t"), 0);
+	CU_ASSERT_FATAL(wait_key(r.be, "state", "2") && wait_key(s7.be, "state", "2") &&
+			wait_key(s4.be, "state", "2"));
+	xnx_xs_printf(xs, XBT_NULL, r.be, "hotplug-status", "connected");
+	xnx_xs_printf(xs, XBT_NULL, s7.be, "hotplug-status", "connected");
+	xnx_xs_printf(xs, XBT_NULL, s4.be, "hotplug-status", "connected");
+
+	CU_ASSERT_EQUAL(run_frontend(&s7, "badstate"), 0);	/* Reconfiguring */
+	err = rd(s7.be, "error");
+	CU_ASSERT(err && strstr(err, "saw state 7"));
+	free(err);
+	CU_ASSERT_EQUAL(run_frontend(&s4, "nokeys"), 0);	/* Connected, no rings */
+	err = rd(s4.be, "error");
+	CU_ASSERT(err && strstr(err, "tx-ring-ref: missing"));
+	free(err);
+
+	CU_ASSERT_EQUAL(run_frontend(&r, "reconnect"), 0);
+	CU_ASSERT(wait_key(r.be, "state", "4"));
+	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(r.domid), 0);
+	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(s7.domid), 0);
+	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(s4.domid), 0);
+	CU_ASSERT(wait_key(r.be, "state", "6"));
+}
+
 int main(int argc, char **argv)
 {
 	CU_pSuite s;
@@ -547,6 +628,7 @@ int main(int argc, char **argv)
 	s = CU_add_suite("netback_sim", suite_init, suite_clean);
 	CU_add_test(s, "sim_handshake_violation_isolated", test_sim_handshake_violation_isolated);
 	CU_add_test(s, "sim_multi_queue", test_sim_multi_queue);
+	CU_add_test(s, "sim_frontend_states", test_sim_frontend_states);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
