@@ -354,6 +354,41 @@ static void test_store_wire_conn_quota(void)
 		close(fds[i]);
 }
 
+/* Random messages from a guest: every one gets exactly one reply (events
+ * aside), the daemon survives, the guest's connection too. */
+static void test_store_wire_garbage(void)
+{
+	static const char alpha[] = "abc/@\0\0-_01 .\xff";
+	char body[320], buf[4200];
+	unsigned seed = 12345;
+	int fd = h_raw(1), replied = 0;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	for (uint32_t id = 1; id <= 3000; id++) {
+		uint32_t type = rand_r(&seed) % 26, len = rand_r(&seed) % 300;
+		uint32_t tx = rand_r(&seed) % 4 ? 0 : rand_r(&seed) % 5;
+		struct xsd_sockmsg m;
+
+		for (uint32_t i = 0; i < len; i++)
+			body[i] = alpha[rand_r(&seed) % (sizeof(alpha) - 1)];
+		if (h_send(fd, type, id, tx, body, len))
+			break;
+		/* Skip watch events; the reply carries our id. */
+		do {
+			if (h_recv(fd, &m, buf, sizeof(buf)))
+				goto out;
+		} while (m.type == XS_WATCH_EVENT);
+		if (m.req_id != id)
+			break;
+		replied++;
+	}
+out:
+	CU_ASSERT_EQUAL(replied, 3000);
+	CU_ASSERT_TRUE(alive(fd));
+	close(fd);
+	CU_ASSERT_TRUE(xs_write(d0, XBT_NULL, "/after-garbage", "ok", 2));
+}
+
 static void test_store_wire_large_tree(void)
 {
 	char p[64];
@@ -398,6 +433,7 @@ int main(void)
 		{ "wire_many_connections", test_store_wire_many_connections },
 		{ "wire_conn_quota", test_store_wire_conn_quota },
 		{ "wire_large_tree", test_store_wire_large_tree },
+		{ "wire_garbage", test_store_wire_garbage },
 	};
 	CU_pSuite s;
 	unsigned fails;
