@@ -4,7 +4,7 @@ PROGS += xnet-hotplugd
 xnet-hotplugd_MAIN := hotplug/hotplugd_main.c
 MAINS += $(xnet-hotplugd_MAIN)
 
-HOTPLUG_SCRIPTS := $(addprefix $(B)/bin/,vif-bridge vif-common.sh)
+HOTPLUG_SCRIPTS := $(addprefix $(B)/bin/,vif-bridge vif-route vif-common.sh)
 build: $(HOTPLUG_SCRIPTS)
 $(HOTPLUG_SCRIPTS): $(B)/bin/%: hotplug/%
 	@mkdir -p $(@D)

@@ -5,6 +5,6 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 command -v shellcheck >/dev/null || { echo "FAIL: shellcheck not installed" >&2; exit 1; }
 cd "$top" || exit 1
-shellcheck -x hotplug/vif-bridge hotplug/vif-common.sh || { echo "FAIL: hotplug scripts" >&2; exit 1; }
+shellcheck -x hotplug/vif-bridge hotplug/vif-route hotplug/vif-common.sh || { echo "FAIL: hotplug scripts" >&2; exit 1; }
 shellcheck -s sh tests/integration/cli_*.sh || { echo "FAIL: cli tests" >&2; exit 1; }
 echo "ok: shellcheck clean"

@@ -1,0 +1,93 @@
+#!/bin/sh
+# cli_route.sh — vif-route through xnet-hotplugd, with the backend's network
+# in a private namespace: online gives the interface the gateway device's
+# address, proxy ARP and a host route per guest address, and reports
+# connected; a gateway device without an address is an error; offline
+# removes the routes. Also: XNET_SCRIPTS_DIR is where bare names are found.
+set -u
+BIN=${XNET_BIN:-$PWD/build/bin}
+T=$(mktemp -d /tmp/xnet-cli-route.XXXXXX)
+PBIN="$T/bin"
+export XNET_SIM_DIR="$T/sim" XNET_BIN="$PBIN"
+XNET="$PBIN/xnet"
+G=xtr-$$
+H=xtrh-$$
+TAP=xtr${$}t
+hpd=""
+
+fail() {
+	echo "FAIL: $*" >&2
+	cat "$T/hp.log" >&2 2>/dev/null
+	exit 1
+}
+ok() { echo "ok: $*"; }
+xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
+wait_for() {
+	n=$(($1 * 10)); shift
+	while ! "$@" >/dev/null 2>&1; do
+		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
+	done
+}
+has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+status_is() { [ "$(xs xenstore-read "$1/hotplug-status" 2>/dev/null)" = "$2" ]; }
+no_route() { [ -z "$(ip -n "$H" route show "$1")" ]; }
+hp_ready() { [ "$(cat "$T/hp.pid" 2>/dev/null)" = "$hpd" ]; }
+cleanup() {
+	set +e
+	[ -n "$hpd" ] && kill "$hpd" 2>/dev/null && wait "$hpd" 2>/dev/null
+	"$XNET" sim down >/dev/null 2>&1
+	has_ns "$G" && ip netns del "$G"
+	has_ns "$H" && ip netns del "$H"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+mkdir "$PBIN"
+for p in xnet xnet-simd vif-route vif-common.sh; do
+	[ -e "$BIN/$p" ] || fail "$BIN/$p not built"
+	ln -s "$BIN/$p" "$PBIN/$p"
+done
+[ -x "$BIN/xnet-hotplugd" ] || fail "$BIN/xnet-hotplugd not built"
+
+"$XNET" sim up >/dev/null || fail "sim up"
+# The backend's network: a namespace with a gateway device.
+ip netns add "$H" || fail "cannot make namespace $H"
+ip -n "$H" link set lo up
+ip -n "$H" tuntap add dev gw0 mode tap || fail "cannot make gw0"
+ip -n "$H" addr add 10.77.1.1/24 dev gw0 || fail "cannot address gw0"
+ip -n "$H" link set gw0 up || fail "cannot bring gw0 up"
+ip -n "$H" tuntap add dev gw1 mode tap || fail "cannot make gw1"
+ip -n "$H" tuntap add dev "$TAP" mode tap || fail "cannot make $TAP"
+ip netns exec "$H" env XNET_DOMID=0 XNET_SCRIPTS_DIR="$PBIN" \
+	"$BIN/xnet-hotplugd" --foreground --pidfile "$T/hp.pid" >"$T/hp.log" 2>&1 &
+hpd=$!
+wait_for 10 hp_ready || fail "xnet-hotplugd not ready"
+
+id=$("$XNET" domain create "$G" | awk '{print $2}') || fail "domain create"
+be=/local/domain/0/backend/vif/$id
+"$XNET" vif attach "$G" "vifname=$TAP,script=vif-route,ip=10.77.2.5 10.77.2.6,gatewaydev=gw0" \
+	>/dev/null || fail "attach"
+xs xenstore-write "$be/0/state" 2
+wait_for 10 status_is "$be/0" connected || fail "vif-route: not connected"
+for a in 10.77.2.5 10.77.2.6; do
+	ip -n "$H" route show "$a" | grep -q "dev $TAP" || fail "no route for $a via $TAP"
+done
+ip -n "$H" -4 addr show dev "$TAP" | grep -q "10.77.1.1/32" || fail "$TAP lacks the gateway address"
+[ "$(ip netns exec "$H" cat "/proc/sys/net/ipv4/conf/$TAP/proxy_arp")" = 1 ] ||
+	fail "no proxy ARP on $TAP"
+ok "vif-route online: gateway address, proxy ARP, a route per guest address"
+
+"$XNET" vif detach --timeout 0 "$G" 0 >/dev/null 2>&1 || fail "detach"
+wait_for 10 no_route 10.77.2.5 || fail "route for 10.77.2.5 left after offline"
+no_route 10.77.2.6 || fail "route for 10.77.2.6 left after offline"
+ok "vif-route offline: routes gone"
+
+"$XNET" vif attach "$G" "vifname=$TAP,script=vif-route,ip=10.77.2.7,gatewaydev=gw1,devid=1" \
+	>/dev/null || fail "attach 1"
+xs xenstore-write "$be/1/state" 2
+wait_for 10 status_is "$be/1" error || fail "gateway without address: no error"
+xs xenstore-read "$be/1/hotplug-error" | grep -q "gw1 has no IPv4 address" ||
+	fail "hotplug-error: $(xs xenstore-read "$be/1/hotplug-error")"
+no_route 10.77.2.7 || fail "route added although the script failed"
+ok "vif-route: a gateway device without an address is reported"
