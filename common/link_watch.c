@@ -23,6 +23,7 @@
 
 #define RECV_BUF 32768
 #define WATCH_BUDGET 64	/* datagrams per dispatch call */
+#define DRAIN_BUDGET 4096	/* stale datagrams dropped after an overflow */
 
 struct entry {
 	unsigned id;
@@ -138,7 +139,8 @@ static int collect(const struct xnx_link_info *info, void *arg)
 	return found ? 0 : view_insert(v, at, info->id, info->name);
 }
 
-/* Report the differences between the old view OLD and NOW (both sorted). */
+/* Report the differences between the old view OLD and NOW (both sorted by
+ * id); returns how many. */
 static int diff(const struct view *old, const struct view *now,
 		xnx_link_event_fn fn, void *arg)
 {
@@ -151,18 +153,17 @@ static int diff(const struct view *old, const struct view *now,
 
 		if (o && (!n || o->id < n->id)) {
 			report(fn, arg, XNX_LINK_DELETED, o->id, o->name, NULL);
-			i++;
+			count++, i++;
 		} else if (!o || n->id < o->id) {
 			report(fn, arg, XNX_LINK_NEW, n->id, n->name, NULL);
-			j++;
+			count++, j++;
 		} else {
-			if (strcmp(o->name, n->name) != 0)
+			if (strcmp(o->name, n->name) != 0) {
 				report(fn, arg, XNX_LINK_RENAMED, n->id, n->name, o->name);
-			else
-				count--;
+				count++;
+			}
 			i++, j++;
 		}
-		count++;
 	}
 	return count;
 }
@@ -276,9 +277,12 @@ static int overflow(struct xnx_link_watch *w, xnx_link_event_fn fn, void *arg)
 {
 	int fd = xnx_link_watch_fd(w);
 
-	while (recv(fd, w->buf, RECV_BUF, MSG_DONTWAIT | MSG_TRUNC) >= 0 ||
-	       errno == ENOBUFS || errno == EINTR)
-		;
+	/* Bounded: under a flood, what is left is merely re-checked later
+	 * (reconcile is idempotent). */
+	for (int i = 0; i < DRAIN_BUDGET; i++)
+		if (recv(fd, w->buf, RECV_BUF, MSG_DONTWAIT | MSG_TRUNC) < 0 &&
+		    errno != ENOBUFS && errno != EINTR)
+			break;
 	return xnx_link_watch_resync(w, fn, arg);
 }
 

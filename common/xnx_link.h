@@ -142,7 +142,8 @@ int xnx_link_watch_fd(const struct xnx_link_watch *w);
 int xnx_link_watch_dispatch(struct xnx_link_watch *w, xnx_link_event_fn fn, void *arg);
 
 /* Take a fresh view of the namespace now and report how it differs from
- * the last one. Returns the number of changes reported, or -errno. */
+ * the last one (FN may be NULL: just refresh). Returns the number of changes
+ * reported, or -errno. */
 int xnx_link_watch_resync(struct xnx_link_watch *w, xnx_link_event_fn fn, void *arg);
 
 #endif

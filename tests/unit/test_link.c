@@ -505,6 +505,39 @@ static void watch_named_netns(void)
 	CU_ASSERT_EQUAL(sh("ip link del wna && ip -n %s link del wnz", ns), 0);
 }
 
+/* A link moved to another namespace goes from one watcher's view and
+ * appears in the other's. */
+static void watch_move_between_namespaces(void)
+{
+	static struct model here, there;
+	const struct xnx_link_event *ev;
+	struct xnx_link_watch *wh = NULL, *wt = NULL;
+	unsigned id, id_there = 0;
+
+	CU_ASSERT_FATAL(sh("ip link add wma type veth peer name wmb") == 0);
+	id = id_of("wma");
+	CU_ASSERT_FATAL(model_init(&here, NULL) == 0);
+	CU_ASSERT_FATAL(model_init(&there, ns) == 0);
+	CU_ASSERT_FATAL(xnx_link_watch_open(NULL, &wh) == 0);
+	CU_ASSERT_FATAL(xnx_link_watch_open(ns, &wt) == 0);
+
+	CU_ASSERT_FATAL(sh("ip link set wma netns %s", ns) == 0);
+	ev = wait_for(wh, &here, XNX_LINK_DELETED, id);
+	CU_ASSERT(ev && !strcmp(ev->name, "wma"));
+	CU_ASSERT_EQUAL(xnx_link_id(ns, "wma", &id_there), 0);
+	ev = wait_for(wt, &there, XNX_LINK_NEW, id_there);
+	CU_ASSERT(ev && !strcmp(ev->name, "wma"));
+
+	CU_ASSERT_EQUAL(drain_now(wh, &here), 0);
+	CU_ASSERT_EQUAL(drain_now(wt, &there), 0);
+	CU_ASSERT(here.bad == 0 && there.bad == 0);
+	CU_ASSERT(model_matches_kernel(&here, NULL));
+	CU_ASSERT(model_matches_kernel(&there, ns));
+	xnx_link_watch_close(wh);
+	xnx_link_watch_close(wt);
+	CU_ASSERT_EQUAL(sh("ip -n %s link del wma", ns), 0);
+}
+
 /* A socket like the watcher's with the same tiny buffer: does the kernel
  * really drop link messages under the load below? */
 static int tiny_listener(void)
@@ -602,6 +635,7 @@ static int run_suite(void)
 		{ "link_in_named_netns", link_in_named_netns },
 		{ "watch_new_rename_delete", watch_new_rename_delete },
 		{ "watch_named_netns", watch_named_netns },
+		{ "watch_move_between_namespaces", watch_move_between_namespaces },
 		{ "watch_overflow_resyncs", watch_overflow_resyncs },
 		{ "watch_resync_quiet", watch_resync_quiet },
 	};
