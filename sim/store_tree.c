@@ -212,16 +212,25 @@ void st_node_add_kid(struct st_node *n, const char *base)
 
 void st_node_del_kid(struct st_node *n, const char *base)
 {
-	/* Search from the end: recently added children go first. */
-	for (unsigned i = n->nkids; i-- > 0;) {
-		if (strcmp(n->kids[i], base) == 0) {
-			free(n->kids[i]);
-			memmove(&n->kids[i], &n->kids[i + 1],
-				(n->nkids - i - 1) * sizeof(*n->kids));
-			n->nkids--;
-			return;
+	unsigned i = n->nkids;
+
+	/* Search from both ends: children tend to go oldest or newest
+	 * first, and the order of the rest must stay creation order. */
+	for (unsigned lo = 0, hi = n->nkids; lo < hi; lo++, hi--) {
+		if (strcmp(n->kids[lo], base) == 0) {
+			i = lo;
+			break;
+		}
+		if (strcmp(n->kids[hi - 1], base) == 0) {
+			i = hi - 1;
+			break;
 		}
 	}
+	if (i == n->nkids)
+		return;
+	free(n->kids[i]);
+	memmove(&n->kids[i], &n->kids[i + 1], (n->nkids - i - 1) * sizeof(*n->kids));
+	n->nkids--;
 }
 
 struct st_node *st_node_dup(const struct st_node *n)
