@@ -288,6 +288,51 @@ static void link_in_named_netns(void)
 	CU_ASSERT_EQUAL(before, after);
 }
 
+static int stop_dump(const struct xnx_link_info *info, void *arg)
+{
+	int *calls = arg;
+
+	return ++*calls == 2 ? -ECANCELED : 0;
+}
+
+/* One socket serves many requests; a dump callback's error stops the dump
+ * and is returned; the socket keeps its namespace after the name goes. */
+static void link_nl_socket(void)
+{
+	struct xnx_link_info info;
+	struct xnx_link_nl *nl = NULL;
+	char ns2[40];
+	int calls = 0;
+
+	snprintf(ns2, sizeof(ns2), "%s2", ns);
+	CU_ASSERT_FATAL(sh("ip netns add %s", ns2) == 0);
+	CU_ASSERT_FATAL(xnx_link_nl_open(NULL, &nl) == 0);
+	CU_ASSERT(xnx_link_nl_fd(nl) >= 0);
+	for (int i = 0; i < 200; i++) {
+		int err = i % 2 ? xnx_link_nl_get(nl, 1, NULL, &info)
+				: xnx_link_nl_get(nl, 0, "lo", &info);
+
+		CU_ASSERT(err == 0 && info.id == 1 && !strcmp(info.name, "lo"));
+		CU_ASSERT_EQUAL(xnx_link_nl_get(nl, 0, "nosuchlink", &info), -ENODEV);
+	}
+	CU_ASSERT_EQUAL(xnx_link_nl_get(nl, 0, NULL, &info), -EINVAL);
+	CU_ASSERT_FATAL(sh("ip link add nsa type veth peer name nsb") == 0);
+	CU_ASSERT_EQUAL(xnx_link_nl_dump(nl, stop_dump, &calls), -ECANCELED);
+	CU_ASSERT_EQUAL(calls, 2);
+	CU_ASSERT_EQUAL(xnx_link_nl_get(nl, 0, "nsa", &info), 0);
+	xnx_link_nl_close(nl);
+	CU_ASSERT_EQUAL(sh("ip link del nsa"), 0);
+
+	/* The socket stays in its namespace after the namespace's name goes. */
+	CU_ASSERT_FATAL(xnx_link_nl_open(ns2, &nl) == 0);
+	CU_ASSERT_FATAL(sh("ip -n %s link add nsc type veth peer name nsd", ns2) == 0);
+	CU_ASSERT_FATAL(sh("ip netns del %s", ns2) == 0);
+	CU_ASSERT_EQUAL(xnx_link_nl_get(nl, 0, "nsc", &info), 0);
+	CU_ASSERT_STRING_EQUAL(info.kind, "veth");
+	CU_ASSERT_EQUAL(xnx_link_id(ns2, "nsc", &info.id), -ENOENT);
+	xnx_link_nl_close(nl);
+}
+
 /* ---- the watcher ---- */
 
 /*
@@ -633,6 +678,7 @@ static int run_suite(void)
 		{ "link_master_of_bridge_port", link_master_of_bridge_port },
 		{ "link_errors", link_errors },
 		{ "link_in_named_netns", link_in_named_netns },
+		{ "link_nl_socket", link_nl_socket },
 		{ "watch_new_rename_delete", watch_new_rename_delete },
 		{ "watch_named_netns", watch_named_netns },
 		{ "watch_move_between_namespaces", watch_move_between_namespaces },
@@ -686,6 +732,8 @@ int main(void)
 		;
 	if (sh("ip netns del %s", ns) != 0)
 		fprintf(stderr, "test_link: could not remove network namespace %s\n", ns);
+	/* link_nl_socket's second namespace, if it stopped before removing it. */
+	sh("[ ! -e /run/netns/%s2 ] || ip netns del %s2", ns, ns);
 	if (child < 0)
 		return 1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
