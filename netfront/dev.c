@@ -490,17 +490,27 @@ int xnf_wait(struct xnf_dev *dev, int timeout_ms)
 	return 1;
 }
 
+/* Has the backend let go of our pages: Closing, Closed or gone, its
+ * channel closed, or it never saw them? A garbage state counts as gone. */
+static bool backend_released(struct xnf_dev *dev)
+{
+	enum xenbus_state be;
+
+	if (!dev->published)
+		return true;
+	if (dev->port_tx >= 0 && peer_gone(dev))
+		return true;
+	if (xnf_xb_backend_state(dev, &be) < 0)
+		return true;
+	return be == XenbusStateClosing || be == XenbusStateClosed ||
+	       be == XenbusStateUnknown;
+}
+
 /* Wait (bounded) for the backend to leave Connected and unmap our pages;
  * Linux netfront's xennet_bus_close does the same. */
 static void wait_backend_closing(struct xnf_dev *dev, uint64_t deadline)
 {
-	for (;;) {
-		enum xenbus_state be;
-
-		if (xnf_xb_backend_state(dev, &be) < 0 ||
-		    be == XenbusStateClosing || be == XenbusStateClosed ||
-		    be == XenbusStateUnknown)
-			return;
+	while (!backend_released(dev)) {
 		if (remaining_ms(deadline) == 0 ||
 		    poll_fd(dev, remaining_ms(deadline)) < 0)
 			return;
@@ -518,6 +528,22 @@ static void release(struct xnf_dev *dev, uint64_t deadline)
 	xnf_dev_disconnect(dev);
 }
 
+int xnf_shutdown(struct xnf_dev *dev)
+{
+	if (dev->state == XNF_CONNECTING || dev->state == XNF_CONNECTED)
+		dev_closed(dev, "shut down by its user");
+	else if (dev->fe_state != XenbusStateClosed &&
+		 dev->fe_state != XenbusStateClosing && xnf_xb_vif_exists(dev))
+		xnf_xb_set_state(dev, XenbusStateClosing);
+	dev->shutdown = true;
+	return 0;
+}
+
+int xnf_released(struct xnf_dev *dev)
+{
+	return backend_released(dev);
+}
+
 int xnf_close(struct xnf_dev *dev)
 {
 	uint64_t deadline = xnx_now_ns() + CLOSE_TIMEOUT_MS * 1000000ull;
@@ -530,7 +556,10 @@ int xnf_close(struct xnf_dev *dev)
 	if (exists && dev->fe_state != XenbusStateClosed &&
 	    dev->fe_state != XenbusStateInitialising)
 		xnf_xb_set_state(dev, XenbusStateClosing);
-	if (dev->published)
+	/* After xnf_shutdown the caller has done the waiting. */
+	if (dev->shutdown)
+		deadline = xnx_now_ns();
+	else if (dev->published)
 		wait_backend_closing(dev, deadline);
 	release(dev, deadline);
 	if (dev->tx_sring || dev->rx_sring || dev->tx_pool || dev->rx_pool)

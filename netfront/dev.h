@@ -53,6 +53,7 @@ struct xnf_dev {
 	int port_tx, port_rx;		/* -1 unbound; equal unless split */
 	struct xnf_queue *q;		/* set while rings are shared */
 	bool published;			/* the backend may have mapped our pages */
+	bool shutdown;			/* xnf_shutdown was called */
 };
 
 /* xenbus.c */

@@ -113,11 +113,20 @@ void xnf_mac(const struct xnf_dev *dev, uint8_t mac[6]);
 unsigned xnf_mtu(const struct xnf_dev *dev);
 void xnf_get_stats(const struct xnf_dev *dev, struct xnf_stats *out);
 
-/* Close: state Closing, wait (bounded) for the backend to let go of the
- * pages, unshare them, unbind the channels, state Closed, free DEV. Safe in
- * every state, also after the vif was removed from xenstore. Returns 0, or
- * -1 with errno if something could not be released (it is logged; DEV is
- * freed anyway). */
+/* Close: state Closing, wait (bounded, 5 s) for the backend to let go of
+ * the pages, unshare them, unbind the channels, state Closed, free DEV.
+ * Safe in every state, also after the vif was removed from xenstore.
+ * Returns 0, or -1 with errno (EBUSY: the backend still maps pages; they
+ * are left shared, and logged). DEV is freed either way. */
 int xnf_close(struct xnf_dev *dev);
+
+/* Closing without blocking, for callers serving other devices meanwhile:
+ * xnf_shutdown goes Closing (state XNF_CLOSED unless broken); keep polling
+ * xnf_fd() with xnf_process() until xnf_released() is 1 or your own
+ * deadline passes; then xnf_close() finishes without waiting. */
+int xnf_shutdown(struct xnf_dev *dev);
+/* 1 once the backend has let go of our pages (Closing, Closed, gone, or its
+ * channel closed), else 0. */
+int xnf_released(struct xnf_dev *dev);
 
 #endif

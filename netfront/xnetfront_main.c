@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #define BURST      32
 #define BUF_SIZE   (XNF_FRAME_MAX + 1)
 #define ROUNDS     8	/* service rounds per vif per wake-up */
+#define CLOSE_WAIT_MS 5000	/* for a backend to let go of our pages */
 
 struct vif {
 	unsigned devid;
@@ -38,6 +40,9 @@ struct vif {
 	struct xnf_frame rx[BURST];
 	uint64_t tap_drops;
 	bool busy;		/* work left after the last service */
+	bool closing;		/* shut down, waiting for the backend */
+	bool forget;		/* left xenstore: drop once closed */
+	uint64_t close_by;	/* when to stop waiting for the backend */
 };
 
 static struct vif *vifs[MAX_VIFS];
@@ -98,31 +103,56 @@ static void pick_name(char *name)
 
 /* ---- vif life ------------------------------------------------------------- */
 
+/* Start tearing V down without holding up the other vifs: the TAP goes at
+ * once, the device goes Closing; finish_closing completes it when the
+ * backend has let go of the pages, or at the deadline. */
 static void vif_teardown(struct vif *v)
 {
-	if (v->dev) {
-		struct xnf_stats st;
+	struct xnf_stats st;
 
-		xnf_get_stats(v->dev, &st);
-		xnx_info("vif %u (%s): tx %llu frames, rx %llu frames, "
-			 "tap drops %llu", v->devid, v->ifname,
-			 (unsigned long long)st.tx_frames,
-			 (unsigned long long)st.rx_frames,
-			 (unsigned long long)v->tap_drops);
-		if (xnf_close(v->dev) < 0)
-			xnx_warn("vif %u: close: %s", v->devid, strerror(errno));
-		v->dev = NULL;
-	}
 	if (v->tap >= 0)
 		close(v->tap);
 	v->tap = -1;
+	if (!v->dev || v->closing)
+		return;
+	xnf_get_stats(v->dev, &st);
+	xnx_info("vif %u (%s): tx %llu frames, rx %llu frames, tap drops %llu",
+		 v->devid, v->ifname, (unsigned long long)st.tx_frames,
+		 (unsigned long long)st.rx_frames, (unsigned long long)v->tap_drops);
+	xnf_shutdown(v->dev);
+	v->closing = true;
+	v->close_by = xnx_now_ns() + CLOSE_WAIT_MS * 1000000ull;
+}
+
+/* Finish the closes that are ready; drop the vifs that left xenstore once
+ * their device is gone (and look again: a new vif may wait behind it). */
+static void finish_closing(void)
+{
+	uint64_t now = xnx_now_ns();
+
+	for (unsigned i = 0; i < nvifs;) {
+		struct vif *v = vifs[i];
+
+		if (v->closing && (xnf_released(v->dev) || now >= v->close_by)) {
+			if (xnf_close(v->dev) < 0)
+				xnx_warn("vif %u: close: %s", v->devid, strerror(errno));
+			v->dev = NULL;
+			v->closing = false;
+		}
+		if (v->forget && !v->dev) {
+			vif_free(v);
+			vifs[i] = vifs[--nvifs];
+			rescan_needed = true;
+			continue;
+		}
+		i++;
+	}
 }
 
 static void vif_remove(unsigned idx)
 {
+	vifs[idx]->forget = true;
 	vif_teardown(vifs[idx]);
-	vif_free(vifs[idx]);
-	vifs[idx] = vifs[--nvifs];
 }
 
 static struct vif *vif_find(unsigned devid, unsigned *idx)
@@ -220,14 +250,12 @@ static void rescan(void)
 		xnx_warn("listing %s: %s", vif_dir, strerror(errno));
 		return;
 	}
-	for (unsigned i = 0; i < nvifs;) {
+	for (unsigned i = 0; i < nvifs; i++) {
 		bool present = false;
 		for (int j = 0; j < n; j++)
 			present |= ids[j] == vifs[i]->devid;
-		if (present) {
-			i++;
+		if (present || vifs[i]->forget)
 			continue;
-		}
 		xnx_info("vif %u: removed", vifs[i]->devid);
 		vif_remove(i);
 	}
@@ -315,7 +343,7 @@ static void reap(void)
 		struct vif *v = vifs[i];
 		enum xnf_state s;
 
-		if (!v->dev)
+		if (!v->dev || v->closing)
 			continue;
 		s = xnf_state(v->dev);
 		if (s == XNF_BROKEN)
@@ -348,8 +376,8 @@ static int build_pollset(struct pollfd *p, int sigfd, struct vif **who)
 		who[n] = v;
 		p[n++] = (struct pollfd){ .fd = xnf_fd(v->dev), .events = POLLIN };
 		/* Read the TAP only when the ring can take what we read. */
-		if (xnf_state(v->dev) == XNF_CONNECTED && v->tx_count == 0 &&
-		    xnf_tx_ready(v->dev)) {
+		if (v->tap >= 0 && xnf_state(v->dev) == XNF_CONNECTED &&
+		    v->tx_count == 0 && xnf_tx_ready(v->dev)) {
 			who[n] = v;
 			p[n++] = (struct pollfd){ .fd = v->tap, .events = POLLIN };
 		}
@@ -371,13 +399,23 @@ static void handle_ready(struct pollfd *p, int n, struct vif **who)
 	}
 }
 
-/* Poll without sleeping while some vif has work left. */
+/* Poll without sleeping while some vif has work left; otherwise until the
+ * nearest close deadline, if any. */
 static int poll_timeout(void)
 {
-	for (unsigned i = 0; i < nvifs; i++)
-		if (vifs[i]->dev && vifs[i]->busy)
+	uint64_t now = xnx_now_ns(), next = UINT64_MAX;
+
+	for (unsigned i = 0; i < nvifs; i++) {
+		if (!vifs[i]->dev)
+			continue;
+		if (vifs[i]->busy)
 			return 0;
-	return -1;
+		if (vifs[i]->closing && vifs[i]->close_by < next)
+			next = vifs[i]->close_by;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)((next - now) / 1000000u) + 1;
 }
 
 static int run(int sigfd)
@@ -406,6 +444,26 @@ static int run(int sigfd)
 		}
 		handle_ready(p, n, who);
 		reap();
+		finish_closing();
+	}
+}
+
+/* On the way out: close every vif, still giving each backend its time. */
+static void close_all(void)
+{
+	struct pollfd p[FD_FIRST_VIF + 2 * MAX_VIFS];
+	struct vif *who[FD_FIRST_VIF + 2 * MAX_VIFS];
+
+	for (unsigned i = 0; i < nvifs; i++)
+		vif_remove(i);
+	finish_closing();
+	while (nvifs) {
+		int n = build_pollset(p, -1, who);
+
+		if (poll(p, (nfds_t)n, poll_timeout()) < 0 && errno != EINTR)
+			break;
+		handle_ready(p, n, who);
+		finish_closing();
 	}
 }
 
@@ -505,8 +563,7 @@ int main(int argc, char **argv)
 		return 1;
 	rescan();
 	rc = run(sigfd);
-	while (nvifs)
-		vif_remove(nvifs - 1);
+	close_all();
 	xnx_xs_watches_free(watches);
 	xs_close(xs);
 	return rc;

@@ -1018,6 +1018,70 @@ static void daemon_pumps_frames_and_tears_down(void)
 	guest = saved;
 }
 
+/* Two vifs; the first leaves xenstore while its backend sits Connected and
+ * keeps its pages mapped. Closing it waits for that backend, but not at the
+ * expense of the second vif, which keeps carrying frames meanwhile. */
+static void daemon_serves_others_while_one_closes(void)
+{
+	static const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 };
+	char name[32], cmd[96], fe_a[128], be_a[128];
+	uint32_t saved = guest;
+	struct back a, b;
+	uint8_t reply[60];
+	pid_t daemon;
+
+	snprintf(name, sizeof(name), "nfdeve%d", (int)getpid());
+	CU_ASSERT_FATAL(xnx_sim_domain_create(name, 0, &guest) == 0);
+	snprintf(netns, sizeof(netns), "nfe%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "ip netns add %s", netns);
+	CU_ASSERT_FATAL(system(cmd) == 0);
+	add_vif(false);
+	snprintf(fe_a, sizeof(fe_a), "%s", fe);
+	snprintf(be_a, sizeof(be_a), "%s", be);
+	add_vif(false);
+	daemon = start_daemon();
+	CU_ASSERT_FATAL(daemon > 0);
+	bool up_b = back_connect(&b, false);
+	snprintf(fe, sizeof(fe), "%s", fe_a);
+	snprintf(be, sizeof(be), "%s", be_a);
+	bool up_a = back_connect(&a, false);
+	CU_ASSERT_TRUE(up_a && up_b);
+	if (up_a && up_b) {
+		CU_ASSERT_TRUE(ns_until("ip link show eth1"));
+		CU_ASSERT_TRUE(xs_rm(xs, XBT_NULL, fe_a));
+		uint64_t t0 = xnx_now_ns();
+		CU_ASSERT_TRUE(ns_until("! ip link show eth0"));
+		CU_ASSERT_EQUAL(in_ns("ip addr add 192.0.2.2/24 dev eth1"), 0);
+		CU_ASSERT_EQUAL(in_ns("ping -c 1 -W 2 192.0.2.1 </dev/null & exit 0"), 0);
+		CU_ASSERT_TRUE(back_find_arp(&b, mac));
+		back_give_rx(&b, reply, arp_reply(reply, mac));
+		back_push_rx(&b);
+		CU_ASSERT_TRUE(ns_until("ip neigh show 192.0.2.1 | grep -q 02:00:00:00:00:01"));
+		/* Well inside the 5 s the daemon gives the first backend. */
+		CU_ASSERT(xnx_now_ns() - t0 < 4000000000ull);
+	}
+	/* Let the first backend go; the daemon is still fine. */
+	if (up_a) {
+		xnx_gnttab_unmap(a.gt, a.txs, 1);
+		xnx_gnttab_unmap(a.gt, a.rxs, 1);
+		xnx_evtchn_close(a.ev);
+		xnx_gnttab_close(a.gt);
+	}
+	CU_ASSERT_EQUAL(kill(daemon, 0), 0);
+	if (up_b) {
+		xnx_gnttab_unmap(b.gt, b.txs, 1);
+		xnx_gnttab_unmap(b.gt, b.rxs, 1);
+		xnx_evtchn_close(b.ev);
+		xnx_gnttab_close(b.gt);
+	}
+	kill(daemon, SIGTERM);
+	CU_ASSERT_TRUE(guest_ok(daemon));
+	snprintf(cmd, sizeof(cmd), "ip netns del %s", netns);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	xnx_sim_domain_destroy(guest);
+	guest = saved;
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1039,6 +1103,8 @@ int main(void)
 	CU_add_test(s, "dev_garbage_backend_values", dev_garbage_backend_values);
 	CU_add_test(s, "daemon_pumps_frames_and_tears_down",
 		    daemon_pumps_frames_and_tears_down);
+	CU_add_test(s, "daemon_serves_others_while_one_closes",
+		    daemon_serves_others_while_one_closes);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
