@@ -210,6 +210,11 @@ static void probe(struct xnb_backend *be, uint32_t domid, uint32_t devid)
 	vif->next = be->vifs;
 	be->vifs = vif;
 	rc = xnb_tap_open(&vif->tap, ifname, vif->mtu);
+	if (rc == -EEXIST) {
+		xnb_xenbus_fatal(vif, "interface %s already exists (another backend's?); "
+				 "choose another with vifname", ifname);
+		return;
+	}
 	if (rc < 0) {
 		xnb_xenbus_fatal(vif, "creating TAP %s: %s", ifname, strerror(-rc));
 		return;
