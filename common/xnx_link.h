@@ -114,6 +114,11 @@ int xnx_link_nl_dump(struct xnx_link_nl *nl, xnx_link_dump_fn fn, void *arg);
  * takes a fresh view and reports the differences, so the view is always
  * right in the end; intermediate steps (a link renamed twice) may then be
  * reported as one.
+ *
+ * A link made and renamed before the watcher looked at it is reported once,
+ * as NEW under its current name: to follow a link's name, treat NEW and
+ * RENAMED alike (EV->name is the name now). Links that exist when the
+ * watcher opens are not reported; read their names with xnx_link_name().
  */
 enum xnx_link_change { XNX_LINK_NEW = 1, XNX_LINK_RENAMED, XNX_LINK_DELETED };
 
