@@ -93,8 +93,10 @@ struct st_view {
 	struct st_txn *txn;		/* NULL: straight to the tree */
 };
 
-/* Xen's permission rule: what DOMID may do with a node of these perms. */
-unsigned st_perm_for(unsigned domid, const struct xs_permissions *p, unsigned np);
+/* Xen's permission rule: what DOMID may do with a node of these perms
+ * (a domain given a target by SET_TARGET also has its target's rights). */
+unsigned st_perm_for(struct sim_store *st, unsigned domid,
+		     const struct xs_permissions *p, unsigned np);
 /* Canonical form of PATH for DOMID (relative paths are under its home),
  * or EINVAL. SPECIAL allows @names. OUT gets a malloc'd string. */
 int st_canonical(unsigned domid, const char *path, bool special, char **out);
@@ -225,6 +227,8 @@ struct st_listener {
 struct st_domain {
 	unsigned domid;
 	bool introduced;
+	bool has_target;
+	unsigned target;		/* SET_TARGET: acts for this domain */
 	struct st_domain *next;
 };
 

@@ -10,9 +10,9 @@
  * @introduceDomain (there is no ring page to map; the toolstack side,
  * sim_store_domain_introduce, writes the domain's skeleton). RELEASE marks
  * it released, drops its connections and fires @releaseDomain, leaving its
- * nodes to the toolstack as xenstored does. SET_TARGET is not supported
- * (ENOSYS). CONTROL knows help, check, log, print, quota, dump and
- * dump-file.
+ * nodes to the toolstack as xenstored does. SET_TARGET gives a domain its
+ * target's rights (owner or listed in a node's permissions). CONTROL knows
+ * help, check, log, print, quota, dump and dump-file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,6 +484,27 @@ static int op_resume(struct st_conn *c, const struct xsd_sockmsg *h,
 	return d && d->introduced ? ack(c, h) : ENOENT;
 }
 
+/* <domid>|<tdomid>|: DOMID (a device model, say) acts for TDOMID. */
+static int op_set_target(struct st_conn *c, const struct xsd_sockmsg *h,
+			 char *body, struct st_view *v)
+{
+	const char *arg[2];
+	struct st_domain *d, *t;
+	unsigned domid, tdomid;
+
+	(void)v;
+	if (get_strings(h, body, arg, 2) != 2 || st_parse_domid(arg[0], &domid) ||
+	    st_parse_domid(arg[1], &tdomid))
+		return EINVAL;
+	d = st_domain_find(c->st, domid);
+	t = st_domain_find(c->st, tdomid);
+	if (!d || !d->introduced || !t || !t->introduced)
+		return ENOENT;
+	d->has_target = true;
+	d->target = tdomid;
+	return ack(c, h);
+}
+
 static int op_is_introduced(struct st_conn *c, const struct xsd_sockmsg *h,
 			    char *body, struct st_view *v)
 {
@@ -640,6 +661,7 @@ static const struct {
 	[XS_SET_PERMS] = { "SET_PERMS", op_set_perms, 0 },
 	[XS_IS_DOMAIN_INTRODUCED] = { "IS_DOMAIN_INTRODUCED", op_is_introduced, PRIV },
 	[XS_RESUME] = { "RESUME", op_resume, PRIV },
+	[XS_SET_TARGET] = { "SET_TARGET", op_set_target, PRIV },
 	[XS_RESET_WATCHES] = { "RESET_WATCHES", op_reset_watches, 0 },
 	[XS_DIRECTORY_PART] = { "DIRECTORY_PART", op_directory_part, 0 },
 };

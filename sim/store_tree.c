@@ -250,14 +250,18 @@ struct st_node *st_node_dup(const struct st_node *n)
 
 /* ---- paths and permissions --------------------------------------------- */
 
-unsigned st_perm_for(unsigned domid, const struct xs_permissions *p, unsigned np)
+unsigned st_perm_for(struct sim_store *st, unsigned domid,
+		     const struct xs_permissions *p, unsigned np)
 {
 	const unsigned mask = XS_PERM_READ | XS_PERM_WRITE | XS_PERM_OWNER;
+	const struct st_domain *d = domid ? st_domain_find(st, domid) : NULL;
+	unsigned target = d && d->has_target ? d->target : domid;
 
-	if (domid == 0 || (np && p[0].id == domid))
+	if (domid == 0 || (np && (p[0].id == domid || p[0].id == target)))
 		return mask;
 	for (unsigned i = 1; i < np; i++)
-		if (!(p[i].perms & XS_PERM_IGNORE) && p[i].id == domid)
+		if (!(p[i].perms & XS_PERM_IGNORE) &&
+		    (p[i].id == domid || p[i].id == target))
 			return p[i].perms & mask;
 	return np ? p[0].perms & mask : 0;
 }
@@ -368,7 +372,7 @@ int st_access(struct st_view *v, const char *path, unsigned want,
 	int err = n ? EACCES : ENOENT;
 	char *p;
 
-	if (n && (st_perm_for(v->domid, n->perm, n->nperm) & want) == want) {
+	if (n && (st_perm_for(v->st, v->domid, n->perm, n->nperm) & want) == want) {
 		*out = n;
 		return 0;
 	}
@@ -381,7 +385,7 @@ int st_access(struct st_view *v, const char *path, unsigned want,
 		p = q;
 	}
 	free(p);
-	if (anc && (st_perm_for(v->domid, anc->perm, anc->nperm) & want))
+	if (anc && (st_perm_for(v->st, v->domid, anc->perm, anc->nperm) & want))
 		return err;
 	return EACCES;
 }

@@ -24,19 +24,19 @@ static bool permitted(struct st_conn *c, const char *path,
 	const struct st_node *parent;
 	char *pp;
 
-	if (oldp && (st_perm_for(c->domid, oldp, nold) & XS_PERM_READ))
+	if (oldp && (st_perm_for(st, c->domid, oldp, nold) & XS_PERM_READ))
 		return true;
 	if (!node)
 		node = st_table_get(&st->tree, path);
 	if (!node)
 		return false;
-	if (st_perm_for(c->domid, node->perm, node->nperm) & XS_PERM_READ)
+	if (st_perm_for(st, c->domid, node->perm, node->nperm) & XS_PERM_READ)
 		return true;
 	pp = st_parent(path);
 	parent = st_table_get(&st->tree, pp);
 	free(pp);
 	return parent &&
-	       (st_perm_for(c->domid, parent->perm, parent->nperm) & XS_PERM_READ);
+	       (st_perm_for(st, c->domid, parent->perm, parent->nperm) & XS_PERM_READ);
 }
 
 void st_watch_event(struct st_conn *c, const struct st_watch *w,

@@ -581,6 +581,24 @@ static void test_store_control(void)
 	CU_ASSERT_EQUAL(errno, EACCES);
 }
 
+static void test_store_set_target(void)
+{
+	CU_ASSERT_TRUE(wr(g2, XBT_NULL, "data/for-target", "t"));
+	CU_ASSERT_PTR_NULL(rd(g1, XBT_NULL, "/local/domain/2/data/for-target"));
+	CU_ASSERT_EQUAL(errno, EACCES);
+	CU_ASSERT_FALSE(xs_set_target(g1, 1, 2));	/* dom0 only */
+	CU_ASSERT_EQUAL(errno, EACCES);
+	CU_ASSERT_FALSE(xs_set_target(d0, 1, 42));	/* no such domain */
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	/* Domain 1 now acts for domain 2 (as a device model would). */
+	CU_ASSERT_TRUE(xs_set_target(d0, 1, 2));
+	CU_ASSERT_TRUE(value_is(g1, "/local/domain/2/data/for-target", "t"));
+	CU_ASSERT_TRUE(wr(g1, XBT_NULL, "/local/domain/2/data/from-dm", "1"));
+	/* One way only. */
+	CU_ASSERT_PTR_NULL(rd(g2, XBT_NULL, "/local/domain/1/data/rel"));
+	CU_ASSERT_EQUAL(errno, EACCES);
+}
+
 int main(void)
 {
 	static const struct {
@@ -607,6 +625,7 @@ int main(void)
 		{ "node_quota", test_store_node_quota },
 		{ "value_quota", test_store_value_quota },
 		{ "control", test_store_control },
+		{ "set_target", test_store_set_target },
 		{ "special_watches", test_store_special_watches },
 	};
 	CU_pSuite s;
