@@ -47,15 +47,16 @@ load_mod() {
 	done <"/lib/modules/$1.deps"
 }
 
-# wait_for SECONDS CMD...: runs CMD every 0.2 s until it succeeds or the
-# time is up; returns CMD's last status.
+# wait_for SECONDS CMD...: runs CMD every 0.5 s until it succeeds or the
+# time is up; returns CMD's last status. (Polling faster only takes CPU from
+# the emulated machine.)
 wait_for() {
 	limit=$1; shift
 	end=$(( $(cut -d. -f1 /proc/uptime) + limit ))
 	while :; do
 		"$@" && return 0
 		[ "$(cut -d. -f1 /proc/uptime)" -ge "$end" ] && return 1
-		sleep 0.2
+		sleep 0.5
 	done
 }
 

@@ -8,7 +8,8 @@
 # the cache too, keyed by the exact set of .debs, so a rerun with nothing new
 # skips the unpacking as well.
 
-# The packages the two domains are built from. The kernel metapackage is
+# The packages the two domains are built from (bash and iproute2 because the
+# project's hotplug scripts are bash and use ip's bridge commands). The kernel metapackage is
 # resolved to the versioned image it depends on. Libraries are listed by hand;
 # the initramfs builder checks every ELF it copies against what is unpacked and
 # names any library still missing.
@@ -16,7 +17,8 @@ XEN_PKGS="xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils busybox-static
 libc6 libgcc-s1 libxenmisc4.17 libxenstore4 libxengnttab1 libxenevtchn1
 libxencall1 libxenforeignmemory1 libxendevicemodel1 libxentoolcore1
 libxentoollog1 libxenhypfs1 libyajl2 libuuid1 zlib1g liblzma5 libzstd1
-libmnl0 libcunit1"
+libmnl0 libcunit1 bash libtinfo6 iproute2 libbpf1 libelf1 libbsd0 libmd0
+libcap2"
 XEN_KERNEL_META=linux-image-amd64
 
 # candidates PKG...: "PACKAGE VERSION ARCH" of each package's candidate

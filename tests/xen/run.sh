@@ -17,8 +17,8 @@
 #   XNET_BIN             the project's programs (default: build/bin)
 #   XNET_XEN_CACHE       package cache (default: /var/cache/xnet-xen)
 #   XNET_XEN_SCENARIOS   which scenarios to run (default: "0 1 2")
-#   XNET_XEN_TIMEOUT     seconds one boot may take (default: 150)
-#   XNET_XEN_TOTAL       seconds the whole run may take (default: 420)
+#   XNET_XEN_TIMEOUT     seconds one boot may take (default: 180)
+#   XNET_XEN_TOTAL       seconds the whole run may take (default: 480)
 #   XNET_XEN_KEEP        a directory to keep the serial logs in
 set -u
 
@@ -27,8 +27,8 @@ SRC=$(cd "$HERE/../.." && pwd)
 XNET_BIN=${XNET_BIN:-$PWD/build/bin}
 XEN_CACHE=${XNET_XEN_CACHE:-/var/cache/xnet-xen}
 SCENARIOS=${XNET_XEN_SCENARIOS:-0 1 2}
-BOOT_TIMEOUT=${XNET_XEN_TIMEOUT:-150}
-TOTAL_TIMEOUT=${XNET_XEN_TOTAL:-420}
+BOOT_TIMEOUT=${XNET_XEN_TIMEOUT:-180}
+TOTAL_TIMEOUT=${XNET_XEN_TOTAL:-480}
 
 XEN_ARGS="console=com1 dom0_mem=384M,max:384M noreboot"
 DOM0_ARGS="console=hvc0"
@@ -83,10 +83,19 @@ prepare() {
 
 prog() { [ -x "$XNET_BIN/$1" ] && [ -f "$XNET_BIN/$1" ]; }
 
+# hotplug_script NAME: the project's hotplug script NAME, as built next to
+# the programs (where xnet-hotplugd looks) or from the source tree.
+hotplug_script() {
+	for d in "$XNET_BIN" "$SRC/hotplug"; do
+		[ -f "$d/$1" ] && { echo "$d/$1"; return 0; }
+	done
+	return 1
+}
+
 # scenario_missing N: why scenario N cannot run, or nothing.
 scenario_missing() {
 	case $1 in
-	1) prog xnetback && prog xnet-hotplugd && [ -f "$SRC/hotplug/vif-bridge" ] ||
+	1) { prog xnetback && prog xnet-hotplugd && hotplug_script vif-bridge >/dev/null; } ||
 		echo "xnetback/xnet-hotplugd not built" ;;
 	2) prog xnetfront || echo "xnetfront not built" ;;
 	esac
@@ -131,9 +140,13 @@ build_dom0() {
 		ird_lib "$t" libgcc_s.so.1 || return 1 # pthread_cancel dlopen()s it
 	mkdir -p "$t/etc/xen/scripts" "$t/boot"
 	install -m 755 "$HERE/vif-xnet-test" "$t/etc/xen/scripts/vif-xnet-test"
-	for s in "$SRC"/hotplug/vif-* "$SRC"/hotplug/*.sh; do
-		[ -f "$s" ] && install -m 755 "$s" "$t/etc/xen/scripts/$(basename "$s")"
+	# The project's scripts go where libxl's script= names point.
+	for s in vif-bridge vif-route vif-vnic vif-openvswitch vif-common.sh; do
+		f=$(hotplug_script "$s") && install -m 755 "$f" "$t/etc/xen/scripts/$s"
 	done
+	# A driver domain's own bash and ip (the scripts need both).
+	ird_elf "$t" "$XEN_ROOT/bin/bash" bin/bash &&
+		ird_elf "$t" "$XEN_ROOT/bin/ip" usr/sbin/ip || return 1
 	for p in xnetback xnet-hotplugd xnet; do
 		if prog "$p"; then
 			ird_elf "$t" "$XNET_BIN/$p" "usr/bin/$p" || return 1
