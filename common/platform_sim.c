@@ -737,6 +737,7 @@ struct sim_evtchn {
 	struct xnx_evtchn base;
 	struct link link;
 	int epfd;			/* what xnx_evtchn_fd returns */
+	const uint32_t *gens;		/* the domain's port generations (ro) */
 	int self_fd;			/* private eventfd for self-wakes */
 	uint32_t nbound, scan;
 	evtchn_port_t bound[XNX_SIM_MAX_PORTS];
@@ -750,10 +751,28 @@ static int epoll_add(int epfd, int fd, uint64_t data)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+static int gens_map(struct sim_evtchn *h)
+{
+	struct xnx_simproto_rsp rsp;
+	int fd = -1, rc;
+	void *g;
+
+	rc = call_simple(&h->link, XNX_SIMOP_EVT_OPEN, 0, 0, &rsp, &fd, 1);
+	if (rc < 0)
+		return rc;
+	if (fd < 0)
+		return -EPROTO;
+	g = mmap(NULL, XNX_SIMGENS_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (g == MAP_FAILED)
+		return -errno;
+	h->gens = g;
+	return 0;
+}
+
 static xnx_evtchn *sim_evtchn_open(void)
 {
 	struct sim_evtchn *h = calloc(1, sizeof(*h));
-	struct xnx_simproto_rsp rsp;
 	int rc = -ENOMEM;
 
 	if (!h)
@@ -767,7 +786,7 @@ static xnx_evtchn *sim_evtchn_open(void)
 		rc = epoll_add(h->epfd, h->self_fd, SELF_WAKE);
 	if (rc == 0 && link_open(&h->link) < 0)
 		rc = -errno;
-	else if (rc == 0 && (rc = call_simple(&h->link, XNX_SIMOP_EVT_OPEN, 0, 0, &rsp, NULL, 0)) < 0)
+	else if (rc == 0 && (rc = gens_map(h)) < 0)
 		link_close(&h->link);
 	if (rc == 0)
 		return &h->base;
@@ -806,6 +825,7 @@ static int sim_evtchn_close(xnx_evtchn *b)
 		port_drop(h, h->bound[h->nbound - 1]);
 	close(h->epfd);
 	close(h->self_fd);
+	munmap((void *)h->gens, XNX_SIMGENS_SIZE);
 	free(h);
 	return 0;
 }
@@ -857,7 +877,7 @@ static int sim_notify(xnx_evtchn *b, evtchn_port_t port)
 	} else {
 		/* Acquire pairs with the daemon's release of gen after it
 		 * rebinds the channel. */
-		uint32_t gen = __atomic_load_n(&p->chan->gen, __ATOMIC_ACQUIRE);
+		uint32_t gen = __atomic_load_n(&h->gens[port], __ATOMIC_ACQUIRE);
 
 		if (!p->known || gen != p->gen)
 			rc = refresh(h, port, p);

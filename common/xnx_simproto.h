@@ -70,7 +70,8 @@ enum xnx_simproto_op {
 					 * arg[2] count → data (ref, frame)[count],
 					 * fd own arena */
 	XNX_SIMOP_GNT_UNSHARE,		/* data refs[count] */
-	XNX_SIMOP_EVT_OPEN,		/* (no state; kept for the protocol) */
+	XNX_SIMOP_EVT_OPEN,		/* → fd: the domain's port generations
+					 * (read-only, XNX_SIMGENS_SIZE) */
 	XNX_SIMOP_EVT_ALLOC_UNBOUND,	/* arg[0] remote dom → val[0] port,
 					 * val[1] end, fds channel page and
 					 * the port's wake-up receiving end */
@@ -195,18 +196,22 @@ void xnx_simgt_recover(const struct xnx_simgt *t, const struct xnx_simj_side *j)
 
 /* ---- event channel page -------------------------------------------------- */
 
-/* One page per channel. gen is written by the daemon whenever either end
- * changes (bind, close); each end's pending/mask are set by the peer's
- * notify (pending) and by the end's own process (clear pending, mask). */
+/* One page per channel, written by both ends' processes: each end's
+ * pending is set by the peer's notify and cleared by the end's own process,
+ * which also sets and clears its mask. A peer can only disturb this one
+ * channel through it. */
 struct xnx_simchan {
-	uint32_t gen;
-	uint32_t pad;
 	struct {
 		uint32_t pending;
 		uint32_t mask;
 	} end[2];
 };
 #define XNX_SIMCHAN_SIZE XNX_SIM_PAGE_SIZE
+
+/* Per domain, written by the daemon only, mapped read-only by the domain's
+ * event-channel handles: gen[port] changes whenever the port's other end
+ * does (bind, close), telling a notifier to ask who is there now. */
+#define XNX_SIMGENS_SIZE (XNX_SIM_MAX_PORTS * sizeof(uint32_t))
 
 /* ---- client transport (common/sim_client.c) ------------------------------ */
 

@@ -138,6 +138,19 @@ static int dom_memory(struct hyp_dom *d)
 				       .nr_refs = XNX_SIM_MAX_REFS,
 				       .nr_pages = XNX_SIM_MAX_PAGES };
 	d->pages_free = XNX_SIM_MAX_PAGES;
+	d->gens_fd = memfd_create("xnet-evtgen", MFD_CLOEXEC);
+	if (d->gens_fd < 0 || ftruncate(d->gens_fd, XNX_SIMGENS_SIZE) < 0)
+		return -errno;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", d->gens_fd);
+	d->gens_ro_fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (d->gens_ro_fd < 0)
+		return -errno;
+	d->port_gen = mmap(NULL, XNX_SIMGENS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   d->gens_fd, 0);
+	if (d->port_gen == MAP_FAILED) {
+		d->port_gen = NULL;
+		return -errno;
+	}
 	return xnx_simgt_init(&d->gt, d->gt_base, NULL);
 }
 
@@ -155,6 +168,12 @@ static void dom_free(struct hyp_dom *d)
 		close(d->arena_ro_fd);
 	if (d->gt_fd >= 0)
 		close(d->gt_fd);
+	if (d->port_gen)
+		munmap(d->port_gen, XNX_SIMGENS_SIZE);
+	if (d->gens_fd >= 0)
+		close(d->gens_fd);
+	if (d->gens_ro_fd >= 0)
+		close(d->gens_ro_fd);
 	free(d);
 }
 
@@ -207,7 +226,7 @@ static int dom_new(struct sim_hyp *h, uint32_t domid, const char *name,
 		return -ENOMEM;
 	*d = (struct hyp_dom){ .hyp = h, .domid = (uint16_t)domid, .flags = flags,
 			       .listen_fd = -1, .arena_fd = -1, .arena_ro_fd = -1,
-			       .gt_fd = -1 };
+			       .gt_fd = -1, .gens_fd = -1, .gens_ro_fd = -1 };
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	rc = dom_memory(d);
 	if (rc == 0)

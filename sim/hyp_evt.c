@@ -68,11 +68,17 @@ static void chan_free(struct hyp_chan *ch)
 	free(ch);
 }
 
-/* Tell both ends' processes the binding changed. Release: the new binding
- * is in place before a notifier sees the new gen and asks for it. */
-static void chan_bump(struct hyp_chan *ch)
+/* Tell the processes at the channel's ends that the binding changed.
+ * Release: the new binding is in place before a notifier sees the new gen
+ * and asks for it. */
+static void chan_bump(struct sim_hyp *h, struct hyp_chan *ch)
 {
-	__atomic_add_fetch(&ch->page->gen, 1, __ATOMIC_RELEASE);
+	for (unsigned k = 0; k < 2; k++) {
+		struct hyp_dom *d = ch->ends[k].used ? hyp_dom_get(h, ch->ends[k].dom) : NULL;
+
+		if (d)
+			__atomic_add_fetch(&d->port_gen[ch->ends[k].port], 1, __ATOMIC_RELEASE);
+	}
 }
 
 /* Set PORT of D pending and wake its handle, as a peer's notify would. */
@@ -128,7 +134,7 @@ static void close_port(struct hyp_dom *d, uint32_t port)
 		chan_free(ch);
 		return;
 	}
-	chan_bump(ch);
+	chan_bump(d->hyp, ch);
 	/* The survivor wakes and finds its port _unbound. */
 	if (rd)
 		port_raise(rd, rport);
@@ -144,10 +150,11 @@ void hyp_evt_close_ports(struct hyp_dom *d, struct hyp_conn *c)
 	}
 }
 
-/* Kept for the protocol: a handle needs no per-handle state here. */
 int hyp_evt_open(struct hyp_conn *c, const struct xnx_simproto_req *req,
 		 struct hyp_rsp *rsp)
 {
+	rsp->fds[0] = c->dom->gens_ro_fd;
+	rsp->nfds = 1;
 	return 0;
 }
 
@@ -231,7 +238,7 @@ int hyp_evt_bind_interdomain(struct hyp_conn *c, const struct xnx_simproto_req *
 					    .conn = c, .chan = ch, .wake = d->ports[port].wake };
 	rp->state = EVTCHNSTAT_interdomain;
 	rp->remote_port = (uint32_t)port;
-	chan_bump(ch);
+	chan_bump(d->hyp, ch);
 	/* Xen raises the new local port: notifications sent to the unbound
 	 * remote port before the bind would otherwise be lost. */
 	port_raise(d, (uint32_t)port);
@@ -246,7 +253,7 @@ int hyp_evt_peer(struct hyp_conn *c, const struct xnx_simproto_req *req,
 
 	if (!p)
 		return -EINVAL;
-	rsp->r->val[0] = __atomic_load_n(&p->chan->page->gen, __ATOMIC_ACQUIRE);
+	rsp->r->val[0] = c->dom->port_gen[req->arg[0]];
 	if (p->state == EVTCHNSTAT_interdomain) {
 		struct hyp_dom *rd = hyp_dom_get(c->hyp, p->remote_dom);
 

@@ -82,6 +82,8 @@ struct hyp_dom {
 	uint8_t ref_state[XNX_SIM_MAX_REFS];
 	struct hyp_conn *ref_owner[XNX_SIM_MAX_REFS];
 
+	int gens_fd, gens_ro_fd;	/* port generations (xnx_simproto.h) */
+	uint32_t *port_gen;
 	struct hyp_port ports[XNX_SIM_MAX_PORTS];
 };
 

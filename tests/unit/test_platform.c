@@ -791,6 +791,13 @@ static void test_evtchn_hostile_peer(void)
 	CU_ASSERT(next_event(e0) == p0b);
 	xnx_evtchn_unmask(e0, p0b);
 
+	/* The generations that tell notifiers to look again are read-only. */
+	int gens = -1;
+	req = (struct xnx_simproto_req){ .op = XNX_SIMOP_EVT_OPEN };
+	CU_ASSERT_FATAL(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), &gens, 1) == 0);
+	CU_ASSERT(mmap(NULL, XNX_SIMGENS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, gens, 0) ==
+		  MAP_FAILED && errno == EACCES);
+	close(gens);
 	req = (struct xnx_simproto_req){ .op = XNX_SIMOP_EVT_PEER, .arg = { evil_port } };
 	CU_ASSERT_FATAL(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), &peer, 1) == 0);
 	CU_ASSERT_FATAL(peer >= 0 && rsp.val[1] == 1);
