@@ -1,7 +1,34 @@
 /*
  * store.c — the xenstore half of xnet-simd (sim/store.h): creating and
  * freeing the store, and listening for a domain's clients. The protocol is
- * xen/io/xs_wire.h, served with C xenstored's semantics by store_*.c.
+ * xen/io/xs_wire.h, served with C xenstored's semantics by store_*.c:
+ *
+ *   store_conn.c    sockets, framing, output queues, back-pressure
+ *   store_ops.c     one handler per message type, error codes
+ *   store_tree.c    nodes, permissions, paths, create/modify/remove
+ *   store_watch.c   watches and who may see an event
+ *   store_txn.c     transactions (shadow copies, generation checks)
+ *   store_quota.c   quotas
+ *   store_domain.c  introduce/release, the domain skeleton, dump
+ *
+ * What the sim chooses where Xen has no exact equivalent:
+ *  - Identity is the socket: domain 0 on <dir>/xenstored.sock (privileged),
+ *    domain N on <dir>/dom<N>/xenstored.sock. A socket serves its domain
+ *    whether or not it is introduced.
+ *  - INTRODUCE from domain 0 only marks a domain introduced and fires
+ *    @introduceDomain (no ring page to map); RELEASE marks it released,
+ *    drops its connections and fires @releaseDomain. The toolstack calls,
+ *    sim_store_domain_introduce/_release, also write/remove the
+ *    /local/domain/<id> skeleton and open/close its socket.
+ *  - Quotas bind guests, as in xenstored (see store_quota.c); on top, each
+ *    guest may hold 256 connections, and a connection whose unread output
+ *    passes 64 MiB is dropped (until then no event is ever lost). A client
+ *    with 20 unread replies (1024 for domain 0) is not read from until it
+ *    catches up, which is how outstanding requests are bounded.
+ *  - A message longer than XENSTORE_PAYLOAD_MAX gets E2BIG and its payload
+ *    is skipped (xenstored drops the connection instead).
+ *  - CONTROL: help, check, log [on|off|err|warn|info|debug], print,
+ *    quota [NAME VALUE], dump [ROOT], dump-file FILE [ROOT].
  */
 #include <stdlib.h>
 #include <string.h>
