@@ -51,6 +51,8 @@ static struct xs_handle *xs;
 static struct xnx_xs_watches *watches;
 static char vif_dir[128];
 static bool rescan_needed;
+/* Junk under device/vif is seen again at every rescan: say it rarely. */
+static struct xnx_ratelimit junk_rl = XNX_RATELIMIT_INIT(5, 1);
 
 /* ---- per-vif buffers and TAP --------------------------------------------- */
 
@@ -223,7 +225,9 @@ static int list_devids(unsigned *out, int max)
 		if (xnx_parse_uint(names[i], 0, 65535, &id) == 0)
 			out[n++] = (unsigned)id;
 		else
-			xnx_warn("%s/%.20s: not a device id; ignored", vif_dir, names[i]);
+			xnx_log_rl(&junk_rl, XNX_LOG_WARN,
+				   "%s/%.20s: not a device id; ignored", vif_dir,
+				   names[i]);
 	}
 	free(names);
 	qsort(out, (size_t)n, sizeof(*out), cmp_uint);
