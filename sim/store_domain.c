@@ -137,6 +137,28 @@ int sim_store_domain_introduce(struct sim_store *st, unsigned domid,
 	return 0;
 }
 
+/* A released domain's id may come back as a new domain: give what it
+ * owned elsewhere to domain 0 and neutralise its permission entries, as
+ * xenstored does, and end any SET_TARGET naming it. */
+static void disown(struct sim_store *st, unsigned domid)
+{
+	for (size_t i = 0; i < st->tree.nb; i++) {
+		for (struct st_node *n = st->tree.b[i]; n; n = n->hnext) {
+			if (n->nperm && n->perm[0].id == domid) {
+				n->perm[0].id = 0;
+				st->owned[domid]--;
+				st->owned[0]++;
+			}
+			for (unsigned k = 1; k < n->nperm; k++)
+				if (n->perm[k].id == domid)
+					n->perm[k].perms |= XS_PERM_IGNORE;
+		}
+	}
+	for (struct st_domain *d = st->domains; d; d = d->next)
+		if (d->has_target && d->target == domid)
+			d->has_target = false;
+}
+
 int sim_store_domain_release(struct sim_store *st, unsigned domid)
 {
 	struct st_view v = { .st = st, .domid = 0 };
@@ -151,6 +173,7 @@ int sim_store_domain_release(struct sim_store *st, unsigned domid)
 	snprintf(home, sizeof(home), "/local/domain/%u", domid);
 	if (st_get(&v, home))
 		st_remove(&v, home);
+	disown(st, domid);
 	domain_forget(st, domid);
 	st_special_fire(st, "@releaseDomain");
 	xnx_info("xenstore: domain %u released", domid);

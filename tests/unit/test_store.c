@@ -416,10 +416,18 @@ static void test_store_special_watches(void)
 	CU_ASSERT_TRUE(value_is(d0, "/local/domain/3/name", "guest3"));
 
 	CU_ASSERT_TRUE(wr(g2, XBT_NULL, "data/before-release", "1"));
+	struct xs_permissions own2 = { .id = 2, .perms = XS_PERM_NONE };
+	CU_ASSERT_TRUE(wr(d0, XBT_NULL, "/owned-by-2", ""));
+	CU_ASSERT_TRUE(xs_set_permissions(d0, XBT_NULL, "/owned-by-2", &own2, 1));
 	h_call(release2, &rc);
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT_TRUE(h_expect(d0, "@releaseDomain", "rel"));
 	CU_ASSERT_PTR_NULL(rd(d0, XBT_NULL, "/local/domain/2"));
+	/* What it owned elsewhere is domain 0's now (its id may come back). */
+	struct xs_permissions *pp = xs_get_permissions(d0, XBT_NULL, "/owned-by-2",
+						       &(unsigned){0});
+	CU_ASSERT_TRUE(pp && pp[0].id == 0);
+	free(pp);
 	CU_ASSERT_FALSE(xs_is_domain_introduced(d0, 2));
 	/* Guest 2's connection is gone with it. */
 	CU_ASSERT_PTR_NULL(rd(g2, XBT_NULL, "domid"));
