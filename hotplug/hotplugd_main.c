@@ -96,6 +96,19 @@ static void reap(struct xhp_ctx *c)
 	}
 }
 
+/* On the way out: no script outlives the daemon (each runs in its own
+ * process group). */
+static void kill_scripts(struct xhp_ctx *c)
+{
+	for (struct xhp_dev *d = c->devs; d; d = d->next)
+		if (d->pid) {
+			xnx_warn("%s: stopping %s (daemon exiting)", d->path, d->script);
+			kill(-d->pid, SIGKILL);
+			waitpid(d->pid, NULL, 0);
+			d->pid = 0;
+		}
+}
+
 /* Returns 0 on SIGTERM/SIGINT, -errno on a broken xenstore connection. */
 static int run(struct xhp_ctx *c, struct xnx_xs_watches *w, int sfd)
 {
@@ -209,6 +222,7 @@ int main(int argc, char **argv)
 	rc = run(&c, w, sfd);
 	if (rc < 0)
 		xnx_err("xenstore connection lost: %s", strerror(-rc));
+	kill_scripts(&c);
 	xnx_xs_watches_free(w);
 	xs_close(c.xs);
 	xhp_free_all(&c);

@@ -54,7 +54,7 @@ for p in xnet xnet-simd xnet-hotplugd vif-bridge vif-common.sh; do
 done
 printf '#!/bin/sh\nexit 3\n' >"$T/scripts/vif-fail"
 # shellcheck disable=SC2016 # \$1 belongs to the generated script
-printf '#!/bin/sh\n[ "$1" = offline ] && exit 0\nexec sleep 1000\n' >"$T/scripts/vif-hang"
+printf '#!/bin/sh\n[ "$1" = offline ] && exit 0\nsleep 1000\n' >"$T/scripts/vif-hang"
 chmod +x "$T/scripts/vif-fail" "$T/scripts/vif-hang"
 
 "$XNET" sim up >/dev/null || fail "sim up"
@@ -115,14 +115,16 @@ xs xenstore-read "$bedir/2/hotplug-error" | grep -q "xthnone$$ not found" ||
 ok "vif-bridge reports its own reason through hotplug-error"
 
 # A script that hangs is killed at the timeout; the daemon carries on.
+hang_runs() { pgrep -f "$T/scripts/vif-hang" >/dev/null; }
+hang_gone() { ! hang_runs; }
 "$XNET" vif attach "$G" "vifname=$TAP2,script=$T/scripts/vif-hang,devid=3" >/dev/null ||
 	fail "attach 3"
 xs xenstore-write "$bedir/3/state" 2
+wait_for 10 hang_runs || fail "the hanging script did not start"
 wait_for 15 status_is "$bedir/3" error || fail "hanging script: no error"
 xs xenstore-read "$bedir/3/hotplug-error" | grep -q "timed out" ||
 	fail "hotplug-error: $(xs xenstore-read "$bedir/3/hotplug-error")"
-wait_for 5 sh -c "! ps -eo args | grep -v grep | grep -qF '$T/scripts/vif-hang'" ||
-	fail "the hung script is still running"
+wait_for 5 hang_gone || fail "the hung script is still running"
 alive "$hpd" || fail "xnet-hotplugd died"
 "$XNET" vif attach "$G" "vifname=$TAP1,bridge=$BR,devid=4" >/dev/null || fail "attach 4"
 xs xenstore-write "$bedir/4/state" 2

@@ -91,3 +91,15 @@ xs xenstore-read "$be/1/hotplug-error" | grep -q "gw1 has no IPv4 address" ||
 	fail "hotplug-error: $(xs xenstore-read "$be/1/hotplug-error")"
 no_route 10.77.2.7 || fail "route added although the script failed"
 ok "vif-route: a gateway device without an address is reported"
+
+# A script still running when the daemon stops does not outlive it.
+printf '#!/bin/sh\nsleep 1000\n' >"$T/vif-hang"
+chmod +x "$T/vif-hang"
+"$XNET" vif attach "$G" "vifname=$TAP,script=$T/vif-hang,devid=2" >/dev/null || fail "attach 2"
+xs xenstore-write "$be/2/state" 2
+hang_runs() { pgrep -f "$T/vif-hang" >/dev/null; }
+wait_for 10 hang_runs || fail "the script did not start"
+kill "$hpd" && wait "$hpd"
+hpd=""
+hang_runs && fail "the script outlived xnet-hotplugd"
+ok "xnet-hotplugd stops its running scripts when it exits"
