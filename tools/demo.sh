@@ -56,20 +56,20 @@ step "creating guests $G1 and $G2, one vif each on $BR"
 for g in "$G1" "$G2"; do
 	wait_for 20 ip netns exec "$g" ip link show eth0
 done
-ip netns exec "$G1" ip addr add 192.0.2.1/24 dev eth0
-ip netns exec "$G2" ip addr add 192.0.2.2/24 dev eth0
+ip netns exec "$G1" ip addr add 198.18.0.1/24 dev eth0
+ip netns exec "$G2" ip addr add 198.18.0.2/24 dev eth0
 ip netns exec "$G1" ip link set eth0 up
 ip netns exec "$G2" ip link set eth0 up
 "$XNET" vif list
 
 step "ping $G1 -> $G2 and back"
-wait_for 20 ip netns exec "$G1" ping -c1 -W1 192.0.2.2
-ip netns exec "$G1" ping -c 5 -i 0.2 192.0.2.2
-ip netns exec "$G2" ping -c 5 -i 0.2 192.0.2.1
+wait_for 20 ip netns exec "$G1" ping -c1 -W1 198.18.0.2
+ip netns exec "$G1" ping -c 5 -i 0.2 198.18.0.2
+ip netns exec "$G2" ping -c 5 -i 0.2 198.18.0.1
 
 step "iperf3 TCP $G1 -> $G2 (5 s)"
-ip netns exec "$G2" iperf3 -s -1 -D -B 192.0.2.2 >/dev/null
+ip netns exec "$G2" iperf3 -s -1 -D -B 198.18.0.2 >/dev/null
 wait_for 10 sh -c "ip netns exec '$G2' ss -Hltn 'sport = :5201' | grep -q 5201"
-ip netns exec "$G1" iperf3 -c 192.0.2.2 -t 5 -f g | tail -4
+ip netns exec "$G1" iperf3 -c 198.18.0.2 -t 5 -f g | tail -4
 
 step "done; cleaning up"
