@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -87,6 +88,14 @@ static inline int h_start(void)
 {
 	char path[128];
 
+	struct rlimit rl;
+
+	/* Client and daemon sockets of hundreds of connections share this
+	 * process: use the whole descriptor allowance. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	xnx_log_set_level(XNX_LOG_WARN);
 	strcpy(H.dir, "/tmp/xnet-store-test.XXXXXX");
