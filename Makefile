@@ -88,7 +88,8 @@ demo: deps build
 	@XNET_BIN=$(abspath $(B)/bin) sh tools/demo.sh
 
 bench: deps build
-	@$(B)/bin/xnet bench
+	@XNET_BIN=$(abspath $(B)/bin) $(B)/bin/xnet-bench $(BENCH_ARGS)
+	@XNET_BIN=$(abspath $(B)/bin) $(B)/bin/xnet-store-bench
 
 check-xen: deps build
 	@XNET_BIN=$(abspath $(B)/bin) sh tests/xen/run.sh
