@@ -309,6 +309,20 @@ static int down(void)
 	return 0;
 }
 
+/* The sim's domains, if xnet-simd answers. */
+static void status_domains(void)
+{
+	struct xnx_sim_domain doms[MAX_DOMAINS];
+	int n = sockets_answer() ? xnx_sim_domain_list(doms, MAX_DOMAINS) : -1;
+
+	if (n < 0)
+		return;
+	printf("domains:");
+	for (int i = 0; i < n && i < MAX_DOMAINS; i++)
+		printf(" %s(%u)", doms[i].name, doms[i].domid);
+	printf("\n");
+}
+
 static int status(void)
 {
 	int up_count = 0;
@@ -328,6 +342,8 @@ static int status(void)
 			printf("%-14s stopped\n", daemons[i].prog);
 		}
 	}
+	if (up_count)
+		status_domains();
 	return 0;
 }
 

@@ -89,6 +89,10 @@ static int attach(int argc, char **argv)
 		return xnt_fail("vif attach: need DOMAIN and VIFSPEC (see --help)");
 	if (xnt_vifspec_parse(argv[2], &vs, err, sizeof(err)) < 0)
 		return xnt_fail("%s", err);
+	/* As libxl for a PV guest: no emulated NIC (sim domains are all PV). */
+	if (vs.type == XNT_NIC_IOEMU)
+		return xnt_fail("vifspec: type: ioemu needs an HVM guest; sim domains "
+				"are paravirtual");
 	if ((has_nic = nic_linkid(&vs, link, sizeof(link))) < 0)
 		return xnt_fail("vifspec: nic: no interface '%s'", vs.nic);
 	if ((rc = xnt_domain_id(argv[1], &domid)) < 0)

@@ -84,6 +84,7 @@ st=$("$XNET" sim status) || fail "sim status"
 echo "$st" | grep -q "$XNET_SIM_DIR" || fail "status does not name the sim dir"
 echo "$st" | grep "xnet-simd" | grep -q "$simd" || fail "status lacks xnet-simd's pid"
 echo "$st" | grep "xnet-hotplugd" | grep -q "$hpd" || fail "status lacks hotplugd's pid"
+echo "$st" | grep -q "^domains: Domain-0(0)" || fail "status lacks the domains: $st"
 ok "sim status shows pids and the sim dir"
 
 kill -9 "$hpd"

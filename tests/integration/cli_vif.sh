@@ -130,6 +130,7 @@ check_bad "bridge=a,bridge=b" "duplicate key 'bridge'"
 check_bad "devid=0" "devid already in use"
 check_bad "backend=nosuchdom$$" "backend"
 check_bad "nic=nosuchlink$$" "nic"
+check_bad "type=ioemu" "type: ioemu"
 after=$(xs xenstore-ls -p /)
 [ "$before" = "$after" ] || fail "a rejected attach changed xenstore"
 err=$("$XNET" vif attach nosuchdom$$ "bridge=x" 2>&1) && fail "attach to a missing domain"
