@@ -366,6 +366,13 @@ static void bad_platform_value(void)
 	CHILD_CHECK(xnx_gnttab_open() == NULL && errno == EINVAL, 3);
 }
 
+static void auto_without_dev(void)
+{
+	unsetenv("XNET_PLATFORM");
+	CHILD_CHECK(xnx_platform() == XNX_PLATFORM_SIM, 2);
+	CHILD_CHECK(strcmp(xnx_platform_name(), "sim") == 0, 3);
+}
+
 static void test_xen_fails_cleanly(void)
 {
 	if (access("/dev/xen/privcmd", F_OK) == 0) {
@@ -374,6 +381,7 @@ static void test_xen_fails_cleanly(void)
 	}
 	check_child("xen-without-dev");
 	check_child("bad-platform");
+	check_child("auto-without-dev");
 }
 
 /* ---- grants ------------------------------------------------------------- */
@@ -1366,6 +1374,8 @@ static int run_child(const char *name)
 		xen_without_dev();
 	else if (strcmp(name, "bad-platform") == 0)
 		bad_platform_value();
+	else if (strcmp(name, "auto-without-dev") == 0)
+		auto_without_dev();
 	else
 		return 125;
 	return 0;
