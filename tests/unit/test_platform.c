@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -221,6 +222,19 @@ static int copy1(xnx_gnttab *h, bool from_gref, uint16_t domid, uint32_t ref,
 	if (xnx_gnttab_grant_copy(h, 1, &s) != 0)
 		return 1000 + errno;
 	return s.status;
+}
+
+/* Wait for the next event on H; returns the port or -1 on timeout. */
+static int next_event(xnx_evtchn *h)
+{
+	for (uint64_t end = now_ms() + WAIT_MS; now_ms() < end;) {
+		int port = xnx_evtchn_pending(h);
+
+		if (port >= 0)
+			return port;
+		readable(xnx_evtchn_fd(h), 100);
+	}
+	return -1;
 }
 
 /* Messages between a test and its forked child. */
@@ -653,6 +667,67 @@ static void test_unshare_partial_and_busy(void)
 	xnx_sim_domain_destroy(g);
 }
 
+/* One handle, several threads copying the same grants and notifying at
+ * once (as a multi-queue backend does): every copy right, no pin left. */
+struct mt_arg {
+	xnx_gnttab *gt;
+	xnx_evtchn *ev;
+	int port;
+	uint32_t domid, ref;
+	int bad;
+};
+
+static void *mt_copier(void *p)
+{
+	struct mt_arg *a = p;
+	uint8_t buf[PAGE];
+
+	for (int i = 0; i < 2000; i++) {
+		xengnttab_grant_copy_segment_t seg = {
+			.flags = GNTCOPY_source_gref, .len = PAGE, .dest.virt = buf,
+			.source.foreign = { a->ref, 0, (uint16_t)a->domid } };
+
+		if (xnx_gnttab_grant_copy(a->gt, 1, &seg) != 0 || seg.status != GNTST_okay ||
+		    buf[0] != 0x6b || buf[PAGE - 1] != 0x6b)
+			a->bad++;
+		if (xnx_evtchn_notify(a->ev, a->port) != 0)
+			a->bad++;
+	}
+	return NULL;
+}
+
+static void test_handles_shared_by_threads(void)
+{
+	uint32_t g = new_domain("threads", 0), ref;
+	xnx_gntshr *sh = gntshr_as(g);
+	xnx_evtchn *eg = evtchn_as(g), *e0 = xnx_evtchn_open();
+	xnx_gnttab *gt = xnx_gnttab_open();
+	struct mt_arg args[4];
+	pthread_t th[4];
+
+	CU_ASSERT_FATAL(sh && eg && e0 && gt);
+	uint8_t *p = xnx_gntshr_share_pages(sh, 0, 1, &ref, 0);
+	int pg = xnx_evtchn_bind_unbound_port(eg, 0);
+	int p0 = xnx_evtchn_bind_interdomain(e0, g, pg);
+	CU_ASSERT_FATAL(p && pg > 0 && p0 > 0);
+	memset(p, 0x6b, PAGE);
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct mt_arg){ .gt = gt, .ev = e0, .port = p0, .domid = g, .ref = ref };
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, mt_copier, &args[i]) == 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT(args[i].bad == 0);
+	}
+	CU_ASSERT(next_event(eg) == pg);
+	CU_ASSERT(xnx_gntshr_unshare(sh, p, 1) == 0);
+	xnx_gnttab_close(gt);
+	xnx_evtchn_close(e0);
+	xnx_evtchn_close(eg);
+	xnx_gntshr_close(sh);
+	xnx_sim_domain_destroy(g);
+}
+
 /* ---- event channels ---------------------------------------------------- */
 
 static void test_evtchn_basic(void)
@@ -758,19 +833,6 @@ static void test_evtchn_coalesce(void)
 	xnx_evtchn_close(eg);
 	xnx_evtchn_close(e0);
 	xnx_sim_domain_destroy(g);
-}
-
-/* Wait for the next event on H; returns the port or -1 on timeout. */
-static int next_event(xnx_evtchn *h)
-{
-	for (uint64_t end = now_ms() + WAIT_MS; now_ms() < end;) {
-		int port = xnx_evtchn_pending(h);
-
-		if (port >= 0)
-			return port;
-		readable(xnx_evtchn_fd(h), 100);
-	}
-	return -1;
 }
 
 /* A guest speaking the protocol itself gets the sending end of dom0's
@@ -1397,6 +1459,7 @@ int main(int argc, char **argv)
 		{ "map_errors", test_map_errors },
 		{ "readonly_grant", test_readonly_grant },
 		{ "unshare_partial_and_busy", test_unshare_partial_and_busy },
+		{ "handles_shared_by_threads", test_handles_shared_by_threads },
 		{ "evtchn_basic", test_evtchn_basic },
 		{ "evtchn_coalesce", test_evtchn_coalesce },
 		{ "evtchn_hostile_peer", test_evtchn_hostile_peer },
