@@ -22,7 +22,8 @@
  *    /local/domain/<id> skeleton and open/close its socket.
  *  - Quotas bind guests, as in xenstored (see store_quota.c); on top, each
  *    guest may hold 256 connections, and a connection whose unread output
- *    passes 64 MiB is dropped (until then no event is ever lost). A client
+ *    passes 1 MiB (64 MiB for domain 0) is dropped (until then no event is
+ *    ever lost). A client
  *    with 20 unread replies (1024 for domain 0) is not read from until it
  *    catches up, which is how outstanding requests are bounded.
  *  - A message longer than XENSTORE_PAYLOAD_MAX gets E2BIG and its payload

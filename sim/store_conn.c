@@ -39,6 +39,13 @@ static unsigned outstanding_max(const struct st_conn *c)
 	return st_conn_priv(c) ? 1024 : c->st->quota.outstanding;
 }
 
+static size_t out_max(const struct st_conn *c)
+{
+	size_t q = c->st->quota.out_bytes;
+
+	return st_conn_priv(c) && q < ST_OUT_MAX_PRIV ? ST_OUT_MAX_PRIV : q;
+}
+
 static bool paused(const struct st_conn *c)
 {
 	return c->out_replies >= outstanding_max(c);
@@ -78,7 +85,7 @@ void st_send(struct st_conn *c, uint32_t type, uint32_t req_id,
 
 	if (c->dead)
 		return;
-	if (c->out_bytes + sizeof(hdr) + len > c->st->quota.out_bytes) {
+	if (c->out_bytes + sizeof(hdr) + len > out_max(c)) {
 		st_conn_close(c, "output backlog over quota (client not reading)");
 		return;
 	}

@@ -22,12 +22,14 @@
 #include "store.h"
 
 #define ST_DOMID_MAX		0x7FEFu	/* below DOMID_FIRST_RESERVED */
-#define ST_IN_CAP		(64 * 1024)	/* buffered input per connection */
+#define ST_IN_CAP		(16 * 1024)	/* buffered input per connection */
+#define ST_OUT_MAX_PRIV		(64u << 20)	/* domain 0's output backlog bound */
 
 /* ---- quotas (store_quota.c) --------------------------------------------- */
 
 /* Limits for unprivileged domains; domain 0 is exempt, as in xenstored,
- * except for the output backlog, which bounds every connection. */
+ * except for the output backlog, which bounds every connection (domain 0's
+ * at least ST_OUT_MAX_PRIV). */
 struct st_quota {
 	unsigned nodes;		/* nodes owned per domain (ENOSPC) */
 	unsigned value_size;	/* bytes in one value (ENOSPC) */

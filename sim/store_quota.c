@@ -5,8 +5,9 @@
  * and (ours: a guest has no sockets on Xen) 256 connections per guest.
  * They bind guests only (domain 0 is exempt, as in xenstored); going over
  * one is an error reply (ENOSPC, E2BIG), never a crash. The output backlog
- * bound applies to every connection: past it the connection is dropped
- * rather than the daemon growing without limit.
+ * bound (1 MiB of unread replies and events per guest connection, at
+ * least 64 MiB for domain 0) applies to every connection: past it the
+ * connection is dropped rather than the daemon growing without limit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ void st_quota_defaults(struct st_quota *q)
 	*q = (struct st_quota){
 		.nodes = 1000, .value_size = 4096, .watches = 128, .txns = 10,
 		.perms = 5, .outstanding = 20, .conns = 256,
-		.out_bytes = 64u << 20,
+		.out_bytes = 1u << 20,
 	};
 }
 

@@ -252,19 +252,20 @@ static void test_store_wire_slow_reader(void)
 
 static void test_store_wire_backlog_drop(void)
 {
+	static const char w[] = "/local/domain/1/data/backlog\0all";
 	char buf[4200], p[64], *r;
-	int fd = h_raw(0), ok = 1, eof = 0;
+	int fd = h_raw(1), ok = 1, eof = 0;
 	struct xsd_sockmsg m;
 
 	CU_ASSERT_FATAL(fd >= 0);
 	r = xs_control_command(d0, "quota", "output-bytes\0" "100000", 20);
 	CU_ASSERT_PTR_NOT_NULL(r);
 	free(r);
-	/* Watches everything, reads nothing: past 100000 queued bytes
-	 * (beyond what the socket holds) the daemon drops it. */
-	CU_ASSERT_EQUAL(h_send(fd, XS_WATCH, 1, 0, "/\0all", 6), 0);
+	/* A guest watches its area and reads nothing: past 100000 queued
+	 * bytes (beyond what the socket holds) the daemon drops it. */
+	CU_ASSERT_EQUAL(h_send(fd, XS_WATCH, 1, 0, w, sizeof(w)), 0);
 	for (int i = 0; i < 20000 && ok; i++) {
-		snprintf(p, sizeof(p), "/backlog/k%d", i);
+		snprintf(p, sizeof(p), "/local/domain/1/data/backlog/k%d", i);
 		ok = xs_write(d0, XBT_NULL, p, "", 0);
 	}
 	CU_ASSERT_TRUE(ok);
@@ -276,9 +277,9 @@ static void test_store_wire_backlog_drop(void)
 	eof = recv(fd, buf, 1, MSG_DONTWAIT) == 0;
 	CU_ASSERT_TRUE(eof);
 	close(fd);
-	r = xs_control_command(d0, "quota", "output-bytes\0" "67108864", 22);
+	r = xs_control_command(d0, "quota", "output-bytes\0" "1048576", 21);
 	free(r);
-	CU_ASSERT_TRUE(xs_rm(d0, XBT_NULL, "/backlog"));
+	CU_ASSERT_TRUE(xs_rm(d0, XBT_NULL, "/local/domain/1/data/backlog"));
 }
 
 static void test_store_wire_many_connections(void)
