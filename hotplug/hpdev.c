@@ -186,7 +186,7 @@ void xhp_check(struct xhp_ctx *c, unsigned domid, unsigned devid)
 	struct xhp_dev *d = find(c, domid, devid);
 	char path[128];
 	struct view v;
-	bool going;
+	bool going, coming;
 
 	snprintf(path, sizeof(path), "%s/%u/%u", c->base, domid, devid);
 	if (read_view(c, path, &v) < 0) {
@@ -195,11 +195,11 @@ void xhp_check(struct xhp_ctx *c, unsigned domid, unsigned devid)
 		return;
 	}
 	going = !v.present || (!v.online && v.state == XenbusStateClosed);
+	coming = v.present && v.online && v.state >= XenbusStateInitWait &&
+		 v.state <= XenbusStateConnected;
 	if (!d) {
-		if (!v.present || !v.online || v.state < XenbusStateInitWait ||
-		    v.state > XenbusStateConnected || !(d = add(c, domid, devid)))
-			return;
-		come_up(c, d, &v);
+		if (coming && (d = add(c, domid, devid)) != NULL)
+			come_up(c, d, &v);
 		return;
 	}
 	switch (d->phase) {
@@ -217,6 +217,9 @@ void xhp_check(struct xhp_ctx *c, unsigned domid, unsigned devid)
 	case XHP_RUN_OFFLINE:
 		break;
 	case XHP_DONE:
+		/* Removed and added again between two looks: a new device. */
+		if (coming)
+			come_up(c, d, &v);
 		break;
 	}
 	if (!v.present && !d->pid)
