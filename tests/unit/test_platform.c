@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -82,6 +83,9 @@ static pid_t spawn_simd(const char *dir, bool fg)
 	snprintf(path, sizeof(path), "%s/xnet-simd", bin_dir());
 	pid = fork();
 	if (pid == 0) {
+		/* If this test dies, its daemon goes too (and removes its
+		 * sockets). */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (fg)
 			execl(path, "xnet-simd", "--foreground", "--dir", dir, (char *)NULL);
 		else
