@@ -35,6 +35,7 @@ struct st_quota {
 	unsigned value_size;	/* bytes in one value (ENOSPC) */
 	unsigned watches;	/* watches per connection (E2BIG) */
 	unsigned txns;		/* open transactions per connection (ENOSPC) */
+	unsigned txn_nodes;	/* nodes one transaction may touch (ENOSPC) */
 	unsigned perms;		/* entries in one SET_PERMS (ENOSPC) */
 	unsigned outstanding;	/* unread replies before input pauses */
 	unsigned conns;		/* connections per domain */

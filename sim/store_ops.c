@@ -704,6 +704,9 @@ void st_dispatch(struct st_conn *c, const struct xsd_sockmsg *h, char *body)
 	else if (!(ops[h->type].flags & NOTID) && h->tx_id &&
 		 !(v.txn = st_txn_find(c, h->tx_id)))
 		rc = ENOENT;
+	else if (v.txn && h->type != XS_TRANSACTION_END && !st_conn_priv(c) &&
+		 v.txn->shadow.count >= c->st->quota.txn_nodes)
+		rc = ENOSPC;	/* the transaction has touched too much */
 	else
 		rc = ops[h->type].fn(c, h, body, &v);
 	if (rc) {

@@ -1,6 +1,7 @@
 /*
  * store_quota.c — xenstore quotas, with C xenstored's defaults: 1000 nodes
- * per domain, 128 watches and 10 transactions per connection, 5
+ * per domain, 128 watches and 10 transactions per connection, 1024 nodes
+ * touched by one transaction, 5
  * permission entries, 20 outstanding replies; values up to 4096 bytes;
  * and (ours: a guest has no sockets on Xen) 256 connections per guest.
  * They bind guests only (domain 0 is exempt, as in xenstored); going over
@@ -23,6 +24,7 @@ static const struct {
 	{ "value-size", offsetof(struct st_quota, value_size) },
 	{ "watches", offsetof(struct st_quota, watches) },
 	{ "transactions", offsetof(struct st_quota, txns) },
+	{ "transaction-nodes", offsetof(struct st_quota, txn_nodes) },
 	{ "permissions", offsetof(struct st_quota, perms) },
 	{ "outstanding", offsetof(struct st_quota, outstanding) },
 	{ "connections", offsetof(struct st_quota, conns) },
@@ -33,6 +35,7 @@ void st_quota_defaults(struct st_quota *q)
 {
 	*q = (struct st_quota){
 		.nodes = 1000, .value_size = 4096, .watches = 128, .txns = 10,
+		.txn_nodes = 1024,
 		.perms = 5, .outstanding = 20, .conns = 256,
 		.out_bytes = 1u << 20,
 	};

@@ -271,6 +271,18 @@ static void test_store_txn_quota(void)
 	t[10] = xs_transaction_start(g1);
 	CU_ASSERT_EQUAL(t[10], XBT_NULL);
 	CU_ASSERT_EQUAL(errno, ENOSPC);
+	/* One transaction may touch 1024 nodes. */
+	char p[64], *v = NULL;
+	int k;
+	for (k = 0; k < 1100; k++) {
+		snprintf(p, sizeof(p), "data/nonexistent-%d", k);
+		v = rd(g1, t[0], p);
+		if (!v && errno != ENOENT)
+			break;
+		free(v);
+	}
+	CU_ASSERT_EQUAL(errno, ENOSPC);
+	CU_ASSERT_TRUE(k > 1000 && k < 1100);
 	for (i = 0; i < 10; i++)
 		CU_ASSERT_TRUE(xs_transaction_end(g1, t[i], true));
 }
