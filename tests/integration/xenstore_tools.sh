@@ -20,10 +20,20 @@ set -u
 BIN=${XNET_BIN:-build/bin}
 dir=$(mktemp -d /tmp/xnet-xstools.XXXXXX) || exit 1
 pid=""
+guest=""
+bg=""	# background watchers
 pass=0
 fail=0
 
 cleanup() {
+	for p in $bg; do
+		kill "$p" 2>/dev/null
+	done
+	if [ -n "$guest" ]; then
+		XNET_SIM_DIR="$dir" XNET_BIN="$dir/nobin" "$BIN/xnet" domain destroy "$guest" \
+			>/dev/null 2>&1
+		ip netns delete "$guest" 2>/dev/null
+	fi
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
@@ -161,6 +171,7 @@ c" "" xenstore-list /test
 # write below it, and the removal of the watched node itself.
 stdbuf -oL xenstore-watch -n 3 /w >"$dir/watch.out" 2>&1 &
 wpid=$!
+bg="$bg $wpid"
 wait_for "the initial watch event" grep -qx /w "$dir/watch.out" || fail=$((fail + 1))
 xenstore-write /w/x 1
 xenstore-rm /w
@@ -179,11 +190,73 @@ xenstore-write /par ""
 n=0
 while [ "$n" -lt 20 ]; do
 	xenstore-write "/par/k$n" "$n" &
+	bg="$bg $!"
 	n=$((n + 1))
 done
 wait_for "the concurrent writers" sh -c "[ \$(xenstore-list /par | wc -l) -eq 20 ]" ||
 	fail=$((fail + 1))
 check concurrent-values 0 "7" "" xenstore-read /par/k7
+
+# ---- a guest's own socket -------------------------------------------------------------
+# A sim domain made the way a user makes one (`xnet domain create`; no
+# xnetfront: XNET_BIN points at an empty directory). Its clients use its
+# socket, so the daemon knows they are the guest.
+guest="xst$$"
+mkdir -p "$dir/nobin"
+stdbuf -oL xenstore-watch -n 2 @introduceDomain >"$dir/intro.out" 2>&1 &
+ipid=$!
+bg="$bg $ipid"
+wait_for "the @introduceDomain watch" grep -qx @introduceDomain "$dir/intro.out" ||
+	fail=$((fail + 1))
+created=$(XNET_SIM_DIR="$dir" XNET_BIN="$dir/nobin" "$BIN/xnet" domain create "$guest") || {
+	echo "FAIL: xnet domain create: $created"
+	exit 1
+}
+domid=${created##* }
+gsock="$dir/dom$domid/xenstored.sock"
+wait_for "@introduceDomain" sh -c "! kill -0 $ipid 2>/dev/null" || kill "$ipid"
+check introduce-event 0 "@introduceDomain
+@introduceDomain" "" cat "$dir/intro.out"
+check skeleton 0 "name
+domid
+control
+device
+data
+drivers
+feature
+attr
+error" "" xenstore-list "/local/domain/$domid"
+check skeleton-perms 0 "device = \"\"  . . . . . . . . . . . . . . . . . . . . . . . .  (n$domid)" "" \
+	sh -c "xenstore-ls -p /local/domain/$domid | grep '^device = '"
+check guest-name 0 "$guest" "" env XENSTORED_PATH="$gsock" xenstore-read name
+check guest-domid 0 "$domid" "" env XENSTORED_PATH="$gsock" xenstore-read domid
+check guest-denied-read 1 "" "xenstore-read: couldn't read path /local/domain/0/name" \
+	env XENSTORED_PATH="$gsock" xenstore-read /local/domain/0/name
+check guest-denied-write 1 "" "xenstore-write: could not write path /local/domain/0/x" \
+	env XENSTORED_PATH="$gsock" xenstore-write /local/domain/0/x 1
+check guest-denied-root 1 "" "xenstore-ls: xs_directory (/): Permission denied" \
+	env XENSTORED_PATH="$gsock" xenstore-ls /
+check guest-denied-home 1 "" "xenstore-write: could not write path name" \
+	env XENSTORED_PATH="$gsock" xenstore-write name evil
+check guest-write 0 "" "" env XENSTORED_PATH="$gsock" xenstore-write data/greeting hi
+check guest-ls 0 'greeting = "hi"  . . . . . . . . . . . . . . . . . . . . . .  ('"n$domid"')' "" \
+	env XENSTORED_PATH="$gsock" xenstore-ls -p "/local/domain/$domid/data"
+check guest-chmod 0 "" "" env XENSTORED_PATH="$gsock" xenstore-chmod data/greeting "n$domid" r0
+check guest-chmod-owner 1 "" \
+	"xenstore-chmod: Error occurred setting permissions on 'data/greeting': Operation not permitted" \
+	env XENSTORED_PATH="$gsock" xenstore-chmod data/greeting n0
+check dom0-reads-guest 0 "hi" "" xenstore-read "/local/domain/$domid/data/greeting"
+stdbuf -oL xenstore-watch -n 2 @releaseDomain >"$dir/release.out" 2>&1 &
+rpid=$!
+bg="$bg $rpid"
+wait_for "the @releaseDomain watch" grep -qx @releaseDomain "$dir/release.out" ||
+	fail=$((fail + 1))
+check destroy 0 "" "" env XNET_SIM_DIR="$dir" XNET_BIN="$dir/nobin" "$BIN/xnet" domain destroy "$guest"
+guest=""
+wait_for "@releaseDomain" sh -c "! kill -0 $rpid 2>/dev/null" || kill "$rpid"
+check release-event 0 "@releaseDomain
+@releaseDomain" "" cat "$dir/release.out"
+check release-removes 1 "" "" xenstore-exists "/local/domain/$domid"
 
 # ---- the daemon exits cleanly, no sanitizer reports --------------------------------------
 kill -TERM "$pid"
