@@ -167,14 +167,16 @@ static void take_requests(struct xnb_queue *q, struct xnb_rx_pkt *pkt, unsigned 
 
 /* Keep the frame at STAGE/LEN for the next round, at the start of rx_stage
  * (moved there only after this round's copies are done). */
-static void hold(struct xnb_queue *q, size_t len)
+static void hold(struct xnb_queue *q, size_t len, unsigned need)
 {
 	q->rx_held = true;
 	q->rx_held_len = len;
+	q->rx_held_need = need;
 	q->stats->rx_stalls++;
 }
 
 struct rx_batch {
+	unsigned frames;	/* read from the TAP (or held): the budget */
 	unsigned npkts, nsegs, nreqs;
 	size_t staged;		/* bytes of rx_stage in use */
 	size_t held_at;		/* where a held frame sits */
@@ -185,7 +187,9 @@ struct rx_batch {
  * TAP or the guest's buffers run out. */
 static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 {
-	while (b->npkts < XNB_RX_BUDGET) {
+	/* Dropped frames count against the budget too: a flood of frames we
+	 * filter must not keep us here. */
+	for (; b->frames < XNB_RX_BUDGET; b->frames++) {
 		struct xnb_rx_pkt *pkt = &q->rx_pkts[b->npkts];
 		uint8_t *stage = q->rx_stage + b->staged;
 		size_t len;
@@ -208,7 +212,7 @@ static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 			continue;
 		}
 		if (prod - q->rx.req_cons < xnb_rx_packet_slots(pkt)) {
-			hold(q, len);
+			hold(q, len, xnb_rx_packet_slots(pkt));
 			b->held_at = b->staged;
 			b->result = XNB_WAIT;
 			return;
@@ -284,17 +288,19 @@ static void push_rx(struct xnb_queue *q)
 	}
 }
 
-/* A frame waits: ask for a kick on the next posted buffer, then look once
- * more in case buffers arrived meanwhile. */
-static enum xnb_work wait_for_buffers(struct xnb_queue *q)
+/* A frame waits for NEED buffers: ask for a kick once that many are
+ * posted (not at the first one: no spinning on a trickle), then look once
+ * more in case they arrived meanwhile. */
+static enum xnb_work wait_for_buffers(struct xnb_queue *q, unsigned need)
 {
-	int more;
+	RING_IDX prod;
 
-	/* Sets req_event = req_cons + 1; its mb orders that store before the
-	 * re-read of req_prod (pairs with the mb in the frontend's
-	 * RING_PUSH_REQUESTS_AND_CHECK_NOTIFY). */
-	RING_FINAL_CHECK_FOR_REQUESTS(&q->rx, more);
-	return more ? XNB_MORE : XNB_WAIT;
+	q->rx.sring->req_event = q->rx.req_cons + need;
+	xen_mb(); /* req_event before re-reading req_prod: pairs with the mb in
+		   * the frontend's RING_PUSH_REQUESTS_AND_CHECK_NOTIFY */
+	prod = XNB_READ_ONCE(q->rx.sring->req_prod);
+	/* Only a hint: the next round reads and checks the index again. */
+	return prod - q->rx.req_cons >= need ? XNB_MORE : XNB_WAIT;
 }
 
 enum xnb_work xnb_rx_run(struct xnb_queue *q)
@@ -317,7 +323,7 @@ enum xnb_work xnb_rx_run(struct xnb_queue *q)
 	if (b.result == XNB_WAIT) {
 		if (b.held_at)
 			memmove(q->rx_stage, q->rx_stage + b.held_at, q->rx_held_len);
-		return wait_for_buffers(q);
+		return wait_for_buffers(q, q->rx_held_need);
 	}
 	return b.result;
 }

@@ -202,6 +202,7 @@ struct xnb_queue {
 	uint8_t *rx_stage;
 	bool rx_held;
 	size_t rx_held_len;
+	unsigned rx_held_need;	/* slots it needs */
 
 	/* Rate limit on guest TX; while throttled, TX waits until tx_retry_ns. */
 	struct xnb_credit credit;

@@ -556,12 +556,13 @@ static void rx_post(uint16_t id, uint32_t gref)
 	r->gref = gref;
 }
 
-static void rx_push(void)
+/* Push posted RX buffers; returns whether the backend asked for a kick. */
+static int rx_push(void)
 {
 	int notify;
 
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&rxf, notify);
-	(void)notify;
+	return notify;
 }
 
 /* Queue a frame of LEN bytes (pattern from SEED) on the fake TAP. */
@@ -707,6 +708,41 @@ static void test_rx_no_buffer_posted(void)
 	CU_ASSERT_EQUAL(xnb_rx_run(q), XNB_IDLE);
 	CU_ASSERT_EQUAL(grant_page[11][0], 2);
 	CU_ASSERT_EQUAL(stats.rx_packets, 2);
+}
+
+/* A frame needing three slots waits until three are posted: one posted
+ * buffer neither wakes us nor makes us spin. */
+static void test_rx_waits_for_enough_buffers(void)
+{
+	setup_rings(&feat_all);
+	tap_frame(9000, 0, NULL);	/* 3 slots */
+	rx_post(1, 10);
+	rx_push();
+	CU_ASSERT_EQUAL(xnb_rx_run(q), XNB_WAIT);
+	CU_ASSERT_EQUAL(rxf.sring->req_event, 3);	/* kick when 3 are there */
+	rx_post(2, 11);
+	CU_ASSERT_EQUAL(rx_push(), 0);
+	CU_ASSERT_EQUAL(xnb_rx_run(q), XNB_WAIT);
+	CU_ASSERT_EQUAL(rxf.sring->rsp_prod, 0);
+	rx_post(3, 12);
+	CU_ASSERT_EQUAL(rx_push(), 1);
+	CU_ASSERT_EQUAL(xnb_rx_run(q), XNB_IDLE);
+	CU_ASSERT_EQUAL(rxf.sring->rsp_prod, 3);
+}
+
+/* The RX budget counts dropped frames too. */
+static void test_rx_budget_counts_drops(void)
+{
+	struct xnb_feat f = { .rx_notify = true };	/* no sg: big frames dropped */
+
+	setup_rings(&f);
+	for (int i = 0; i < MAXFRAMES; i++)
+		tap_frame(5000, 0, NULL);
+	rx_post(1, 10);
+	rx_push();
+	xnb_rx_run(q);
+	CU_ASSERT(tap_reads <= XNB_RX_BUDGET + 1);
+	CU_ASSERT_EQUAL(stats.drops[XNB_DROP_RX_TOO_BIG], MAXFRAMES);
 }
 
 /* A held frame that ended up mid-stage is moved, intact, to the front. */
@@ -1018,6 +1054,8 @@ int main(void)
 		{ "rx_largest_gso_frame", test_rx_largest_gso_frame },
 		{ "rx_no_buffer_posted", test_rx_no_buffer_posted },
 		{ "rx_hold_after_others", test_rx_hold_after_others },
+		{ "rx_waits_for_enough_buffers", test_rx_waits_for_enough_buffers },
+		{ "rx_budget_counts_drops", test_rx_budget_counts_drops },
 		{ "rx_too_big_without_sg", test_rx_too_big_without_sg },
 		{ "rx_bad_gref", test_rx_bad_gref },
 		{ "rx_producer_too_far_ahead", test_rx_producer_too_far_ahead },
