@@ -150,7 +150,6 @@ static int op_directory_part(struct st_conn *c, const struct xsd_sockmsg *h,
 	char *name, buf[XENSTORE_PAYLOAD_MAX], gen[24];
 	size_t off, total = 0, len = 0, genlen, maxlen, pos = 0;
 	unsigned long ul;
-	bool full = false;
 	int rc;
 
 	if (count_strings(h, body) != 2 || get_strings(h, body, arg, 2) != 2)
@@ -172,7 +171,7 @@ static int op_directory_part(struct st_conn *c, const struct xsd_sockmsg *h,
 		buf[genlen] = '\0';
 		return reply(c, h, buf, genlen + 1);
 	}
-	for (unsigned i = 0; i < n->nkids && !full; i++) {
+	for (unsigned i = 0; i < n->nkids; i++) {
 		size_t k = strlen(n->kids[i]) + 1, skip = 0, part;
 
 		if (pos + k <= off) {
@@ -182,10 +181,8 @@ static int op_directory_part(struct st_conn *c, const struct xsd_sockmsg *h,
 		if (pos < off)
 			skip = off - pos;	/* the offset fell inside a name */
 		part = k - skip;
-		if (len + part - 1 >= maxlen) {
-			full = true;
-			break;
-		}
+		if (len + part - 1 >= maxlen)
+			break;	/* the rest in the next call */
 		memcpy(buf + genlen + len, n->kids[i] + skip, part);
 		len += part;
 		pos += k;
