@@ -671,6 +671,54 @@ static void test_unshare_partial_and_busy(void)
 	xnx_sim_domain_destroy(g);
 }
 
+/* The guest's grant entry as the hypervisor sees it (dom0 may look). */
+static uint16_t entry_flags(uint32_t domid, uint32_t ref)
+{
+	struct xnx_simproto_req req = { .op = XNX_SIMOP_GNT_ATTACH, .arg = { domid } };
+	struct xnx_simproto_rsp rsp;
+	int fds[3], fd = xnx_simproto_connect(0);
+	uint16_t flags = 0xffff;
+
+	if (fd < 0)
+		return flags;
+	if (xnx_simproto_call(fd, &req, &rsp, sizeof(rsp), fds, 3) == 0) {
+		grant_entry_v1_t e;
+		if (pread(fds[1], &e, sizeof(e), XNX_SIMGT_ENTRIES_OFF + ref * sizeof(e)) ==
+		    sizeof(e))
+			flags = e.flags;
+		for (int i = 0; i < 3; i++)
+			close(fds[i]);
+	}
+	close(fd);
+	return flags;
+}
+
+static void test_map_sets_entry_flags(void)
+{
+	uint32_t g = new_domain("flags", 0), refs[2];
+	xnx_gntshr *sh = gntshr_as(g);
+	xnx_gnttab *gt = xnx_gnttab_open();
+
+	CU_ASSERT_FATAL(sh && gt);
+	void *p = xnx_gntshr_share_pages(sh, 0, 2, refs, 1);
+	CU_ASSERT_FATAL(p != NULL);
+	CU_ASSERT(entry_flags(g, refs[0]) == GTF_permit_access);
+	void *rw = xnx_gnttab_map_grant_ref(gt, g, refs[0], PROT_READ | PROT_WRITE);
+	void *ro = xnx_gnttab_map_grant_ref(gt, g, refs[1], PROT_READ);
+	CU_ASSERT_FATAL(rw && ro);
+	CU_ASSERT(entry_flags(g, refs[0]) == (GTF_permit_access | GTF_reading | GTF_writing));
+	CU_ASSERT(entry_flags(g, refs[1]) == (GTF_permit_access | GTF_reading));
+	CU_ASSERT(xnx_gnttab_unmap(gt, rw, 1) == 0);
+	CU_ASSERT(xnx_gnttab_unmap(gt, ro, 1) == 0);
+	CU_ASSERT(entry_flags(g, refs[0]) == GTF_permit_access);
+	CU_ASSERT(entry_flags(g, refs[1]) == GTF_permit_access);
+	CU_ASSERT(xnx_gntshr_unshare(sh, p, 2) == 0);
+	CU_ASSERT(entry_flags(g, refs[0]) == 0);
+	xnx_gnttab_close(gt);
+	xnx_gntshr_close(sh);
+	xnx_sim_domain_destroy(g);
+}
+
 /* One handle, several threads copying the same grants and notifying at
  * once (as a multi-queue backend does): every copy right, no pin left. */
 struct mt_arg {
@@ -1463,6 +1511,7 @@ int main(int argc, char **argv)
 		{ "map_errors", test_map_errors },
 		{ "readonly_grant", test_readonly_grant },
 		{ "unshare_partial_and_busy", test_unshare_partial_and_busy },
+		{ "map_sets_entry_flags", test_map_sets_entry_flags },
 		{ "handles_shared_by_threads", test_handles_shared_by_threads },
 		{ "evtchn_basic", test_evtchn_basic },
 		{ "evtchn_coalesce", test_evtchn_coalesce },
