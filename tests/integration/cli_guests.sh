@@ -59,7 +59,7 @@ ok "sim up: xnet-simd, xnetback, xnet-hotplugd"
 
 id1=$("$XNET" domain create "$G1" | awk '{print $2}') || fail "create $G1"
 id2=$("$XNET" domain create "$G2" | awk '{print $2}') || fail "create $G2"
-f2=$("$XNET" domain list | awk -v g="$G2" '$1 == g {print $4}')
+f2=$("$XNET" domain list | awk -v g="$G2" '$1 == g {print $5}')
 alive "$f2" || fail "no xnetfront for $G2 ($f2)"
 ok "two guests, each with its xnetfront"
 
