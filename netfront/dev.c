@@ -210,6 +210,8 @@ int xnf_dev_connect(struct xnf_dev *dev)
 	}
 	xnf_queue_init(dev->q, dev->tx_sring, dev->rx_sring, dev->tx_pool,
 		       dev->tx_refs, dev->rx_pool, dev->rx_refs, dev->feat.sg);
+	dev->q->gso = (dev->feat.gso_tcpv4 ? XNF_OFFLOAD_GSO_TCPV4 : 0) |
+		      (dev->feat.gso_tcpv6 ? XNF_OFFLOAD_GSO_TCPV6 : 0);
 	xnf_rx_refill(dev->q, &notify);	/* kicked once connected */
 	rc = xnf_xb_publish(dev);
 	if (rc < 0) {
@@ -327,12 +329,22 @@ static int check_fresh(struct xnf_dev *dev)
 
 struct xnf_dev *xnf_open(unsigned devid)
 {
+	return xnf_open_config(devid, NULL);
+}
+
+struct xnf_dev *xnf_open_config(unsigned devid, const struct xnf_config *cfg)
+{
 	struct xnf_dev *dev = calloc(1, sizeof(*dev));
 	int self, rc;
 
 	if (!dev)
 		return NULL;
 	dev->devid = devid;
+	if (cfg)
+		dev->cfg = *cfg;
+	/* Segmented frames come with their checksum left blank. */
+	if (dev->cfg.rx_offloads & (XNF_OFFLOAD_GSO_TCPV4 | XNF_OFFLOAD_GSO_TCPV6))
+		dev->cfg.rx_offloads |= XNF_OFFLOAD_CSUM;
 	dev->epfd = dev->port_tx = dev->port_rx = -1;
 	dev->state = XNF_CONNECTING;
 	self = xnx_self_domid();
@@ -646,6 +658,13 @@ int xnf_tx_ready(const struct xnf_dev *dev)
 	if (dev->state != XNF_CONNECTED)
 		return 0;
 	return xnf_tx_room(dev->q, dev->feat.sg ? XNF_FRAME_MAX : XNF_PAGE_SIZE);
+}
+
+unsigned xnf_backend_offloads(const struct xnf_dev *dev)
+{
+	if (dev->state != XNF_CONNECTED)
+		return 0;
+	return XNF_OFFLOAD_CSUM | dev->q->gso;
 }
 
 unsigned xnf_devid(const struct xnf_dev *dev)

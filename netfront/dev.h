@@ -24,6 +24,8 @@ struct xnf_features {
 	bool sg;		/* feature-sg */
 	bool split_evtchn;	/* feature-split-event-channels */
 	bool multi_queue;	/* multi-queue-max-queues present */
+	bool gso_tcpv4;		/* feature-gso-tcpv4 */
+	bool gso_tcpv6;		/* feature-gso-tcpv6 */
 };
 
 struct xnf_dev {
@@ -34,6 +36,7 @@ struct xnf_dev {
 	char be_path[XNF_PATH_MAX];	/* the `backend` key */
 	uint8_t mac[6];
 	unsigned mtu;
+	struct xnf_config cfg;
 
 	struct xs_handle *xs;
 	struct xnx_xs_watches *watches;

@@ -48,6 +48,7 @@ struct xnf_queue {
 	bool tx_pending[XNF_TX_RING_SIZE];	/* id awaits a response */
 	unsigned tx_extras;			/* extra-info slots unanswered */
 	bool sg;				/* backend has feature-sg */
+	unsigned gso;				/* XNF_OFFLOAD_GSO_* the backend takes */
 
 	/* Receive: one writable page per ring slot; the request posted at
 	 * ring index i has id i % size and uses page id, as Linux does, so a
@@ -85,10 +86,11 @@ int xnf_check_rsp_prod(struct xnf_queue *q, const char *ring,
 
 /* Slots a frame of LEN bytes needs. */
 unsigned xnf_tx_slots(size_t len);
-/* Copy FRAME into bounce pages and build its requests (not yet pushed).
- * 0, -EAGAIN (no room: retry after responses), -EMSGSIZE (longer than the
- * protocol or, without feature-sg, a page), -EINVAL (shorter than an
- * Ethernet header), -EPIPE (Q broken). */
+/* Copy FRAME into bounce pages and build its requests (not yet pushed):
+ * the first slot, its GSO extra-info if any, the other slots. 0, -EAGAIN
+ * (no room: retry after responses), -EMSGSIZE (longer than the protocol
+ * or, without feature-sg, a page), -EINVAL (shorter than an Ethernet
+ * header, or a GSO type the backend does not take), -EPIPE (Q broken). */
 int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *frame);
 /* Publish queued requests; *NOTIFY says whether the backend asked for an
  * event (req_event). */
@@ -97,7 +99,8 @@ void xnf_tx_push(struct xnf_queue *q, bool *notify);
  * rsp_event. Returns the number collected or -EPIPE (Q broken by a bad
  * response). */
 int xnf_tx_gc(struct xnf_queue *q);
-/* Room for a frame of LEN bytes right now? */
+/* Room for a frame of LEN bytes (and a GSO extra, if the backend does GSO)
+ * right now? */
 bool xnf_tx_room(const struct xnf_queue *q, size_t len);
 
 /* Post a request for every free buffer; *NOTIFY as for tx. */

@@ -136,7 +136,25 @@ struct rx_extent {
 	size_t len;
 	bool error;
 	uint16_t flags;
+	uint16_t gso_type, gso_size;	/* XNF_GSO_* from a GSO extra */
 };
+
+/* A GSO extra-info: its type mapped to ours; an unknown type or a zero
+ * segment size makes the frame unusable (dropped, counted). */
+static void take_gso(struct rx_extent *e, const struct netif_extra_info *ex)
+{
+	if (ex->type != XEN_NETIF_EXTRA_TYPE_GSO)
+		return;		/* hash, multicast: nothing for us */
+	e->gso_size = ex->u.gso.size;
+	if (ex->u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4)
+		e->gso_type = XNF_GSO_TCPV4;
+	else if (ex->u.gso.type == XEN_NETIF_GSO_TYPE_TCPV6)
+		e->gso_type = XNF_GSO_TCPV6;
+	else
+		e->error = true;
+	if (e->gso_size == 0)
+		e->error = true;
+}
 
 /* 1 and E filled if a whole frame is waiting, 0 if not yet, -EPIPE if it
  * already spans more slots than any frame may. The slot kinds were fixed by
@@ -157,6 +175,7 @@ static int rx_extent(struct xnf_queue *q, struct rx_extent *e)
 		}
 		XNX_BUG_ON(s->extra != want_extra);
 		if (s->extra) {
+			take_gso(e, &s->u.ex);
 			want_extra = s->u.ex.flags & XEN_NETIF_EXTRA_FLAG_MORE;
 		} else {
 			if (nslots == 1)
@@ -212,6 +231,8 @@ int xnf_rx_next(struct xnf_queue *q, struct xnf_frame *out)
 		out->len = (uint32_t)e.len;
 		out->flags = (e.flags & NETRXF_csum_blank ? XNF_F_CSUM_BLANK : 0) |
 			     (e.flags & NETRXF_data_validated ? XNF_F_DATA_VALIDATED : 0);
+		out->gso_type = e.gso_type;
+		out->gso_size = e.gso_type != XNF_GSO_NONE ? e.gso_size : 0;
 		q->stats.rx_frames++;
 		q->stats.rx_bytes += e.len;
 		rc = 1;

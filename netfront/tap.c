@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <net/if.h>		/* before the linux/ headers */
 #include <linux/if_arp.h>
+#include <linux/if_link.h>
 #include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -51,7 +55,8 @@ static int configure(const char *name, const uint8_t mac[6], unsigned mtu)
 	return rc;
 }
 
-int xnf_tap_open(const char *name, const uint8_t mac[6], unsigned mtu)
+int xnf_tap_open(const char *name, const uint8_t mac[6], unsigned mtu,
+		 int vnet_hdr)
 {
 	struct ifreq ifr;
 	int fd, rc;
@@ -63,7 +68,7 @@ int xnf_tap_open(const char *name, const uint8_t mac[6], unsigned mtu)
 		return rc;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		rc = -errno;
@@ -77,4 +82,52 @@ int xnf_tap_open(const char *name, const uint8_t mac[6], unsigned mtu)
 		return rc;
 	}
 	return fd;
+}
+
+int xnf_tap_set_offload(int fd, const char *name, unsigned tun_flags)
+{
+	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)tun_flags) < 0) {
+		int e = errno;
+		xnx_err("%s: setting offloads 0x%x: %s", name, tun_flags, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* One RTM_NEWLINK request with IFLA_GSO_MAX_SIZE, acknowledged. */
+int xnf_tap_set_gso_max_size(const char *name, unsigned size)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifm;
+	unsigned seq = (unsigned)time(NULL);
+	int rc = 0;
+
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = (int)if_nametoindex(name);
+	mnl_attr_put_u32(nlh, IFLA_GSO_MAX_SIZE, size);
+	if (ifm->ifi_index == 0 ||
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n < 0 || mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl),
+				NULL, NULL) < 0)
+		rc = -errno;
+out:
+	if (rc < 0)
+		xnx_warn("%s: setting gso_max_size %u: %s", name, size, strerror(-rc));
+	if (nl)
+		mnl_socket_close(nl);
+	return rc;
 }

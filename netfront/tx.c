@@ -13,17 +13,36 @@ unsigned xnf_tx_slots(size_t len)
 	return len == 0 ? 1 : (unsigned)((len + XNF_PAGE_SIZE - 1) / XNF_PAGE_SIZE);
 }
 
+/* Ring slots and bounce pages for NSLOTS data slots plus EXTRAS
+ * extra-info slots (which take a ring slot but no page). */
+static bool room(const struct xnf_queue *q, unsigned nslots, unsigned extras)
+{
+	return !q->broken && RING_FREE_REQUESTS(&q->tx) >= nslots + extras &&
+	       q->tx_nfree >= nslots;
+}
+
 bool xnf_tx_room(const struct xnf_queue *q, size_t len)
 {
-	unsigned need = xnf_tx_slots(len);
+	return room(q, xnf_tx_slots(len), q->gso ? 1 : 0);
+}
 
-	return !q->broken && RING_FREE_REQUESTS(&q->tx) >= need &&
-	       q->tx_nfree >= need;
+static bool gso_ok(const struct xnf_queue *q, const struct xnf_frame *f)
+{
+	switch (f->gso_type) {
+	case XNF_GSO_NONE:
+		return true;
+	case XNF_GSO_TCPV4:
+		return (q->gso & XNF_OFFLOAD_GSO_TCPV4) && f->gso_size > 0;
+	case XNF_GSO_TCPV6:
+		return (q->gso & XNF_OFFLOAD_GSO_TCPV6) && f->gso_size > 0;
+	default:
+		return false;
+	}
 }
 
 static int check_frame(const struct xnf_queue *q, const struct xnf_frame *f)
 {
-	if (f->len < XNF_FRAME_MIN)
+	if (f->len < XNF_FRAME_MIN || !gso_ok(q, f))
 		return -EINVAL;
 	if (f->len > XNF_FRAME_MAX)
 		return -EMSGSIZE;
@@ -32,15 +51,38 @@ static int check_frame(const struct xnf_queue *q, const struct xnf_frame *f)
 	return 0;
 }
 
+/* First-slot flags; a GSO frame's checksum is always left to the backend,
+ * as Linux netfront marks it. */
 static uint16_t frame_flags(const struct xnf_frame *f)
 {
 	uint16_t fl = 0;
 
+	if (f->gso_type != XNF_GSO_NONE)
+		fl |= NETTXF_csum_blank | NETTXF_data_validated | NETTXF_extra_info;
 	if (f->flags & XNF_F_CSUM_BLANK)
 		fl |= NETTXF_csum_blank;
 	if (f->flags & XNF_F_DATA_VALIDATED)
 		fl |= NETTXF_data_validated;
 	return fl;
+}
+
+/* The GSO extra-info right after the first slot; it is answered with a
+ * NETIF_RSP_NULL response, which tx_extras accounts for. */
+static void put_gso_extra(struct xnf_queue *q, const struct xnf_frame *f)
+{
+	union {
+		struct netif_tx_request req;
+		struct netif_extra_info ex;
+	} slot;
+
+	memset(&slot, 0, sizeof(slot));
+	slot.ex.type = XEN_NETIF_EXTRA_TYPE_GSO;
+	slot.ex.u.gso.size = f->gso_size;
+	slot.ex.u.gso.type = f->gso_type == XNF_GSO_TCPV4 ? XEN_NETIF_GSO_TYPE_TCPV4
+							  : XEN_NETIF_GSO_TYPE_TCPV6;
+	*RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt) = slot.req;
+	q->tx.req_prod_pvt++;
+	q->tx_extras++;
 }
 
 /* Fill one slot: take a free page, copy CHUNK bytes of the frame in, write
@@ -77,7 +119,7 @@ int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *f)
 	if (rc < 0)
 		return rc;
 	nslots = xnf_tx_slots(f->len);
-	if (!xnf_tx_room(q, f->len))
+	if (!room(q, nslots, f->gso_type != XNF_GSO_NONE))
 		return -EAGAIN;
 	for (unsigned i = 0; i < nslots; i++) {
 		unsigned chunk = left > XNF_PAGE_SIZE ? XNF_PAGE_SIZE : left;
@@ -86,6 +128,8 @@ int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *f)
 		if (i + 1 < nslots)
 			flags |= NETTXF_more_data;
 		put_slot(q, src, chunk, (uint16_t)(i == 0 ? f->len : chunk), flags);
+		if (i == 0 && f->gso_type != XNF_GSO_NONE)
+			put_gso_extra(q, f);
 		src += chunk;
 		left -= chunk;
 	}

@@ -192,7 +192,9 @@ int xnf_xb_read_features(struct xnf_dev *dev)
 	if ((rc = read_flag(dev, "feature-rx-copy", &f.rx_copy)) < 0 ||
 	    (rc = read_flag(dev, "feature-sg", &f.sg)) < 0 ||
 	    (rc = read_flag(dev, "feature-split-event-channels",
-			    &f.split_evtchn)) < 0)
+			    &f.split_evtchn)) < 0 ||
+	    (rc = read_flag(dev, "feature-gso-tcpv4", &f.gso_tcpv4)) < 0 ||
+	    (rc = read_flag(dev, "feature-gso-tcpv6", &f.gso_tcpv6)) < 0)
 		return rc;
 	rc = read_uint(dev, dev->be_path, "multi-queue-max-queues", 1, 65535, 0, &mq);
 	if (rc < 0)
@@ -208,13 +210,15 @@ int xnf_xb_read_features(struct xnf_dev *dev)
 	return 0;
 }
 
-/* The keys of talk_to_netback, in its order; one queue, so flat keys. We
- * do not do checksum offload yet, so we say so: otherwise the backend may
- * hand us frames whose checksum is left blank. */
+/* The keys of talk_to_netback, in its order; one queue, so flat keys.
+ * Offloads we were not asked to take are refused explicitly where the
+ * protocol assumes them (IPv4 checksum offload is on unless
+ * feature-no-csum-offload says otherwise). */
 static int publish_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	struct xnf_dev *dev = arg;
 	const char *p = dev->fe_path;
+	unsigned off = dev->cfg.rx_offloads;
 	int rc = 0;
 
 #define W(key, ...) do { if (rc == 0) rc = xnx_xs_printf(xs, t, p, key, __VA_ARGS__); } while (0)
@@ -231,7 +235,14 @@ static int publish_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	W("request-rx-copy", "%u", 1);
 	W("feature-rx-notify", "%d", 1);
 	W("feature-sg", "%d", 1);
-	W("feature-no-csum-offload", "%d", 1);
+	if (off & XNF_OFFLOAD_GSO_TCPV4)
+		W("feature-gso-tcpv4", "%d", 1);
+	if (off & XNF_OFFLOAD_GSO_TCPV6)
+		W("feature-gso-tcpv6", "%d", 1);
+	if (off & XNF_OFFLOAD_CSUM)
+		W("feature-ipv6-csum-offload", "%d", 1);
+	else
+		W("feature-no-csum-offload", "%d", 1);
 #undef W
 	return rc;
 }

@@ -38,13 +38,33 @@ struct xnf_dev;
 #define XNF_F_CSUM_BLANK     0x1	/* L4 checksum not filled in */
 #define XNF_F_DATA_VALIDATED 0x2	/* checksum already verified */
 
-/* One Ethernet frame. Send: DATA/LEN (and FLAGS) are read. Receive: DATA
- * points to CAP bytes of caller memory; LEN and FLAGS are filled in. */
+/* struct xnf_frame gso_type: a TCP super-frame to cut into GSO_SIZE-byte
+ * segments (the protocol's GSO extra-info). */
+#define XNF_GSO_NONE  0
+#define XNF_GSO_TCPV4 1
+#define XNF_GSO_TCPV6 2
+
+/* One Ethernet frame. Send: DATA/LEN, FLAGS and GSO_* are read. Receive:
+ * DATA points to CAP bytes of caller memory; LEN, FLAGS and GSO_* are
+ * filled in. A GSO frame always has XNF_F_CSUM_BLANK. */
 struct xnf_frame {
 	void *data;
 	uint32_t len;
 	uint32_t cap;
 	uint32_t flags;
+	uint16_t gso_type;
+	uint16_t gso_size;
+};
+
+/* Offloads (struct xnf_config, xnf_backend_offloads). */
+#define XNF_OFFLOAD_CSUM      0x1	/* frames may carry blank checksums */
+#define XNF_OFFLOAD_GSO_TCPV4 0x2
+#define XNF_OFFLOAD_GSO_TCPV6 0x4
+
+struct xnf_config {
+	/* What we accept from the backend (published as feature keys);
+	 * 0 = checksummed, segmented frames only (the default). */
+	unsigned rx_offloads;
 };
 
 enum xnf_state {
@@ -68,6 +88,11 @@ struct xnf_stats {
  * `backend` and `backend-id` keys the toolstack writes. Errors: ENOENT (no
  * such vif), EINVAL (a key is malformed; logged), or the platform's. */
 struct xnf_dev *xnf_open(unsigned devid);
+/* xnf_open with a configuration (NULL: the defaults). */
+struct xnf_dev *xnf_open_config(unsigned devid, const struct xnf_config *cfg);
+/* What the backend accepts from us, XNF_OFFLOAD_*; known once connected
+ * (0 before). Blank checksums are always accepted by a netif backend. */
+unsigned xnf_backend_offloads(const struct xnf_dev *dev);
 
 /* A file descriptor that becomes readable when the device needs
  * xnf_process(): an event from the backend or a xenstore change. */
@@ -88,8 +113,9 @@ int xnf_wait_connected(struct xnf_dev *dev, int timeout_ms);
 /* Queue up to N frames for transmission and kick the backend once if it
  * asked to be kicked. Returns how many frames were consumed from the front
  * of FRAMES: sent, or dropped and counted (too long for the backend, shorter
- * than XNF_FRAME_MIN). Fewer than N means the ring is full: retry after
- * xnf_wait(). -1 with ENOTCONN when the device is not connected. */
+ * than XNF_FRAME_MIN, a GSO type the backend does not take). Fewer than N
+ * means the ring is full: retry after xnf_wait(). -1 with ENOTCONN when the
+ * device is not connected. */
 int xnf_send_burst(struct xnf_dev *dev, const struct xnf_frame *frames,
 		   unsigned n);
 

@@ -17,7 +17,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <linux/if_tun.h>
+
 #include "netfront/tap.h"
+#include "netfront/vnet.h"
 #include "netfront/xnetfront.h"
 #include "xnx_log.h"
 #include "xnx_platform.h"
@@ -27,6 +30,10 @@
 #define MAX_VIFS   64
 #define BURST      32
 #define BUF_SIZE   (XNF_FRAME_MAX + 1)
+#define HDR        sizeof(struct virtio_net_hdr)	/* with --offload */
+/* Largest GSO frame we let the kernel build: a netif frame is at most
+ * 64 KiB - 1 with its headers (Linux netfront keeps the same margin). */
+#define GSO_MAX    (XNF_FRAME_MAX - 320)
 #define ROUNDS     8	/* service rounds per vif per wake-up */
 #define CLOSE_WAIT_MS 5000	/* for a backend to let go of our pages */
 
@@ -38,6 +45,8 @@ struct vif {
 	struct xnf_frame tx[BURST];	/* frames read from the TAP */
 	unsigned tx_head, tx_count;	/* not yet taken by the ring */
 	struct xnf_frame rx[BURST];
+	uint8_t *tx_buf[BURST], *rx_buf[BURST];	/* HDR bytes before .data */
+	bool offload_set;		/* TAP offloads set after connect */
 	uint64_t tap_drops;
 	bool busy;		/* work left after the last service */
 	bool closing;		/* shut down, waiting for the backend */
@@ -51,6 +60,7 @@ static struct xs_handle *xs;
 static struct xnx_xs_watches *watches;
 static char vif_dir[128];
 static bool rescan_needed;
+static bool offload;		/* --offload: checksum offload and GSO */
 /* Junk under device/vif is seen again at every rescan: say it rarely. */
 static struct xnx_ratelimit junk_rl = XNX_RATELIMIT_INIT(5, 1);
 
@@ -59,8 +69,8 @@ static struct xnx_ratelimit junk_rl = XNX_RATELIMIT_INIT(5, 1);
 static void vif_free(struct vif *v)
 {
 	for (int i = 0; i < BURST; i++) {
-		free(v->tx[i].data);
-		free(v->rx[i].data);
+		free(v->tx_buf[i]);
+		free(v->rx_buf[i]);
 	}
 	free(v);
 }
@@ -74,13 +84,15 @@ static struct vif *vif_new(unsigned devid)
 	v->devid = devid;
 	v->tap = -1;
 	for (int i = 0; i < BURST; i++) {
-		v->tx[i].data = malloc(BUF_SIZE);
-		v->rx[i].data = malloc(BUF_SIZE);
-		v->tx[i].cap = v->rx[i].cap = BUF_SIZE;
-		if (!v->tx[i].data || !v->rx[i].data) {
+		v->tx_buf[i] = malloc(HDR + BUF_SIZE);
+		v->rx_buf[i] = malloc(HDR + BUF_SIZE);
+		if (!v->tx_buf[i] || !v->rx_buf[i]) {
 			vif_free(v);
 			return NULL;
 		}
+		v->tx[i].data = v->tx_buf[i] + HDR;
+		v->rx[i].data = v->rx_buf[i] + HDR;
+		v->tx[i].cap = v->rx[i].cap = BUF_SIZE;
 	}
 	return v;
 }
@@ -185,14 +197,19 @@ static void vif_add(unsigned devid)
 	if (!v)
 		return;
 	vifs[nvifs++] = v;
-	v->dev = xnf_open(devid);
+	struct xnf_config cfg = { 0 };
+
+	if (offload)
+		cfg.rx_offloads = XNF_OFFLOAD_CSUM | XNF_OFFLOAD_GSO_TCPV4 |
+				  XNF_OFFLOAD_GSO_TCPV6;
+	v->dev = xnf_open_config(devid, &cfg);
 	if (!v->dev) {
 		xnx_err("vif %u: cannot open: %s", devid, strerror(errno));
 		return;
 	}
 	pick_name(v->ifname);
 	xnf_mac(v->dev, mac);
-	v->tap = xnf_tap_open(v->ifname, mac, xnf_mtu(v->dev));
+	v->tap = xnf_tap_open(v->ifname, mac, xnf_mtu(v->dev), offload);
 	if (v->tap < 0) {
 		vif_teardown(v);
 		return;
@@ -293,21 +310,63 @@ static void flush_tx(struct vif *v)
 		v->tx_head = 0;
 }
 
+/* One frame off the TAP into F (with --offload: its header into the
+ * frame's offload fields). 1 read, 0 nothing there, -1 dropped. */
+static int tap_read(struct vif *v, unsigned i)
+{
+	struct xnf_frame *f = &v->tx[i];
+	struct virtio_net_hdr h;
+	ssize_t len;
+
+	if (!offload) {
+		len = read(v->tap, f->data, BUF_SIZE);
+		f->flags = f->gso_type = f->gso_size = 0;
+		f->len = len > 0 ? (uint32_t)len : 0;
+		return len > 0;
+	}
+	len = read(v->tap, v->tx_buf[i], HDR + BUF_SIZE);
+	if (len <= (ssize_t)HDR)
+		return len < 0 ? 0 : -1;
+	memcpy(&h, v->tx_buf[i], HDR);
+	f->len = (uint32_t)(len - (ssize_t)HDR);
+	return xnf_vnet_to_frame(&h, f) == 0 ? 1 : -1;
+}
+
 static void tap_to_ring(struct vif *v)
 {
 	if (v->tx_count)
 		return;
-	while (v->tx_count < BURST) {
-		struct xnf_frame *f = &v->tx[v->tx_count];
-		ssize_t len = read(v->tap, f->data, BUF_SIZE);
+	for (int budget = BURST; budget > 0 && v->tx_count < BURST; budget--) {
+		int rc = tap_read(v, v->tx_count);
 
-		if (len <= 0)
+		if (rc == 0)
 			break;
-		f->len = (uint32_t)len;
-		f->flags = 0;
-		v->tx_count++;
+		if (rc < 0)
+			v->tap_drops++;
+		else
+			v->tx_count++;
 	}
 	flush_tx(v);
+}
+
+/* One frame onto the TAP (with --offload: after its header). */
+static void tap_write(struct vif *v, unsigned i)
+{
+	const struct xnf_frame *f = &v->rx[i];
+	struct virtio_net_hdr h;
+	ssize_t want = (ssize_t)f->len, n;
+
+	if (!offload) {
+		n = write(v->tap, f->data, f->len);
+	} else if (xnf_vnet_from_frame(f, &h) < 0) {
+		n = -1;		/* a blank checksum we cannot place */
+	} else {
+		memcpy(v->rx_buf[i], &h, HDR);
+		want += (ssize_t)HDR;
+		n = write(v->tap, v->rx_buf[i], (size_t)want);
+	}
+	if (n != want)
+		v->tap_drops++;
 }
 
 static void ring_to_tap(struct vif *v)
@@ -315,8 +374,26 @@ static void ring_to_tap(struct vif *v)
 	int n = xnf_recv_burst(v->dev, v->rx, BURST);
 
 	for (int i = 0; i < n; i++)
-		if (write(v->tap, v->rx[i].data, v->rx[i].len) != (ssize_t)v->rx[i].len)
-			v->tap_drops++;
+		tap_write(v, (unsigned)i);
+}
+
+/* Once connected, let the kernel hand us what the backend takes. */
+static void set_tap_offload(struct vif *v)
+{
+	unsigned be = xnf_backend_offloads(v->dev), flags = 0;
+
+	v->offload_set = true;
+	if (!offload)
+		return;
+	if (be & XNF_OFFLOAD_CSUM)
+		flags |= TUN_F_CSUM;
+	if ((be & XNF_OFFLOAD_GSO_TCPV4) && (flags & TUN_F_CSUM))
+		flags |= TUN_F_TSO4;
+	if ((be & XNF_OFFLOAD_GSO_TCPV6) && (flags & TUN_F_CSUM))
+		flags |= TUN_F_TSO6;
+	if (flags & (TUN_F_TSO4 | TUN_F_TSO6))
+		xnf_tap_set_gso_max_size(v->ifname, GSO_MAX);
+	xnf_tap_set_offload(v->tap, v->ifname, flags);
 }
 
 /* The device's fd fired (or may have): handshake, completions, frames.
@@ -331,6 +408,8 @@ static void vif_service(struct vif *v)
 	for (int round = 0; round < ROUNDS; round++) {
 		if (xnf_state(v->dev) != XNF_CONNECTED)
 			return;
+		if (!v->offload_set && v->tap >= 0)
+			set_tap_offload(v);
 		ring_to_tap(v);
 		flush_tx(v);
 		if (xnf_wait(v->dev, 0) != 1)
@@ -476,13 +555,16 @@ static void close_all(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xnetfront [--foreground] [-v] [--help]\n"
+		"usage: xnetfront [--foreground] [--offload] [-v] [--help]\n"
 		"\n"
 		"Xen network frontend for this domain: every vif under\n"
 		"/local/domain/<self>/device/vif becomes a TAP interface (eth0, eth1,\n"
 		"... in device id order) with the vif's MAC, connected to its backend.\n"
 		"\n"
 		"  -f, --foreground  stay in the foreground and log to stderr\n"
+		"  -o, --offload     checksum offload and TCP segmentation offload\n"
+		"                    (TAP with a virtio-net header) where the backend\n"
+		"                    offers them\n"
 		"  -v, --verbose     more log output (twice: debug)\n"
 		"  -h, --help        this text\n"
 		"\n"
@@ -533,15 +615,17 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "offload", no_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int foreground = 0, verbose = 0, c, sigfd, rc;
 
-	while ((c = getopt_long(argc, argv, "fvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fovh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = 1; break;
+		case 'o': offload = true; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

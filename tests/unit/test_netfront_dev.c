@@ -610,6 +610,31 @@ static void guest_peer_vanishes(unsigned devid)
 	_exit(0);
 }
 
+/* Ask for every offload; see what the backend takes. */
+static void guest_offloads(unsigned devid)
+{
+	char id[16];
+	struct xnf_config cfg = { .rx_offloads = XNF_OFFLOAD_GSO_TCPV4 |
+						 XNF_OFFLOAD_GSO_TCPV6 };
+	struct xnf_dev *dev;
+
+	snprintf(id, sizeof(id), "%u", guest);
+	setenv("XNET_DOMID", id, 1);
+	unsetenv("XENSTORED_PATH");
+	dev = xnf_open_config(devid, &cfg);
+	if (!dev)
+		FAIL("xnf_open_config: %s", strerror(errno));
+	if (xnf_backend_offloads(dev) != 0)
+		FAIL("offloads known before connecting");
+	if (xnf_wait_connected(dev, TIMEOUT_MS) < 0)
+		FAIL("not connected: %s", strerror(errno));
+	if (xnf_backend_offloads(dev) != (XNF_OFFLOAD_CSUM | XNF_OFFLOAD_GSO_TCPV6))
+		FAIL("backend offloads 0x%x", xnf_backend_offloads(dev));
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
 static pid_t spawn(void (*fn)(unsigned), unsigned devid)
 {
 	pid_t pid = fork();
@@ -738,6 +763,45 @@ static void dev_bulk_both_ways(void)
 		return;
 	}
 	back_bulk(&b);
+	back_close(&b, true);
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
+/* Offloads asked for are published as Linux netfront spells them (GSO
+ * implies checksum offload); the backend's are read. */
+static void dev_offload_keys(void)
+{
+	unsigned devid = add_vif(false);
+	struct back b;
+	pid_t pid;
+
+	w(be, "feature-gso-tcpv6", "1");
+	pid = spawn(guest_offloads, devid);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_TRUE(wait_state(fe, S(Initialised)));
+	CU_ASSERT_TRUE(is(fe, "feature-gso-tcpv4", "1"));
+	CU_ASSERT_TRUE(is(fe, "feature-gso-tcpv6", "1"));
+	CU_ASSERT_TRUE(is(fe, "feature-ipv6-csum-offload", "1"));
+	char *no = r(fe, "feature-no-csum-offload");
+	CU_ASSERT_PTR_NULL(no);
+	free(no);
+	/* back_connect checks feature-no-csum-offload=1: do it by hand. */
+	unsigned long txref, rxref, port;
+	memset(&b, 0, sizeof(b));
+	b.gt = xnx_gnttab_open();
+	b.ev = xnx_evtchn_open();
+	CU_ASSERT_FATAL(b.gt && b.ev);
+	CU_ASSERT_FATAL(read_key("tx-ring-ref", &txref) == 0 &&
+			read_key("rx-ring-ref", &rxref) == 0 &&
+			read_key("event-channel", &port) == 0);
+	b.txs = xnx_gnttab_map_grant_ref(b.gt, guest, (uint32_t)txref,
+					 PROT_READ | PROT_WRITE);
+	b.rxs = xnx_gnttab_map_grant_ref(b.gt, guest, (uint32_t)rxref,
+					 PROT_READ | PROT_WRITE);
+	b.port_tx = b.port_rx = xnx_evtchn_bind_interdomain(b.ev, guest,
+							    (evtchn_port_t)port);
+	w(be, "state", "4");
+	CU_ASSERT_TRUE(wait_state(fe, S(Connected)));
 	back_close(&b, true);
 	CU_ASSERT_TRUE(guest_ok(pid));
 }
@@ -1093,6 +1157,7 @@ int main(void)
 	CU_add_test(s, "dev_traffic_one_channel", dev_traffic_one_channel);
 	CU_add_test(s, "dev_traffic_split_channels", dev_traffic_split_channels);
 	CU_add_test(s, "dev_bulk_both_ways", dev_bulk_both_ways);
+	CU_add_test(s, "dev_offload_keys", dev_offload_keys);
 	CU_add_test(s, "dev_hostile_response_breaks_device",
 		    dev_hostile_response_breaks_device);
 	CU_add_test(s, "dev_backend_closing_closes_device",

@@ -301,6 +301,79 @@ static void tx_gc_response_checks(void)
 		tx_run_case(&tx_cases[i]);
 }
 
+/* With the backend's feature-gso-tcpv4: first slot (total size, checksum
+ * blank, extra-info), the GSO extra, then the rest; the extra's NULL
+ * response is accepted once, a second one is a violation. */
+static void tx_put_gso_layout(void)
+{
+	fix_up(true);
+	F.q->gso = XNF_OFFLOAD_GSO_TCPV4;
+	uint8_t *d = frame_bytes(6000, 4);
+	struct xnf_frame f = { .data = d, .len = 6000,
+			       .gso_type = XNF_GSO_TCPV4, .gso_size = 1448 };
+	CU_ASSERT_EQUAL(xnf_tx_put(F.q, &f), 0);
+	push_tx();
+	CU_ASSERT_EQUAL(F.btx.sring->req_prod, 3);
+	struct netif_tx_request r0 = back_tx_req(), r1, r2;
+	CU_ASSERT_EQUAL(r0.size, 6000);
+	CU_ASSERT_EQUAL(r0.flags, NETTXF_csum_blank | NETTXF_data_validated |
+				  NETTXF_extra_info | NETTXF_more_data);
+	RING_COPY_REQUEST(&F.btx, F.btx.req_cons, &r1);
+	F.btx.req_cons++;
+	struct netif_extra_info ex;
+	memcpy(&ex, &r1, sizeof(ex));
+	CU_ASSERT_EQUAL(ex.type, XEN_NETIF_EXTRA_TYPE_GSO);
+	CU_ASSERT_EQUAL(ex.flags, 0);
+	CU_ASSERT_EQUAL(ex.u.gso.type, XEN_NETIF_GSO_TYPE_TCPV4);
+	CU_ASSERT_EQUAL(ex.u.gso.size, 1448);
+	CU_ASSERT_EQUAL(ex.u.gso.features, 0);
+	r2 = back_tx_req();
+	CU_ASSERT_EQUAL(r2.size, 6000 - 4096);
+	CU_ASSERT_EQUAL(r2.flags, 0);
+	CU_ASSERT_EQUAL(memcmp(F.tx_pages + (size_t)r2.id * PAGE, d + 4096, 1904), 0);
+	back_tx_rsp(r0.id, NETIF_RSP_OKAY);
+	back_tx_rsp(0xdead, NETIF_RSP_NULL);	/* the extra's slot: id unused */
+	back_tx_rsp(r2.id, NETIF_RSP_OKAY);
+	RING_PUSH_RESPONSES(&F.btx);
+	CU_ASSERT_EQUAL(xnf_tx_gc(F.q), 3);
+	CU_ASSERT_FALSE(F.q->broken);
+	CU_ASSERT_EQUAL(F.q->tx_nfree, XNF_TX_RING_SIZE);
+	/* One more frame, two NULL answers: only one extra was sent. */
+	CU_ASSERT_EQUAL(xnf_tx_put(F.q, &f), 0);
+	push_tx();
+	back_tx_rsp(back_tx_req().id, NETIF_RSP_OKAY);
+	back_tx_rsp(0, NETIF_RSP_NULL);
+	back_tx_rsp(0, NETIF_RSP_NULL);
+	RING_PUSH_RESPONSES(&F.btx);
+	CU_ASSERT_EQUAL(xnf_tx_gc(F.q), -EPIPE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(F.q->reason, "no extra-info request"));
+	free(d);
+	fix_down();
+}
+
+/* GSO the backend did not offer, or a bogus GSO request, is refused. */
+static void tx_put_gso_refused(void)
+{
+	static const struct { unsigned backend; uint16_t type, size; int rc; } cases[] = {
+		{ 0, XNF_GSO_TCPV4, 1448, -EINVAL },
+		{ XNF_OFFLOAD_GSO_TCPV4, XNF_GSO_TCPV6, 1448, -EINVAL },
+		{ XNF_OFFLOAD_GSO_TCPV6, XNF_GSO_TCPV6, 0, -EINVAL },
+		{ XNF_OFFLOAD_GSO_TCPV4 | XNF_OFFLOAD_GSO_TCPV6, 7, 1448, -EINVAL },
+		{ XNF_OFFLOAD_GSO_TCPV6, XNF_GSO_TCPV6, 1440, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fix_up(true);
+		F.q->gso = cases[i].backend;
+		uint8_t d[3000] = { 0 };
+		struct xnf_frame f = { .data = d, .len = sizeof(d),
+				       .gso_type = cases[i].type,
+				       .gso_size = cases[i].size };
+		CU_ASSERT_EQUAL(xnf_tx_put(F.q, &f), cases[i].rc);
+		CU_ASSERT_EQUAL(F.q->tx.req_prod_pvt, cases[i].rc ? 0u : 2u);
+		fix_down();
+	}
+}
+
 /* ---- receive ----------------------------------------------------------- */
 
 static bool refill(void)
@@ -335,6 +408,18 @@ static void back_rx_raw(struct netif_rx_response rsp)
 	F.brx.req_cons++;
 	*RING_GET_RESPONSE(&F.brx, F.brx.rsp_prod_pvt) = rsp;
 	F.brx.rsp_prod_pvt++;
+}
+
+static void back_rx_extra_gso(uint8_t type, uint8_t flags, uint8_t gso_type,
+			      uint16_t gso_size)
+{
+	struct netif_extra_info ex = { .type = type, .flags = flags };
+	struct netif_rx_response raw;
+
+	ex.u.gso.type = gso_type;
+	ex.u.gso.size = gso_size;
+	memcpy(&raw, &ex, sizeof(raw));
+	back_rx_raw(raw);
 }
 
 static void back_rx_extra(uint8_t type, uint8_t flags)
@@ -401,11 +486,14 @@ static void rx_multi_slot_and_extra(void)
 	fix_up(true);
 	refill();
 	uint8_t *d = frame_bytes(9000, 11), *buf = malloc(XNF_FRAME_MAX);
-	back_rx_data(d, 4096, 0, NETRXF_more_data | NETRXF_extra_info);
-	back_rx_extra(XEN_NETIF_EXTRA_TYPE_GSO, 0);
+	back_rx_data(d, 4096, 0, NETRXF_more_data | NETRXF_extra_info |
+		     NETRXF_csum_blank | NETRXF_data_validated);
+	back_rx_extra_gso(XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_FLAG_MORE,
+			  XEN_NETIF_GSO_TYPE_TCPV6, 1440);
+	back_rx_extra(XEN_NETIF_EXTRA_TYPE_HASH, 0);
 	back_rx_data(d + 4096, 4000, 0, NETRXF_more_data);
 	RING_PUSH_RESPONSES(&F.brx);
-	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 3);
+	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 4);
 	struct xnf_frame f = { .data = buf, .cap = XNF_FRAME_MAX };
 	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 0);
 	back_rx_data(d + 8096, 904, 96, 0);
@@ -413,11 +501,38 @@ static void rx_multi_slot_and_extra(void)
 	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 1);
 	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 1);
 	CU_ASSERT_EQUAL(f.len, 9000);
+	CU_ASSERT_EQUAL(f.flags, XNF_F_CSUM_BLANK | XNF_F_DATA_VALIDATED);
+	CU_ASSERT_EQUAL(f.gso_type, XNF_GSO_TCPV6);
+	CU_ASSERT_EQUAL(f.gso_size, 1440);
 	CU_ASSERT_EQUAL(memcmp(buf, d, 9000), 0);
 	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 0);
 	CU_ASSERT_FALSE(F.q->broken);
 	free(d);
 	free(buf);
+	fix_down();
+}
+
+/* A GSO extra with a type we do not know, or no segment size: the frame
+ * is dropped and counted, the device carries on. */
+static void rx_bad_gso_dropped(void)
+{
+	fix_up(false);
+	refill();
+	uint8_t buf[PAGE];
+	back_rx_data(NULL, 100, 0, NETRXF_extra_info);
+	back_rx_extra_gso(XEN_NETIF_EXTRA_TYPE_GSO, 0, 9, 1448);
+	back_rx_data(NULL, 100, 0, NETRXF_extra_info);
+	back_rx_extra_gso(XEN_NETIF_EXTRA_TYPE_GSO, 0, XEN_NETIF_GSO_TYPE_TCPV4, 0);
+	back_rx_data(NULL, 100, 0, 0);
+	RING_PUSH_RESPONSES(&F.brx);
+	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 5);
+	struct xnf_frame f = { .data = buf, .cap = sizeof(buf) };
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), -ENOBUFS);
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), -ENOBUFS);
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 1);
+	CU_ASSERT_EQUAL(f.gso_type, XNF_GSO_NONE);
+	CU_ASSERT_EQUAL(F.q->stats.rx_errors, 2);
+	CU_ASSERT_FALSE(F.q->broken);
 	fix_down();
 }
 
@@ -678,10 +793,13 @@ int main(void)
 	CU_add_test(s, "tx_put_refuses_bad_sizes", tx_put_refuses_bad_sizes);
 	CU_add_test(s, "tx_ring_full_then_reuse", tx_ring_full_then_reuse);
 	CU_add_test(s, "tx_gc_response_checks", tx_gc_response_checks);
+	CU_add_test(s, "tx_put_gso_layout", tx_put_gso_layout);
+	CU_add_test(s, "tx_put_gso_refused", tx_put_gso_refused);
 	CU_add_test(s, "rx_refill_posts_every_buffer", rx_refill_posts_every_buffer);
 	CU_add_test(s, "rx_receive_and_refill", rx_receive_and_refill);
 	CU_add_test(s, "rx_multi_slot_and_extra", rx_multi_slot_and_extra);
 	CU_add_test(s, "rx_drops_are_counted", rx_drops_are_counted);
+	CU_add_test(s, "rx_bad_gso_dropped", rx_bad_gso_dropped);
 	CU_add_test(s, "rx_response_checks", rx_response_checks);
 	CU_add_test(s, "rx_response_copied_once", rx_response_copied_once);
 	CU_add_test(s, "notify_tx_follows_req_event", notify_tx_follows_req_event);

@@ -1,0 +1,31 @@
+/*
+ * vnet.h — mapping between a TAP's virtio-net header (IFF_VNET_HDR) and the
+ * offload fields of a frame (blank checksum, GSO), for xnetfront --offload.
+ * Pure functions: the netif protocol does not carry checksum positions, so
+ * for frames from the backend they are found by parsing the headers.
+ */
+#ifndef XNF_VNET_H
+#define XNF_VNET_H
+
+#include <linux/virtio_net.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xnetfront.h"
+
+/* Where the TCP/UDP header of an Ethernet frame starts (after an optional
+ * 802.1Q tag and an IPv4 header or an IPv6 header without extension
+ * headers) and which protocol it is (6 or 17). 0 or -EINVAL. */
+int xnf_l4_locate(const uint8_t *frame, size_t len, unsigned *l4_off,
+		  uint8_t *proto);
+
+/* The header to write before frame F into the TAP. 0, or -EINVAL when a
+ * blank checksum cannot be located (not TCP/UDP, or headers cut short):
+ * the frame cannot be handed on. */
+int xnf_vnet_from_frame(const struct xnf_frame *f, struct virtio_net_hdr *h);
+
+/* The frame fields for a header read from the TAP. 0, or -EINVAL for a GSO
+ * type the netif protocol has no name for. */
+int xnf_vnet_to_frame(const struct virtio_net_hdr *h, struct xnf_frame *f);
+
+#endif
