@@ -87,8 +87,40 @@ static void go_connected(struct xnf_dev *dev)
 		 dev->be_path, dev->be_id);
 }
 
-/* Re-read both states after a watch fired and take the step they call for
- * (Linux netback_changed). */
+/* The step the backend's state calls for (Linux netback_changed). */
+static void backend_changed(struct xnf_dev *dev, enum xenbus_state be)
+{
+	int rc;
+
+	switch (be) {
+	case XenbusStateInitWait:
+		if (dev->fe_state != XenbusStateInitialising)
+			break;
+		dev->reason[0] = 0;
+		rc = xnf_dev_connect(dev);
+		if (rc < 0)
+			dev_fail(dev, rc, "cannot connect: %.200s",
+				 dev->reason[0] ? dev->reason : strerror(-rc));
+		break;
+	case XenbusStateConnected:
+		if (dev->fe_state == XenbusStateInitialised)
+			go_connected(dev);
+		break;
+	case XenbusStateClosing:
+		dev_closed(dev, "backend is Closing");
+		break;
+	case XenbusStateClosed:
+		/* Before we published, a missing or Closed backend is one
+		 * the toolstack has not set up yet. */
+		if (dev->fe_state != XenbusStateInitialising)
+			dev_closed(dev, "backend is Closed");
+		break;
+	default:
+		break;
+	}
+}
+
+/* Re-read the vif and the backend's state after a watch fired. */
 static void advance(struct xnf_dev *dev)
 {
 	enum xenbus_state be;
@@ -111,33 +143,7 @@ static void advance(struct xnf_dev *dev)
 			  dev->be_path, strerror(-rc));
 		return;
 	}
-	switch (be) {
-	case XenbusStateInitWait:
-		if (dev->fe_state != XenbusStateInitialising)
-			break;
-		dev->reason[0] = 0;
-		rc = xnf_dev_connect(dev);
-		if (rc < 0) {
-			dev_fail(dev, rc, "cannot connect: %.200s",
-				 dev->reason[0] ? dev->reason : strerror(-rc));
-		}
-		break;
-	case XenbusStateConnected:
-		if (dev->fe_state == XenbusStateInitialised)
-			go_connected(dev);
-		break;
-	case XenbusStateClosing:
-		dev_closed(dev, "backend is Closing");
-		break;
-	case XenbusStateClosed:
-		/* Before we published, a missing or Closed backend is one
-		 * the toolstack has not set up yet. */
-		if (dev->fe_state != XenbusStateInitialising)
-			dev_closed(dev, "backend is Closed");
-		break;
-	default:
-		break;
-	}
+	backend_changed(dev, be);
 }
 
 /* ---- resources ------------------------------------------------------------ */
