@@ -172,7 +172,7 @@ c" "" xenstore-list /test
 stdbuf -oL xenstore-watch -n 3 /w >"$dir/watch.out" 2>&1 &
 wpid=$!
 bg="$bg $wpid"
-wait_for "the initial watch event" grep -qx /w "$dir/watch.out" || fail=$((fail + 1))
+wait_for "the initial watch event" grep -qsx /w "$dir/watch.out" || fail=$((fail + 1))
 xenstore-write /w/x 1
 xenstore-rm /w
 wait_for "xenstore-watch to exit" sh -c "! kill -0 $wpid 2>/dev/null" || {
@@ -206,7 +206,7 @@ mkdir -p "$dir/nobin"
 stdbuf -oL xenstore-watch -n 2 @introduceDomain >"$dir/intro.out" 2>&1 &
 ipid=$!
 bg="$bg $ipid"
-wait_for "the @introduceDomain watch" grep -qx @introduceDomain "$dir/intro.out" ||
+wait_for "the @introduceDomain watch" grep -qsx @introduceDomain "$dir/intro.out" ||
 	fail=$((fail + 1))
 created=$(XNET_SIM_DIR="$dir" XNET_BIN="$dir/nobin" "$BIN/xnet" domain create "$guest") || {
 	echo "FAIL: xnet domain create: $created"
@@ -249,7 +249,7 @@ check dom0-reads-guest 0 "hi" "" xenstore-read "/local/domain/$domid/data/greeti
 stdbuf -oL xenstore-watch -n 2 @releaseDomain >"$dir/release.out" 2>&1 &
 rpid=$!
 bg="$bg $rpid"
-wait_for "the @releaseDomain watch" grep -qx @releaseDomain "$dir/release.out" ||
+wait_for "the @releaseDomain watch" grep -qsx @releaseDomain "$dir/release.out" ||
 	fail=$((fail + 1))
 check destroy 0 "" "" env XNET_SIM_DIR="$dir" XNET_BIN="$dir/nobin" "$BIN/xnet" domain destroy "$guest"
 guest=""
