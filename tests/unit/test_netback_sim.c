@@ -616,6 +616,31 @@ static void test_sim_frontend_states(void)
 	CU_ASSERT(wait_key(r.be, "state", "6"));
 }
 
+struct ifwait { const char *name; };
+
+static bool if_gone(const void *arg)
+{
+	return if_nametoindex(((const struct ifwait *)arg)->name) == 0;
+}
+
+/* The toolstack removing the backend directory removes the device. */
+static void test_sim_backend_dir_removed(void)
+{
+	struct guest g;
+	struct ifwait w;
+
+	if (!ready)
+		return;
+	CU_ASSERT_EQUAL_FATAL(make_guest(&g, "d"), 0);
+	CU_ASSERT_FATAL(wait_key(g.be, "state", "2"));
+	CU_ASSERT(if_nametoindex(g.vifname) != 0);
+	CU_ASSERT_EQUAL(xnx_xs_rm(xs, XBT_NULL, g.be, NULL), 0);
+	w.name = g.vifname;
+	CU_ASSERT(wait_until(if_gone, &w, WAIT_MS));
+	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
+}
+
 int main(int argc, char **argv)
 {
 	CU_pSuite s;
@@ -629,6 +654,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "sim_handshake_violation_isolated", test_sim_handshake_violation_isolated);
 	CU_add_test(s, "sim_multi_queue", test_sim_multi_queue);
 	CU_add_test(s, "sim_frontend_states", test_sim_frontend_states);
+	CU_add_test(s, "sim_backend_dir_removed", test_sim_backend_dir_removed);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
