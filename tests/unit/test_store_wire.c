@@ -186,6 +186,25 @@ static void test_store_wire_reset_watches(void)
 	close(fd);
 }
 
+static void test_store_wire_pipelined(void)
+{
+	enum { N = 200 };
+	struct xsd_sockmsg m;
+	char buf[64];
+	int fd = h_raw(1), in_order = 1;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	/* Ten times the guest's 20 outstanding replies, sent before reading
+	 * any: the daemon pauses and resumes the client, and loses nothing. */
+	for (uint32_t i = 1; i <= N; i++)
+		CU_ASSERT_EQUAL_FATAL(h_send(fd, XS_READ, i, 0, "domid", 6), 0);
+	for (uint32_t i = 1; i <= N && in_order; i++)
+		in_order = h_recv(fd, &m, buf, sizeof(buf)) == 0 && m.req_id == i &&
+			   m.type == XS_READ && !strcmp(buf, "1");
+	CU_ASSERT_TRUE(in_order);
+	close(fd);
+}
+
 static void test_store_wire_vanish(void)
 {
 	static const struct xsd_sockmsg half = { .type = XS_WRITE, .len = 100 };
@@ -428,6 +447,7 @@ int main(void)
 		{ "wire_oversized", test_store_wire_oversized },
 		{ "wire_reply_fields", test_store_wire_reply_fields },
 		{ "wire_reset_watches", test_store_wire_reset_watches },
+		{ "wire_pipelined", test_store_wire_pipelined },
 		{ "wire_vanish", test_store_wire_vanish },
 		{ "wire_slow_reader", test_store_wire_slow_reader },
 		{ "wire_backlog_drop", test_store_wire_backlog_drop },
