@@ -84,6 +84,19 @@ static inline void h_stop_loop(void *arg)
 	sim_loop_stop(H.loop);
 }
 
+/* Killed mid-run (a timeout, ^C): still leave no temp dir behind. Only
+ * async-signal-safe calls; the paths are made before the handler is set. */
+static char h_paths[5][128];
+
+static inline void h_on_signal(int sig)
+{
+	for (int i = 0; i < 5; i++)
+		unlink(h_paths[i]);
+	rmdir(H.dir);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static inline int h_start(void)
 {
 	char path[128];
@@ -101,6 +114,10 @@ static inline int h_start(void)
 	strcpy(H.dir, "/tmp/xnet-store-test.XXXXXX");
 	if (!mkdtemp(H.dir))
 		return -1;
+	for (unsigned d = 0; d < 5; d++)
+		h_sock(d, h_paths[d], sizeof(h_paths[d]));
+	signal(SIGTERM, h_on_signal);
+	signal(SIGINT, h_on_signal);
 	H.loop = sim_loop_new();
 	H.st = H.loop ? sim_store_new(H.loop) : NULL;
 	if (!H.st || pipe(H.pipe) < 0 || sem_init(&H.done, 0, 0) < 0)
