@@ -97,23 +97,28 @@ static int read_view(struct xhp_ctx *c, const char *path, struct view *v)
 }
 
 /* Interface name, script and gatewaydev, read when the device comes up and
- * kept: offline must work after the directory is gone. */
-static int learn(struct xhp_ctx *c, struct xhp_dev *d)
+ * kept: offline must work after the directory is gone. On a bad value,
+ * WHY says which. */
+static int learn(struct xhp_ctx *c, struct xhp_dev *d, char *why, size_t len)
 {
 	char *name = xnx_xs_read(c->xs, XBT_NULL, d->path, "vifname");
 	char *script = xnx_xs_read(c->xs, XBT_NULL, d->path, "script");
 	char *gw = xnx_xs_read(c->xs, XBT_NULL, d->path, "gatewaydev");
+	const char *s = script ? script : XHP_DEFAULT_SCRIPT;
 	int rc = 0;
 
-	if (name && (!name[0] || strlen(name) >= 16 || strchr(name, '/')))
+	if (name && (!name[0] || strlen(name) >= 16 || strchr(name, '/'))) {
+		snprintf(why, len, "vifname '%.40s' is not an interface name", name);
 		rc = -EINVAL;
-	else if (name)
+	} else if (name) {
 		snprintf(d->ifname, sizeof(d->ifname), "%s", name);
-	else
+	} else {
 		snprintf(d->ifname, sizeof(d->ifname), "vif%u.%u", d->domid, d->devid);
-	if (rc == 0)
-		rc = xhp_resolve_script(c->scripts_dir, script ? script : XHP_DEFAULT_SCRIPT,
-					d->script, sizeof(d->script));
+	}
+	if (rc == 0 &&
+	    (rc = xhp_resolve_script(c->scripts_dir, s, d->script, sizeof(d->script))) < 0)
+		snprintf(why, len, "script '%.100s' is neither a name in %.100s nor "
+			 "an absolute path", s, c->scripts_dir);
 	snprintf(d->netdev, sizeof(d->netdev), "%s", gw && strlen(gw) < 16 ? gw : "");
 	free(name);
 	free(script);
@@ -164,16 +169,14 @@ static void start(struct xhp_ctx *c, struct xhp_dev *d, const char *action,
  * further on, e.g. after a restart of this daemon). */
 static void come_up(struct xhp_ctx *c, struct xhp_dev *d, const struct view *v)
 {
-	char reason[160];
-	int rc = learn(c, d);
+	char reason[300];
+	int rc = learn(c, d, reason, sizeof(reason));
 
 	if (!strcmp(v->status, "connected")) {
 		d->phase = XHP_ONLINE;	/* done before we started */
 		return;
 	}
 	if (rc < 0) {
-		snprintf(reason, sizeof(reason), "bad script or vifname: %s",
-			 strerror(-rc));
 		d->phase = XHP_FAILED;
 		xhp_report_error(c, d, reason);
 		return;

@@ -114,6 +114,15 @@ xs xenstore-read "$bedir/2/hotplug-error" | grep -q "xthnone$$ not found" ||
 	fail "vif-bridge's reason lost: $(xs xenstore-read "$bedir/2/hotplug-error")"
 ok "vif-bridge reports its own reason through hotplug-error"
 
+# A relative path with a directory is refused: whose directory would it be?
+"$XNET" vif attach "$G" "vifname=$TAP2,script=scripts/vif-fail,devid=7" >/dev/null ||
+	fail "attach 7"
+xs xenstore-write "$bedir/7/state" 2
+wait_for 10 status_is "$bedir/7" error || fail "relative script path: no error"
+xs xenstore-read "$bedir/7/hotplug-error" | grep -q "script 'scripts/vif-fail' is neither" ||
+	fail "hotplug-error: $(xs xenstore-read "$bedir/7/hotplug-error")"
+ok "a relative script path with a directory is refused"
+
 # A script that hangs is killed at the timeout; the daemon carries on.
 hang_runs() { pgrep -f "$T/scripts/vif-hang" >/dev/null; }
 hang_gone() { ! hang_runs; }
