@@ -38,6 +38,29 @@ static uint32_t guest;			/* the guest's domid */
 static struct xs_handle *xs;		/* dom0: toolstack and backend */
 static char fe[128], be[128];		/* the vif's two directories */
 static unsigned next_devid;
+/* What a daemon test set up, so that a failed assertion that ends the test
+ * early still has it removed at suite cleanup. */
+static char netns[32];
+static pid_t daemon_pid;
+
+/* Remove the daemon test's namespace and daemon, if still there. */
+static void daemon_cleanup(void)
+{
+	char cmd[96];
+	int st;
+
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGKILL);
+		waitpid(daemon_pid, &st, 0);
+		daemon_pid = 0;
+	}
+	if (netns[0]) {
+		snprintf(cmd, sizeof(cmd), "ip netns del %s", netns);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot delete namespace %s\n", netns);
+		netns[0] = 0;
+	}
+}
 
 /* ---- the simulated host ----------------------------------------------------- */
 
@@ -104,6 +127,7 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
+	daemon_cleanup();
 	if (xs)
 		xs_close(xs);
 	stop_simd();
@@ -933,7 +957,6 @@ static void dev_open_rejects_bad_mac(void)
 
 /* ---- the xnetfront daemon ------------------------------------------------------ */
 
-static char netns[32];
 
 /* Run a shell command inside the test's namespace; its exit status. */
 static int in_ns(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1070,14 +1093,14 @@ static void daemon_pumps_frames_and_tears_down(void)
 	snprintf(cmd, sizeof(cmd), "ip netns add %s", netns);
 	CU_ASSERT_FATAL(system(cmd) == 0);
 	add_vif(false);
-	daemon = start_daemon();
+	daemon = daemon_pid = start_daemon();
 	if (daemon > 0) {
 		daemon_scenario(daemon);
 		kill(daemon, SIGTERM);
 		CU_ASSERT_TRUE(guest_ok(daemon));	/* clean exit on SIGTERM */
+		daemon_pid = 0;
 	}
-	snprintf(cmd, sizeof(cmd), "ip netns del %s", netns);
-	CU_ASSERT_EQUAL(system(cmd), 0);
+	daemon_cleanup();
 	xnx_sim_domain_destroy(guest);
 	guest = saved;
 }
@@ -1103,7 +1126,7 @@ static void daemon_serves_others_while_one_closes(void)
 	snprintf(fe_a, sizeof(fe_a), "%s", fe);
 	snprintf(be_a, sizeof(be_a), "%s", be);
 	add_vif(false);
-	daemon = start_daemon();
+	daemon = daemon_pid = start_daemon();
 	CU_ASSERT_FATAL(daemon > 0);
 	bool up_b = back_connect(&b, false);
 	snprintf(fe, sizeof(fe), "%s", fe_a);
@@ -1140,8 +1163,8 @@ static void daemon_serves_others_while_one_closes(void)
 	}
 	kill(daemon, SIGTERM);
 	CU_ASSERT_TRUE(guest_ok(daemon));
-	snprintf(cmd, sizeof(cmd), "ip netns del %s", netns);
-	CU_ASSERT_EQUAL(system(cmd), 0);
+	daemon_pid = 0;
+	daemon_cleanup();
 	xnx_sim_domain_destroy(guest);
 	guest = saved;
 }
