@@ -37,8 +37,31 @@ static void front_files(const char *name, char *pidf, char *log, size_t len)
 	xnt_sim_file(f, log, len);
 }
 
+#define FRONT_START_MS 5000
+
+/* The last line of file PATH into BUF ("" if none). */
+static void last_line(const char *path, char *buf, size_t len)
+{
+	char line[256];
+	FILE *f = fopen(path, "re");
+
+	buf[0] = '\0';
+	while (f && fgets(line, sizeof(line), f))
+		snprintf(buf, len, "%.*s", (int)strcspn(line, "\n"), line);
+	if (f)
+		fclose(f);
+}
+
+/* Has PID become xnetfront (through ip and env), or died? */
+static bool front_started(void *arg)
+{
+	pid_t pid = *(pid_t *)arg;
+
+	return !xnt_pid_alive(pid, NULL) || xnt_pid_alive(pid, XNT_FRONT_PROG);
+}
+
 /* `ip netns exec NAME env XNET_DOMID=... XNET_SIM_DIR=... xnetfront`. */
-static int start_front(const char *name, unsigned domid)
+static int start_front(const char *name, unsigned domid, char *why, size_t wlen)
 {
 	char prog[PATH_MAX], pidf[PATH_MAX], log[PATH_MAX];
 	char dom_env[32], dir_env[PATH_MAX + 16];
@@ -57,6 +80,11 @@ static int start_front(const char *name, unsigned domid)
 	rc = xnt_spawn(argv, NULL, log, &pid);
 	if (rc == 0)
 		rc = xnt_pidfile_write(pidf, pid);
+	if (rc == 0 && (xnt_wait_until(front_started, &pid, FRONT_START_MS) < 0 ||
+			!xnt_pid_alive(pid, XNT_FRONT_PROG))) {
+		last_line(log, why, wlen);
+		rc = -ECHILD;
+	}
 	return rc;
 }
 
@@ -102,6 +130,7 @@ int xnt_domain_teardown(struct xs_handle *xs, const char *name, bool have_domid,
 static int create(const char *name, uint32_t flags)
 {
 	uint32_t domid;
+	char why[200] = "";
 	int rc;
 
 	if (!xnt_name_ok(name))
@@ -118,9 +147,12 @@ static int create(const char *name, uint32_t flags)
 				? "xnet-simd is not running (xnet sim up)" : strerror(errno));
 	rc = xnt_netns_create(name);
 	if (rc == 0)
-		rc = start_front(name, domid);
+		rc = start_front(name, domid, why, sizeof(why));
 	if (rc < 0) {
 		xnt_domain_teardown(NULL, name, true, domid);
+		if (rc == -ECHILD)
+			return xnt_fail("domain create: %s: its xnetfront failed to start: %s",
+					name, why[0] ? why : "no message");
 		return xnt_fail("domain create: %s: %s", name,
 				rc == -EEXIST ? "network namespace exists"
 					      : "cannot set up its network namespace");

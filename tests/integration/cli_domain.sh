@@ -75,6 +75,18 @@ has_ns "$G1" || fail "xnet deleted a namespace it did not make"
 ip netns del "$G1"
 ok "a namespace xnet did not make is never touched"
 
+# An xnetfront that cannot start: create fails and leaves nothing.
+printf '#!/bin/sh\necho "xnetfront: cannot open the platform" >&2\nexit 1\n' >"$PBIN/xnetfront"
+chmod +x "$PBIN/xnetfront"
+err=$("$XNET" domain create "$G1" 2>&1) && fail "create with a failing xnetfront succeeded"
+[ "$(echo "$err" | wc -l)" -eq 1 ] || fail "reason is not one line: $err"
+echo "$err" | grep -q "xnetfront failed to start: xnetfront: cannot open the platform" ||
+	fail "unclear reason: $err"
+has_ns "$G1" && fail "namespace $G1 left after a failed create"
+"$XNET" domain list | grep -q "^$G1 " && fail "domain $G1 left after a failed create"
+rm "$PBIN/xnetfront"
+ok "a frontend that fails to start: create fails naming why, nothing left"
+
 "$XNET" sim down >/dev/null || fail "sim down"
 has_ns "$G2" && fail "sim down left namespace $G2"
 [ ! -e "$XNET_SIM_DIR" ] || fail "sim down left files: $(ls -A "$XNET_SIM_DIR")"
