@@ -434,6 +434,18 @@ static void test_store_wire_large_tree(void)
 	CU_ASSERT_TRUE(h_expect(d0, "/big/d99/k999", "deep"));
 	CU_ASSERT_PTR_NULL(xs_read(d0, XBT_NULL, "/big/d3/k3", &n));
 	xs_unwatch(d0, "/big/d99/k999", "deep");
+
+	/* The deepest tree a path allows (1535 levels), then a path one byte
+	 * over XENSTORE_ABS_PATH_MAX. */
+	char deep[XENSTORE_ABS_PATH_MAX + 8] = "";
+	for (int i = 0; i < XENSTORE_ABS_PATH_MAX / 2 - 1; i++)
+		strcat(deep, "/d");
+	CU_ASSERT_TRUE(xs_write(d0, XBT_NULL, deep, "bottom", 6));
+	strcat(deep, "/dd");	/* 3073 bytes */
+	CU_ASSERT_FALSE(xs_write(d0, XBT_NULL, deep, "x", 1));
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_TRUE(xs_rm(d0, XBT_NULL, "/d"));
+	CU_ASSERT_FALSE(xs_read(d0, XBT_NULL, "/d/d", &n));
 }
 
 int main(void)
