@@ -39,19 +39,6 @@ static void front_files(const char *name, char *pidf, char *log, size_t len)
 
 #define FRONT_START_MS 5000
 
-/* The last line of file PATH into BUF ("" if none). */
-static void last_line(const char *path, char *buf, size_t len)
-{
-	char line[256];
-	FILE *f = fopen(path, "re");
-
-	buf[0] = '\0';
-	while (f && fgets(line, sizeof(line), f))
-		snprintf(buf, len, "%.*s", (int)strcspn(line, "\n"), line);
-	if (f)
-		fclose(f);
-}
-
 /* Has PID become xnetfront (through ip and env), or died? */
 static bool front_started(void *arg)
 {
@@ -82,7 +69,7 @@ static int start_front(const char *name, unsigned domid, char *why, size_t wlen)
 		rc = xnt_pidfile_write(pidf, pid);
 	if (rc == 0 && (xnt_wait_until(front_started, &pid, FRONT_START_MS) < 0 ||
 			!xnt_pid_alive(pid, XNT_FRONT_PROG))) {
-		last_line(log, why, wlen);
+		xnt_last_line(log, why, wlen);
 		rc = -ECHILD;
 	}
 	return rc;

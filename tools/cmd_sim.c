@@ -130,8 +130,12 @@ static int start(const struct daemon *d)
 				READY_MS / 1000, log);
 	}
 	if (r.died) {
+		char last[200];
+
 		unlink(pidf);
-		return xnt_fail("sim up: %s exited during start-up (log: %s)", d->prog, log);
+		xnt_last_line(log, last, sizeof(last));
+		return xnt_fail("sim up: %s exited during start-up: %s (log: %s)", d->prog,
+				last[0] ? last : "no message", log);
 	}
 	printf("%s started (pid %d)\n", d->prog, (int)pid);
 	return 0;

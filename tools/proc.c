@@ -188,6 +188,19 @@ pid_t xnt_running(const char *pidfile, const char *prog)
 	return xnt_pid_alive(pid, prog) ? pid : 0;
 }
 
+/* The last line of file PATH into BUF ("" if none). */
+void xnt_last_line(const char *path, char *buf, size_t len)
+{
+	char line[256];
+	FILE *f = fopen(path, "re");
+
+	buf[0] = '\0';
+	while (f && fgets(line, sizeof(line), f))
+		snprintf(buf, len, "%.*s", (int)strcspn(line, "\n"), line);
+	if (f)
+		fclose(f);
+}
+
 /* In the child: detach, redirect, fix the environment, exec. Never returns. */
 static void child_exec(char *const argv[], char *const env[], const char *log)
 {

@@ -52,6 +52,8 @@ int xnt_stop(pid_t pid, const char *prog, int timeout_ms);
  * exit status (0..255) or -errno. */
 int xnt_run(char *const argv[], bool verbose);
 
+/* The last line of file PATH into BUF ("" if none). */
+void xnt_last_line(const char *path, char *buf, size_t len);
 /* Call COND(ARG) every few milliseconds until it returns true or TIMEOUT_MS
  * pass. 0 or -ETIMEDOUT. */
 int xnt_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);

@@ -116,3 +116,16 @@ n=$(sim_procs | wc -l)
 [ -z "$(sim_procs)" ] || fail "processes left: $(sim_procs)"
 "$XNET" sim down >/dev/null || fail "sim down with nothing up fails"
 ok "concurrent sim up starts one of each; sim down twice is fine"
+
+# A daemon that dies at start: sim up fails with its reason in one line.
+rm "$PBIN/xnet-hotplugd"
+printf '#!/bin/sh\necho "xnet-hotplugd: error: no watch for you" >&2\nexit 1\n' >"$PBIN/xnet-hotplugd"
+chmod +x "$PBIN/xnet-hotplugd"
+err=$("$XNET" sim up 2>&1 >/dev/null) && fail "sim up with a dying daemon succeeded"
+pids="$pids $(pid_of xnet-simd)"
+[ "$(echo "$err" | wc -l)" -eq 1 ] || fail "reason is not one line: $err"
+echo "$err" | grep -q "xnet-hotplugd exited during start-up: xnet-hotplugd: error: no watch" ||
+	fail "unclear reason: $err"
+"$XNET" sim down >/dev/null || fail "sim down after a failed sim up"
+[ -z "$(sim_procs)" ] || fail "processes left: $(sim_procs)"
+ok "a daemon that dies at start: sim up names why"
