@@ -32,7 +32,8 @@ static void usage(FILE *f)
 		   "  and offline when it goes. A bare script name is looked up in\n"
 		   "  $XNET_SCRIPTS_DIR, default the directory of this program.\n"
 		   "  --pidfile FILE   written once the watch is in place (default on\n"
-		   "                   the sim: $XNET_SIM_DIR/xnet-hotplugd.pid)\n"
+		   "                   the sim: $XNET_SIM_DIR/xnet-hotplugd.pid, in a\n"
+		   "                   driver domain xnet-hotplugd-dom<N>.pid)\n"
 		   "  --timeout SEC    kill a script after SEC seconds (default %d, or\n"
 		   "                   $XNET_HOTPLUG_TIMEOUT)\n"
 		   "  --foreground     log to stderr, do not daemonise\n"
@@ -213,7 +214,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!pidfile && xnx_platform() == XNX_PLATFORM_SIM) {
-		snprintf(defpid, sizeof(defpid), "%s/xnet-hotplugd.pid", xnx_sim_dir());
+		/* Domain 0's is the one `xnet sim up` starts; a driver domain's
+		 * is named after it. */
+		if (c.self == 0)
+			snprintf(defpid, sizeof(defpid), "%s/xnet-hotplugd.pid", xnx_sim_dir());
+		else
+			snprintf(defpid, sizeof(defpid), "%s/xnet-hotplugd-dom%u.pid",
+				 xnx_sim_dir(), c.self);
 		pidfile = defpid;
 	}
 	if (pidfile && (rc = write_pidfile(pidfile)) < 0)

@@ -1,9 +1,11 @@
 #!/bin/sh
-# cli_route.sh — vif-route through xnet-hotplugd, with the backend's network
-# in a private namespace: online gives the interface the gateway device's
-# address, proxy ARP and a host route per guest address, and reports
-# connected; a gateway device without an address is an error; offline
-# removes the routes. Also: XNET_SCRIPTS_DIR is where bare names are found.
+# cli_route.sh — vif-route through xnet-hotplugd running in a driver domain
+# (as `xl devd` does), with the driver domain's network in its namespace:
+# online gives the interface the gateway device's address, proxy ARP and a
+# host route per guest address, and reports connected; a gateway device
+# without an address is an error; offline removes the routes; scripts do
+# not outlive the daemon. Also: XNET_SCRIPTS_DIR is where bare names are
+# found.
 set -u
 BIN=${XNET_BIN:-$PWD/build/bin}
 T=$(mktemp -d /tmp/xnet-cli-route.XXXXXX)
@@ -11,7 +13,7 @@ PBIN="$T/bin"
 export XNET_SIM_DIR="$T/sim" XNET_BIN="$PBIN"
 XNET="$PBIN/xnet"
 G=xtr-$$
-H=xtrh-$$
+H=xtrd-$$
 TAP=xtr${$}t
 hpd=""
 
@@ -51,22 +53,21 @@ done
 [ -x "$BIN/xnet-hotplugd" ] || fail "$BIN/xnet-hotplugd not built"
 
 "$XNET" sim up >/dev/null || fail "sim up"
-# The backend's network: a namespace with a gateway device.
-ip netns add "$H" || fail "cannot make namespace $H"
-ip -n "$H" link set lo up
+# The driver domain, with a gateway device in its network.
+did=$("$XNET" domain create --driver "$H" | awk '{print $2}') || fail "create driver domain"
 ip -n "$H" tuntap add dev gw0 mode tap || fail "cannot make gw0"
 ip -n "$H" addr add 10.77.1.1/24 dev gw0 || fail "cannot address gw0"
 ip -n "$H" link set gw0 up || fail "cannot bring gw0 up"
 ip -n "$H" tuntap add dev gw1 mode tap || fail "cannot make gw1"
 ip -n "$H" tuntap add dev "$TAP" mode tap || fail "cannot make $TAP"
-ip netns exec "$H" env XNET_DOMID=0 XNET_SCRIPTS_DIR="$PBIN" \
+ip netns exec "$H" env XNET_DOMID="$did" XNET_SCRIPTS_DIR="$PBIN" \
 	"$BIN/xnet-hotplugd" --foreground --pidfile "$T/hp.pid" >"$T/hp.log" 2>&1 &
 hpd=$!
 wait_for 10 hp_ready || fail "xnet-hotplugd not ready"
 
 id=$("$XNET" domain create "$G" | awk '{print $2}') || fail "domain create"
-be=/local/domain/0/backend/vif/$id
-"$XNET" vif attach "$G" "vifname=$TAP,script=vif-route,ip=10.77.2.5 10.77.2.6,gatewaydev=gw0" \
+be=/local/domain/$did/backend/vif/$id
+"$XNET" vif attach "$G" "backend=$H,vifname=$TAP,script=vif-route,ip=10.77.2.5 10.77.2.6,gatewaydev=gw0" \
 	>/dev/null || fail "attach"
 xs xenstore-write "$be/0/state" 2
 wait_for 10 status_is "$be/0" connected || fail "vif-route: not connected"
@@ -83,7 +84,7 @@ wait_for 10 no_route 10.77.2.5 || fail "route for 10.77.2.5 left after offline"
 no_route 10.77.2.6 || fail "route for 10.77.2.6 left after offline"
 ok "vif-route offline: routes gone"
 
-"$XNET" vif attach "$G" "vifname=$TAP,script=vif-route,ip=10.77.2.7,gatewaydev=gw1,devid=1" \
+"$XNET" vif attach "$G" "backend=$H,vifname=$TAP,script=vif-route,ip=10.77.2.7,gatewaydev=gw1,devid=1" \
 	>/dev/null || fail "attach 1"
 xs xenstore-write "$be/1/state" 2
 wait_for 10 status_is "$be/1" error || fail "gateway without address: no error"
@@ -95,7 +96,8 @@ ok "vif-route: a gateway device without an address is reported"
 # A script still running when the daemon stops does not outlive it.
 printf '#!/bin/sh\nsleep 1000\n' >"$T/vif-hang"
 chmod +x "$T/vif-hang"
-"$XNET" vif attach "$G" "vifname=$TAP,script=$T/vif-hang,devid=2" >/dev/null || fail "attach 2"
+"$XNET" vif attach "$G" "backend=$H,vifname=$TAP,script=$T/vif-hang,devid=2" >/dev/null ||
+	fail "attach 2"
 xs xenstore-write "$be/2/state" 2
 hang_runs() { pgrep -f "$T/vif-hang" >/dev/null; }
 wait_for 10 hang_runs || fail "the script did not start"

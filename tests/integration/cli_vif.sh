@@ -10,6 +10,7 @@ PBIN="$T/bin"
 export XNET_SIM_DIR="$T/sim" XNET_BIN="$PBIN"
 XNET="$PBIN/xnet"
 G=xtv-$$
+D=xtvd-$$
 BR=xtvb$$
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -30,7 +31,7 @@ perms() {
 cleanup() {
 	set +e
 	"$XNET" sim down >/dev/null 2>&1
-	has_ns "$G" && ip netns del "$G"
+	for n in "$G" "$D"; do has_ns "$n" && ip netns del "$n"; done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -152,6 +153,24 @@ done
 ok "detach without a backend: warns, removes all three dirs"
 
 "$XNET" vif detach --timeout 0 "$G" 7 >/dev/null 2>&1 || fail "detach 7"
+
+# A driver domain as the backend: its backend dir, its ownership.
+did=$("$XNET" domain create --driver "$D" | awk '{print $2}') || fail "create driver domain"
+name=$("$XNET" vif attach "$G" "backend=$D,devid=8") || fail "attach with backend=$D"
+[ "$name" = "vif$id.8" ] || fail "attach printed '$name'"
+bed=/local/domain/$did/backend/vif/$id/8
+key "$bed/frontend" "/local/domain/$id/device/vif/8"
+key "/local/domain/$id/device/vif/8/backend" "$bed"
+key "/local/domain/$id/device/vif/8/backend-id" "$did"
+perms "$bed" "n$did,r$id"
+perms "/local/domain/$id/device/vif/8" "n$id,r$did"
+perms "/local/domain/$id/device/vif/8/mtu" "n$did,r$id"
+XENSTORED_PATH="$XNET_SIM_DIR/dom$did/xenstored.sock" xenstore-write "$bed/state" 2 ||
+	fail "the driver domain cannot write its backend state"
+"$XNET" vif detach --timeout 0 "$G" 8 >/dev/null 2>&1 || fail "detach 8"
+xs xenstore-read "$bed" >/dev/null 2>&1 && fail "$bed left after detach"
+"$XNET" domain destroy "$D" || fail "destroy driver domain"
+ok "backend in a driver domain: its paths and permissions"
 
 # A backend that closes: detach waits for Closed and does not warn.
 ( i=0; while [ $i -lt 50 ]; do
