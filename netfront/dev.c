@@ -21,6 +21,11 @@
 #define CLOSE_TIMEOUT_MS 5000
 /* Event channel ports drained per xnf_process. */
 #define EVENT_BUDGET 64
+/* How long opening waits for the backend to follow a reset. */
+#define RESET_TIMEOUT_MS 5000
+
+static int poll_fd(struct xnf_dev *dev, int timeout_ms);
+static int remaining_ms(uint64_t deadline);
 
 /* ---- state changes ------------------------------------------------------- */
 
@@ -317,20 +322,50 @@ static void close_handles(struct xnf_dev *dev)
 		xs_close(dev->xs);
 }
 
-/* A fresh vif is Initialising; one a previous user closed may start over. */
-static int check_fresh(struct xnf_dev *dev)
+/* Wait (bounded) until the backend is in one of the states in MASK (bits
+ * 1 << XenbusState...); a missing backend reads as Closed. */
+static bool wait_backend(struct xnf_dev *dev, unsigned mask, uint64_t deadline)
 {
-	switch (dev->fe_state) {
-	case XenbusStateInitialising:
-		return 0;
-	case XenbusStateUnknown:
-	case XenbusStateClosed:
-		return xnf_xb_set_state(dev, XenbusStateInitialising);
-	default:
-		xnx_err("vif %u: %s/state is %s, not Initialising: in use?",
-			dev->devid, dev->fe_path, xnx_state_name(dev->fe_state));
-		return -EBUSY;
+	for (;;) {
+		enum xenbus_state be;
+
+		if (xnf_xb_backend_state(dev, &be) == 0 && (mask & (1u << be)))
+			return true;
+		if (remaining_ms(deadline) == 0 ||
+		    poll_fd(dev, remaining_ms(deadline)) < 0)
+			return false;
+		xnx_xs_dispatch(dev->watches);
 	}
+}
+
+#define BIT(s) (1u << XenbusState##s)
+
+/* A vif not Initialising was left by a previous user: one that stopped
+ * (Closed) or died (Initialised, Connected, Closing). Walk it back to
+ * Initialising with the backend following each step, as Linux resets a
+ * frontend after kexec (xenbus_reset_frontend). A backend that does not
+ * follow in time is not waited for longer: the handshake decides. */
+static int reset_frontend(struct xnf_dev *dev)
+{
+	uint64_t deadline = xnx_now_ns() + RESET_TIMEOUT_MS * 1000000ull;
+	int rc;
+
+	if (dev->fe_state == XenbusStateInitialising)
+		return 0;
+	xnx_info("vif %u: found in state %s; resetting it", dev->devid,
+		 xnx_state_name(dev->fe_state));
+	if (dev->fe_state != XenbusStateClosed &&
+	    dev->fe_state != XenbusStateUnknown) {
+		rc = xnf_xb_set_state(dev, XenbusStateClosing);
+		if (rc < 0)
+			return rc;
+		wait_backend(dev, BIT(Closing) | BIT(Closed), deadline);
+		rc = xnf_xb_set_state(dev, XenbusStateClosed);
+		if (rc < 0)
+			return rc;
+		wait_backend(dev, BIT(Closed) | BIT(InitWait), deadline);
+	}
+	return xnf_xb_set_state(dev, XenbusStateInitialising);
 }
 
 struct xnf_dev *xnf_open(unsigned devid)
@@ -364,8 +399,8 @@ struct xnf_dev *xnf_open_config(unsigned devid, const struct xnf_config *cfg)
 		rc = -errno;
 		goto err;
 	}
-	if ((rc = xnf_xb_read_config(dev)) < 0 || (rc = check_fresh(dev)) < 0 ||
-	    (rc = open_handles(dev)) < 0 || (rc = xnf_xb_watch(dev)) < 0)
+	if ((rc = xnf_xb_read_config(dev)) < 0 || (rc = open_handles(dev)) < 0 ||
+	    (rc = xnf_xb_watch(dev)) < 0 || (rc = reset_frontend(dev)) < 0)
 		goto err;
 	advance(dev);
 	return dev;

@@ -85,8 +85,11 @@ struct xnf_stats {
 };
 
 /* Start the handshake for device/vif/DEVID of this domain. Needs the
- * `backend` and `backend-id` keys the toolstack writes. Errors: ENOENT (no
- * such vif), EINVAL (a key is malformed; logged), or the platform's. */
+ * `backend`, `backend-id` and `mac` keys the toolstack writes. A vif left
+ * in another state than Initialising by a previous user (stopped or dead)
+ * is first walked back to Initialising, the backend following each step
+ * (this waits, 5 s at most). One user per vif. Errors: ENOENT (no such
+ * vif), EINVAL (a key is malformed; logged), or the platform's. */
 struct xnf_dev *xnf_open(unsigned devid);
 /* xnf_open with a configuration (NULL: the defaults). */
 struct xnf_dev *xnf_open_config(unsigned devid, const struct xnf_config *cfg);

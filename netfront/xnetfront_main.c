@@ -251,18 +251,22 @@ static int list_devids(unsigned *out, int max)
 	return n;
 }
 
-static bool is_initialising(unsigned devid)
+/* Should we take DEVID? A new vif is Initialising. At startup we also take
+ * the vifs a previous xnetfront left (it stopped: Closed; it died:
+ * Connected, ...): xnf_open walks them back to Initialising. */
+static bool wanted(unsigned devid, bool startup)
 {
 	char dir[160];
 	unsigned long st;
 
 	snprintf(dir, sizeof(dir), "%s/%u", vif_dir, devid);
-	return xnx_xs_read_uint(xs, XBT_NULL, dir, "state", 0,
-				XenbusStateReconfigured, &st) == 0 &&
-	       st == XenbusStateInitialising;
+	if (xnx_xs_read_uint(xs, XBT_NULL, dir, "state", 0,
+			     XenbusStateReconfigured, &st) < 0)
+		return false;
+	return startup || st == XenbusStateInitialising;
 }
 
-static void rescan(void)
+static void rescan(bool startup)
 {
 	unsigned ids[MAX_VIFS];
 	int n = list_devids(ids, MAX_VIFS);
@@ -281,7 +285,7 @@ static void rescan(void)
 		vif_remove(i);
 	}
 	for (int j = 0; j < n; j++)
-		if (!vif_find(ids[j], NULL) && is_initialising(ids[j]))
+		if (!vif_find(ids[j], NULL) && wanted(ids[j], startup))
 			vif_add(ids[j]);
 }
 
@@ -523,7 +527,7 @@ static int run(int sigfd)
 		}
 		if (rescan_needed) {
 			rescan_needed = false;
-			rescan();
+			rescan(false);
 		}
 		handle_ready(p, n, who);
 		reap();
@@ -649,7 +653,7 @@ int main(int argc, char **argv)
 	sigfd = setup_signals();
 	if (sigfd < 0 || setup_xenstore() < 0)
 		return 1;
-	rescan();
+	rescan(true);
 	rc = run(sigfd);
 	close_all();
 	xnx_xs_watches_free(watches);

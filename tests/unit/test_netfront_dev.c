@@ -659,6 +659,25 @@ static void guest_offloads(unsigned devid)
 	_exit(0);
 }
 
+/* Connect, close: one user of a vif after another. */
+static void guest_open_close(unsigned devid)
+{
+	struct xnf_dev *dev = guest_open(devid);
+
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
+/* Connect, then stay until killed: a frontend that dies. */
+static void guest_open_hang(unsigned devid)
+{
+	struct xnf_dev *dev = guest_open(devid);
+
+	for (;;)
+		xnf_wait(dev, 1000);
+}
+
 static pid_t spawn(void (*fn)(unsigned), unsigned devid)
 {
 	pid_t pid = fork();
@@ -917,6 +936,48 @@ static void dev_backend_unbinding_closes_device(void)
 	back_close(&b, false);
 	CU_ASSERT_TRUE(guest_ok(pid));
 }
+
+/* The next user of a vif the last one closed, or left Connected when it
+ * died, walks it back to Initialising (backend following) and connects. */
+static void dev_reopen(bool crash)
+{
+	unsigned devid = add_vif(false);
+	pid_t pid = spawn(crash ? guest_open_hang : guest_open_close, devid);
+	struct back b;
+	int st;
+
+	CU_ASSERT_FATAL(pid > 0);
+	if (!back_connect(&b, false)) {
+		back_abort(&b, pid);
+		return;
+	}
+	if (crash) {
+		kill(pid, SIGKILL);
+		CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+		CU_ASSERT_TRUE(is(fe, "state", "4"));
+		pid = spawn(guest_open_close, devid);
+		CU_ASSERT_FATAL(pid > 0);
+		back_close(&b, true);		/* follows Closing, Closed */
+	} else {
+		back_close(&b, true);
+		CU_ASSERT_TRUE(guest_ok(pid));	/* the first user is done */
+		CU_ASSERT_TRUE(is(fe, "state", "6"));
+		pid = spawn(guest_open_close, devid);
+		CU_ASSERT_FATAL(pid > 0);
+	}
+	/* Frontend Initialising again: the backend offers itself anew. */
+	CU_ASSERT_TRUE(wait_state(fe, S(Initialising)));
+	w(be, "state", "2");
+	if (!back_connect(&b, false)) {
+		back_abort(&b, pid);
+		return;
+	}
+	back_close(&b, true);
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
+static void dev_reopen_after_close(void) { dev_reopen(false); }
+static void dev_reopen_after_crash(void) { dev_reopen(true); }
 
 static void dev_backend_closing_closes_device(void)
 {
@@ -1187,6 +1248,8 @@ int main(void)
 		    dev_backend_closing_closes_device);
 	CU_add_test(s, "dev_backend_unbinding_closes_device",
 		    dev_backend_unbinding_closes_device);
+	CU_add_test(s, "dev_reopen_after_close", dev_reopen_after_close);
+	CU_add_test(s, "dev_reopen_after_crash", dev_reopen_after_crash);
 	CU_add_test(s, "dev_open_rejects_bad_mac", dev_open_rejects_bad_mac);
 	CU_add_test(s, "dev_garbage_backend_values", dev_garbage_backend_values);
 	CU_add_test(s, "daemon_pumps_frames_and_tears_down",
