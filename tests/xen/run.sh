@@ -164,7 +164,8 @@ build_images() {
 }
 
 # boot N LOG: boots scenario N, serial console to LOG, until the dom0 says
-# XNET-DONE, QEMU exits, Xen panics, or the time is up. QEMU is always killed.
+# XNET-DONE, QEMU exits, Xen or the dom0 kernel panics, or the time is up.
+# QEMU is always killed.
 boot() {
 	limit=$BOOT_TIMEOUT
 	left=$((deadline - $(date +%s)))
@@ -173,6 +174,9 @@ boot() {
 		echo "XNET-HOST: no time left for this boot" >"$2"
 		return 1
 	fi
+	# timeout(1): QEMU cannot outlive its budget even if this script is
+	# killed outright; a TERM to it reaches QEMU too.
+	timeout -s KILL $((limit + 30)) \
 	qemu-system-x86_64 -M pc -accel tcg -cpu qemu64,+svm -smp 2 -m 1G \
 		-display none -monitor none -serial "file:$2" -nic none -no-reboot \
 		-kernel "$WORK/xen" -append "$XEN_ARGS" \
@@ -183,7 +187,7 @@ boot() {
 	while :; do
 		grep -q '^XNET-DONE' "$2" 2>/dev/null && break
 		kill -0 "$qpid" 2>/dev/null || break
-		grep -q 'Panic on CPU' "$2" 2>/dev/null && break
+		grep -q -e 'Panic on CPU' -e 'Kernel panic' "$2" 2>/dev/null && break
 		if [ "$(date +%s)" -ge "$end" ]; then
 			echo "XNET-HOST: timed out after $limit s" >>"$2"
 			break
