@@ -98,3 +98,5 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+-include tests/fuzz/fuzz.mk

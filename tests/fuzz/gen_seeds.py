@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""gen_seeds.py — write the hand-made seed inputs of tests/fuzz/corpus/.
+
+Each seed is a small valid (or deliberately edge-case) input in the format
+the target's header comment describes. Run from the source root; files are
+rewritten in place, so the committed corpus can be regenerated at will.
+"""
+import os
+import struct
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+# netif.h values
+NETTXF_csum_blank, NETTXF_data_validated, NETTXF_more_data, NETTXF_extra_info = 1, 2, 4, 8
+NETRXF_data_validated, NETRXF_csum_blank, NETRXF_more_data, NETRXF_extra_info = 1, 2, 4, 8
+EXTRA_GSO, EXTRA_MCAST_ADD, EXTRA_MCAST_DEL, EXTRA_HASH = 1, 2, 3, 4
+EXTRA_FLAG_MORE = 1
+GSO_TCPV4, GSO_TCPV6 = 1, 2
+
+
+def write(target, name, data):
+    d = os.path.join(ROOT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def tx_req(gref, offset, flags, rid, size):
+    return struct.pack("<IHHHH", gref, offset, flags, rid, size)
+
+
+def extra_gso(size, gtype, flags=0):
+    return struct.pack("<BBHBBH", EXTRA_GSO, flags, size, gtype, 0, 0) + bytes(4)
+
+
+def extra_mcast(etype, mac, flags=0):
+    return struct.pack("<BB", etype, flags) + bytes(mac) + bytes(4)
+
+
+def tx_round(slots, ahead=None, muts=()):
+    out = struct.pack("<HB", len(slots) if ahead is None else ahead, len(slots))
+    out += b"".join(slots)
+    out += struct.pack("<B", len(muts)) + b"".join(muts)
+    return out
+
+
+def netback_tx():
+    one = tx_req(1, 0, 0, 5, 60)
+    write("netback_tx", "one_slot", b"\x00" + tx_round([one]))
+    two = [tx_req(1, 0, NETTXF_more_data, 1, 5000), tx_req(2, 100, 0, 2, 1000)]
+    write("netback_tx", "two_slots", b"\x01" + tx_round(two))
+    gso = [tx_req(3, 0, NETTXF_csum_blank | NETTXF_extra_info, 7, 120),
+           extra_gso(1448, GSO_TCPV4)]
+    write("netback_tx", "gso_extra", b"\x03" + tx_round(gso))
+    mc = [tx_req(0, 0, NETTXF_extra_info, 9, 0),
+          extra_mcast(EXTRA_MCAST_ADD, [0x01, 0, 0x5e, 0, 0, 1])]
+    write("netback_tx", "mcast_add", b"\x08" + tx_round(mc))
+    # the frontend rewrites slot 0 during the copy, and pushes req_prod on
+    mut = [struct.pack("<B", 0) + tx_req(9, 4000, NETTXF_more_data, 77, 4096),
+           struct.pack("<B", 0xff) + tx_req(0, 0, 0, 0, 300)]
+    write("netback_tx", "changed_under_copy",
+          b"\x00" + tx_round([one]) + tx_round([tx_req(2, 0, 0, 6, 80)], muts=mut))
+    write("netback_tx", "prod_too_far", b"\x00" + tx_round([one], ahead=300))
+    write("netback_tx", "bad_size", b"\x00" + tx_round([tx_req(1, 4090, 0, 1, 60)]))
+
+
+def netback_extra():
+    # byte 0: slot-0 flags; then the extra slots; the rest is the frame
+    write("netback_extra", "gso",
+          struct.pack("<BB", NETTXF_csum_blank | NETTXF_extra_info, 1) +
+          extra_gso(1448, GSO_TCPV6) + tx_req(1, 0, 0, 1, 200))
+    write("netback_extra", "gso_then_mcast",
+          struct.pack("<BB", NETTXF_extra_info, 2) +
+          extra_gso(1000, GSO_TCPV4, EXTRA_FLAG_MORE) +
+          extra_mcast(EXTRA_MCAST_DEL, [0x33, 0x33, 0, 0, 0, 1]) + tx_req(1, 0, 0, 1, 64))
+    write("netback_extra", "repeated_type",
+          struct.pack("<BB", NETTXF_extra_info, 2) +
+          extra_gso(1000, GSO_TCPV4, EXTRA_FLAG_MORE) + extra_gso(1000, GSO_TCPV4) +
+          tx_req(1, 0, 0, 1, 64))
+
+
+def rx_rsp(rid, offset, flags, status):
+    return struct.pack("<HHHh", rid, offset, flags, status)
+
+
+def netfront():
+    # ops: see fuzz_netfront_rsp.c
+    OP_PUT, OP_PUSH, OP_TXRSP, OP_TXPROD, OP_GC, OP_RXRSP, OP_RXPROD, OP_PULL, OP_NEXT, OP_REFILL = range(10)
+    # one frame sent and answered OKAY
+    tx = (bytes([0x01, OP_PUT]) + struct.pack("<HBH", 60, 0, 0) + bytes([OP_PUSH]) +
+          bytes([OP_TXRSP, 0]) + struct.pack("<Hh", 0, 0) + bytes([OP_TXPROD]) +
+          struct.pack("<H", 1) + bytes([OP_GC]))
+    write("netfront_rsp", "tx_one", tx)
+    # GSO frame: first slot, the extra (NULL response), a second page
+    gso = (bytes([0x07, OP_PUT]) + struct.pack("<HBH", 5000, 1, 1448) + bytes([OP_PUSH]) +
+           bytes([OP_TXRSP, 0]) + struct.pack("<Hh", 0, 0) +
+           bytes([OP_TXRSP, 1]) + struct.pack("<Hh", 0, 1) +
+           bytes([OP_TXRSP, 2]) + struct.pack("<Hh", 1, 0) +
+           bytes([OP_TXPROD]) + struct.pack("<H", 3) + bytes([OP_GC]))
+    write("netfront_rsp", "tx_gso", gso)
+    # a two-slot frame received
+    rx = (bytes([0x01, OP_REFILL, OP_RXRSP, 0]) + rx_rsp(0, 0, NETRXF_more_data, 4096) +
+          bytes([OP_RXRSP, 1]) + rx_rsp(1, 0, 0, 100) +
+          bytes([OP_RXPROD]) + struct.pack("<H", 2) + bytes([OP_PULL, OP_NEXT, OP_REFILL]))
+    write("netfront_rsp", "rx_two_slots", rx)
+    rxg = (bytes([0x07, OP_REFILL, OP_RXRSP, 0]) +
+           rx_rsp(0, 0, NETRXF_extra_info | NETRXF_csum_blank, 1500) +
+           bytes([OP_RXRSP, 1]) + extra_gso(1448, GSO_TCPV4)[:8] +
+           bytes([OP_RXPROD]) + struct.pack("<H", 2) + bytes([OP_PULL, OP_NEXT]))
+    write("netfront_rsp", "rx_gso", rxg)
+    write("netfront_rsp", "tx_id_not_outstanding",
+          bytes([0x01, OP_PUT]) + struct.pack("<HBH", 60, 0, 0) + bytes([OP_PUSH]) +
+          bytes([OP_TXRSP, 0]) + struct.pack("<Hh", 5, 0) + bytes([OP_TXPROD]) +
+          struct.pack("<H", 1) + bytes([OP_GC]))
+
+
+if __name__ == "__main__":
+    netback_tx()
+    netback_extra()
+    netfront()
