@@ -64,19 +64,32 @@ def netback_tx():
     write("netback_tx", "bad_size", b"\x00" + tx_round([tx_req(1, 4090, 0, 1, 60)]))
 
 
+def tcp4_frame(payload=b"x" * 60):
+    eth = bytes([0, 0x16, 0x3e, 0, 0, 1, 0, 0x16, 0x3e, 0, 0, 2, 0x08, 0x00])
+    tcp = struct.pack(">HHIIBBHHH", 1234, 80, 1, 0, 5 << 4, 0x18, 65535, 0, 0)
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0, 64, 6, 0,
+                     bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    return eth + ip + tcp + payload
+
+
 def netback_extra():
-    # byte 0: slot-0 flags; then the extra slots; the rest is the frame
+    # u8 pushed, u8 start index, the slots, then the frame
+    f = tcp4_frame()
     write("netback_extra", "gso",
-          struct.pack("<BB", NETTXF_csum_blank | NETTXF_extra_info, 1) +
-          extra_gso(1448, GSO_TCPV6) + tx_req(1, 0, 0, 1, 200))
+          struct.pack("<BB", 2, 0xfe) +
+          tx_req(1, 0, NETTXF_csum_blank | NETTXF_extra_info, 1, len(f)) +
+          extra_gso(1448, GSO_TCPV4) + f)
+    write("netback_extra", "csum_two_slots",
+          struct.pack("<BB", 2, 0) +
+          tx_req(1, 4000, NETTXF_csum_blank | NETTXF_more_data, 1, len(f)) +
+          tx_req(2, 0, 0, 2, len(f) - 96) + f)
     write("netback_extra", "gso_then_mcast",
-          struct.pack("<BB", NETTXF_extra_info, 2) +
+          struct.pack("<BB", 3, 0) + tx_req(1, 0, NETTXF_extra_info, 1, 64) +
           extra_gso(1000, GSO_TCPV4, EXTRA_FLAG_MORE) +
-          extra_mcast(EXTRA_MCAST_DEL, [0x33, 0x33, 0, 0, 0, 1]) + tx_req(1, 0, 0, 1, 64))
+          extra_mcast(EXTRA_MCAST_DEL, [0x33, 0x33, 0, 0, 0, 1]))
     write("netback_extra", "repeated_type",
-          struct.pack("<BB", NETTXF_extra_info, 2) +
-          extra_gso(1000, GSO_TCPV4, EXTRA_FLAG_MORE) + extra_gso(1000, GSO_TCPV4) +
-          tx_req(1, 0, 0, 1, 64))
+          struct.pack("<BB", 3, 0) + tx_req(1, 0, NETTXF_extra_info, 1, 64) +
+          extra_gso(1000, GSO_TCPV4, EXTRA_FLAG_MORE) + extra_gso(1000, GSO_TCPV4))
 
 
 def rx_rsp(rid, offset, flags, status):
