@@ -180,6 +180,12 @@ static int queue_timeout(struct xnb_vq *vq, int timeout)
 		vq->rx_pending = true;	/* poll */
 		timeout = sooner(timeout, RX_POLL_MS);
 	}
+	/* RX stall detection's clock (policy_stall.c). */
+	if (vq->q->rx_deadline_ns) {
+		if (vq->q->rx_deadline_ns <= xnx_now_ns())
+			vq->rx_pending = true;
+		timeout = sooner(timeout, ms_until(vq->q->rx_deadline_ns));
+	}
 	return timeout;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "xnb_policy.h"
 #include "xnb_vif.h"
 #include "xnx_log.h"
 
@@ -42,6 +43,21 @@ static ssize_t io_tap_read(void *ctx, void *buf, size_t len)
 	struct xnb_tap t = { .fd = vq->tap_fd };
 
 	return xnb_tap_read(&t, buf, len);
+}
+
+/* The vif's carrier is off while any of its queues is stalled (as Linux). */
+static void io_carrier(void *ctx, bool on)
+{
+	struct xnb_vq *vq = ctx;
+	struct xnb_vif *vif = vq->vif;
+	bool stalled = false;
+	int rc;
+
+	for (unsigned i = 0; i < vif->nqueues; i++)
+		stalled |= vif->vq[i].q && vif->vq[i].q->rx_stalled;
+	rc = xnb_tap_carrier(vq->tap_fd, !stalled);
+	if (rc < 0)
+		xnx_warn("%s: carrier %s: %s", vif->path, on ? "on" : "off", strerror(-rc));
 }
 
 /* Bind the frontend's port(s) for one queue; -EINVAL with WHY on failure. */
@@ -151,7 +167,7 @@ static int connect_queue(struct xnb_vif *vif, unsigned i, const struct xnb_fe_co
 	*vq = (struct xnb_vq){ .vif = vif, .idx = i, .tap_fd = -1 };
 	vq->io = (struct xnb_io){ .grant_copy = io_grant_copy, .notify = io_notify,
 				  .tap_write = io_tap_write, .tap_read = io_tap_read,
-				  .ctx = vq };
+				  .carrier = io_carrier, .ctx = vq };
 	vq->q = calloc(1, sizeof(*vq->q));
 	if (!vq->q) {
 		snprintf(why, whylen, "out of memory");
@@ -170,6 +186,7 @@ static int connect_queue(struct xnb_vif *vif, unsigned i, const struct xnb_fe_co
 		goto err_unmap;
 	}
 	vq->q->mcast = &vif->mcast;
+	vq->q->policy = &vif->policy;
 	if (bind_ports(vq, fq, why, whylen) < 0)
 		goto err_fini;
 	if (open_tap_queue(vq, why, whylen) < 0)
@@ -212,6 +229,7 @@ int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
 	rc = xnb_tap_set_offload(&vif->tap, &c->feat);
 	if (rc < 0)
 		xnx_warn("%s: TAP offloads: %s (continuing without)", vif->path, strerror(-rc));
+	xnb_tap_carrier(vif->tap.fd, true);	/* a stall of a former connection is over */
 	vif->nqueues = c->nqueues;
 	vif->conf = *c;
 	vif->broken = NULL;
@@ -229,6 +247,7 @@ void xnb_vif_disconnect(struct xnb_vif *vif)
 	vif->nqueues = 0;
 	vif->mcast.n = 0;	/* the next connection starts a fresh list */
 	xnx_info("%s: disconnected", vif->path);
+	xnb_policy_log_stats(vif->path, &vif->stats);
 }
 
 /* Run one side of VQ. */

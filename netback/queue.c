@@ -22,6 +22,12 @@ const char *xnb_drop_name(enum xnb_drop d)
 		[XNB_DROP_RX_COPY] = "rx_copy_error",
 		[XNB_DROP_RX_BAD_HDR] = "rx_bad_vnet_hdr",
 		[XNB_DROP_RX_MCAST] = "rx_mcast_filtered",
+		[XNB_DROP_TX_SPOOF_MAC] = "tx_spoofed_mac",
+		[XNB_DROP_TX_SPOOF_IP] = "tx_spoofed_ip",
+		[XNB_DROP_TX_VLAN] = "tx_vlan_tagged",
+		[XNB_DROP_TX_MTU] = "tx_over_mtu",
+		[XNB_DROP_RX_VLAN] = "rx_wrong_vlan",
+		[XNB_DROP_RX_NO_BUF] = "rx_no_buffer",
 	};
 
 	return (unsigned)d < XNB_DROP_MAX ? names[d] : "unknown";

@@ -139,20 +139,32 @@ unsigned xnb_rx_packet_to_responses(const struct xnb_rx_pkt *pkt,
 /* ---- the ring round ------------------------------------------------------- */
 
 /* Next frame for this round at STAGE: the held one, else one from the TAP.
- * Returns its length, 0 when the TAP is empty. */
-static size_t next_frame(struct xnb_queue *q, uint8_t *stage)
+ * A fresh frame passes the vif's VLAN policy here: its tag is stripped,
+ * which moves its start *SKIP bytes on. Returns its length, 0 when the TAP
+ * is empty, -1 when the policy dropped it (counted). */
+static ssize_t next_frame(struct xnb_queue *q, uint8_t *stage, size_t *skip)
 {
 	ssize_t n;
+	int off;
 
+	*skip = 0;
 	if (q->rx_held) {
 		q->rx_held = false;
-		return q->rx_held_len;	/* already at the start of rx_stage */
+		return (ssize_t)q->rx_held_len;	/* already at the start of rx_stage */
 	}
 	n = q->io->tap_read(q->io->ctx, stage, VH_LEN + XNB_RX_MAX_FRAME);
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
 		xnx_log_rl(&rx_rl, XNX_LOG_WARN, "dom%u: tap read: %s", q->domid,
 			   strerror(errno));
-	return n > 0 ? (size_t)n : 0;
+	if (n <= 0)
+		return 0;
+	off = xnb_policy_rx_vlan(q->policy, stage, (size_t)n);
+	if (off < 0) {
+		q->stats->drops[XNB_DROP_RX_VLAN]++;
+		return -1;
+	}
+	*skip = (size_t)off;
+	return n - off;
 }
 
 /* Take PKT's requests off the ring into q->rx_reqs at *NREQS. */
@@ -181,6 +193,7 @@ struct rx_batch {
 	size_t staged;		/* bytes of rx_stage in use */
 	size_t held_at;		/* where a held frame sits */
 	enum xnb_work result;
+	uint64_t now;		/* for stall detection */
 };
 
 /* Read frames and claim buffers for them until budget, staging space, the
@@ -192,16 +205,22 @@ static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 	for (; b->frames < XNB_RX_BUDGET; b->frames++) {
 		struct xnb_rx_pkt *pkt = &q->rx_pkts[b->npkts];
 		uint8_t *stage = q->rx_stage + b->staged;
-		size_t len;
+		size_t len, skip;
+		ssize_t n;
 		int rc;
 
 		if (b->staged + VH_LEN + XNB_RX_MAX_FRAME > XNB_STAGE_BYTES) {
 			b->result = XNB_MORE;
 			return;
 		}
-		len = next_frame(q, stage);
-		if (len == 0)
+		n = next_frame(q, stage, &skip);
+		if (n == 0)
 			return;
+		if (n < 0)
+			continue;
+		len = (size_t)n;
+		stage += skip;
+		b->staged += skip;
 		rc = xnb_rx_frame_to_packet(stage, len, &q->feat, pkt);
 		if (rc < 0) {
 			q->stats->drops[rc == -EMSGSIZE ? XNB_DROP_RX_TOO_BIG : XNB_DROP_RX_BAD_HDR]++;
@@ -212,12 +231,18 @@ static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 			continue;
 		}
 		if (prod - q->rx.req_cons < xnb_rx_packet_slots(pkt)) {
+			if (q->rx_draining) {
+				q->stats->drops[XNB_DROP_RX_NO_BUF]++;
+				continue;
+			}
 			hold(q, len, xnb_rx_packet_slots(pkt));
+			xnb_rx_stall_held(q, b->now);
 			b->held_at = b->staged;
 			b->result = XNB_WAIT;
 			return;
 		}
 		take_requests(q, pkt, &b->nreqs);
+		xnb_rx_stall_placed(q, b->now);
 		pkt->first_seg = b->nsegs;
 		pkt->nsegs = xnb_rx_packet_to_grant_ops(pkt, q->domid, &q->rx_reqs[pkt->first_req],
 							&q->rx_segs[b->nsegs]);
@@ -306,6 +331,7 @@ static enum xnb_work wait_for_buffers(struct xnb_queue *q, unsigned need)
 enum xnb_work xnb_rx_run(struct xnb_queue *q)
 {
 	struct rx_batch b = { .result = XNB_IDLE };
+	enum xnb_work w;
 	RING_IDX prod;
 
 	if (q->broken)
@@ -317,13 +343,18 @@ enum xnb_work xnb_rx_run(struct xnb_queue *q)
 			       prod, q->rx.rsp_prod_pvt);
 		return XNB_BROKEN;
 	}
+	b.now = xnb_queue_now(q);
+	xnb_rx_stall_begin(q, prod, b.now);
 	fill_batch(q, prod, &b);
 	finish_batch(q, &b);
 	push_rx(q);
-	if (b.result == XNB_WAIT) {
+	w = b.result;
+	if (w == XNB_WAIT) {
 		if (b.held_at)
 			memmove(q->rx_stage, q->rx_stage + b.held_at, q->rx_held_len);
-		return wait_for_buffers(q, q->rx_held_need);
+		w = wait_for_buffers(q, q->rx_held_need);
 	}
-	return b.result;
+	if (xnb_rx_stall_end(q, b.now))
+		w = XNB_MORE;	/* a stalled guest posted while we looked */
+	return w;
 }

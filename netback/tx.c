@@ -272,15 +272,25 @@ static void check_copies(struct xnb_queue *q, struct xnb_tx_pkt *pkt)
 static void deliver(struct xnb_queue *q, struct xnb_tx_pkt *pkt)
 {
 	struct virtio_net_hdr vh;
-	struct iovec iov[2];
+	uint8_t tag[XNB_VLAN_HLEN];
+	struct iovec iov[4];
+	enum xnb_drop why;
+	int iovcnt;
 
 	if (xnb_tx_packet_to_vnet_hdr(pkt, &vh) < 0) {
 		pkt_bad(pkt, XNB_DROP_TX_CSUM);
 		return;
 	}
-	iov[0] = (struct iovec){ .iov_base = &vh, .iov_len = sizeof(vh) };
-	iov[1] = (struct iovec){ .iov_base = pkt->data, .iov_len = pkt->size };
-	if (q->io->tap_write(q->io->ctx, iov, 2) < 0) {
+	if (q->policy && xnb_policy_tx(q->policy, pkt->data, pkt->size, &vh, &why) < 0) {
+		/* Answered OKAY, as Linux answers a frame it copied and then
+		 * dropped (and as a filter behind the vif would): counted. */
+		q->stats->drops[why]++;
+		xnx_log_rl(&tx_rl, XNX_LOG_WARN, "dom%u: tx frame dropped: %s (%llu so far)",
+			   q->domid, xnb_drop_name(why), (unsigned long long)q->stats->drops[why]);
+		return;
+	}
+	iovcnt = xnb_policy_tx_iov(q->policy, &vh, pkt->data, pkt->size, tag, iov);
+	if (q->io->tap_write(q->io->ctx, iov, iovcnt) < 0) {
 		/* Not the guest's fault: it still gets OKAY, like a full NIC queue. */
 		q->stats->drops[XNB_DROP_TX_TAP]++;
 		return;

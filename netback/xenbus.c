@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "xnb_policy.h"
 #include "xnb_vif.h"
 #include "xnx_log.h"
 #include "xnx_state.h"
@@ -389,6 +390,11 @@ static void try_connect(struct xnb_vif *vif)
 		return;
 	}
 	free(s);
+	if (xnb_policy_load(vif->be->xs, vif->path, mac, vif->mtu, &vif->policy, why,
+			    sizeof(why)) < 0) {
+		xnb_xenbus_fatal(vif, "%s", why);
+		return;
+	}
 	if (read_fe_rings(vif, &c, why, sizeof(why)) < 0 ||
 	    read_fe_features(vif, &c.feat, why, sizeof(why)) < 0 ||
 	    xnb_vif_connect(vif, &c, why, sizeof(why)) < 0) {

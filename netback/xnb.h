@@ -57,6 +57,12 @@ enum xnb_drop {
 	XNB_DROP_RX_COPY,	/* grant copy into the guest failed */
 	XNB_DROP_RX_BAD_HDR,	/* TAP gave an unusable virtio-net header */
 	XNB_DROP_RX_MCAST,	/* multicast the frontend did not subscribe to */
+	XNB_DROP_TX_SPOOF_MAC,	/* source (or ARP sender) MAC is not the vif's `mac` */
+	XNB_DROP_TX_SPOOF_IP,	/* source / ARP sender address not in `ip` */
+	XNB_DROP_TX_VLAN,	/* guest sent its own VLAN tag where policy forbids */
+	XNB_DROP_TX_MTU,	/* larger than `mtu` (GSO: a segment larger) */
+	XNB_DROP_RX_VLAN,	/* from the host without the vif's VLAN tag */
+	XNB_DROP_RX_NO_BUF,	/* the guest posted no buffer in time (drained) */
 	XNB_DROP_MAX
 };
 
@@ -124,6 +130,48 @@ void xnb_mcast_del(struct xnb_mcast *m, const uint8_t addr[6]);
  * multicast only if the filter is off or DEST is on the list. */
 bool xnb_mcast_pass(const struct xnb_mcast *m, const uint8_t dest[6]);
 
+/* ---- per-vif policy: anti-spoofing, VLAN, MTU, RX stall (policy_*.c) ------- */
+
+#define XNB_IP_MAX	 32	/* addresses (or prefixes) in `ip` */
+#define XNB_VLAN_HLEN	 4u	/* an 802.1Q tag */
+
+struct xnb_prefix {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t len;		/* prefix length in bits */
+	uint8_t addr[16];	/* masked to LEN bits */
+};
+
+/* What the vif's guest may send and how its frames are tagged, parsed once
+ * at connect so that the data path only compares. */
+struct xnb_policy {
+	uint8_t mac[6];		/* `mac`: the only source MAC the guest may use */
+	uint16_t vlan;		/* `vlan` 1..4094; 0: frames stay untagged */
+	unsigned mtu;		/* `mtu` (default 1500): largest L3 packet from the guest */
+	bool ip_filter;		/* `ip` given: sources must be in ip[] */
+	unsigned nip;
+	struct xnb_prefix ip[XNB_IP_MAX];
+	uint64_t rx_drain_ns;	/* a frame waits this long for buffers, then is dropped */
+	uint64_t rx_stall_ns;	/* no buffer posted this long: queue stalled */
+};
+
+/* Strictly parse `ip` (IPv4/IPv6 addresses, each optionally "/PREFIX",
+ * separated by single spaces) into P->ip. 0, or -EINVAL with WHY. */
+int xnb_parse_iplist(const char *s, struct xnb_policy *p, char *why, size_t whylen);
+/* May the guest send FRAME (LEN bytes, its virtio-net header VH)? 0, or
+ * -EPERM with the drop reason in *WHY. */
+int xnb_policy_tx(const struct xnb_policy *p, const uint8_t *frame, uint32_t len,
+		  const struct virtio_net_hdr *vh, enum xnb_drop *why);
+/* The iovec for the TAP: VH, then FRAME with P's VLAN tag (built in TAG)
+ * inserted after the MAC addresses, VH's offsets shifted to match. P may
+ * be NULL. Returns the iovec count (2 or 4). */
+int xnb_policy_tx_iov(const struct xnb_policy *p, struct virtio_net_hdr *vh, uint8_t *frame,
+		      uint32_t len, uint8_t tag[XNB_VLAN_HLEN], struct iovec iov[4]);
+/* A frame from the TAP (BUF: virtio-net header + frame, LEN bytes): with a
+ * VLAN set it must carry that tag, which is stripped by moving the header
+ * and MAC addresses 4 bytes up. Returns how far the start moved (0 or 4),
+ * or -EPERM (drop). P may be NULL. */
+int xnb_policy_rx_vlan(const struct xnb_policy *p, uint8_t *buf, size_t len);
+
 /* ---- packets ------------------------------------------------------------- */
 
 /* One guest TX packet, copied off the ring and validated. */
@@ -171,6 +219,8 @@ struct xnb_io {
 	ssize_t (*tap_read)(void *ctx, void *buf, size_t len);
 	/* The clock for rate limiting (ns); NULL: CLOCK_MONOTONIC. */
 	uint64_t (*now_ns)(void *ctx);
+	/* The TAP's carrier (RX stall detection); NULL: none to change. */
+	void (*carrier)(void *ctx, bool on);
 	void *ctx;
 };
 
@@ -188,6 +238,7 @@ struct xnb_queue {
 	const struct xnb_io *io;
 	struct xnb_stats *stats;	/* the vif's */
 	struct xnb_mcast *mcast;	/* the vif's; NULL: no filtering */
+	const struct xnb_policy *policy;	/* the vif's; NULL: no checks */
 
 	/* TX batch: packets, their grant ops, the staging area they land in. */
 	struct xnb_tx_pkt tx_pkts[XNB_TX_BUDGET];
@@ -207,6 +258,15 @@ struct xnb_queue {
 	/* Rate limit on guest TX; while throttled, TX waits until tx_retry_ns. */
 	struct xnb_credit credit;
 	uint64_t tx_retry_ns;
+
+	/* RX stall detection (policy_stall.c), after Linux netback: a frame
+	 * that waited rx_drain_ns for buffers is dropped and later ones that
+	 * find none too (draining); no buffer for rx_stall_ns: stalled,
+	 * carrier off, until the guest posts again. */
+	uint64_t rx_held_since;	/* ns the held frame first waited; 0: none */
+	uint64_t rx_last_ns;	/* last frame placed (or recovery, or start) */
+	uint64_t rx_deadline_ns;	/* wake RX then even without events; 0: none */
+	bool rx_draining, rx_stalled;
 
 	bool broken;		/* protocol violation seen: serve no more */
 	char reason[XNB_REASON_MAX];
@@ -273,6 +333,18 @@ unsigned xnb_rx_packet_to_responses(const struct xnb_rx_pkt *pkt,
 				    netif_rx_response_t *rsp);
 /* One RX round on Q: TAP → guest. */
 enum xnb_work xnb_rx_run(struct xnb_queue *q);
+
+/* policy_stall.c — RX stall detection and draining (see struct xnb_queue). */
+uint64_t xnb_queue_now(const struct xnb_queue *q);
+/* Start of an RX round (PROD: the guest's producer index): drop a held
+ * frame that waited too long, notice a stall or the end of one. */
+void xnb_rx_stall_begin(struct xnb_queue *q, RING_IDX prod, uint64_t now);
+/* A frame found buffers (placed) or must wait for them (held). */
+void xnb_rx_stall_placed(struct xnb_queue *q, uint64_t now);
+void xnb_rx_stall_held(struct xnb_queue *q, uint64_t now);
+/* End of an RX round: sets q->rx_deadline_ns; true if RX should run again
+ * at once (the guest posted while we looked). */
+bool xnb_rx_stall_end(struct xnb_queue *q, uint64_t now);
 
 /* csum.c — where the L4 header and its checksum field are in a frame. */
 struct xnb_l4 {

@@ -84,6 +84,7 @@ struct xnb_vif {
 	struct xnb_vq vq[XNB_MAX_QUEUES];
 	const char *broken;	/* the violation that stopped a queue */
 	struct xnb_mcast mcast;	/* shared by the queues */
+	struct xnb_policy policy;	/* read at connect (policy_xs.c) */
 	char fe_mcast_path[128];	/* watched: request-multicast-control */
 	bool watching_mcast;
 	uint64_t rate_bytes, rate_usec;	/* the toolstack's `rate`; 0 = none */
