@@ -127,7 +127,51 @@ def netfront():
           struct.pack("<H", 1) + bytes([OP_GC]))
 
 
+(XS_CONTROL, XS_DIRECTORY, XS_READ, XS_GET_PERMS, XS_WATCH, XS_UNWATCH,
+ XS_TRANSACTION_START, XS_TRANSACTION_END, XS_INTRODUCE, XS_RELEASE,
+ XS_GET_DOMAIN_PATH, XS_WRITE, XS_MKDIR, XS_RM, XS_SET_PERMS) = range(15)
+XS_IS_DOMAIN_INTRODUCED, XS_SET_TARGET, XS_RESET_WATCHES, XS_DIRECTORY_PART = 17, 19, 21, 22
+
+
+def xs(mtype, *args, req=1, tx=0, raw=None):
+    body = raw if raw is not None else b"".join(a.encode() + b"\0" for a in args)
+    return struct.pack("<IIII", mtype, req, tx, len(body)) + body
+
+
+def store_wire():
+    # byte 0: 1 = domain 0, 0 = guest domain 1; then xs_wire messages
+    write("store_wire", "dom0_basics", b"\x01" +
+          xs(XS_WRITE, raw=b"/a/b\0value") + xs(XS_READ, "/a/b", req=2) +
+          xs(XS_DIRECTORY, "/a", req=3) + xs(XS_GET_PERMS, "/a/b", req=4) +
+          xs(XS_SET_PERMS, "/a/b", "n0", "r1", req=5) + xs(XS_MKDIR, "/c/d", req=6) +
+          xs(XS_RM, "/c", req=7) + xs(XS_DIRECTORY_PART, "/", "0", req=8))
+    write("store_wire", "guest_txn", b"\x00" +
+          xs(XS_TRANSACTION_START, "") + xs(XS_WRITE, raw=b"data/x\01", req=2, tx=1) +
+          xs(XS_READ, "data/x", req=3, tx=1) + xs(XS_TRANSACTION_END, "T", req=4, tx=1) +
+          xs(XS_READ, "data/x", req=5))
+    write("store_wire", "guest_watch", b"\x00" +
+          xs(XS_WATCH, "data", "tok") + xs(XS_WRITE, raw=b"data/y\0v", req=2) +
+          xs(XS_UNWATCH, "data", "tok", req=3) + xs(XS_WATCH, "@releaseDomain", "t2", req=4) +
+          xs(XS_RESET_WATCHES, "", req=5))
+    write("store_wire", "dom0_domains", b"\x01" +
+          xs(XS_INTRODUCE, "2", "0", "0") + xs(XS_IS_DOMAIN_INTRODUCED, "2", req=2) +
+          xs(XS_GET_DOMAIN_PATH, "2", req=3) + xs(XS_SET_TARGET, "2", "1", req=4) +
+          xs(XS_RELEASE, "2", req=5))
+    write("store_wire", "dom0_control", b"\x01" +
+          xs(XS_CONTROL, "quota") + xs(XS_CONTROL, "quota", "nodes", "10", req=2) +
+          xs(XS_CONTROL, "dump", "/", req=3) + xs(XS_CONTROL, "check", req=4))
+    write("store_wire", "oversized_then_read", b"\x00" +
+          struct.pack("<IIII", XS_WRITE, 1, 0, 5000) + b"z" * 5000 +
+          xs(XS_READ, "name", req=2))
+    write("store_wire", "truncated", b"\x00" + xs(XS_READ, "name") +
+          struct.pack("<IIII", XS_READ, 2, 0, 100) + b"dat")
+    write("store_wire", "guest_denied", b"\x00" +
+          xs(XS_WRITE, raw=b"/local/domain/0/x\0v") + xs(XS_INTRODUCE, "3", "0", "0", req=2) +
+          xs(XS_TRANSACTION_END, "F", req=3, tx=77))
+
+
 if __name__ == "__main__":
     netback_tx()
     netback_extra()
     netfront()
+    store_wire()
