@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "xnb_ctrl.h"
+#include "xnb_vif.h"
 #include "xnx_log.h"
 
 #define ST_OK	   XEN_NETIF_CTRL_STATUS_SUCCESS
@@ -495,4 +497,264 @@ void xnb_ctrl_fini(struct xnb_ctrl *c)
 	}
 	free(c->grefs);
 	c->grefs = NULL;
+}
+
+/* ---- the daemon's side: connect, the real hypervisor, steering ------------------ */
+
+/* Frames waiting for the queue their hash selects, per queue. */
+#define INBOX_MAX 64
+#define SCRATCH_SEGS (XNB_TX_BUDGET * XNB_TX_MAX_SLOTS > XNB_RX_BUDGET * XNB_RX_MAX_SLOTS ? \
+		      XNB_TX_BUDGET * XNB_TX_MAX_SLOTS : XNB_RX_BUDGET * XNB_RX_MAX_SLOTS)
+#define VH_LEN sizeof(struct virtio_net_hdr)
+
+_Static_assert(XNB_CTRL_MAX_QUEUES == XNB_MAX_QUEUES, "one control ring serves every queue");
+
+struct inbox {
+	unsigned head, n;
+	uint8_t *frame[INBOX_MAX];
+	size_t len[INBOX_MAX];
+};
+
+struct xnb_vif_ctrl {
+	struct xnb_vif *vif;
+	struct xnb_ctrl c;
+	struct xnb_ctrl_io io;
+	void *map;		/* the ring page */
+	bool bound;
+	xengnttab_grant_copy_segment_t scratch[SCRATCH_SEGS];
+	unsigned rest[SCRATCH_SEGS];
+	struct inbox inbox[XNB_MAX_QUEUES];
+	uint64_t steered, steer_drops;
+};
+
+static int vc_copy(void *ctx, unsigned n, xengnttab_grant_copy_segment_t *segs)
+{
+	struct xnb_vif_ctrl *vc = ctx;
+
+	return xnx_gnttab_grant_copy(vc->vif->be->gnt, n, segs) < 0 ? -errno : 0;
+}
+
+static void vc_notify(void *ctx, uint32_t port)
+{
+	struct xnb_vif_ctrl *vc = ctx;
+
+	if (xnx_evtchn_notify(vc->vif->be->evt, port) < 0)
+		xnx_warn("%s: notify ctrl port %u: %s", vc->vif->path, port, strerror(errno));
+}
+
+static void *vc_map(void *ctx, uint32_t ref, bool readonly)
+{
+	struct xnb_vif_ctrl *vc = ctx;
+
+	return xnx_gnttab_map_grant_ref(vc->vif->be->gnt, vc->vif->domid, ref,
+					readonly ? PROT_READ : PROT_READ | PROT_WRITE);
+}
+
+static void vc_unmap(void *ctx, void *addr)
+{
+	struct xnb_vif_ctrl *vc = ctx;
+
+	if (xnx_gnttab_unmap(vc->vif->be->gnt, addr, 1) < 0)
+		xnx_warn("%s: unmapping a static grant: %s", vc->vif->path, strerror(errno));
+}
+
+static void vc_free(struct xnb_vif_ctrl *vc)
+{
+	for (unsigned q = 0; q < XNB_MAX_QUEUES; q++)
+		for (unsigned i = 0; i < vc->inbox[q].n; i++)
+			free(vc->inbox[q].frame[(vc->inbox[q].head + i) % INBOX_MAX]);
+	if (vc->bound)
+		xnx_evtchn_unbind(vc->vif->be->evt, vc->c.port);
+	if (vc->map && xnx_gnttab_unmap(vc->vif->be->gnt, vc->map, 1) < 0)
+		xnx_warn("%s: unmapping the ctrl ring: %s", vc->vif->path, strerror(errno));
+	free(vc);
+}
+
+int xnb_vif_ctrl_connect(struct xnb_vif *vif, const struct xnb_fe_conf *conf, char *why,
+			 size_t whylen)
+{
+	struct xnb_vif_ctrl *vc;
+	xenevtchn_port_or_error_t port;
+
+	if (!conf->ctrl)
+		return 0;
+	vc = calloc(1, sizeof(*vc));
+	if (!vc) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	vc->vif = vif;
+	vc->io = (struct xnb_ctrl_io){ .grant_copy = vc_copy, .notify = vc_notify,
+				       .map = vc_map, .unmap = vc_unmap, .ctx = vc };
+	vc->map = xnx_gnttab_map_grant_ref(vif->be->gnt, vif->domid, conf->ctrl_ring_ref,
+					   PROT_READ | PROT_WRITE);
+	if (!vc->map) {
+		snprintf(why, whylen, "mapping ctrl-ring-ref %u: %s", conf->ctrl_ring_ref,
+			 strerror(errno));
+		goto err;
+	}
+	port = xnx_evtchn_bind_interdomain(vif->be->evt, vif->domid, conf->evtchn_ctrl);
+	if (port < 0) {
+		snprintf(why, whylen, "binding event-channel-ctrl %u: %s", conf->evtchn_ctrl,
+			 strerror(errno));
+		goto err;
+	}
+	vc->bound = true;
+	if (xnb_ctrl_init(&vc->c, vc->map, vif->domid, conf->nqueues, &vc->io) < 0) {
+		snprintf(why, whylen, "control ring setup: out of memory");
+		goto err;
+	}
+	vc->c.port = (uint32_t)port;
+	for (unsigned i = 0; i < conf->nqueues; i++)
+		vc->c.queues[i] = vif->vq[i].q;
+	vif->ctrl = vc;
+	return 0;
+err:
+	vc_free(vc);
+	return -EINVAL;
+}
+
+void xnb_vif_ctrl_disconnect(struct xnb_vif *vif)
+{
+	struct xnb_vif_ctrl *vc = vif->ctrl;
+
+	if (!vc)
+		return;
+	if (vc->c.requests || vc->steered || vc->steer_drops)
+		xnx_info("%s: control ring: %llu requests (%llu refused), %llu frames steered, "
+			 "%llu dropped waiting for their queue", vif->path,
+			 (unsigned long long)vc->c.requests, (unsigned long long)vc->c.refused,
+			 (unsigned long long)vc->steered, (unsigned long long)vc->steer_drops);
+	vif->ctrl = NULL;
+	xnb_ctrl_fini(&vc->c);	/* every static grant unmapped */
+	vc_free(vc);
+}
+
+static bool inbox_pending(const struct xnb_vif *vif)
+{
+	for (unsigned i = 0; i < vif->nqueues; i++)
+		if (vif->ctrl->inbox[i].n && !vif->vq[i].rx_waiting)
+			return true;
+	return false;
+}
+
+enum xnb_work xnb_vif_ctrl_run(struct xnb_vif *vif, bool after)
+{
+	enum xnb_work w;
+
+	if (!vif->ctrl)
+		return XNB_IDLE;
+	if (after)
+		return inbox_pending(vif) ? XNB_MORE : XNB_IDLE;
+	w = xnb_ctrl_run(&vif->ctrl->c);
+	if (w == XNB_BROKEN)
+		vif->broken = vif->ctrl->c.reason;
+	return w;
+}
+
+int xnb_vq_grant_copy(struct xnb_vq *vq, unsigned n, xengnttab_grant_copy_segment_t *segs)
+{
+	struct xnb_vif_ctrl *vc = vq->vif->ctrl;
+	xnx_gnttab *gnt = vq->vif->be->gnt;
+	unsigned m;
+
+	if (!vc || vc->c.grefs[vq->idx].n == 0 || n > SCRATCH_SEGS)
+		return xnx_gnttab_grant_copy(gnt, n, segs) < 0 ? -errno : 0;
+	m = xnb_gref_copy_local(&vc->c.grefs[vq->idx], vq->vif->domid, n, segs, vc->rest);
+	if (m == 0)
+		return 0;	/* all static: no grant operation at all */
+	for (unsigned i = 0; i < m; i++)
+		vc->scratch[i] = segs[vc->rest[i]];
+	if (xnx_gnttab_grant_copy(gnt, m, vc->scratch) < 0)
+		return -errno;
+	for (unsigned i = 0; i < m; i++)
+		segs[vc->rest[i]].status = vc->scratch[i].status;
+	return 0;
+}
+
+/* Park a copy of a frame for queue Q; dropped (counted) when it is full. */
+static void inbox_push(struct xnb_vif_ctrl *vc, unsigned q, const void *buf, size_t len)
+{
+	struct inbox *in = &vc->inbox[q];
+	struct xnb_vq *vq = &vc->vif->vq[q];
+	uint8_t *copy;
+
+	if (in->n == INBOX_MAX || !(copy = malloc(len))) {
+		vc->steer_drops++;
+		return;
+	}
+	memcpy(copy, buf, len);
+	in->frame[(in->head + in->n) % INBOX_MAX] = copy;
+	in->len[(in->head + in->n) % INBOX_MAX] = len;
+	in->n++;
+	vc->steered++;
+	if (!vq->rx_waiting)
+		vq->rx_pending = true;	/* the loop runs it this turn or the next */
+}
+
+static ssize_t inbox_pop(struct inbox *in, void *buf, size_t len)
+{
+	size_t n = in->len[in->head];
+	uint8_t *f = in->frame[in->head];
+
+	in->head = (in->head + 1) % INBOX_MAX;
+	in->n--;
+	if (n > len)
+		n = len;	/* cannot happen: same buffer size everywhere */
+	memcpy(buf, f, n);
+	free(f);
+	return (ssize_t)n;
+}
+
+/* The queue the frontend's hash picks for the frame in BUF (virtio-net
+ * header first), or SELF when it set no algorithm or the frame has no
+ * hashable header. */
+static unsigned steer_to(const struct xnb_vif *vif, unsigned self, const uint8_t *buf,
+			 size_t len)
+{
+	const struct xnb_hash *h = &vif->ctrl->c.hash;
+	uint32_t hash;
+	uint8_t type;
+
+	if (vif->nqueues < 2 || len <= VH_LEN ||
+	    !xnb_hash_frame(h, buf + VH_LEN, len - VH_LEN, &hash, &type))
+		return self;
+	return xnb_hash_queue(h, hash, vif->nqueues);
+}
+
+ssize_t xnb_vq_tap_read(struct xnb_vq *vq, void *buf, size_t len)
+{
+	struct xnb_vif_ctrl *vc = vq->vif->ctrl;
+	struct xnb_tap t = { .fd = vq->tap_fd };
+
+	if (vc->inbox[vq->idx].n)
+		return inbox_pop(&vc->inbox[vq->idx], buf, len);
+	/* Frames for other queues are passed on; bounded, and the TAP stays
+	 * readable (level-triggered) if we stop early. */
+	for (unsigned i = 0; i < XNB_RX_BUDGET; i++) {
+		ssize_t n = xnb_tap_read(&t, buf, len);
+		unsigned q;
+
+		if (n <= 0)
+			return n;
+		q = steer_to(vq->vif, vq->idx, buf, (size_t)n);
+		if (q == vq->idx)
+			return n;
+		inbox_push(vc, q, buf, (size_t)n);
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+void xnb_vq_rx_hash(struct xnb_vq *vq, struct xnb_rx_pkt *pkt)
+{
+	struct xnb_vif_ctrl *vc = vq->vif->ctrl;
+	uint32_t hash;
+	uint8_t type;
+
+	if (!vc || !xnb_hash_frame(&vc->c.hash, pkt->data, pkt->size, &hash, &type))
+		return;
+	pkt->hash = xnb_hash_extra(hash, type);
+	pkt->has_hash = true;
+	pkt->flags |= NETRXF_extra_info;
 }

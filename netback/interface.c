@@ -10,15 +10,19 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "xnb_ctrl.h"
 #include "xnb_policy.h"
 #include "xnb_vif.h"
 #include "xnx_log.h"
 
+/* Static grants (control ring) by memcpy, the rest by grant copy. */
 static int io_grant_copy(void *ctx, unsigned n, xengnttab_grant_copy_segment_t *segs)
 {
 	struct xnb_vq *vq = ctx;
 
-	return xnx_gnttab_grant_copy(vq->vif->be->gnt, n, segs) < 0 ? -errno : 0;
+	vq->copy_calls++;
+	vq->copy_segs += n;
+	return xnb_vq_grant_copy(ctx, n, segs);
 }
 
 static void io_notify(void *ctx, uint32_t port)
@@ -42,7 +46,14 @@ static ssize_t io_tap_read(void *ctx, void *buf, size_t len)
 	struct xnb_vq *vq = ctx;
 	struct xnb_tap t = { .fd = vq->tap_fd };
 
+	if (vq->vif->ctrl)
+		return xnb_vq_tap_read(vq, buf, len);	/* steered by the frontend's hash */
 	return xnb_tap_read(&t, buf, len);
+}
+
+static void io_rx_hash(void *ctx, struct xnb_rx_pkt *pkt)
+{
+	xnb_vq_rx_hash(ctx, pkt);
 }
 
 /* The vif's carrier is off while any of its queues is stalled (as Linux). */
@@ -146,6 +157,7 @@ static void close_tap_queue(struct xnb_vq *vq)
 /* Undo connect_queue, in reverse. */
 static void disconnect_queue(struct xnb_vq *vq)
 {
+	xnb_stats_add(&vq->vif->stats, &vq->stats);	/* the vif's totals live on */
 	xnb_backend_del_tap(vq);
 	close_tap_queue(vq);
 	unbind_ports(vq);
@@ -167,7 +179,7 @@ static int connect_queue(struct xnb_vif *vif, unsigned i, const struct xnb_fe_co
 	*vq = (struct xnb_vq){ .vif = vif, .idx = i, .tap_fd = -1 };
 	vq->io = (struct xnb_io){ .grant_copy = io_grant_copy, .notify = io_notify,
 				  .tap_write = io_tap_write, .tap_read = io_tap_read,
-				  .carrier = io_carrier, .ctx = vq };
+				  .carrier = io_carrier, .rx_hash = io_rx_hash, .ctx = vq };
 	vq->q = calloc(1, sizeof(*vq->q));
 	if (!vq->q) {
 		snprintf(why, whylen, "out of memory");
@@ -180,7 +192,7 @@ static int connect_queue(struct xnb_vif *vif, unsigned i, const struct xnb_fe_co
 	if (!vq->rx_map)
 		goto err_unmap;
 	rc = xnb_queue_init(vq->q, i, vif->domid, vq->tx_map, vq->rx_map, &c->feat, &vq->io,
-			    &vif->stats);
+			    &vq->stats);
 	if (rc < 0) {
 		snprintf(why, whylen, "queue %u: setup: %s", i, strerror(-rc));
 		goto err_unmap;
@@ -226,6 +238,11 @@ int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
 			return -EINVAL;
 		}
 	}
+	if (xnb_vif_ctrl_connect(vif, c, why, whylen) < 0) {
+		for (unsigned i = c->nqueues; i-- > 0;)
+			disconnect_queue(&vif->vq[i]);
+		return -EINVAL;
+	}
 	rc = xnb_tap_set_offload(&vif->tap, &c->feat);
 	if (rc < 0)
 		xnx_warn("%s: TAP offloads: %s (continuing without)", vif->path, strerror(-rc));
@@ -242,6 +259,7 @@ void xnb_vif_disconnect(struct xnb_vif *vif)
 	if (!vif->connected)
 		return;
 	vif->connected = false;
+	xnb_vif_ctrl_disconnect(vif);	/* its static grants first: queues use them */
 	for (unsigned i = vif->nqueues; i-- > 0;)
 		disconnect_queue(&vif->vq[i]);
 	vif->nqueues = 0;
@@ -284,6 +302,9 @@ enum xnb_work xnb_vif_run(struct xnb_vif *vif)
 
 	if (!vif->connected)
 		return XNB_IDLE;
+	w = xnb_vif_ctrl_run(vif, false);	/* hash settings before the frames */
+	if (w == XNB_BROKEN)
+		return XNB_BROKEN;
 	for (unsigned i = 0; i < vif->nqueues; i++) {
 		enum xnb_work qw = run_queue(&vif->vq[i]);
 
@@ -294,6 +315,8 @@ enum xnb_work xnb_vif_run(struct xnb_vif *vif)
 		if (qw == XNB_MORE)
 			w = XNB_MORE;
 	}
+	if (xnb_vif_ctrl_run(vif, true) == XNB_MORE)
+		w = XNB_MORE;	/* frames passed to a queue that already ran */
 	return w;
 }
 

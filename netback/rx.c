@@ -49,6 +49,7 @@ int xnb_rx_frame_to_packet(const uint8_t *buf, size_t len, const struct xnb_feat
 	pkt->size = (uint32_t)(len - VH_LEN);
 	pkt->flags = 0;
 	pkt->has_gso = false;
+	pkt->has_hash = false;
 	if (pkt->vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		if (!f->ip_csum)
 			return -EINVAL;
@@ -64,16 +65,22 @@ int xnb_rx_frame_to_packet(const uint8_t *buf, size_t len, const struct xnb_feat
 	return 0;
 }
 
-unsigned xnb_rx_packet_slots(const struct xnb_rx_pkt *pkt)
+/* Extra-info slots: GSO, then the hash. */
+static unsigned nextras(const struct xnb_rx_pkt *pkt)
 {
-	return pkt->nslots + (pkt->has_gso ? 1 : 0);
+	return (pkt->has_gso ? 1u : 0u) + (pkt->has_hash ? 1u : 0u);
 }
 
-/* Which request (ring order) carries data slot I: the GSO extra sits in
- * the slot right after the first. */
+unsigned xnb_rx_packet_slots(const struct xnb_rx_pkt *pkt)
+{
+	return pkt->nslots + nextras(pkt);
+}
+
+/* Which request (ring order) carries data slot I: the extras sit in the
+ * slots right after the first. */
 static unsigned data_req(const struct xnb_rx_pkt *pkt, unsigned i)
 {
-	return i == 0 ? 0 : i + (pkt->has_gso ? 1 : 0);
+	return i == 0 ? 0 : i + nextras(pkt);
 }
 
 static uint32_t data_len(const struct xnb_rx_pkt *pkt, unsigned i)
@@ -128,6 +135,12 @@ unsigned xnb_rx_packet_to_responses(const struct xnb_rx_pkt *pkt,
 		if (i == 0 && pkt->has_gso) {
 			/* The extra overlays the response in the slot after the first. */
 			struct netif_extra_info ex = pkt->gso;
+
+			ex.flags = pkt->has_hash ? XEN_NETIF_EXTRA_FLAG_MORE : 0;
+			memcpy(&rsp[n++], &ex, sizeof(ex));
+		}
+		if (i == 0 && pkt->has_hash) {
+			struct netif_extra_info ex = pkt->hash;
 
 			ex.flags = 0;
 			memcpy(&rsp[n++], &ex, sizeof(ex));
@@ -230,6 +243,8 @@ static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 			q->stats->drops[XNB_DROP_RX_MCAST]++;
 			continue;
 		}
+		if (q->io->rx_hash)
+			q->io->rx_hash(q->io->ctx, pkt);
 		if (prod - q->rx.req_cons < xnb_rx_packet_slots(pkt)) {
 			if (q->rx_draining) {
 				q->stats->drops[XNB_DROP_RX_NO_BUF]++;
@@ -270,7 +285,7 @@ static bool copies_ok(const struct xnb_queue *q, const struct xnb_rx_pkt *pkt)
 /* Copy, then answer every claimed request in its own slot. */
 static void finish_batch(struct xnb_queue *q, const struct rx_batch *b)
 {
-	netif_rx_response_t rsp[XNB_RX_MAX_SLOTS];
+	netif_rx_response_t rsp[XNB_RX_MAX_PKT_SLOTS];
 
 	if (b->nsegs && q->io->grant_copy(q->io->ctx, b->nsegs, q->rx_segs) < 0) {
 		xnx_log_rl(&rx_rl, XNX_LOG_WARN, "dom%u: rx grant copy failed: %s",

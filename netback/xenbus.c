@@ -70,8 +70,7 @@ void xnb_xenbus_fatal(struct xnb_vif *vif, const char *fmt, ...)
 /* ---- probe ----------------------------------------------------------------- */
 
 /* The feature keys, written in one transaction. Same spellings and values
- * as Linux netback; absent = not offered (the control ring is not
- * implemented yet). */
+ * as Linux netback; absent = not offered. */
 static int write_features(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	static const struct { const char *key; int val; } feats[] = {
@@ -84,6 +83,7 @@ static int write_features(struct xs_handle *xs, xs_transaction_t t, void *arg)
 		{ "feature-split-event-channels", 1 },
 		{ "feature-multicast-control", 1 },
 		{ "feature-dynamic-multicast-control", 1 },
+		{ "feature-ctrl-ring", 1 },
 	};
 	struct xnb_vif *vif = arg;
 	char *name;
@@ -321,6 +321,33 @@ static int read_fe_queue(struct xnb_vif *vif, const char *dir, struct xnb_fe_que
 	return 0;
 }
 
+/* The control ring, optional: ctrl-ring-ref, and then event-channel-ctrl
+ * too (Linux: connect_ctrl_ring). */
+static int read_fe_ctrl(struct xnb_vif *vif, struct xnb_fe_conf *c, char *why, size_t len)
+{
+	struct xs_handle *xs = vif->be->xs;
+	unsigned long ref, port;
+	int rc;
+
+	rc = xnx_xs_read_uint(xs, XBT_NULL, vif->fe_path, "ctrl-ring-ref", 0, UINT32_MAX, &ref);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0) {
+		snprintf(why, len, "%s/ctrl-ring-ref: %s", vif->fe_path, xs_why(rc));
+		return rc;
+	}
+	rc = xnx_xs_read_uint(xs, XBT_NULL, vif->fe_path, "event-channel-ctrl", 0, UINT32_MAX,
+			      &port);
+	if (rc < 0) {
+		snprintf(why, len, "%s/event-channel-ctrl: %s", vif->fe_path, xs_why(rc));
+		return rc;
+	}
+	c->ctrl = true;
+	c->ctrl_ring_ref = (uint32_t)ref;
+	c->evtchn_ctrl = (uint32_t)port;
+	return 0;
+}
+
 /* How many queues and each one's keys: one queue at the top level, more
  * under queue-0 .. queue-N-1 (netif.h, multi-queue). */
 static int read_fe_rings(struct xnb_vif *vif, struct xnb_fe_conf *c, char *why, size_t len)
@@ -396,6 +423,7 @@ static void try_connect(struct xnb_vif *vif)
 		return;
 	}
 	if (read_fe_rings(vif, &c, why, sizeof(why)) < 0 ||
+	    read_fe_ctrl(vif, &c, why, sizeof(why)) < 0 ||
 	    read_fe_features(vif, &c.feat, why, sizeof(why)) < 0 ||
 	    xnb_vif_connect(vif, &c, why, sizeof(why)) < 0) {
 		xnb_xenbus_fatal(vif, "%s", why);

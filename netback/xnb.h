@@ -37,6 +37,8 @@
 #define XNB_RX_MAX_FRAME  (65535u + 18u)
 /* Ring slots one RX packet may use: its pages plus the GSO extra. */
 #define XNB_RX_MAX_SLOTS  ((XNB_RX_MAX_FRAME + XNB_PAGE_SIZE - 1) / XNB_PAGE_SIZE + 1)
+/* ... plus the hash extra, for a frontend that enabled hashing (ctrl.c). */
+#define XNB_RX_MAX_PKT_SLOTS (XNB_RX_MAX_SLOTS + 1)
 
 /* Budgets: packets handled per ring round before yielding to other vifs. */
 #define XNB_TX_BUDGET	  64
@@ -201,6 +203,8 @@ struct xnb_rx_pkt {
 	unsigned first_seg, nsegs;	/* its grant ops in the batch */
 	bool has_gso;
 	struct netif_extra_info gso;
+	bool has_hash;		/* the frontend's Toeplitz hash (ctrl.c) */
+	struct netif_extra_info hash;
 	uint16_t flags;		/* NETRXF_* for the first response */
 };
 
@@ -221,6 +225,8 @@ struct xnb_io {
 	uint64_t (*now_ns)(void *ctx);
 	/* The TAP's carrier (RX stall detection); NULL: none to change. */
 	void (*carrier)(void *ctx, bool on);
+	/* Add the hash extra to PKT if the frontend asked; NULL: never. */
+	void (*rx_hash)(void *ctx, struct xnb_rx_pkt *pkt);
 	void *ctx;
 };
 
@@ -249,7 +255,7 @@ struct xnb_queue {
 	 * rx_held (at the start of rx_stage) for the next round. */
 	struct xnb_rx_pkt rx_pkts[XNB_RX_BUDGET];
 	xengnttab_grant_copy_segment_t rx_segs[XNB_RX_BUDGET * XNB_RX_MAX_SLOTS];
-	netif_rx_request_t rx_reqs[XNB_RX_BUDGET * XNB_RX_MAX_SLOTS];
+	netif_rx_request_t rx_reqs[XNB_RX_BUDGET * XNB_RX_MAX_PKT_SLOTS];
 	uint8_t *rx_stage;
 	bool rx_held;
 	size_t rx_held_len;

@@ -119,4 +119,30 @@ enum xnb_work xnb_ctrl_run(struct xnb_ctrl *c);
  * answered? */
 bool xnb_ctrl_gref_busy(const struct xnb_ctrl *c, unsigned q, uint32_t ref);
 
+/* ---- the daemon's side (ctrl.c): where interface.c calls in --------------- */
+
+struct xnb_vif;
+struct xnb_vq;
+struct xnb_fe_conf;
+
+/* Map the frontend's control ring and bind its channel, if CONF has one
+ * (after the queues are connected). 0, or -errno with WHY. */
+int xnb_vif_ctrl_connect(struct xnb_vif *vif, const struct xnb_fe_conf *conf, char *why,
+			 size_t whylen);
+/* Unmap every static grant and the ring, unbind, drop parked frames. */
+void xnb_vif_ctrl_disconnect(struct xnb_vif *vif);
+/* Before the queues run (AFTER false): serve the control ring, XNB_BROKEN
+ * with vif->broken set on a violation. After them (AFTER true): XNB_MORE
+ * if frames wait for a queue that can take them. */
+enum xnb_work xnb_vif_ctrl_run(struct xnb_vif *vif, bool after);
+/* The queue's grant copy: static grants by memcpy, the rest in one call.
+ * 0 or -errno. */
+int xnb_vq_grant_copy(struct xnb_vq *vq, unsigned n, xengnttab_grant_copy_segment_t *segs);
+/* Read the next frame for VQ (virtio-net header first): frames parked for
+ * it, else the TAP, passing on those the frontend's hash sends to another
+ * queue. As read(2). Only with a control ring. */
+ssize_t xnb_vq_tap_read(struct xnb_vq *vq, void *buf, size_t len);
+/* Tag PKT with the hash extra when the frontend enabled hashing. */
+void xnb_vq_rx_hash(struct xnb_vq *vq, struct xnb_rx_pkt *pkt);
+
 #endif

@@ -35,6 +35,8 @@ struct xnb_fe_conf {
 	unsigned nqueues;
 	struct xnb_fe_queue q[XNB_MAX_QUEUES];
 	struct xnb_feat feat;
+	bool ctrl;		/* ctrl-ring-ref + event-channel-ctrl given */
+	uint32_t ctrl_ring_ref, evtchn_ctrl;
 };
 
 /* What an epoll event belongs to. */
@@ -60,6 +62,7 @@ struct xnb_vq {
 };
 
 struct xnb_backend;
+struct xnb_vif_ctrl;
 
 /* One device: backend/vif/<domid>/<devid>. */
 struct xnb_vif {
@@ -89,6 +92,7 @@ struct xnb_vif {
 	bool watching_mcast;
 	uint64_t rate_bytes, rate_usec;	/* the toolstack's `rate`; 0 = none */
 	bool rate_bad;		/* warned about a bad `rate` already */
+	struct xnb_vif_ctrl *ctrl;	/* the control ring (ctrl.c); NULL: none */
 	struct xnb_stats stats;
 };
 
