@@ -170,8 +170,26 @@ def store_wire():
           xs(XS_TRANSACTION_END, "F", req=3, tx=77))
 
 
+def vifspec():
+    specs = {
+        "full": "mac=00:16:3e:01:02:03,bridge=xenbr0,vifname=vif1.0,script=vif-bridge,"
+                "ip=10.0.0.2 10.0.0.3,rate=10Mb/s@20ms,mtu=9000,devid=3,backend=0,"
+                "type=vif,model=e1000,gatewaydev=eth0,nic=4,mode=bridge,pool=p,vlan=10",
+        "minimal": "bridge=xenbr0",
+        "empty": "",
+        "rate_bytes": "rate=1MB/s",
+        "spaces": " mac=00:16:3e:aa:bb:cc , mtu=1500 ",
+        "bad_mac": "mac=00:16:3e:01:02",
+        "repeated": "mtu=1500,mtu=1400",
+        "rate_overflow": "rate=18446744073709551615GB/s@1000000s",
+    }
+    for name, text in specs.items():
+        write("vifspec", name, text.encode())
+
+
 if __name__ == "__main__":
     netback_tx()
     netback_extra()
     netfront()
     store_wire()
+    vifspec()
