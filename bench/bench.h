@@ -171,6 +171,22 @@ int xbench_veth_iperf_udp(const struct xbench_opts *o, size_t size, double *mpps
 int xbench_veth_ping(const struct xbench_opts *o, const double pcts[], size_t npct,
 		     double *us);
 
+/* iperf3 and ping between two namespaces (nsperf.c), as the veth baseline
+ * and the full-stack figures run them: iperf3 server in NS_SRV bound to
+ * ADDR_SRV and pinned to cpu[1], client in NS_CLI pinned to cpu[0], for
+ * duration_s; ping from NS_CLI every 2 ms. */
+struct xbench_ns_pair {
+	const char *ns_srv, *addr_srv, *ns_cli;
+};
+int xbench_ns_iperf(const struct xbench_opts *o, const struct xbench_ns_pair *p,
+		    char *const extra[], struct xbench_json **out);
+int xbench_ns_tcp(const struct xbench_opts *o, const struct xbench_ns_pair *p, double *gbps);
+/* SIZE: the Ethernet frame without FCS. Received packets per second. */
+int xbench_ns_udp(const struct xbench_opts *o, const struct xbench_ns_pair *p, size_t size,
+		  double *mpps);
+int xbench_ns_ping(const struct xbench_opts *o, const struct xbench_ns_pair *p,
+		   const double pcts[], size_t npct, double *us);
+
 /* DPDK testpmd virtio-user → vhost-user, when dpdk-testpmd is installed. */
 int xbench_dpdk_available(const char **why);
 int xbench_dpdk_run(const struct xbench_opts *o, size_t size, double *pps);

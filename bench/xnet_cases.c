@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "bench/bench.h"
+#include "bench/xsim.h"
 
 static int not_yet(const struct xbench_opts *o, const struct xbench_case *c,
 		   double *value)
@@ -52,16 +53,20 @@ const struct xbench_case xbench_xnet_cases[] = {
 	/* Full stack: guest netns TAP → xnetfront → rings → xnetback → TAP →
 	 * bridge → ... → the other guest. */
 	{ .name = "stack.tcp", .unit = XBENCH_GBPS, .group = "stack",
-	  .desc = "xnet guest to guest, iperf3 TCP", .run = not_yet,
+	  .desc = "xnet guest to guest, iperf3 TCP", .run = xbench_stack_tcp,
+	  .probe = xbench_stack_probe,
 	  .baselines = { "veth.tcp", NULL } },
 	{ .name = "stack.udp.64B", .unit = XBENCH_MPPS, .group = "stack",
-	  .desc = "xnet guest to guest, iperf3 UDP 64 B", .run = not_yet,
+	  .desc = "xnet guest to guest, iperf3 UDP 64 B", .run = xbench_stack_udp,
+	  .probe = xbench_stack_probe,
 	  .size = 64, .baselines = { "veth.udp.64B", NULL } },
 	{ .name = "stack.ping.p50", .unit = XBENCH_US, .group = "stack",
-	  .desc = "xnet guest to guest, ping p50", .run = not_yet, .pct = 50,
+	  .desc = "xnet guest to guest, ping p50", .run = xbench_stack_ping,
+	  .probe = xbench_stack_probe, .pct = 50,
 	  .baselines = { "veth.ping.p50", NULL } },
 	{ .name = "stack.ping.p99", .unit = XBENCH_US, .group = "stack",
-	  .desc = "xnet guest to guest, ping p99", .run = not_yet, .pct = 99,
+	  .desc = "xnet guest to guest, ping p99", .run = xbench_stack_ping,
+	  .probe = xbench_stack_probe, .pct = 99,
 	  .baselines = { "veth.ping.p99", NULL } },
 
 	/* Control plane. */

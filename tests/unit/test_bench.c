@@ -5,6 +5,7 @@
  * (--quick --json, and cleanup of its namespaces when killed).
  */
 #include <CUnit/Basic.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -372,29 +373,19 @@ static void test_session_select(void)
 	}
 }
 
-/* xnet's own figures are present and never report a number yet. */
-static void test_xnet_cases_not_faked(void)
+/* xnet's own figures are all listed, each with what it needs to run. */
+static void test_xnet_cases_well_formed(void)
 {
-	static const struct xbench_case *const tables[] = { xbench_xnet_cases, NULL };
-	struct xbench_opts o = { .runs = 1, .duration_s = 0.01, .cpu = { 0, 1 }, .near_ns = 200 };
-	struct xbench_session s;
-	struct xbench_result *r = NULL;
-	ssize_t n;
-	size_t unavailable = 0;
+	size_t n = 0;
 
-	CU_ASSERT_EQUAL_FATAL(xbench_session_init(&s, &o, tables, NULL), 0);
-	CU_ASSERT(s.nseries >= 20);
-	xbench_session_run(&s);
-	n = xbench_session_results(&s, &r);
-	for (ssize_t i = 0; i < n; i++) {
-		if (strncmp(r[i].name, "probe.", 6) == 0)
-			continue;
-		CU_ASSERT_FALSE(r[i].available);
-		unavailable++;
+	for (const struct xbench_case *c = xbench_xnet_cases; c->name; c++, n++) {
+		CU_ASSERT_PTR_NOT_NULL(c->unit);
+		CU_ASSERT_PTR_NOT_NULL(c->desc);
+		CU_ASSERT_PTR_NOT_NULL(c->run);
+		CU_ASSERT(strcmp(c->group, "ring") == 0 || strcmp(c->group, "stack") == 0 ||
+			  strcmp(c->group, "control") == 0);
 	}
-	CU_ASSERT_EQUAL(unavailable, s.nseries);
-	free(r);
-	xbench_session_free(&s);
+	CU_ASSERT(n >= 20);
 }
 
 /* ---- real measurements (figures never asserted, only their sanity) ---------- */
@@ -485,6 +476,25 @@ static const char *bench_bin(void)
 	return bench_path;
 }
 
+/* An xnet figure in --json: a positive finite median, or "available":
+ * false with a reason and no number. Never a speed. */
+static void check_figure_or_reason(const struct xbench_json *e)
+{
+	const struct xbench_json *avail = xbench_json_get(e, "available");
+
+	if (avail && !xbench_json_bool(avail)) {
+		const char *why = xbench_json_str(xbench_json_get(e, "reason"));
+
+		CU_ASSERT(why && *why);
+		CU_ASSERT_PTR_NULL(xbench_json_get(e, "median"));
+	} else {
+		double med = xbench_json_num(xbench_json_get(e, "median"));
+
+		CU_ASSERT(isfinite(med) && med > 0);
+		CU_ASSERT(xbench_json_num(xbench_json_get(e, "min")) > 0);
+	}
+}
+
 static void test_program_quick_json(void)
 {
 	char *out = NULL, err[128];
@@ -516,10 +526,8 @@ static void test_program_quick_json(void)
 			CU_ASSERT(xbench_json_num(xbench_json_path(
 				xbench_json_at(xbench_json_get(e, "samples"), 0), "rtt_before_ns")) > 0);
 		}
-		if (strncmp(name, "ring.", 5) == 0 || strncmp(name, "control.", 8) == 0) {
-			CU_ASSERT_FALSE(xbench_json_bool(xbench_json_get(e, "available")));
-			CU_ASSERT_PTR_NULL(xbench_json_get(e, "median"));
-		}
+		if (strncmp(name, "ring.", 5) == 0 || strncmp(name, "control.", 8) == 0)
+			check_figure_or_reason(e);
 	}
 	CU_ASSERT_DOUBLE_EQUAL(runs, 2, 0);	/* --quick: two runs, all placements */
 	xbench_json_free(j);
@@ -566,6 +574,69 @@ static void test_program_cleanup_on_signal(void)
 	CU_ASSERT_FALSE(netns_exists(name));
 }
 
+static bool link_exists(const char *name)
+{
+	return xbench_cmd((char *[]){ "ip", "link", "show", (char *)name, NULL }, 10, NULL) == 0;
+}
+
+static bool sim_dir_left(pid_t pid)
+{
+	char prefix[64];
+	struct dirent *e;
+	bool found = false;
+	DIR *d = opendir("/tmp");
+
+	snprintf(prefix, sizeof(prefix), "xnet-bench-sim.%d.", (int)pid);
+	while (d && (e = readdir(d)))
+		found |= strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* The full-stack figures in quick mode: each a positive finite number or
+ * an explicit "unavailable" with its reason; and the sim, guests and
+ * bridge they made are gone when xnet-bench exits. */
+static void test_program_quick_stack(void)
+{
+	char out[] = "/tmp/test_bench_stack.XXXXXX", err[128], name[64];
+	struct xbench_json *j;
+	char *text = NULL;
+	size_t seen = 0;
+	int fd = mkstemp(out), st;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	pid = xbench_spawn((char *[]){ (char *)bench_bin(), "--quick", "--json", "--only",
+				       "stack", NULL }, out);
+	CU_ASSERT_FATAL(pid > 0);
+	st = xbench_wait(pid, 300);
+	CU_ASSERT_EQUAL(st, 0);
+	CU_ASSERT_EQUAL(xbench_cmd((char *[]){ "sed", "-n", "/^\\[/,$p", out, NULL }, 10,
+				   &text), 0);
+	unlink(out);
+	j = text ? xbench_json_parse(text, err, sizeof(err)) : NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	for (size_t i = 0; i < xbench_json_len(j); i++) {
+		const struct xbench_json *e = xbench_json_at(j, i);
+		const char *n = xbench_json_str(xbench_json_get(e, "name"));
+
+		if (n && strncmp(n, "stack.", 6) == 0) {
+			check_figure_or_reason(e);
+			seen++;
+		}
+	}
+	CU_ASSERT(seen >= 4);
+	xbench_json_free(j);
+	free(text);
+	snprintf(name, sizeof(name), "xbbr%d", (int)pid);
+	CU_ASSERT_FALSE(link_exists(name));
+	snprintf(name, sizeof(name), "xbs%d-1", (int)pid);
+	CU_ASSERT_FALSE(netns_exists(name));
+	CU_ASSERT_FALSE(sim_dir_left(pid));
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -590,7 +661,7 @@ int main(void)
 	s = CU_add_suite("session", NULL, NULL);
 	CU_add_test(s, "session_compare_same_placement", test_session_compare_same_placement);
 	CU_add_test(s, "session_select", test_session_select);
-	CU_add_test(s, "xnet_cases_not_faked", test_xnet_cases_not_faked);
+	CU_add_test(s, "xnet_cases_well_formed", test_xnet_cases_well_formed);
 	s = CU_add_suite("measure", NULL, NULL);
 	CU_add_test(s, "spsc_quick", test_spsc_quick);
 	CU_add_test(s, "pingpong", test_pingpong);
@@ -598,6 +669,7 @@ int main(void)
 	s = CU_add_suite("program", NULL, NULL);
 	CU_add_test(s, "program_quick_json", test_program_quick_json);
 	CU_add_test(s, "program_cleanup_on_signal", test_program_cleanup_on_signal);
+	CU_add_test(s, "program_quick_stack", test_program_quick_stack);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
