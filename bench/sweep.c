@@ -1,7 +1,9 @@
 /*
  * sweep.c — removes what an earlier xnet-bench left behind when it was
  * killed outright (SIGKILL skips every cleanup): its namespaces, and its
- * DPDK directory with the hugetlbfs mount and the hugepage reservation.
+ * DPDK directory with the hugetlbfs mount and the hugepage reservation,
+ * and the xnet sim of the full-stack figures (its daemons, guests, bridge
+ * and directory).
  * Only leftovers named after a process that no longer exists are touched.
  */
 #include <dirent.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "bench/xsim.h"
 
 /* Gone, or a zombie nobody has reaped yet. */
 static bool dead(long pid)
@@ -105,6 +108,43 @@ static void sweep_dpdk(void)
 	closedir(d);
 }
 
+/* An xnet sim we started: `xnet sim down` stops its daemons and removes
+ * its guests; then its bridge and directory go. */
+static void sweep_sim_dir(const char *dir, long pid)
+{
+	char xnet[4096], env[400], br[32];
+
+	snprintf(env, sizeof(env), "XNET_SIM_DIR=%s", dir);
+	if (xsim_prog("xnet", xnet, sizeof(xnet)) == 0)
+		xbench_cmd((char *[]){ "env", env, xnet, "sim", "down", NULL }, 60, NULL);
+	snprintf(br, sizeof(br), XSIM_BRIDGE_FMT, (int)pid);
+	xbench_cmd((char *[]){ "ip", "link", "del", br, NULL }, 10, NULL);
+	xbench_cmd((char *[]){ "rm", "-rf", (char *)dir, NULL }, 10, NULL);
+}
+
+static void sweep_sims(void)
+{
+	const char *base = strrchr(XSIM_DIR_PREFIX, '/') + 1;
+	DIR *d = opendir("/tmp");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char dir[300];
+		long pid;
+		int len = 0;
+
+		if (strncmp(e->d_name, base, strlen(base)) != 0 ||
+		    sscanf(e->d_name + strlen(base), "%ld.%n", &pid, &len) != 1 || len == 0 ||
+		    !dead(pid))
+			continue;
+		snprintf(dir, sizeof(dir), "/tmp/%s", e->d_name);
+		sweep_sim_dir(dir, pid);
+	}
+	closedir(d);
+}
+
 void xbench_sweep_stale(void)
 {
 	if (geteuid() != 0)
@@ -112,4 +152,6 @@ void xbench_sweep_stale(void)
 	if (xbench_have("ip"))
 		sweep_netns();
 	sweep_dpdk();
+	if (xbench_have("ip"))
+		sweep_sims();
 }
