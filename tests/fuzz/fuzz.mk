@@ -22,16 +22,19 @@ FUZZ_TFLAGS  := -Werror
 FUZZ_LDLIBS  := $(PKG_LIBS) -lpthread -lm
 
 # Only what the targets reach; libraries ordered as in the top-level build.
+# Of the command line (tools/) only the pure vifspec parser is needed.
 FUZZ_COMPONENTS := tools netback netfront xenstore-schema sim common
+FUZZ_SRCS_tools := tools/vifspec.c
+fuzz_lib_srcs    = $(or $(FUZZ_SRCS_$(1)),$(call lib_srcs,$(1)))
 FUZZ_LIBS := $(foreach c,$(FUZZ_COMPONENTS),\
-	$(if $(call lib_srcs,$(c)),$(FUZZ_B)/lib/lib$(subst -,_,$(c)).a))
+	$(if $(call fuzz_lib_srcs,$(c)),$(FUZZ_B)/lib/lib$(subst -,_,$(c)).a))
 
 define FUZZ_LIB_RULE
-$(FUZZ_B)/lib/lib$(subst -,_,$(1)).a: $$(patsubst %.c,$(FUZZ_B)/obj/%.o,$$(call lib_srcs,$(1)))
+$(FUZZ_B)/lib/lib$(subst -,_,$(1)).a: $$(patsubst %.c,$(FUZZ_B)/obj/%.o,$$(call fuzz_lib_srcs,$(1)))
 	@mkdir -p $$(@D)
 	rm -f $$@ && $$(AR) rcs $$@ $$^
 endef
-$(foreach c,$(FUZZ_COMPONENTS),$(if $(call lib_srcs,$(c)),$(eval $(call FUZZ_LIB_RULE,$(c)))))
+$(foreach c,$(FUZZ_COMPONENTS),$(if $(call fuzz_lib_srcs,$(c)),$(eval $(call FUZZ_LIB_RULE,$(c)))))
 
 # The schema library's built-in copy of vif.schema, generated as the
 # xenstore-schema module does for the main build.

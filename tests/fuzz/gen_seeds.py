@@ -187,9 +187,49 @@ def vifspec():
         write("vifspec", name, text.encode())
 
 
+BE = "/local/domain/0/backend/vif/1/0"
+FE = "/local/domain/1/device/vif/0"
+
+
+def vif_tree(state="4", extra=()):
+    kv = [(BE + "/frontend", FE), (BE + "/frontend-id", "1"), (BE + "/online", "1"),
+          (BE + "/state", state), (BE + "/handle", "0"), (BE + "/mac", "00:16:3e:01:02:03"),
+          (BE + "/bridge", "xenbr0"), (BE + "/script", "vif-bridge"), (BE + "/type", "vif"),
+          (BE + "/hotplug-status", "connected"), (BE + "/feature-sg", "1"),
+          (BE + "/feature-rx-copy", "1"), (BE + "/feature-rx-flip", "0"),
+          (BE + "/multi-queue-max-queues", "4"), (BE + "/feature-split-event-channels", "1"),
+          (FE + "/backend", BE), (FE + "/backend-id", "0"), (FE + "/state", state),
+          (FE + "/handle", "0"), (FE + "/mac", "00:16:3e:01:02:03"),
+          (FE + "/request-rx-copy", "1"), (FE + "/feature-rx-notify", "1"),
+          (FE + "/tx-ring-ref", "10"), (FE + "/rx-ring-ref", "11"),
+          (FE + "/event-channel", "3")] + list(extra)
+    return "".join("%s=%s\n" % (k, v) for k, v in kv).encode()
+
+
+def schema():
+    write("schema", "tree_connected", vif_tree())
+    write("schema", "tree_garbage", vif_tree("9", [(BE + "/mac", "ff:ff:ff:ff:ff:ff"),
+                                                   (FE + "/tx-ring-ref", "-1"),
+                                                   (BE + "/colo_x", "1"),
+                                                   (FE + "/queue-0/tx-ring-ref", "12")]))
+    with open(os.path.join(os.path.dirname(ROOT), "..", "..", "xenstore-schema",
+                           "vif.schema"), "rb") as f:
+        builtin = f.read()
+    write("schema", "builtin_schema", builtin + b"%%\n" + vif_tree("2"))
+    small = ("dir back  /local/domain/<bdom>/backend/vif/<domid>/<devid>\n"
+             "dir front /local/domain/<domid>/device/vif/<devid>\n"
+             "back state toolstack,backend state req | The backend's state.\n"
+             "front mac toolstack mac opt | The MAC.\n"
+             "back mode toolstack enum(bridge,route) opt | How.\n"
+             "back mtu toolstack uint(68..65535) opt | MTU.\n%%\n")
+    write("schema", "small_schema", small.encode() + vif_tree())
+    write("schema", "bad_schema", b"dir back /x/<nope>\nback k writer type req | d\n%%\n")
+
+
 if __name__ == "__main__":
     netback_tx()
     netback_extra()
     netfront()
     store_wire()
     vifspec()
+    schema()
