@@ -119,6 +119,7 @@ static void port_kicked(struct xnb_backend *be, evtchn_port_t port)
 				vq->tx_pending = true;
 			if (vq->q->rx_port == port)
 				vq->rx_pending = true;
+			vq->notify_received += vq->q->tx_port == port || vq->q->rx_port == port;
 		}
 	}
 }
@@ -150,6 +151,9 @@ static void dispatch(struct xnb_backend *be, const struct epoll_event *ev)
 	case XNB_EP_TAP:
 		if (!ep->vq->vif->dead && ep->vq->vif->connected)
 			ep->vq->rx_pending = true;
+		break;
+	case XNB_EP_STATS:
+		xnb_stats_sock_event(be, ep, ev->events);
 		break;
 	}
 }

@@ -8,6 +8,7 @@
 #define XNB_VIF_H
 
 #include <net/if.h>
+#include <stdio.h>
 #include <xen/io/xenbus.h>
 #include <xenstore.h>
 
@@ -40,7 +41,7 @@ struct xnb_fe_conf {
 };
 
 /* What an epoll event belongs to. */
-enum xnb_ep_kind { XNB_EP_XS = 1, XNB_EP_EVTCHN, XNB_EP_TAP };
+enum xnb_ep_kind { XNB_EP_XS = 1, XNB_EP_EVTCHN, XNB_EP_TAP, XNB_EP_STATS };
 struct xnb_ep {
 	enum xnb_ep_kind kind;
 	struct xnb_vq *vq;
@@ -59,6 +60,11 @@ struct xnb_vq {
 	struct xnb_ep ep;
 	struct xnb_io io;
 	bool tx_pending, rx_pending, rx_waiting, tap_paused, tx_throttled;
+	/* This connection's counters (q->stats points here); folded into the
+	 * vif's on disconnect. Read as they are by the stats socket. */
+	struct xnb_stats stats;
+	uint64_t notify_received;	/* kicks on this queue's port(s) */
+	uint64_t copy_calls, copy_segs;	/* batched grant copies, segments */
 };
 
 struct xnb_backend;
@@ -106,6 +112,7 @@ struct xnb_backend {
 	char root[64];		/* /local/domain/<self>/backend/vif */
 	struct xnb_vif *vifs;
 	struct xnb_ep xs_ep, evt_ep;
+	struct xnb_stats_sock *stats_sock;	/* NULL: none (stats_sock.c) */
 	volatile int stop;
 };
 
@@ -118,6 +125,23 @@ struct xnb_vif *xnb_backend_find(struct xnb_backend *be, uint32_t domid, uint32_
 int xnb_backend_add_tap(struct xnb_vq *vq);
 void xnb_backend_del_tap(struct xnb_vq *vq);
 void xnb_backend_pause_tap(struct xnb_vq *vq, bool pause);
+
+/* stats_sock.c — the stats socket, served from the epoll loop. */
+struct xnb_stats_sock;
+/* Listen on PATH (a stale socket there is replaced; a live one is
+ * -EADDRINUSE) and register with BE's loop. 0 or -errno. */
+int xnb_stats_sock_open(struct xnb_backend *be, const char *path);
+/* An epoll event on the stats socket or one of its clients. */
+void xnb_stats_sock_event(struct xnb_backend *be, struct xnb_ep *ep, uint32_t events);
+/* Close the listener and every client, remove the socket file. */
+void xnb_stats_sock_close(struct xnb_backend *be);
+/* The default path: <run dir>/xnetback.sock, or xnetback-dom<N>.sock in
+ * driver domain N. */
+int xnb_stats_sock_default(unsigned self, char *buf, size_t len);
+/* TO += FROM, counter by counter. */
+void xnb_stats_add(struct xnb_stats *to, const struct xnb_stats *from);
+/* Write every vif's counters as text (the socket's answer) to F. */
+int xnb_stats_write(const struct xnb_backend *be, FILE *f);
 
 /* parse.c */
 /* Parse "<domid>/<devid>[/...]" relative to the backend root. 0 or -EINVAL. */

@@ -14,6 +14,7 @@
 #include "xnx_log.h"
 
 static struct xnb_backend backend;
+static const char *stats_path;	/* --stats-socket; NULL: the default */
 
 static void on_signal(int sig)
 {
@@ -23,7 +24,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xnetback [--foreground] [-v]... [--help]\n"
+		"usage: xnetback [--foreground] [-v]... [--stats-socket PATH] [--help]\n"
 		"\n"
 		"Serves every vif under /local/domain/<self>/backend/vif: creates the\n"
 		"TAP vif<domid>.<devid> (or `vifname`), waits for hotplug-status, maps\n"
@@ -31,6 +32,9 @@ static void usage(FILE *f)
 		"\n"
 		"  -f, --foreground  stay in the foreground and log to stderr\n"
 		"  -v, --verbose     debug logging\n"
+		"  -s, --stats-socket PATH\n"
+		"                    serve the counters of every vif there (default\n"
+		"                    <run dir>/xnetback.sock; \"none\": no socket)\n"
 		"  -h, --help        this text\n"
 		"\n"
 		"Environment: XNET_PLATFORM=xen|sim|auto, and on the sim XNET_DOMID\n"
@@ -43,15 +47,17 @@ static int parse_args(int argc, char **argv, int *foreground, int *verbose)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "stats-socket", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "fvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fvhs:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': *foreground = 1; break;
 		case 'v': (*verbose)++; break;
 		case 'h': usage(stdout); exit(0);
+		case 's': stats_path = optarg; break;
 		default: usage(stderr); return -1;
 		}
 	}
@@ -60,6 +66,26 @@ static int parse_args(int argc, char **argv, int *foreground, int *verbose)
 		return -1;
 	}
 	return 0;
+}
+
+/* The stats socket is a convenience: without it the daemon still serves. */
+static void open_stats(void)
+{
+	char path[108];
+	int rc;
+
+	if (stats_path && !strcmp(stats_path, "none"))
+		return;
+	if (stats_path)
+		snprintf(path, sizeof(path), "%s", stats_path);
+	else if (xnb_stats_sock_default(backend.self, path, sizeof(path)) < 0) {
+		xnx_warn("stats socket: run directory path too long; no stats socket");
+		return;
+	}
+	rc = xnb_stats_sock_open(&backend, path);
+	if (rc < 0)
+		xnx_warn("stats socket %s: %s; no stats socket", path,
+			 rc == -EADDRINUSE ? "another xnetback serves it" : strerror(-rc));
 }
 
 int main(int argc, char **argv)
@@ -80,9 +106,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (xnb_backend_open(&backend) < 0)
 		return 1;
+	open_stats();
 	rc = xnb_backend_run(&backend);
 	if (rc < 0)
 		xnx_err("event loop: %s", strerror(-rc));
+	xnb_stats_sock_close(&backend);
 	xnb_backend_close(&backend);
 	return rc < 0 ? 1 : 0;
 }
