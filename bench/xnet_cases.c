@@ -71,10 +71,13 @@ const struct xbench_case xbench_xnet_cases[] = {
 
 	/* Control plane. */
 	{ .name = "control.attach", .unit = XBENCH_MS, .group = "control",
-	  .desc = "vif attach to Connected", .run = not_yet },
+	  .desc = "vif attach to Connected", .run = xbench_ctl_attach,
+	  .probe = xbench_stack_probe },
 	{ .name = "control.attach.100vifs", .unit = XBENCH_MS, .group = "control",
-	  .desc = "100 vifs attached to all Connected", .run = not_yet },
+	  .desc = "100 vifs attached to all Connected", .run = xbench_ctl_attach100,
+	  .probe = xbench_stack_probe },
 	{ .name = "control.mem_per_vif", .unit = XBENCH_MIB, .group = "control",
-	  .desc = "xnetback memory per vif", .run = not_yet },
+	  .desc = "xnetback + xnetfront RSS per vif (100 vifs)", .run = xbench_ctl_mem,
+	  .probe = xbench_stack_probe },
 	{ .name = NULL },
 };

@@ -68,4 +68,10 @@ int xbench_stack_ping(const struct xbench_opts *o, const struct xbench_case *c, 
 /* Guest I (0 client, 1 server) once the stack is up, else NULL. */
 const char *xbench_stack_guest(int i);
 
+/* xnet_control.c: attach → Connected, 1 and 100 vifs; RSS per vif. */
+int xbench_ctl_attach(const struct xbench_opts *o, const struct xbench_case *c, double *value);
+int xbench_ctl_attach100(const struct xbench_opts *o, const struct xbench_case *c,
+			 double *value);
+int xbench_ctl_mem(const struct xbench_opts *o, const struct xbench_case *c, double *value);
+
 #endif
