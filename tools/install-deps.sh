@@ -5,7 +5,7 @@ set -eu
 
 PKGS="gcc make pkg-config libxen-dev libcunit1-dev libmnl-dev xenstore-utils
 iproute2 iputils-ping iperf3 bridge-utils tcpdump procps psmisc kmod tmux
-shellcheck
+shellcheck clang libclang-rt-14-dev
 man-db groff-base qemu-system-x86 cpio"
 
 missing=""

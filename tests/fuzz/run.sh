@@ -8,7 +8,7 @@
 #   Exit 0 when no target crashed, leaked or timed out; otherwise 1, with the
 #   failing inputs and logs kept in a temp dir that is printed.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 [ $# -ge 2 ] || { echo "usage: $0 BUILD_DIR SECONDS TARGET..." >&2; exit 2; }
 bdir=$1; shift
 secs=$1; shift
