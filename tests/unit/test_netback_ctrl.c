@@ -527,6 +527,75 @@ static void test_gref_copy_local(void)
 	teardown();
 }
 
+/* ---- the hash extra on RX ------------------------------------------------------------ */
+
+/* GSO and hash extras follow the first response, chained by FLAG_MORE;
+ * data slots skip their requests. */
+static void test_rx_hash_extra_slots(void)
+{
+	struct xnb_rx_pkt pkt;
+	netif_rx_request_t reqs[5];
+	netif_rx_response_t rsp[5];
+	xengnttab_grant_copy_segment_t segs[2];
+	struct netif_extra_info ex;
+	static uint8_t data[5000];
+	unsigned n;
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.data = data;
+	pkt.size = sizeof(data);
+	pkt.nslots = 2;
+	pkt.has_gso = true;
+	pkt.gso.type = XEN_NETIF_EXTRA_TYPE_GSO;
+	pkt.gso.u.gso.size = 1448;
+	pkt.gso.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
+	pkt.has_hash = true;
+	pkt.hash = xnb_hash_extra(0x51ccc178, _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP);
+	pkt.flags = NETRXF_extra_info;
+	for (uint16_t i = 0; i < 5; i++)
+		reqs[i] = (netif_rx_request_t){ .id = (uint16_t)(10 + i), .gref = 40u + i };
+	CU_ASSERT_EQUAL(xnb_rx_packet_slots(&pkt), 4);
+	CU_ASSERT_EQUAL(xnb_rx_packet_to_grant_ops(&pkt, DOMID, reqs, segs), 2);
+	CU_ASSERT_EQUAL(segs[0].dest.foreign.ref, 40);
+	CU_ASSERT_EQUAL(segs[1].dest.foreign.ref, 43);	/* after both extras */
+	n = xnb_rx_packet_to_responses(&pkt, reqs, true, rsp);
+	CU_ASSERT_EQUAL_FATAL(n, 4);
+	CU_ASSERT_EQUAL(rsp[0].id, 10);
+	CU_ASSERT_EQUAL(rsp[0].flags, NETRXF_extra_info | NETRXF_more_data);
+	memcpy(&ex, &rsp[1], sizeof(ex));
+	CU_ASSERT_EQUAL(ex.type, XEN_NETIF_EXTRA_TYPE_GSO);
+	CU_ASSERT_EQUAL(ex.flags, XEN_NETIF_EXTRA_FLAG_MORE);
+	memcpy(&ex, &rsp[2], sizeof(ex));
+	CU_ASSERT_EQUAL(ex.type, XEN_NETIF_EXTRA_TYPE_HASH);
+	CU_ASSERT_EQUAL(ex.flags, 0);
+	CU_ASSERT_EQUAL(ex.u.hash.type, _XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP);
+	CU_ASSERT_EQUAL(ex.u.hash.value[0], 0x78);
+	CU_ASSERT_EQUAL(rsp[3].id, 13);
+	CU_ASSERT_EQUAL(rsp[3].status, 5000 - 4096);
+
+	/* Hash alone: right after the first slot, no MORE. */
+	pkt.has_gso = false;
+	n = xnb_rx_packet_to_responses(&pkt, reqs, true, rsp);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	memcpy(&ex, &rsp[1], sizeof(ex));
+	CU_ASSERT(ex.type == XEN_NETIF_EXTRA_TYPE_HASH && ex.flags == 0);
+	CU_ASSERT_EQUAL(rsp[2].id, 12);
+}
+
+/* A frame from the TAP starts with no hash; only the hook adds one. */
+static void test_rx_frame_starts_without_hash(void)
+{
+	static uint8_t buf[sizeof(struct virtio_net_hdr) + 60];
+	struct xnb_feat f = { .sg = true, .ip_csum = true };
+	struct xnb_rx_pkt pkt;
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.has_hash = true;
+	CU_ASSERT_EQUAL(xnb_rx_frame_to_packet(buf, sizeof(buf), &f, &pkt), 0);
+	CU_ASSERT_FALSE(pkt.has_hash);
+	CU_ASSERT_EQUAL(xnb_rx_packet_slots(&pkt), 1);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -547,6 +616,8 @@ int main(void)
 	CU_add_test(s, "ctrl_gref_add_del", test_ctrl_gref_add_del);
 	CU_add_test(s, "ctrl_gref_del_in_use", test_ctrl_gref_del_in_use);
 	CU_add_test(s, "gref_copy_local", test_gref_copy_local);
+	CU_add_test(s, "rx_hash_extra_slots", test_rx_hash_extra_slots);
+	CU_add_test(s, "rx_frame_starts_without_hash", test_rx_frame_starts_without_hash);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed();

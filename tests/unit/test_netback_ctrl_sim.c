@@ -5,8 +5,11 @@
  * Toeplitz, sets flags, key and a mapping table, and every frame sent into
  * the vif's TAP arrives on the queue mapping[hash % size] names, with the
  * hash in an extra-info slot. The RX buffers are static grants
- * (ADD_GREF_MAPPING); deleting them fails for those still posted and works
- * for the others; bad requests get their netif.h statuses.
+ * (ADD_GREF_MAPPING); deleting them fails for those still posted; bad
+ * requests get their netif.h statuses. And the static grant table against
+ * the sim's grant table with a forked guest: pages mapped once at ADD (the
+ * guest cannot unshare them), served by memcpy with no grant operation,
+ * given back at DEL and at disconnect.
  *
  * Everything runs in a private network namespace. Needs xnet-simd and
  * xnetback in $XNET_BIN (default build/bin); skips if they are missing.
@@ -24,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -695,6 +700,207 @@ static void test_ctrl_sim_toeplitz_steering(void)
 	CU_ASSERT_EQUAL(kill(nb_pid, 0), 0);	/* the daemon carries on */
 }
 
+/* ---- static grants against the sim's grant table ------------------------------------- */
+
+/* The guest's side, forked: shares a list page and data pages one by one,
+ * then answers commands (unshare page K, read page K's first byte, read
+ * list entry K's status) until told to stop. */
+enum { CMD_UNSHARE = 1, CMD_PEEK, CMD_STATUS, CMD_STOP };
+#define NDATA 4
+
+static void guest_loop(int fd, uint32_t domid)
+{
+	char v[16];
+	uint8_t *pg[1 + NDATA];
+	uint32_t refs[1 + NDATA], cmd[2], r;
+	xnx_gntshr *gs;
+
+	snprintf(v, sizeof(v), "%u", domid);
+	setenv("XNET_DOMID", v, 1);
+	gs = xnx_gntshr_open();
+	for (int i = 0; i < 1 + NDATA; i++) {
+		pg[i] = gs ? xnx_gntshr_share_pages(gs, 0, 1, &refs[i], 1) : NULL;
+		if (!pg[i])
+			_exit(2);
+		if (i > 0)
+			memset(pg[i], 0x10 + i, XNB_PAGE_SIZE);
+	}
+	if (write(fd, refs, sizeof(refs)) != sizeof(refs))
+		_exit(3);
+	while (read(fd, cmd, sizeof(cmd)) == sizeof(cmd) && cmd[0] != CMD_STOP) {
+		if (cmd[0] == CMD_UNSHARE)
+			r = xnx_gntshr_unshare(gs, pg[cmd[1]], 1) == 0 ? 0 : (uint32_t)errno;
+		else if (cmd[0] == CMD_PEEK)
+			r = pg[cmd[1]][0];
+		else
+			r = ((const struct xen_netif_gref *)pg[0])[cmd[1]].status;
+		if (write(fd, &r, sizeof(r)) != sizeof(r))
+			_exit(4);
+	}
+	_exit(0);
+}
+
+static uint32_t ask(int fd, uint32_t cmd, uint32_t arg)
+{
+	uint32_t m[2] = { cmd, arg }, r = 0xdeadbeef;
+
+	if (write(fd, m, sizeof(m)) != sizeof(m))
+		return r;
+	for (int t = 0; t < WAIT_MS; t += 10) {
+		struct timeval tv = { 0, 10000 };
+		fd_set rd;
+
+		FD_ZERO(&rd);
+		FD_SET(fd, &rd);
+		if (select(fd + 1, &rd, NULL, NULL, &tv) > 0)
+			return read(fd, &r, sizeof(r)) == sizeof(r) ? r : 0xdeadbeef;
+	}
+	return r;
+}
+
+/* The backend's real hypervisor calls, counted. */
+static xnx_gnttab *gt;
+static uint32_t guest_dom;
+static unsigned real_copies;
+
+static int real_copy(void *ctx, unsigned n, xengnttab_grant_copy_segment_t *segs)
+{
+	real_copies++;
+	return xnx_gnttab_grant_copy(gt, n, segs) < 0 ? -errno : 0;
+}
+
+static void real_notify(void *ctx, uint32_t port) { }
+
+static void *real_map(void *ctx, uint32_t ref, bool ro)
+{
+	return xnx_gnttab_map_grant_ref(gt, guest_dom, ref, ro ? PROT_READ : PROT_READ | PROT_WRITE);
+}
+
+static void real_unmap(void *ctx, void *addr)
+{
+	xnx_gnttab_unmap(gt, addr, 1);
+}
+
+static const struct xnb_ctrl_io real_io = {
+	.grant_copy = real_copy, .notify = real_notify, .map = real_map, .unmap = real_unmap,
+};
+
+/* A request through a ring whose both ends are ours (the guest's pages are
+ * what it names). */
+static uint32_t local_call(struct xnb_ctrl *c, xen_netif_ctrl_front_ring_t *fr, uint16_t type,
+			   uint32_t d0, uint32_t d1, uint32_t d2, uint32_t *data)
+{
+	struct xen_netif_ctrl_response rsp;
+
+	*RING_GET_REQUEST(fr, fr->req_prod_pvt) =
+		(struct xen_netif_ctrl_request){ .id = 1, .type = type, .data = { d0, d1, d2 } };
+	fr->req_prod_pvt++;
+	RING_PUSH_REQUESTS(fr);
+	if (xnb_ctrl_run(c) != XNB_IDLE || fr->sring->rsp_prod != fr->rsp_cons + 1)
+		return 0xffffffffu;
+	RING_COPY_RESPONSE(fr, fr->rsp_cons, &rsp);
+	fr->rsp_cons++;
+	if (data)
+		*data = rsp.data;
+	return rsp.status;
+}
+
+/* Write the guest's gref list through a grant copy, as its frontend would
+ * have filled it. */
+static int put_list(uint32_t list_ref, const struct xen_netif_gref *l, unsigned n)
+{
+	xengnttab_grant_copy_segment_t g = {
+		.flags = GNTCOPY_dest_gref, .len = (uint16_t)(n * sizeof(*l)),
+		.source.virt = (void *)l, .dest.foreign = { .ref = list_ref, .domid = guest_dom },
+	};
+
+	return xnx_gnttab_grant_copy(gt, 1, &g) == 0 && g.status == GNTST_okay ? 0 : -1;
+}
+
+static void test_ctrl_sim_static_grants(void)
+{
+	uint32_t refs[1 + NDATA], data = 0;
+	xen_netif_ctrl_front_ring_t fr;
+	struct xnb_ctrl c;
+	xengnttab_grant_copy_segment_t seg[3];
+	uint8_t buf[3][64], *ring = aligned_alloc(XNB_PAGE_SIZE, XNB_PAGE_SIZE);
+	unsigned rest[3];
+	char name[64];
+	int sv[2], st;
+	pid_t pid;
+
+	if (!ready)
+		return;
+	snprintf(name, sizeof(name), "nbg-%d", (int)getpid());
+	CU_ASSERT_FATAL(ring && xnx_sim_domain_create(name, 0, &guest_dom) == 0);
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		guest_loop(sv[1], guest_dom);
+	}
+	close(sv[1]);
+	gt = xnx_gnttab_open();
+	CU_ASSERT_FATAL(gt != NULL);
+	CU_ASSERT_FATAL(read(sv[0], refs, sizeof(refs)) == sizeof(refs));
+	memset(ring, 0, XNB_PAGE_SIZE);
+	SHARED_RING_INIT((xen_netif_ctrl_sring_t *)ring);
+	FRONT_RING_INIT(&fr, (xen_netif_ctrl_sring_t *)ring, XNB_PAGE_SIZE);
+	CU_ASSERT_FATAL(xnb_ctrl_init(&c, ring, guest_dom, 1, &real_io) == 0);
+
+	/* Add data pages 1 and 2 (2 read-only): each mapped once; the guest
+	 * cannot take a mapped page back. */
+	struct xen_netif_gref add[2] = { { .ref = refs[1] },
+					 { .ref = refs[2], .flags = XEN_NETIF_CTRLF_GREF_readonly } };
+	CU_ASSERT_FATAL(put_list(refs[0], add, 2) == 0);
+	CU_ASSERT_EQUAL(local_call(&c, &fr, XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING, 0, refs[0], 2,
+				   NULL), 0);
+	CU_ASSERT_EQUAL(c.grefs[0].n, 2);
+	CU_ASSERT_EQUAL(ask(sv[0], CMD_UNSHARE, 1), EBUSY);
+
+	/* The data path: page 1 both ways by memcpy; page 3, not in the
+	 * table, is left for a grant copy. */
+	memset(buf, 0x77, sizeof(buf));
+	memset(seg, 0, sizeof(seg));
+	seg[0] = (xengnttab_grant_copy_segment_t){ .flags = GNTCOPY_source_gref, .len = 64,
+		.source.foreign = { .ref = refs[1], .offset = 8, .domid = guest_dom },
+		.dest.virt = buf[0] };
+	seg[1] = (xengnttab_grant_copy_segment_t){ .flags = GNTCOPY_dest_gref, .len = 64,
+		.dest.foreign = { .ref = refs[1], .domid = guest_dom }, .source.virt = buf[1] };
+	seg[2] = (xengnttab_grant_copy_segment_t){ .flags = GNTCOPY_source_gref, .len = 64,
+		.source.foreign = { .ref = refs[3], .domid = guest_dom }, .dest.virt = buf[2] };
+	real_copies = 0;
+	CU_ASSERT_EQUAL(xnb_gref_copy_local(&c.grefs[0], guest_dom, 3, seg, rest), 1);
+	CU_ASSERT_EQUAL(rest[0], 2);
+	CU_ASSERT_EQUAL(real_copies, 0);	/* no grant operation for those */
+	CU_ASSERT_EQUAL(buf[0][0], 0x11);
+	CU_ASSERT_EQUAL(buf[0][63], 0x11);
+	CU_ASSERT_EQUAL(ask(sv[0], CMD_PEEK, 1), 0x77);	/* the guest sees our write */
+
+	/* Delete page 1 and a never-added one: statuses in the guest's list. */
+	struct xen_netif_gref del[2] = { { .ref = refs[1], .status = 9 },
+					 { .ref = refs[3], .status = 9 } };
+	CU_ASSERT_FATAL(put_list(refs[0], del, 2) == 0);
+	CU_ASSERT_EQUAL(local_call(&c, &fr, XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING, 0, refs[0], 2,
+				   &data), 0);
+	CU_ASSERT_EQUAL(data, 1);
+	CU_ASSERT_EQUAL(ask(sv[0], CMD_STATUS, 0), XEN_NETIF_CTRL_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL(ask(sv[0], CMD_STATUS, 1), XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER);
+	CU_ASSERT_EQUAL(ask(sv[0], CMD_UNSHARE, 1), 0);	/* unmapped: the guest's again */
+	CU_ASSERT_EQUAL(ask(sv[0], CMD_UNSHARE, 2), EBUSY);
+	/* Disconnect releases every mapping. */
+	xnb_ctrl_fini(&c);
+	CU_ASSERT_EQUAL(ask(sv[0], CMD_UNSHARE, 2), 0);
+
+	ask(sv[0], CMD_STOP, 0);
+	CU_ASSERT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(sv[0]);
+	xnx_gnttab_close(gt);
+	free(ring);
+	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(guest_dom), 0);
+}
+
 int main(int argc, char **argv)
 {
 	CU_pSuite s;
@@ -706,6 +912,7 @@ int main(int argc, char **argv)
 		return 2;
 	s = CU_add_suite("netback_ctrl_sim", suite_init, suite_clean);
 	CU_add_test(s, "ctrl_sim_toeplitz_steering", test_ctrl_sim_toeplitz_steering);
+	CU_add_test(s, "ctrl_sim_static_grants", test_ctrl_sim_static_grants);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
