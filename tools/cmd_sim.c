@@ -241,7 +241,8 @@ static int teardown_domains(void)
 /* Remove the files the sim made; the directory too if sim up made it. */
 static void remove_files(void)
 {
-	const char *names[] = { "xenstored.sock", "simd.sock", NULL };
+	/* xnetback removes its stats socket; not if it was killed. */
+	const char *names[] = { "xenstored.sock", "simd.sock", "xnetback.sock", NULL };
 	char path[PATH_MAX], marker[PATH_MAX];
 	DIR *dir;
 	struct dirent *e;

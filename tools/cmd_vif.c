@@ -17,7 +17,7 @@
 static const char vif_usage[] =
 	"usage: xnet vif attach DOMAIN VIFSPEC\n"
 	"       xnet vif detach [--timeout SECONDS] DOMAIN DEVID\n"
-	"       xnet vif list [DOMAIN]\n"
+	"       xnet vif list [--json] [DOMAIN]\n"
 	"  attach  add a vif to DOMAIN (name or id) from an xl vifspec\n"
 	"          (xl-network-configuration(5)): comma-separated key=value with\n"
 	"          keys mac, bridge, vifname, script, ip, rate, mtu, devid,\n"
@@ -25,7 +25,10 @@ static const char vif_usage[] =
 	"          Prints the backend interface's name.\n"
 	"  detach  unplug vif DEVID cleanly (online=0, Closing, wait for Closed\n"
 	"          up to --timeout, default 10 s; removed anyway after that)\n"
-	"  list    Idx BE Mac-Addr handle state evt-ch tx-/rx-ring-ref BE-path\n";
+	"  list    one line per vif as xl network-list: Idx BE Mac-Addr handle\n"
+	"          state evt-ch tx-/rx-ring-ref BE-path, then the backend\n"
+	"          interface (Vif) and its link id (from xnetback's stats socket;\n"
+	"          - without it). --json: an array of objects with those fields.\n";
 
 static struct xs_handle *open_xs(void)
 {
@@ -151,34 +154,126 @@ static int detach(int argc, char **argv)
 	return 0;
 }
 
+/* The backend interface's link id: from xnetback's stats socket (it names
+ * the TAP by ifindex, so a rename does not matter), "-" without it. */
+static void link_id(const struct xnt_stats *st, const struct xnt_vif_info *v,
+		    char *name, size_t nlen, long long *ifindex)
+{
+	const struct xnt_vifstats *s = st ? xnt_stats_find(st, v->domid, v->devid) : NULL;
+
+	*ifindex = s ? (long long)xnt_ctr(&s->c, "ifindex") : -1;
+	snprintf(name, nlen, "%s", s && s->name[0] ? s->name : v->vifname[0] ? v->vifname : "-");
+}
+
+static void list_json_vif(struct xnt_json *j, const struct xnt_vif_info *v, const char *dom,
+			  const struct xnt_stats *st)
+{
+	char name[32];
+	long long ifindex;
+
+	link_id(st, v, name, sizeof(name), &ifindex);
+	xnt_json_obj(j, NULL);
+	xnt_json_str(j, "domain", dom);
+	xnt_json_u64(j, "domid", v->domid);
+	xnt_json_u64(j, "idx", v->devid);
+	xnt_json_str(j, "be", v->be_id);
+	xnt_json_str(j, "mac", v->mac);
+	xnt_json_str(j, "handle", v->handle);
+	xnt_json_str(j, "state", v->state);
+	xnt_json_str(j, "evt_ch", v->evt);
+	xnt_json_str(j, "tx_ring_ref", v->tx);
+	xnt_json_str(j, "rx_ring_ref", v->rx);
+	xnt_json_str(j, "be_path", strcmp(v->be_path, "-") ? v->be_path : NULL);
+	xnt_json_str(j, "be_state", v->be_state);
+	xnt_json_str(j, "ifname", strcmp(name, "-") ? name : NULL);
+	if (ifindex > 0)
+		xnt_json_int(j, "linkid", ifindex);
+	else
+		xnt_json_str(j, "linkid", NULL);
+	xnt_json_end(j, '}');
+}
+
+static void list_line(const struct xnt_vif_info *v, const char *dom, const struct xnt_stats *st)
+{
+	char name[32], lid[24] = "-";
+	long long ifindex;
+
+	link_id(st, v, name, sizeof(name), &ifindex);
+	if (ifindex > 0)
+		snprintf(lid, sizeof(lid), "%lld", ifindex);
+	if (dom)
+		printf("%-16s ", dom);
+	printf("%-3u %-2s %-17s %-6s %-5s %-6s %6s/%-8s %-40s %-15s %s\n", v->devid, v->be_id,
+	       v->mac, v->handle, v->state, v->evt, v->tx, v->rx, v->be_path, name, lid);
+}
+
 static int list(int argc, char **argv)
 {
-	struct xnx_sim_domain doms[MAX_DOMAINS];
+	struct xnt_domain doms[MAX_DOMAINS];
+	struct xnt_stats st, *stp = NULL;
+	const char *only = NULL;
 	struct xs_handle *xs;
-	unsigned domid;
-	int n, rc;
+	struct xnt_json j;
+	bool json = false;
+	char why[256];
+	int n;
 
-	if (argc > 2)
-		return xnt_fail("vif list: at most one DOMAIN");
-	if (argc == 2 && (rc = xnt_domain_id(argv[1], &domid)) < 0)
-		return no_domain("vif list", argv[1], rc);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (only || argv[i][0] == '-')
+			return xnt_fail("vif list: unexpected argument '%s'", argv[i]);
+		else
+			only = argv[i];
+	}
 	if (!(xs = open_xs()))
 		return 1;
-	if (argc == 2) {
-		printf("Idx BE Mac Addr.         handle state evt-ch tx-/rx-ring-ref BE-path\n");
-		xnt_vif_print(xs, domid, "");
-	} else if ((n = xnx_sim_domain_list(doms, MAX_DOMAINS)) < 0) {
+	if ((n = xnt_domains(xs, doms, MAX_DOMAINS)) < 0) {
 		xs_close(xs);
-		return xnt_fail("vif list: cannot list domains: %s", strerror(errno));
+		return xnt_fail("vif list: cannot list domains: %s", strerror(-n));
+	}
+	if (only) {
+		int k = 0;
+		unsigned long id;
+		bool by_id = xnx_parse_uint(only, 0, 0x7fef, &id) == 0;
+
+		for (int i = 0; i < n; i++)
+			if (by_id ? doms[i].domid == id : !strcmp(doms[i].name, only))
+				doms[k++] = doms[i];
+		if (k == 0) {
+			xs_close(xs);
+			return no_domain("vif list", only, -ENOENT);
+		}
+		n = k;
+	}
+	if (xnt_stats_fetch(xnt_stats_socket(), &st, why, sizeof(why)) == 0)
+		stp = &st;
+	if (json) {
+		xnt_json_begin(&j, stdout);
+		xnt_json_arr(&j, NULL);
 	} else {
-		printf("%-16s Idx BE Mac Addr.         handle state evt-ch tx-/rx-ring-ref BE-path\n",
-		       "Domain");
-		for (int i = 0; i < n && i < MAX_DOMAINS; i++) {
-			char prefix[80];
-			snprintf(prefix, sizeof(prefix), "%-16s ", doms[i].name);
-			xnt_vif_print(xs, doms[i].domid, prefix);
+		printf("%sIdx BE Mac Addr.         handle state evt-ch tx-/rx-ring-ref "
+		       "%-40s %-15s %s\n", only ? "" : "Domain           ", "BE-path", "Vif",
+		       "Linkid");
+	}
+	for (int i = 0; i < n; i++) {
+		unsigned ids[64];
+		int nv = xnt_vif_devids(xs, doms[i].domid, ids, 64);
+
+		for (int k = 0; k < nv; k++) {
+			struct xnt_vif_info v;
+
+			xnt_vif_info(xs, doms[i].domid, ids[k], &v);
+			if (json)
+				list_json_vif(&j, &v, doms[i].name, stp);
+			else
+				list_line(&v, only ? NULL : doms[i].name, stp);
 		}
 	}
+	if (json)
+		xnt_json_end(&j, ']');
+	if (stp)
+		xnt_stats_free(stp);
 	xs_close(xs);
 	return 0;
 }

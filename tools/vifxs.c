@@ -498,25 +498,70 @@ static void channels(struct xs_handle *xs, const char *fe, char *evt, size_t ele
 	}
 }
 
+/* DIR/KEY as text, "" if missing (unprintable bytes made '?'). */
+static void text(struct xs_handle *xs, const char *dir, const char *key, char *out,
+		 size_t len)
+{
+	field(xs, dir, key, out, len);
+	if (!strcmp(out, "-1"))
+		out[0] = '\0';
+}
+
+/* An error node's reason, spaces kept (field() makes them '?'). */
+static void reason(struct xs_handle *xs, const char *dir, const char *key, char *out,
+		   size_t len)
+{
+	char *v = xnx_xs_read(xs, XBT_NULL, dir, key);
+	size_t i;
+
+	for (i = 0; v && v[i] && i + 1 < len; i++)
+		out[i] = isprint((unsigned char)v[i]) ? v[i] : '?';
+	out[len ? (i < len ? i : len - 1) : 0] = '\0';
+	free(v);
+}
+
+int xnt_vif_info(struct xs_handle *xs, unsigned domid, unsigned devid,
+		 struct xnt_vif_info *o)
+{
+	char errdir[PATH_LEN];
+	struct paths p;
+
+	memset(o, 0, sizeof(*o));
+	o->domid = domid;
+	o->devid = devid;
+	make_paths(&p, domid, 0, devid);
+	field(xs, p.fe, "backend-id", o->be_id, sizeof(o->be_id));
+	field(xs, p.fe, "mac", o->mac, sizeof(o->mac));
+	field(xs, p.fe, "handle", o->handle, sizeof(o->handle));
+	field(xs, p.fe, "state", o->state, sizeof(o->state));
+	channels(xs, p.fe, o->evt, sizeof(o->evt), o->tx, o->rx, sizeof(o->tx));
+	snprintf(o->be_path, sizeof(o->be_path), "-");
+	snprintf(o->be_state, sizeof(o->be_state), "-1");
+	/* Linux's xenbus_dev_error place: error/<nodename>/error in the guest. */
+	snprintf(errdir, sizeof(errdir), "/local/domain/%u/error/device/vif/%u", domid, devid);
+	reason(xs, errdir, "error", o->fe_error, sizeof(o->fe_error));
+	if (find_backend(xs, &p, domid, devid, o->be_path, sizeof(o->be_path)) < 0)
+		return 0;
+	field(xs, o->be_path, "state", o->be_state, sizeof(o->be_state));
+	text(xs, o->be_path, "vifname", o->vifname, sizeof(o->vifname));
+	text(xs, o->be_path, "hotplug-status", o->hotplug, sizeof(o->hotplug));
+	reason(xs, o->be_path, "error", o->be_error, sizeof(o->be_error));
+	reason(xs, o->be_path, "hotplug-error", o->hotplug_error, sizeof(o->hotplug_error));
+	return 0;
+}
+
 int xnt_vif_print(struct xs_handle *xs, unsigned domid, const char *prefix)
 {
 	unsigned ids[MAX_VIFS];
 	int n = xnt_vif_devids(xs, domid, ids, MAX_VIFS);
 
 	for (int i = 0; i < n; i++) {
-		char be_id[16], mac[24], handle[16], state[8], evt[16], tx[16], rx[16];
-		char be[PATH_LEN] = "-";
-		struct paths p;
+		struct xnt_vif_info v;
 
-		make_paths(&p, domid, 0, ids[i]);
-		field(xs, p.fe, "backend-id", be_id, sizeof(be_id));
-		field(xs, p.fe, "mac", mac, sizeof(mac));
-		field(xs, p.fe, "handle", handle, sizeof(handle));
-		field(xs, p.fe, "state", state, sizeof(state));
-		channels(xs, p.fe, evt, sizeof(evt), tx, rx, sizeof(tx));
-		find_backend(xs, &p, domid, ids[i], be, sizeof(be));
+		xnt_vif_info(xs, domid, ids[i], &v);
 		printf("%s%-3u %-2s %-17s %-6s %-5s %-6s %6s/%-8s %s\n", prefix,
-		       ids[i], be_id, mac, handle, state, evt, tx, rx, be);
+		       ids[i], v.be_id, v.mac, v.handle, v.state, v.evt, v.tx, v.rx,
+		       v.be_path);
 	}
 	return n < 0 ? n : 0;
 }

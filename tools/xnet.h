@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <xenstore.h>
 
@@ -96,7 +97,90 @@ int xnt_vif_remove(struct xs_handle *xs, unsigned domid, unsigned devid,
 /* Devids of DOMID's vifs (frontend and libxl dirs); returns the count
  * (at most MAX) or -errno. */
 int xnt_vif_devids(struct xs_handle *xs, unsigned domid, unsigned *out, int max);
+/* What xenstore says about one vif (guest-written values made printable;
+ * "-1" / "" where a key is missing, as xl prints them). */
+struct xnt_vif_info {
+	unsigned domid, devid;
+	char be_id[16], mac[24], handle[16], state[8], evt[16], tx[16], rx[16];
+	char be_path[256];	/* "-" if not found */
+	char be_state[8];	/* the backend's state, "-1" if none */
+	char vifname[32];	/* the backend's `vifname` */
+	char hotplug[32];	/* hotplug-status */
+	char be_error[256], hotplug_error[256], fe_error[256];	/* "" if none */
+};
+int xnt_vif_info(struct xs_handle *xs, unsigned domid, unsigned devid,
+		 struct xnt_vif_info *out);
 /* Print one line per vif of DOMID (xl network-list columns). */
 int xnt_vif_print(struct xs_handle *xs, unsigned domid, const char *prefix);
+
+/* ---- domains as xenstore lists them (domains.c) ---------------------------- */
+
+struct xnt_domain { unsigned domid; char name[64]; };
+/* /local/domain/<id> with its `name`, sorted by id; returns the count (at
+ * most MAX) or -errno. Works on Xen and on the sim. */
+int xnt_domains(struct xs_handle *xs, struct xnt_domain *out, int max);
+/* The name of DOMID into BUF ("" if unknown). */
+void xnt_domain_name(struct xs_handle *xs, unsigned domid, char *buf, size_t len);
+
+/* ---- the backend's stats socket (statsc.c) ---------------------------------- */
+
+#define XNT_MAX_COUNTERS 64
+#define XNT_MAX_QUEUES 8
+struct xnt_counter { char name[40]; unsigned long long v; };
+struct xnt_counters { int n; struct xnt_counter c[XNT_MAX_COUNTERS]; };
+struct xnt_vifstats {
+	unsigned domid, devid;
+	char name[32];
+	struct xnt_counters c;		/* also ifindex, state, connected, queues */
+	unsigned nq;
+	struct { unsigned id; struct xnt_counters c; } q[XNT_MAX_QUEUES];
+};
+struct xnt_stats {
+	char socket[256];
+	long pid;
+	unsigned domain;
+	char platform[16];
+	int nvifs;
+	struct xnt_vifstats *vif;	/* malloc'd */
+};
+/* The default socket: $XNET_STATS_SOCKET, else <run dir>/xnetback.sock. */
+const char *xnt_stats_socket(void);
+/* Ask the backend's stats socket at PATH. 0, or -errno (ECONNREFUSED /
+ * ENOENT: no xnetback; EPROTO: a malformed answer, with WHY). */
+int xnt_stats_fetch(const char *path, struct xnt_stats *out, char *why, size_t whylen);
+void xnt_stats_free(struct xnt_stats *s);
+/* Counter NAME of C (0 if absent). */
+unsigned long long xnt_ctr(const struct xnt_counters *c, const char *name);
+/* The vif of S for (DOMID, DEVID), or NULL. */
+const struct xnt_vifstats *xnt_stats_find(const struct xnt_stats *s, unsigned domid,
+					  unsigned devid);
+/* Drops grouped by reason as the docs name them. */
+enum xnt_drop_group { XNT_DG_RING_FULL, XNT_DG_BAD_REQUEST, XNT_DG_RATE_LIMITED,
+		      XNT_DG_SPOOFED, XNT_DG_NO_RX_BUFFER, XNT_DG_FILTERED, XNT_DG_MAX };
+const char *xnt_drop_group_name(enum xnt_drop_group g);
+unsigned long long xnt_drop_group(const struct xnt_counters *c, enum xnt_drop_group g);
+/* Every drop counter summed (rate-limited rounds are not drops). */
+unsigned long long xnt_drops_total(const struct xnt_counters *c);
+
+/* ---- JSON output (json.c) --------------------------------------------------- */
+
+#define XNT_JSON_DEPTH 16
+struct xnt_json { FILE *f; int depth; bool first[XNT_JSON_DEPTH]; };
+void xnt_json_begin(struct xnt_json *j, FILE *f);
+/* KEY is NULL inside arrays and for the outermost value. */
+void xnt_json_obj(struct xnt_json *j, const char *key);
+void xnt_json_arr(struct xnt_json *j, const char *key);
+void xnt_json_end(struct xnt_json *j, char close);	/* '}' or ']' */
+void xnt_json_str(struct xnt_json *j, const char *key, const char *v);	/* NULL: null */
+void xnt_json_u64(struct xnt_json *j, const char *key, unsigned long long v);
+void xnt_json_int(struct xnt_json *j, const char *key, long long v);
+void xnt_json_bool(struct xnt_json *j, const char *key, bool v);
+void xnt_json_quote(FILE *f, const char *s);
+
+/* ---- more command groups ------------------------------------------------------ */
+
+int xnt_cmd_stats(int argc, char **argv);
+int xnt_cmd_top(int argc, char **argv);
+int xnt_cmd_status(int argc, char **argv);
 
 #endif
