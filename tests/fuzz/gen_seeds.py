@@ -226,6 +226,47 @@ def schema():
     write("schema", "bad_schema", b"dir back /x/<nope>\nback k writer type req | d\n%%\n")
 
 
+def creq(rid, rtype, d0=0, d1=0, d2=0):
+    return struct.pack("<HHIII", rid, rtype, d0, d1, d2)
+
+
+def ctrl_reqs(reqs, ahead=None, muts=()):
+    out = bytes([0, len(reqs)]) + b"".join(reqs)
+    out += struct.pack("<HB", len(reqs) if ahead is None else ahead, len(muts))
+    return out + b"".join(muts)
+
+
+def ctrl_page(gref, off, data):
+    return bytes([1, gref]) + struct.pack("<HB", off, len(data)) + data
+
+
+def netback_ctrl():
+    # ops: see fuzz_netback_ctrl.c; types and statuses from netif.h
+    SET_FLAGS, GET_FLAGS, SET_KEY, GET_MSIZE, SET_MSIZE, SET_MAP, SET_ALG = 2, 1, 3, 4, 5, 6, 7
+    GET_GSIZE, ADD_GREF, DEL_GREF = 8, 9, 10
+    key = bytes(range(1, 41))
+    table = struct.pack("<4I", 0, 1, 2, 3)
+    frame = tcp4_frame()
+    write("netback_ctrl", "hash_setup", bytes([3]) + ctrl_page(1, 0, key) +
+          ctrl_page(2, 0, table) +
+          ctrl_reqs([creq(1, SET_ALG, 1), creq(2, GET_FLAGS), creq(3, SET_FLAGS, 0xf),
+                     creq(4, SET_KEY, 1, 40), creq(5, SET_MSIZE, 4), creq(6, SET_MAP, 2, 4, 0),
+                     creq(7, GET_MSIZE)]) +
+          bytes([3]) + struct.pack("<H", len(frame)) + frame)
+    grefs = struct.pack("<IHH", 5, 0, 0) + struct.pack("<IHH", 6, 1, 0)
+    write("netback_ctrl", "static_grants", bytes([1]) + ctrl_page(3, 0, grefs) +
+          ctrl_reqs([creq(1, GET_GSIZE, 0), creq(2, ADD_GREF, 0, 3, 2)]) +
+          bytes([4, 5]) + struct.pack("<HHB", 0, 100, 0) +
+          bytes([4, 6]) + struct.pack("<HHB", 10, 100, 1) +
+          bytes([2, 1, 0]) + struct.pack("<HHI", 0, 0, 5) + bytes(4) + bytes([1]) +
+          ctrl_reqs([creq(3, DEL_GREF, 0, 3, 2)]))
+    write("netback_ctrl", "prod_too_far", bytes([0]) + ctrl_reqs([creq(1, GET_MSIZE)], ahead=200))
+    write("netback_ctrl", "changed_under_copy", bytes([0]) + ctrl_page(1, 0, key) +
+          ctrl_reqs([creq(1, SET_ALG, 1), creq(2, SET_KEY, 1, 40), creq(3, GET_MSIZE)],
+                    muts=[bytes([2]) + creq(9, SET_MSIZE, 100),
+                          bytes([0xff]) + creq(300, 0)]))
+
+
 if __name__ == "__main__":
     netback_tx()
     netback_extra()
@@ -233,3 +274,4 @@ if __name__ == "__main__":
     store_wire()
     vifspec()
     schema()
+    netback_ctrl()
