@@ -5,6 +5,8 @@
  * side seen through a packet socket on the vif:
  *   - a frame with a spoofed source MAC is dropped and counted while good
  *     frames around it reach the host;
+ *   - with `ip`, IPv4 and ARP from other addresses are dropped and counted,
+ *     and a malformed `ip` keeps the vif from connecting, named in `error`;
  *   - with `vlan`, the guest's frames reach the host tagged, and of three
  *     host frames only the one tagged with the vif's VLAN reaches the guest,
  *     untagged;
@@ -138,12 +140,21 @@ static bool has_marker(const uint8_t *frame, size_t len, const char *m)
 	return len >= 14 + strlen(m) && memcmp(frame + 14, m, strlen(m)) == 0;
 }
 
+/* IPv4 and ARP frames carry theirs behind the headers. */
+#define IP_MARK_OFF 42
+
+static bool has_ip_marker(const uint8_t *frame, size_t len, const char *m)
+{
+	return len >= IP_MARK_OFF + strlen(m) && memcmp(frame + IP_MARK_OFF, m, strlen(m)) == 0;
+}
+
 /* ---- the toolstack's part --------------------------------------------------- */
 
 struct guest {
 	const char *tag;
 	uint32_t domid;
 	unsigned vlan;
+	const char *ip;
 	char be[128], fe[128], vifname[IFNAMSIZ];
 	uint8_t mac[6];
 	unsigned ifindex;
@@ -177,6 +188,8 @@ static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
 	    (rc = xnx_xs_printf(h, t, g->fe, "state", "1")) < 0)
 		return rc;
 	if (g->vlan && (rc = xnx_xs_printf(h, t, g->be, "vlan", "%u", g->vlan)) < 0)
+		return rc;
+	if (g->ip && (rc = xnx_xs_printf(h, t, g->be, "ip", "%s", g->ip)) < 0)
 		return rc;
 	if ((rc = xnx_xs_printf(h, t, g->be, "frontend", "%s", g->fe)) < 0 ||
 	    (rc = xnx_xs_printf(h, t, g->be, "frontend-id", "%u", g->domid)) < 0 ||
@@ -213,13 +226,14 @@ static int if_up(const char *name)
 
 /* Create the domain and its vif, bring the vif up as the hotplug script
  * would, and report hotplug done. */
-static int make_guest(struct guest *g, const char *tag, unsigned vlan)
+static int make_guest(struct guest *g, const char *tag, unsigned vlan, const char *ip)
 {
 	char name[64];
 
 	memset(g, 0, sizeof(*g));
 	g->tag = tag;
 	g->vlan = vlan;
+	g->ip = ip;
 	g->fe_pid = -1;
 	snprintf(name, sizeof(name), "nbp-%d-%s", (int)getpid(), tag);
 	if (xnx_sim_domain_create(name, 0, &g->domid) < 0)
@@ -508,12 +522,23 @@ static int fe_connect(struct fe *f, bool post_rx)
 	return fe_wait_be(f, "4") ? 0 : 43;
 }
 
+/* Push the 60-byte frame at OFF of the data page. */
+static void fe_push(struct fe *f, uint16_t off, uint16_t id)
+{
+	int notify;
+
+	*RING_GET_REQUEST(&f->tx, f->tx.req_prod_pvt++) =
+		(netif_tx_request_t){ .gref = f->dref, .offset = off, .id = id, .size = 60 };
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&f->tx, notify);
+	if (notify)
+		xnx_evtchn_notify(f->ev, (evtchn_port_t)f->port);
+}
+
 /* A frame at OFF of the data page from SRC with MARKER, pushed. */
 static void fe_send(struct fe *f, uint16_t off, const uint8_t *src, const char *marker,
 		    uint16_t id)
 {
 	uint8_t *p = f->data + off;
-	int notify;
 
 	memset(p, 0, 60);
 	memset(p, 0xff, 6);
@@ -521,11 +546,43 @@ static void fe_send(struct fe *f, uint16_t off, const uint8_t *src, const char *
 	p[12] = ETH_TYPE >> 8;
 	p[13] = ETH_TYPE & 0xff;
 	put_marker(p, marker);
-	*RING_GET_REQUEST(&f->tx, f->tx.req_prod_pvt++) =
-		(netif_tx_request_t){ .gref = f->dref, .offset = off, .id = id, .size = 60 };
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&f->tx, notify);
-	if (notify)
-		xnx_evtchn_notify(f->ev, (evtchn_port_t)f->port);
+	fe_push(f, off, id);
+}
+
+/* An IPv4/UDP packet (or, ARP, a request) from 10.0.0.LAST, pushed. */
+static void fe_send_ip(struct fe *f, uint16_t off, bool arp, uint8_t last, const char *marker,
+		       uint16_t id)
+{
+	uint8_t *p = f->data + off, *h = p + 14;
+
+	memset(p, 0, 60);
+	memset(p, 0xff, 6);
+	memcpy(p + 6, f->mac, 6);
+	p[12] = 0x08;
+	p[13] = arp ? 0x06 : 0x00;
+	if (arp) {
+		h[1] = 1;	/* Ethernet */
+		h[2] = 0x08;	/* IPv4 */
+		h[4] = 6;
+		h[5] = 4;
+		h[7] = 1;	/* request */
+		memcpy(h + 8, f->mac, 6);
+		h[14] = 10;
+		h[17] = last;
+		h[24] = 10;
+		h[27] = 1;
+	} else {
+		h[0] = 0x45;
+		h[3] = 46;	/* total length */
+		h[8] = 64;
+		h[9] = 17;	/* UDP */
+		h[12] = 10;
+		h[15] = last;
+		h[16] = 10;
+		h[19] = 1;
+	}
+	memcpy(p + IP_MARK_OFF, marker, strlen(marker));
+	fe_push(f, off, id);
 }
 
 /* Wait until N TX responses arrived; all OKAY? */
@@ -576,6 +633,17 @@ static int fe_spoof(struct fe *f)
 	fe_send(f, 128, spoof, "SPOOF", 2);
 	fe_send(f, 256, f->mac, "GOOD2", 3);
 	return fe_tx_okay(f, 3) ? 0 : 50;
+}
+
+/* From the listed address, then others: all answered OKAY. */
+static int fe_ip(struct fe *f)
+{
+	fe_send_ip(f, 0, false, 2, "IPOK1", 1);
+	fe_send_ip(f, 128, false, 66, "IPBAD", 2);
+	fe_send_ip(f, 256, true, 66, "ARPBAD", 3);
+	fe_send_ip(f, 384, true, 2, "ARPOK", 4);
+	fe_send_ip(f, 512, false, 2, "IPOK2", 5);
+	return fe_tx_okay(f, 5) ? 0 : 55;
 }
 
 /* Send one frame out; the first frame in must be the host's VLAN one,
@@ -635,6 +703,7 @@ static int frontend_main(char **argv)
 	rc = !f.h || !f.gs || !f.ev ? 10 : fe_connect(&f, strcmp(mode, "stall") != 0);
 	if (rc == 0)
 		rc = strcmp(mode, "spoof") == 0 ? fe_spoof(&f) :
+		     strcmp(mode, "ip") == 0 ? fe_ip(&f) :
 		     strcmp(mode, "vlan") == 0 ? fe_vlan(&f) : fe_stall(&f);
 	if (f.ev)
 		xnx_evtchn_close(f.ev);
@@ -759,7 +828,7 @@ static void test_sim_spoofed_mac_dropped_and_counted(void)
 
 	if (!ready)
 		return;
-	CU_ASSERT_EQUAL_FATAL(make_guest(&g, "s", 0), 0);
+	CU_ASSERT_EQUAL_FATAL(make_guest(&g, "s", 0, NULL), 0);
 	fd = pkt_open(g.ifindex);
 	CU_ASSERT_FATAL(fd >= 0);
 	start_frontend(&g, "spoof");
@@ -784,6 +853,59 @@ static void test_sim_spoofed_mac_dropped_and_counted(void)
 	CU_ASSERT(alive(nb_pid));
 }
 
+static void test_sim_ip_spoofing_dropped_and_counted(void)
+{
+	static const char *const want[] = { "IPOK1", "ARPOK", "IPOK2" };
+	bool seen[3] = { false }, bad = false;
+	struct counters_for c;
+	uint8_t buf[2048];
+	struct guest g;
+	int fd, tci;
+
+	if (!ready)
+		return;
+	CU_ASSERT_EQUAL_FATAL(make_guest(&g, "i", 0, "10.0.0.2 192.168.7.0/24"), 0);
+	fd = pkt_open(g.ifindex);
+	CU_ASSERT_FATAL(fd >= 0);
+	start_frontend(&g, "ip");
+	CU_ASSERT_EQUAL(end_frontend(&g), 0);
+	while (!seen[2]) {
+		size_t n = pkt_recv(fd, buf, sizeof(buf), &tci, WAIT_MS);
+
+		if (n == 0)
+			break;
+		for (int i = 0; i < 3; i++)
+			seen[i] |= has_ip_marker(buf, n, want[i]);
+		bad |= has_ip_marker(buf, n, "IPBAD") || has_ip_marker(buf, n, "ARPBAD");
+	}
+	CU_ASSERT(seen[0] && seen[1] && seen[2]);
+	CU_ASSERT_FALSE(bad);
+	close(fd);
+	CU_ASSERT_FATAL(finish_guest(&g, &c));
+	CU_ASSERT_EQUAL(counter(c.line, "drop_tx_spoofed_ip"), 2);
+	CU_ASSERT_EQUAL(counter(c.line, "tx_packets"), 3);
+	CU_ASSERT(alive(nb_pid));
+}
+
+/* Fail closed: a malformed `ip` keeps the vif down, with the reason. */
+static void test_sim_malformed_ip_refused(void)
+{
+	struct guest g;
+	char *err;
+
+	if (!ready)
+		return;
+	CU_ASSERT_EQUAL_FATAL(make_guest(&g, "m", 0, "10.0.0.2  10.0.0.300"), 0);
+	start_frontend(&g, "spoof");
+	CU_ASSERT(wait_key(g.be, "state", "5"));	/* Closing, never Connected */
+	err = xnx_xs_read(xs, XBT_NULL, g.be, "error");
+	CU_ASSERT(err && strstr(err, "/ip: ") && strstr(err, "empty entry"));
+	free(err);
+	CU_ASSERT(end_frontend(&g) != 0);	/* it never saw Connected */
+	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
+	CU_ASSERT(alive(nb_pid));
+}
+
 static void test_sim_vlan_tagged_exchange(void)
 {
 	struct counters_for c;
@@ -794,7 +916,7 @@ static void test_sim_vlan_tagged_exchange(void)
 
 	if (!ready)
 		return;
-	CU_ASSERT_EQUAL_FATAL(make_guest(&g, "v", VLAN), 0);
+	CU_ASSERT_EQUAL_FATAL(make_guest(&g, "v", VLAN, NULL), 0);
 	fd = pkt_open(g.ifindex);
 	CU_ASSERT_FATAL(fd >= 0);
 	start_frontend(&g, "vlan");
@@ -834,7 +956,7 @@ static void test_sim_stalled_guest_bounded_then_recovers(void)
 
 	if (!ready)
 		return;
-	CU_ASSERT_EQUAL_FATAL(make_guest(&g, "t", 0), 0);
+	CU_ASSERT_EQUAL_FATAL(make_guest(&g, "t", 0, NULL), 0);
 	fd = pkt_open(g.ifindex);
 	CU_ASSERT_FATAL(fd >= 0);
 	start_frontend(&g, "stall");		/* posts no RX buffer */
@@ -888,6 +1010,8 @@ int main(int argc, char **argv)
 		return 2;
 	s = CU_add_suite("netback_policy_sim", suite_init, suite_clean);
 	CU_add_test(s, "sim_spoofed_mac_dropped_and_counted", test_sim_spoofed_mac_dropped_and_counted);
+	CU_add_test(s, "sim_ip_spoofing_dropped_and_counted", test_sim_ip_spoofing_dropped_and_counted);
+	CU_add_test(s, "sim_malformed_ip_refused", test_sim_malformed_ip_refused);
 	CU_add_test(s, "sim_vlan_tagged_exchange", test_sim_vlan_tagged_exchange);
 	CU_add_test(s, "sim_stalled_guest_bounded_then_recovers",
 		    test_sim_stalled_guest_bounded_then_recovers);
