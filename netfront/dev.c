@@ -74,19 +74,12 @@ static void dev_closed(struct xnf_dev *dev, const char *why)
 }
 
 /* Backend Connected: kick both channels (requests were queued before it
- * bound them, as Linux xennet_connect does) and go Connected. */
+ * bound them, as Linux xennet_connect does); the data path is live. */
 static void go_connected(struct xnf_dev *dev)
 {
-	int rc;
-
 	xnx_evtchn_notify(dev->ev, (evtchn_port_t)dev->port_tx);
 	if (dev->port_rx != dev->port_tx)
 		xnx_evtchn_notify(dev->ev, (evtchn_port_t)dev->port_rx);
-	rc = xnf_xb_set_state(dev, XenbusStateConnected);
-	if (rc < 0) {
-		dev_fail(dev, rc, "writing state Connected: %s", strerror(-rc));
-		return;
-	}
 	dev->state = XNF_CONNECTED;
 	xnx_info("vif %u: connected to backend %s (domain %u)", dev->devid,
 		 dev->be_path, dev->be_id);
@@ -108,7 +101,7 @@ static void backend_changed(struct xnf_dev *dev, enum xenbus_state be)
 				 dev->reason[0] ? dev->reason : strerror(-rc));
 		break;
 	case XenbusStateConnected:
-		if (dev->fe_state == XenbusStateInitialised)
+		if (dev->published && dev->state != XNF_CONNECTED)
 			go_connected(dev);
 		break;
 	case XenbusStateClosing:
@@ -198,7 +191,7 @@ static int bind_ports(struct xnf_dev *dev)
 }
 
 /* Backend InitWait: read its features, share rings and buffers, bind the
- * channels, post the receive buffers, publish it all, go Initialised. */
+ * channels, post the receive buffers, publish it all, go Connected. */
 int xnf_dev_connect(struct xnf_dev *dev)
 {
 	bool notify;
@@ -233,7 +226,12 @@ int xnf_dev_connect(struct xnf_dev *dev)
 	xnx_info("vif %u: tx-ring-ref %u rx-ring-ref %u event-channel tx %d "
 		 "rx %d, backend sg %d", dev->devid, dev->tx_ring_ref,
 		 dev->rx_ring_ref, dev->port_tx, dev->port_rx, dev->feat.sg);
-	return xnf_xb_set_state(dev, XenbusStateInitialised);
+	/* Linux netback ignores Initialised and connects only once the
+	 * frontend says Connected, so, like Linux netfront, say Connected as
+	 * soon as everything is published; traffic starts when the backend
+	 * reaches Connected (go_connected). */
+	rc = xnf_xb_set_state(dev, XenbusStateInitialised);
+	return rc < 0 ? rc : xnf_xb_set_state(dev, XenbusStateConnected);
 }
 
 /* Unshare one region; NULL it on success. On Xen this always succeeds (the

@@ -247,13 +247,14 @@ static int read_key(const char *key, unsigned long *out)
 	return xnx_xs_read_uint(xs, XBT_NULL, fe, key, 0, 0xffffffffu, out);
 }
 
-/* Frontend Initialised: check its keys, map, bind, go Connected. */
+/* Frontend published (Initialised, then at once Connected, as Linux
+ * netfront does): check its keys, map, bind, go Connected. */
 static bool back_connect(struct back *b, bool split)
 {
 	unsigned long txref, rxref, p1, p2 = 0;
 
 	memset(b, 0, sizeof(*b));
-	if (!wait_state(fe, S(Initialised)))
+	if (!wait_state(fe, S(Initialised) | S(Connected)))
 		return false;
 	CU_ASSERT_TRUE(is(fe, "request-rx-copy", "1"));
 	CU_ASSERT_TRUE(is(fe, "feature-rx-notify", "1"));
@@ -822,7 +823,7 @@ static void dev_offload_keys(void)
 	w(be, "feature-gso-tcpv6", "1");
 	pid = spawn(guest_offloads, devid);
 	CU_ASSERT_FATAL(pid > 0);
-	CU_ASSERT_TRUE(wait_state(fe, S(Initialised)));
+	CU_ASSERT_TRUE(wait_state(fe, S(Initialised) | S(Connected)));
 	CU_ASSERT_TRUE(is(fe, "feature-gso-tcpv4", "1"));
 	CU_ASSERT_TRUE(is(fe, "feature-gso-tcpv6", "1"));
 	CU_ASSERT_TRUE(is(fe, "feature-ipv6-csum-offload", "1"));
