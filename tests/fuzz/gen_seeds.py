@@ -267,6 +267,37 @@ def netback_ctrl():
                           bytes([0xff]) + creq(300, 0)]))
 
 
+def vnet_hdr(flags=0, gso_type=0, hdr_len=0, gso_size=0, csum_start=0, csum_off=0):
+    return struct.pack("<BBHHHH", flags, gso_type, hdr_len, gso_size, csum_start, csum_off)
+
+
+def rx_round(frames, reqs, ahead=None, step=0, muts=()):
+    out = bytes([len(frames)])
+    for f in frames:
+        out += struct.pack("<H", len(f)) + f
+    out += bytes([len(reqs)]) + b"".join(struct.pack("<HHI", rid, 0, gref) for rid, gref in reqs)
+    out += struct.pack("<HBB", len(reqs) if ahead is None else ahead, step, len(muts))
+    return out + b"".join(muts)
+
+
+def netback_rx():
+    f = vnet_hdr() + tcp4_frame()
+    write("netback_rx", "one_frame", b"\x01" + rx_round([f], [(0, 1)]))
+    big = vnet_hdr() + tcp4_frame(b"y" * 5000)
+    write("netback_rx", "two_slots", b"\x01" + rx_round([big], [(7, 1), (8, 2)]))
+    gso = vnet_hdr(1, 1, 54, 1448, 34, 16) + tcp4_frame(b"z" * 3000)
+    write("netback_rx", "gso_hash", b"\x1b" + rx_round([gso], [(1, 1), (2, 2), (3, 3)]))
+    write("netback_rx", "held_then_drained", b"\x01" + rx_round([f, f], []) +
+          rx_round([f], [], step=250) + rx_round([f], [], step=250) +
+          rx_round([], [(4, 4), (5, 5)]))
+    write("netback_rx", "copy_fails_changed", b"\x01" +
+          rx_round([f, f], [(0, 15), (1, 2)],
+                   muts=[bytes([0]) + struct.pack("<HHI", 99, 0, 3),
+                         bytes([0xff]) + struct.pack("<HHI", 500, 0, 0)]) +
+          rx_round([f], [(2, 1)]))
+    write("netback_rx", "prod_too_far", b"\x01" + rx_round([f], [(0, 1)], ahead=257))
+
+
 if __name__ == "__main__":
     netback_tx()
     netback_extra()
@@ -275,3 +306,4 @@ if __name__ == "__main__":
     vifspec()
     schema()
     netback_ctrl()
+    netback_rx()
