@@ -100,3 +100,4 @@ clean:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 -include tests/fuzz/fuzz.mk
+-include tools/install.mk
