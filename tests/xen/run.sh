@@ -17,8 +17,8 @@
 #   XNET_BIN             the project's programs (default: build/bin)
 #   XNET_XEN_CACHE       package cache (default: /var/cache/xnet-xen)
 #   XNET_XEN_SCENARIOS   which scenarios to run (default: "0 1 2")
-#   XNET_XEN_TIMEOUT     seconds one boot may take (default: 180)
-#   XNET_XEN_TOTAL       seconds the whole run may take (default: 480)
+#   XNET_XEN_TIMEOUT     seconds one boot may take (default: 240)
+#   XNET_XEN_TOTAL       seconds the whole run may take (default: 600)
 #   XNET_XEN_KEEP        a directory to keep the serial logs in
 set -u
 
@@ -27,8 +27,8 @@ SRC=$(cd "$HERE/../.." && pwd)
 XNET_BIN=${XNET_BIN:-$PWD/build/bin}
 XEN_CACHE=${XNET_XEN_CACHE:-/var/cache/xnet-xen}
 SCENARIOS=${XNET_XEN_SCENARIOS:-0 1 2}
-BOOT_TIMEOUT=${XNET_XEN_TIMEOUT:-180}
-TOTAL_TIMEOUT=${XNET_XEN_TOTAL:-480}
+BOOT_TIMEOUT=${XNET_XEN_TIMEOUT:-240}
+TOTAL_TIMEOUT=${XNET_XEN_TOTAL:-600}
 
 XEN_ARGS="console=com1 dom0_mem=384M,max:384M noreboot"
 DOM0_ARGS="console=hvc0"
