@@ -630,12 +630,18 @@ void xnb_vif_ctrl_disconnect(struct xnb_vif *vif)
 	vc_free(vc);
 }
 
-static bool inbox_pending(const struct xnb_vif *vif)
+/* Frames wait for a queue that can take them now: make sure it runs. */
+static bool inbox_pending(struct xnb_vif *vif)
 {
-	for (unsigned i = 0; i < vif->nqueues; i++)
-		if (vif->ctrl->inbox[i].n && !vif->vq[i].rx_waiting)
-			return true;
-	return false;
+	bool any = false;
+
+	for (unsigned i = 0; i < vif->nqueues; i++) {
+		if (vif->ctrl->inbox[i].n && !vif->vq[i].rx_waiting) {
+			vif->vq[i].rx_pending = true;
+			any = true;
+		}
+	}
+	return any;
 }
 
 enum xnb_work xnb_vif_ctrl_run(struct xnb_vif *vif, bool after)
