@@ -1,0 +1,94 @@
+#!/bin/sh
+# policy_guests.sh — the backend's policy with real guests (xnetfront) on a
+# bridge:
+#   - anti-spoofing: a guest with ip=ADDR reaches its peer from ADDR, not
+#     once it moves to another address or changes its MAC, and again when
+#     it goes back;
+#   - VLAN: two guests with vlan=10 reach each other through a plain bridge
+#     (their frames cross it tagged), a guest with vlan=20 reaches neither.
+# Cleans up every domain, link and the sim directory, also on failure.
+set -eu
+
+BIN=${XNET_BIN:?}
+XNET="$BIN/xnet"
+XNET_SIM_DIR="$(mktemp -d /tmp/xnet-pol.XXXXXX)"
+export XNET_SIM_DIR
+A=xpa-$$ B=xpb-$$ C=xpc-$$ D=xpd-$$ BR=xpbr$$
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+cleanup() {
+	set +e
+	for g in "$A" "$B" "$C" "$D"; do "$XNET" domain destroy "$g" >/dev/null 2>&1; done
+	"$XNET" sim down >/dev/null 2>&1
+	ip link del "$BR" 2>/dev/null
+	rm -rf "$XNET_SIM_DIR"
+}
+trap cleanup EXIT INT TERM
+
+wait_for() {
+	t=$1; shift
+	end=$(( $(date +%s) + t ))
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# guest NAME VIFSPEC ADDR/PREFIX — create it with one vif, address eth0.
+guest() {
+	"$XNET" domain create "$1"
+	"$XNET" vif attach "$1" "$2" >/dev/null
+	wait_for 20 in_ns "$1" ip link show eth0 || fail "$1: eth0 did not appear"
+	in_ns "$1" ip addr add "$3" dev eth0
+	in_ns "$1" ip link set eth0 up
+}
+
+reaches() { in_ns "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
+
+# Three pings, none answered (a negative check: bounded by ping itself).
+blocked() {
+	out=$(in_ns "$1" ping -c 3 -i 0.2 -W 1 "$2" 2>&1) || true
+	echo "$out" | grep -q ' 100% packet loss'
+}
+
+"$XNET" sim up
+ip link add "$BR" type bridge && ip link set "$BR" up
+
+# ---- anti-spoofing -------------------------------------------------------
+guest "$A" "mac=00:16:3e:00:e0:01,bridge=$BR,ip=198.19.0.1" 198.19.0.1/24
+guest "$B" "mac=00:16:3e:00:e0:02,bridge=$BR" 198.19.0.2/24
+wait_for 20 reaches "$A" 198.19.0.2 || fail "$A (listed address) cannot reach $B"
+
+in_ns "$A" ip addr del 198.19.0.1/24 dev eth0
+in_ns "$A" ip addr add 198.19.0.9/24 dev eth0
+in_ns "$B" ip neigh flush dev eth0
+blocked "$A" 198.19.0.2 || fail "$A reached $B from an unlisted address"
+
+in_ns "$A" ip addr del 198.19.0.9/24 dev eth0
+in_ns "$A" ip addr add 198.19.0.1/24 dev eth0
+wait_for 20 reaches "$A" 198.19.0.2 || fail "$A cannot reach $B again"
+
+in_ns "$A" ip link set eth0 address 00:16:3e:00:e0:99
+in_ns "$B" ip neigh flush dev eth0
+blocked "$A" 198.19.0.2 || fail "$A reached $B with a spoofed MAC"
+in_ns "$A" ip link set eth0 address 00:16:3e:00:e0:01
+wait_for 20 reaches "$A" 198.19.0.2 || fail "$A cannot reach $B with its own MAC"
+
+# ---- VLAN ------------------------------------------------------------------
+guest "$C" "mac=00:16:3e:00:e0:03,bridge=$BR,vlan=10" 198.20.0.3/24
+guest "$D" "mac=00:16:3e:00:e0:04,bridge=$BR,vlan=10" 198.20.0.4/24
+wait_for 20 reaches "$C" 198.20.0.4 || fail "$C cannot reach $D on VLAN 10"
+"$XNET" domain destroy "$D"
+guest "$D" "mac=00:16:3e:00:e0:04,bridge=$BR,vlan=20" 198.20.0.4/24
+in_ns "$C" ip neigh flush dev eth0
+blocked "$C" 198.20.0.4 || fail "$C (VLAN 10) reached $D (VLAN 20)"
+# B is untagged on the same bridge: out of C's VLAN too.
+in_ns "$B" ip addr add 198.20.0.2/24 dev eth0
+blocked "$C" 198.20.0.2 || fail "$C (VLAN 10) reached untagged $B"
+
+for g in "$A" "$B" "$C" "$D"; do "$XNET" domain destroy "$g"; done
+"$XNET" sim down
+ip link del "$BR"
+echo "PASS policy_guests"
