@@ -26,9 +26,9 @@ static const char vif_usage[] =
 	"  detach  unplug vif DEVID cleanly (online=0, Closing, wait for Closed\n"
 	"          up to --timeout, default 10 s; removed anyway after that)\n"
 	"  list    one line per vif as xl network-list: Idx BE Mac-Addr handle\n"
-	"          state evt-ch tx-/rx-ring-ref BE-path, then the backend\n"
-	"          interface (Vif) and its link id (from xnetback's stats socket;\n"
-	"          - without it). --json: an array of objects with those fields.\n";
+	"          state evt-ch tx-/rx-ring-ref, the backend interface (Vif) and\n"
+	"          its link id (from xnetback's stats socket; - without it), and\n"
+	"          BE-path last. --json: an array of objects with those fields.\n";
 
 static struct xs_handle *open_xs(void)
 {
@@ -203,8 +203,9 @@ static void list_line(const struct xnt_vif_info *v, const char *dom, const struc
 		snprintf(lid, sizeof(lid), "%lld", ifindex);
 	if (dom)
 		printf("%-16s ", dom);
-	printf("%-3u %-2s %-17s %-6s %-5s %-6s %6s/%-8s %-40s %-15s %s\n", v->devid, v->be_id,
-	       v->mac, v->handle, v->state, v->evt, v->tx, v->rx, v->be_path, name, lid);
+	/* BE-path stays last, as in xl network-list. */
+	printf("%-3u %-2s %-17s %-6s %-5s %-6s %6s/%-8s %-15s %-6s %s\n", v->devid, v->be_id,
+	       v->mac, v->handle, v->state, v->evt, v->tx, v->rx, name, lid, v->be_path);
 }
 
 static int list(int argc, char **argv)
@@ -253,8 +254,8 @@ static int list(int argc, char **argv)
 		xnt_json_arr(&j, NULL);
 	} else {
 		printf("%sIdx BE Mac Addr.         handle state evt-ch tx-/rx-ring-ref "
-		       "%-40s %-15s %s\n", only ? "" : "Domain           ", "BE-path", "Vif",
-		       "Linkid");
+		       "%-15s %-6s %s\n", only ? "" : "Domain           ", "Vif", "Linkid",
+		       "BE-path");
 	}
 	for (int i = 0; i < n; i++) {
 		unsigned ids[64];

@@ -120,7 +120,7 @@ check "$T/list.json" '.[] | select(.domain == "'"$G"'") |
 	.idx == 0 and .mac == "00:16:3e:18:00:02" and .state == "4" and .be == "0" and
 	.be_path == "'"$be"'" and .ifname == "'"$V"'" and .linkid == '"$ifindex"' and
 	(.tx_ring_ref | tonumber) > 0 and (.evt_ch | length) > 0' "vif list --json"
-"$XNET" vif list "$G" | grep -q "^0 .* 00:16:3e:18:00:02 0 *4 .*$be *$V *$ifindex\$" ||
+"$XNET" vif list "$G" | grep -q "^0 .* 00:16:3e:18:00:02 0 *4 .* $V *$ifindex *$be\$" ||
 	fail "vif list text: $("$XNET" vif list "$G")"
 ok "vif list: text and --json with interface $V and link id $ifindex"
 
