@@ -29,7 +29,7 @@
 #include "sim/store_int.h"
 #include "xnx_log.h"
 
-static char sock_path[108];
+static char sock_dir[80], sock_path[108];
 static uint8_t msg[64 * 1024];
 
 struct client {
@@ -148,13 +148,22 @@ static bool send_all(int fd, const uint8_t *p, size_t len)
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void remove_dir(void)
+{
+	unlink(sock_path);
+	rmdir(sock_dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/xnet-fuzz-store.XXXXXX";
+	const char *tmp = getenv("TMPDIR");
 
-	if (!mkdtemp(dir))
+	snprintf(sock_dir, sizeof(sock_dir), "%s/xnet-fuzz-store.XXXXXX",
+		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+	if (!mkdtemp(sock_dir))
 		return -1;
-	snprintf(sock_path, sizeof(sock_path), "%s/xenstored.sock", dir);
+	snprintf(sock_path, sizeof(sock_path), "%s/xenstored.sock", sock_dir);
+	atexit(remove_dir);
 	return 0;
 }
 
