@@ -36,10 +36,11 @@ wait_for() {
 
 in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-# guest NAME VIFSPEC ADDR/PREFIX — create it with one vif, address eth0.
+# guest NAME VIFSPEC ADDR/PREFIX — create it with one vif (named after the
+# guest: unique to this run), address eth0.
 guest() {
 	"$XNET" domain create "$1"
-	"$XNET" vif attach "$1" "$2" >/dev/null
+	"$XNET" vif attach "$1" "$2,vifname=v$(echo "$1" | tr -d -)" >/dev/null
 	wait_for 20 in_ns "$1" ip link show eth0 || fail "$1: eth0 did not appear"
 	in_ns "$1" ip addr add "$3" dev eth0
 	in_ns "$1" ip link set eth0 up
