@@ -477,6 +477,14 @@ static void on_listen(int fd, uint32_t events, void *arg)
 	struct hyp_conn *c;
 	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+	if (cfd < 0 && (errno == EMFILE || errno == ENFILE)) {
+		/* The pending connection would wake us again at once: stop
+		 * listening until the timer looks again. */
+		hyp_log(d->hyp, "dom%u: out of descriptors, not accepting for now", d->domid);
+		sim_loop_mod(d->hyp->loop, fd, 0);
+		d->listen_paused = true;
+		return;
+	}
 	if (cfd < 0)
 		return;
 	if (!hyp_privileged(d) && d->nconns >= XNX_SIM_MAX_CONNS_GUEST) {
@@ -505,9 +513,16 @@ static void on_timer(int fd, uint32_t events, void *arg)
 
 	if (read(fd, &ticks, sizeof(ticks)) < 0)
 		return;
-	for (unsigned i = 0; i < DOMID_FIRST_RESERVED; i++)
-		if (h->doms[i] && h->doms[i]->norphans)
-			hyp_gnt_retry_orphans(h->doms[i]);
+	for (unsigned i = 0; i < DOMID_FIRST_RESERVED; i++) {
+		struct hyp_dom *d = h->doms[i];
+
+		if (d && d->norphans)
+			hyp_gnt_retry_orphans(d);
+		if (d && d->listen_paused) {
+			d->listen_paused = false;
+			sim_loop_mod(h->loop, d->listen_fd, EPOLLIN);
+		}
+	}
 }
 
 static int timer_start(struct sim_hyp *h)

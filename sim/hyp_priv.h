@@ -70,6 +70,7 @@ struct hyp_dom {
 	uint32_t flags;			/* XNX_SIM_DOM_* */
 	char name[XNX_SIM_NAME_MAX];
 	int listen_fd;
+	bool listen_paused;		/* out of descriptors: retried on the timer */
 	struct hyp_conn *conns;
 	uint32_t nconns;
 

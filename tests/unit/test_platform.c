@@ -21,7 +21,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -75,7 +77,7 @@ static int wait_sock(void)
 	return -1;
 }
 
-static pid_t spawn_simd(const char *dir, bool fg)
+static pid_t spawn_simd_nofile(const char *dir, bool fg, rlim_t nofile)
 {
 	char path[512];
 	pid_t pid;
@@ -86,6 +88,10 @@ static pid_t spawn_simd(const char *dir, bool fg)
 		/* If this test dies, its daemon goes too (and removes its
 		 * sockets). */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (nofile) {
+			struct rlimit rl = { nofile, nofile };
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 		if (fg)
 			execl(path, "xnet-simd", "--foreground", "--dir", dir, (char *)NULL);
 		else
@@ -93,6 +99,11 @@ static pid_t spawn_simd(const char *dir, bool fg)
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t spawn_simd(const char *dir, bool fg)
+{
+	return spawn_simd_nofile(dir, fg, 0);
 }
 
 /* Wait for PID to exit (bounded); its status or -1. */
@@ -1458,6 +1469,75 @@ static void test_daemon_mode(void)
 	setenv("XNET_SIM_DIR", sim_dir, 1);
 }
 
+/* CPU time PID has used, in clock ticks. */
+static unsigned long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f)) {
+		char *p = strrchr(buf, ')');
+		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				&ut, &st) != 2)
+			ut = st = 0;
+	}
+	fclose(f);
+	return ut + st;
+}
+
+/* Out of descriptors, the daemon stops accepting instead of spinning on
+ * its listener, and serves again once descriptors are free. */
+static void test_daemon_out_of_descriptors(void)
+{
+	char dir[] = "/tmp/xnet-test-simd.XXXXXX";
+	int conns[200], n = 0;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	setenv("XNET_SIM_DIR", dir, 1);
+	pid = spawn_simd_nofile(dir, true, 48);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT(wait_sock() == 0);
+	/* Non-blocking connects: once the daemon stops accepting, the
+	 * backlog fills and connect says EAGAIN instead of waiting. */
+	while (n < 200) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0);
+
+		xnx_sim_hyp_path(0, sa.sun_path, sizeof(sa.sun_path));
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		conns[n++] = fd;
+	}
+	CU_ASSERT(n > 48);
+	/* give the daemon the time of one tick of its retry timer */
+	unsigned long t0 = cpu_ticks(pid);
+	for (uint64_t end = now_ms() + 1500; now_ms() < end;)
+		nap();
+	unsigned long used = cpu_ticks(pid) - t0;
+	CU_ASSERT(used < 50);		/* ticks of 10 ms: not a busy loop */
+	while (n)
+		close(conns[--n]);
+	uint32_t domid = 0;
+	int rc = -1;
+	for (uint64_t end = now_ms() + WAIT_MS; rc != 0 && now_ms() < end; nap())
+		rc = xnx_sim_domain_create("after-emfile", 0, &domid);
+	CU_ASSERT(rc == 0 && domid > 0);
+	kill(pid, SIGTERM);
+	int st = wait_exit(pid);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	rm_tree(dir);
+	setenv("XNET_SIM_DIR", sim_dir, 1);
+}
+
 static void test_foreground_sigterm(void)
 {
 	char dir[] = "/tmp/xnet-test-simd.XXXXXX", path[512];
@@ -1526,6 +1606,7 @@ int main(int argc, char **argv)
 		{ "killed_copier_releases_pins", test_killed_copier_releases_pins },
 		{ "daemon_mode", test_daemon_mode },
 		{ "foreground_sigterm", test_foreground_sigterm },
+		{ "daemon_out_of_descriptors", test_daemon_out_of_descriptors },
 	};
 	CU_pSuite s;
 	unsigned fails;
