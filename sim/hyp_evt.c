@@ -1,10 +1,9 @@
 /*
  * hyp_evt.c — event channels in xnet-simd: per-domain port tables, binding
  * (alloc unbound, bind interdomain), closing (the other end drops to
- * _unbound and is raised), and telling a notifier which eventfd belongs to
- * the other end. Notifications themselves never pass through here: each
- * port has a datagram socket pair whose sending end the peer's notifier
- * holds.
+ * _unbound and is raised), and telling a notifier how to wake the other
+ * end. Notifications themselves never pass through here: each port has a
+ * datagram socket pair whose sending end the peer's notifier holds.
  */
 #include <errno.h>
 #include <stdint.h>
