@@ -5,7 +5,9 @@
 #     once it moves to another address or changes its MAC, and again when
 #     it goes back;
 #   - VLAN: two guests with vlan=10 reach each other through a plain bridge
-#     (their frames cross it tagged), a guest with vlan=20 reaches neither.
+#     (their frames cross it tagged), a guest with vlan=20 does not, and its
+#     backend counts the VLAN 10 frames it refused;
+#   - the drops show in `xnet stats`.
 # Cleans up every domain, link and the sim directory, also on failure.
 set -eu
 
@@ -48,6 +50,11 @@ guest() {
 
 reaches() { in_ns "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 
+# drops GUEST GROUP — GUEST's vif has dropped at least one frame of GROUP.
+drops() {
+	"$XNET" stats --json "$1/0" | jq -e ".vifs[0].drops.$2 >= 1" >/dev/null
+}
+
 # Three pings, none answered (a negative check: bounded by ping itself).
 blocked() {
 	out=$(in_ns "$1" ping -c 3 -i 0.2 -W 1 "$2" 2>&1) || true
@@ -76,15 +83,23 @@ in_ns "$B" ip neigh flush dev eth0
 blocked "$A" 198.19.0.2 || fail "$A reached $B with a spoofed MAC"
 in_ns "$A" ip link set eth0 address 00:16:3e:00:e0:01
 wait_for 20 reaches "$A" 198.19.0.2 || fail "$A cannot reach $B with its own MAC"
+drops "$A" spoofed || fail "$A: no spoofed drops counted: $("$XNET" stats "$A/0")"
 
 # ---- VLAN ------------------------------------------------------------------
 guest "$C" "mac=00:16:3e:00:e0:03,bridge=$BR,vlan=10" 198.20.0.3/24
 guest "$D" "mac=00:16:3e:00:e0:04,bridge=$BR,vlan=10" 198.20.0.4/24
 wait_for 20 reaches "$C" 198.20.0.4 || fail "$C cannot reach $D on VLAN 10"
+# On the bridge the frames carry the tag.
+timeout 10 tcpdump -i "$BR" -n -c 1 'vlan 10 and icmp' >"$XNET_SIM_DIR/tcpdump.out" 2>&1 &
+dump=$!
+wait_for 10 grep -q "listening on" "$XNET_SIM_DIR/tcpdump.out" || fail "tcpdump did not start"
+in_ns "$C" ping -c 3 -i 0.2 -W 1 198.20.0.4 >/dev/null 2>&1 || true
+wait "$dump" || fail "no VLAN 10 frame on the bridge: $(cat "$XNET_SIM_DIR/tcpdump.out")"
 "$XNET" domain destroy "$D"
 guest "$D" "mac=00:16:3e:00:e0:04,bridge=$BR,vlan=20" 198.20.0.4/24
 in_ns "$C" ip neigh flush dev eth0
 blocked "$C" 198.20.0.4 || fail "$C (VLAN 10) reached $D (VLAN 20)"
+drops "$D" filtered || fail "$D: VLAN 10 frames not counted: $("$XNET" stats "$D/0")"
 # B is untagged on the same bridge: out of C's VLAN too.
 in_ns "$B" ip addr add 198.20.0.2/24 dev eth0
 blocked "$C" 198.20.0.2 || fail "$C (VLAN 10) reached untagged $B"
