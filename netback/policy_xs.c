@@ -100,11 +100,13 @@ int xnb_tap_carrier(int fd, bool on)
 
 void xnb_policy_log_stats(const char *path, const struct xnb_stats *s)
 {
-	char all[2048], line[1024];
+	char all[4096], line[2048];
 	size_t off = 0;
 
-	if (xnb_stats_format(s, all, sizeof(all)) < 0)
+	if (xnb_stats_format(s, all, sizeof(all)) < 0) {
+		xnx_warn("%s: counters too many to log", path);
 		return;
+	}
 	line[0] = '\0';
 	for (char *save, *l = strtok_r(all, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		const char *v = strrchr(l, ' ');
