@@ -1182,11 +1182,29 @@ static void test_destroy_domain_while_mapped(void)
 
 	CU_ASSERT_FATAL(sh && eg && e0 && gt);
 	uint8_t *p = xnx_gntshr_share_pages(sh, 0, 1, &ref, 1);
-	CU_ASSERT_FATAL(p && xnx_gntshr_share_pages(sh, 0, 1, &ref2, 1));
+	uint8_t *p2 = xnx_gntshr_share_pages(sh, 0, 1, &ref2, 1);
+	CU_ASSERT_FATAL(p && p2);
 	memset(p, 0xcd, PAGE);
+	memset(p2, 0xef, PAGE);
 	uint8_t *m = xnx_gnttab_map_grant_ref(gt, g, ref, PROT_READ | PROT_WRITE);
 	CU_ASSERT_FATAL(m != NULL);
-	CU_ASSERT(copy1(gt, true, g, ref2, 0, buf, 16) == GNTST_okay);
+	CU_ASSERT(copy1(gt, true, g, ref2, 0, buf, 16) == GNTST_okay && buf[15] == 0xef);
+	/* the domain's whole memory, as a copier attached to it sees it */
+	struct xnx_simproto_req req = { .op = XNX_SIMOP_GNT_ATTACH, .arg = { g } };
+	struct xnx_simproto_rsp rsp;
+	int fds[3], raw = xnx_simproto_connect(0);
+	CU_ASSERT_FATAL(raw >= 0 && xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), fds, 3) == 0);
+	uint8_t *arena = mmap(NULL, (size_t)XNX_SIM_MAX_PAGES * PAGE, PROT_READ, MAP_SHARED,
+			      fds[0], 0);
+	CU_ASSERT_FATAL(arena != MAP_FAILED);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	close(raw);
+	size_t off2 = SIZE_MAX;
+	for (size_t pg = 0; pg < XNX_SIM_MAX_PAGES && off2 == SIZE_MAX; pg++)
+		if (arena[pg * PAGE] == 0xef && arena[pg * PAGE + PAGE - 1] == 0xef)
+			off2 = pg * PAGE;
+	CU_ASSERT_FATAL(off2 != SIZE_MAX);
 	int pg = xnx_evtchn_bind_unbound_port(eg, 0);
 	int p0 = xnx_evtchn_bind_interdomain(e0, g, pg);
 	CU_ASSERT_FATAL(pg > 0 && p0 > 0);
@@ -1197,6 +1215,10 @@ static void test_destroy_domain_while_mapped(void)
 	/* the existing mapping is still memory (no SIGBUS) */
 	CU_ASSERT(m[0] == 0xcd && m[PAGE - 1] == 0xcd);
 	m[1] = 1;
+	/* the rest of its memory was given back when its handles were cut
+	 * off (reads as zeros now), though copiers keep it attached */
+	CU_ASSERT(arena[off2] == 0 && arena[off2 + PAGE - 1] == 0);
+	munmap(arena, (size_t)XNX_SIM_MAX_PAGES * PAGE);
 	/* nothing new of the dead domain's grants */
 	CU_ASSERT(copy1(gt, true, g, ref2, 0, buf, 16) == GNTST_bad_domain);
 	CU_ASSERT(copy1(gt, true, g, ref, 0, buf, 16) == GNTST_bad_domain);
