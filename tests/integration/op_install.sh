@@ -5,7 +5,8 @@
 # renders without a warning; the installed programs find each other and
 # the schema; every program and xnet command answers --help; the units
 # pass systemd-analyze verify; `make uninstall` takes it all back.
-# Builds nothing new: uses the build directory XNET_BIN belongs to.
+# Uses the build directory XNET_BIN belongs to, with its flags (SAN=1 for
+# a sanitizer build): make only brings it up to date.
 set -u
 BIN=${XNET_BIN:-$PWD/build/bin}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +20,13 @@ cleanup() { rm -rf "$T"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-inst() { make -s -C "$SRC" B="$B" "$@" >"$T/make.log" 2>&1 || fail "make $*: $(cat "$T/make.log")"; }
+# The build's own flavour, so that make links nothing differently.
+SAN=0
+ldd "$BIN/xnet" 2>/dev/null | grep -q libasan && SAN=1
+inst() {
+	make -s -C "$SRC" B="$B" SAN="$SAN" "$@" >"$T/make.log" 2>&1 ||
+		fail "make $*: $(tail -20 "$T/make.log")"
+}
 
 inst install DESTDIR="$D"
 cat >"$T/want" <<EOF
@@ -72,7 +79,7 @@ for m in "$D"/usr/local/share/man/man*/*; do
 	[ -z "$out" ] || fail "groff warns on $(basename "$m"): $out"
 	out=$(MANWIDTH=80 man -l "$m" 2>&1 >"$T/page")
 	[ -z "$out" ] || fail "man -l warns on $(basename "$m"): $out"
-	grep -q '^NAME' "$T/page" && grep -q '^SYNOPSIS' "$T/page" ||
+	{ grep -q '^NAME' "$T/page" && grep -q '^SYNOPSIS' "$T/page"; } ||
 		fail "$(basename "$m") has no NAME/SYNOPSIS: $(head "$T/page")"
 done
 MANPATH="$D/usr/local/share/man" man -w xnet-stats >/dev/null || fail "man -w xnet-stats"

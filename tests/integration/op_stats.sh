@@ -64,6 +64,23 @@ check "$T/st0.json" '.daemons.xnetback.state == "stopped" and .platform == "sim"
 	"status without a sim"
 ok "stats and status with nothing running"
 
+# A malformed answer on the socket is refused naming the line, and one cut
+# short (no "end") is refused too: a fake server answers once each.
+serve_once() { # serve_once SOCKET TEXT: answer one client with TEXT
+	/usr/bin/python3 -c 'import socket,sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept(); c.sendall(sys.argv[2].encode()); c.close()' "$1" "$2" &
+	wait_for 5 test -S "$1" || fail "fake stats server did not start"
+}
+serve_once "$T/bad.sock" "$(printf 'xnetback 1\npid 1\nvif 1 0\ntx_packets lots\nend\n')"
+out=$("$XNET" stats --socket "$T/bad.sock" 2>&1) && fail "a malformed answer was accepted"
+echo "$out" | grep -q "bad.sock: line 4: malformed" || fail "malformed answer: $out"
+serve_once "$T/short.sock" "$(printf 'xnetback 1\npid 1\nvif 1 0\ntx_packets 5\n')"
+out=$("$XNET" stats --socket "$T/short.sock" 2>&1) && fail "a cut answer was accepted"
+echo "$out" | grep -q "answer cut short" || fail "cut answer: $out"
+wait
+ok "malformed and cut-short stats answers are refused with the line named"
+
 "$XNET" sim up >/dev/null || fail "sim up"
 domid=$("$XNET" domain create "$G" | awk '{print $2}') || fail "create $G"
 "$XNET" vif attach "$G" "mac=00:16:3e:18:00:02,bridge=$BR,vifname=$V" >/dev/null ||
@@ -97,6 +114,7 @@ jq -e --argjson c "$COUNT" --slurpfile a "$T/s1.json" '
 ok "stats --json: tx and rx moved by at least $COUNT packets, no drops"
 
 # Per queue: this connection's counters add up to the vif's, rings are mapped.
+# shellcheck disable=SC2016 # $v is jq's
 check "$T/s2.json" '.vifs[0] as $v | ($v.queues | length) == $v.counters.queues and
 	([$v.queues[].counters.tx_packets] | add) == $v.counters.tx_packets and
 	([$v.queues[].counters.rx_packets] | add) == $v.counters.rx_packets and
