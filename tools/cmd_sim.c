@@ -21,6 +21,7 @@
 #define MAX_DOMAINS 256
 #define MADE_DIR ".xnet-made-dir"	/* sim up created the directory */
 #define LOCK_FILE ".xnet-lock"		/* one sim up/down at a time */
+#define XNT_DEFAULTS_FILE "/etc/default/xnet"	/* written by make install */
 
 static const char sim_usage[] =
 	"usage: xnet sim up|down|status\n"
@@ -180,9 +181,38 @@ static int lock_sim(void)
 	return fd;
 }
 
+/* An installed tree keeps the scripts apart from the programs and says
+ * where in /etc/default/xnet ($XNET_DEFAULTS; the systemd units read it
+ * too): use that for
+ * xnet-hotplugd unless XNET_SCRIPTS_DIR is set or the scripts are here. */
+static void scripts_dir_from_defaults(void)
+{
+	char path[PATH_MAX], line[PATH_MAX + 32];
+	const char *key = "XNET_SCRIPTS_DIR=";
+	FILE *f;
+
+	if (getenv("XNET_SCRIPTS_DIR") || xnt_prog_path("vif-bridge", path, sizeof(path)) == 0)
+		return;
+	f = fopen(getenv("XNET_DEFAULTS") ? getenv("XNET_DEFAULTS") : XNT_DEFAULTS_FILE, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == '/') {
+			setenv("XNET_SCRIPTS_DIR", line + strlen(key), 1);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
 static int up(void)
 {
 	int rc = make_sim_dir(), lock;
+
+	scripts_dir_from_defaults();
+	/* The scripts find xnet-linkid through XNET_BIN (an installed tree
+	 * keeps them apart from the programs). */
+	setenv("XNET_BIN", xnt_bin_dir(), 0);
 
 	if (rc < 0)
 		return xnt_fail("sim up: cannot create %s: %s", xnx_sim_dir(), strerror(-rc));

@@ -16,7 +16,19 @@ D=$T/root
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
-cleanup() { rm -rf "$T"; }
+P=$T/prefix
+G=xoi-$$
+BR=xoib$$
+run_sim() { env -u XNET_BIN -u XNET_SCRIPTS_DIR XNET_DEFAULTS="$P/etc/default/xnet" \
+	XNET_SIM_DIR="$T/sim" "$P/sbin/xnet" "$@"; }
+cleanup() {
+	set +e
+	[ -x "$P/sbin/xnet" ] && run_sim sim down >/dev/null 2>&1
+	ip netns list | awk '{print $1}' | grep -qx "$G" && ip netns del "$G"
+	ip link show "$BR" >/dev/null 2>&1 && ip link del "$BR"
+	ip link show "xoi$$" >/dev/null 2>&1 && ip link del "xoi$$"
+	rm -rf "$T"
+}
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
@@ -71,6 +83,7 @@ grep -qx 'ExecStart=/usr/local/sbin/xnet-hotplugd --foreground' "$U/xnet-hotplug
 grep -qx 'PIDFile=/run/xnet/xnet-simd.pid' "$U/xnet-simd.service" || fail "xnet-simd.service PIDFile"
 grep -q '@' "$U"/*.service && fail "a placeholder is left in a unit: $(grep '@' "$U"/*.service)"
 grep -qx 'XNET_SCRIPTS_DIR=/etc/xnet/scripts' "$D/etc/default/xnet" || fail "default scripts dir"
+grep -qx 'XNET_BIN=/usr/local/sbin' "$D/etc/default/xnet" || fail "default XNET_BIN"
 cmp -s "$SRC/hotplug/vif-bridge" "$D/etc/xnet/scripts/vif-bridge" || fail "vif-bridge differs"
 ok "units and defaults name the installed paths"
 
@@ -106,13 +119,35 @@ jq -e '.daemons | all(.state == "stopped")' "$T/st.json" >/dev/null ||
 ok "installed xnet finds the daemons, xnet-schema its schema"
 
 if command -v systemd-analyze >/dev/null; then
-	P=$T/prefix
 	inst install PREFIX="$P" SYSCONFDIR="$P/etc" RUNDIR="$P/run"
 	MANPATH="$P/share/man" systemd-analyze verify "$P"/lib/systemd/system/*.service \
 		>"$T/verify" 2>&1 || fail "systemd-analyze verify: $(cat "$T/verify")"
 	[ -s "$T/verify" ] && fail "systemd-analyze verify warns: $(cat "$T/verify")"
 	ok "systemd-analyze verify: the three units are clean"
 fi
+
+# The installed programs run: sim up from the prefix (scripts found through
+# the installed defaults file), a guest's vif goes through its hotplug
+# script to Connected, sim down leaves nothing.
+[ -x "$P/sbin/xnet" ] || inst install PREFIX="$P" SYSCONFDIR="$P/etc" RUNDIR="$P/run"
+xs() { XENSTORED_PATH="$T/sim/xenstored.sock" "$@"; }
+is() { [ "$(xs xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
+wait_for() {
+	n=$(($1 * 10)); shift
+	while ! "$@" >/dev/null 2>&1; do
+		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
+	done
+}
+run_sim sim up >"$T/up" 2>&1 || fail "installed sim up: $(cat "$T/up")"
+domid=$(run_sim domain create "$G" | awk '{print $2}') || fail "installed domain create"
+run_sim vif attach "$G" "bridge=$BR,vifname=xoi$$" >/dev/null || fail "installed vif attach"
+wait_for 20 is "/local/domain/0/backend/vif/$domid/0/hotplug-status" connected ||
+	fail "hotplug script not found or failed: $(xs xenstore-read \
+		"/local/domain/0/backend/vif/$domid/0/hotplug-error" 2>&1)"
+wait_for 20 is "/local/domain/0/backend/vif/$domid/0/state" 4 || fail "installed: not Connected"
+run_sim sim down >/dev/null || fail "installed sim down"
+[ ! -e "$T/sim" ] || fail "installed sim down left $(ls -A "$T/sim")"
+ok "installed programs: sim up, a vif through its installed hotplug script to Connected"
 
 inst uninstall DESTDIR="$D"
 left=$(cd "$D" && find . -type f -printf '/%P\n')
