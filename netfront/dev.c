@@ -118,6 +118,17 @@ static void backend_changed(struct xnf_dev *dev, enum xenbus_state be)
 	}
 }
 
+/* The backend may say its link is down (`carrier`=0): frames still flow,
+ * the user of the device decides what to do with it. */
+static void carrier_changed(struct xnf_dev *dev)
+{
+	bool off = !xnf_xb_carrier(dev);
+
+	if (off != dev->carrier_off)
+		xnx_info("vif %u: backend carrier %s", dev->devid, off ? "off" : "on");
+	dev->carrier_off = off;
+}
+
 /* Re-read the vif and the backend's state after a watch fired. */
 static void advance(struct xnf_dev *dev)
 {
@@ -142,6 +153,7 @@ static void advance(struct xnf_dev *dev)
 		return;
 	}
 	backend_changed(dev, be);
+	carrier_changed(dev);
 }
 
 /* ---- resources ------------------------------------------------------------ */
@@ -704,6 +716,11 @@ unsigned xnf_backend_offloads(const struct xnf_dev *dev)
 	if (dev->state != XNF_CONNECTED)
 		return 0;
 	return XNF_OFFLOAD_CSUM | dev->q->gso;
+}
+
+int xnf_carrier(const struct xnf_dev *dev)
+{
+	return !dev->carrier_off;
 }
 
 unsigned xnf_devid(const struct xnf_dev *dev)

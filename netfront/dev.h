@@ -57,6 +57,7 @@ struct xnf_dev {
 	struct xnf_queue *q;		/* set while rings are shared */
 	bool published;			/* the backend may have mapped our pages */
 	bool shutdown;			/* xnf_shutdown was called */
+	bool carrier_off;		/* the backend wrote carrier=0 */
 };
 
 /* xenbus.c */
@@ -69,6 +70,8 @@ int xnf_xb_set_state(struct xnf_dev *dev, enum xenbus_state target);
  * value that is not a XenbusState. */
 int xnf_xb_backend_state(struct xnf_dev *dev, enum xenbus_state *out);
 bool xnf_xb_vif_exists(struct xnf_dev *dev);
+/* The backend's optional `carrier` key: false only for "0". */
+bool xnf_xb_carrier(struct xnf_dev *dev);
 void xnf_xb_write_error(struct xnf_dev *dev, int err, const char *reason);
 /* Parse "aa:bb:cc:dd:ee:ff" strictly. 0 or -EINVAL. */
 int xnf_parse_mac(const char *s, uint8_t mac[6]);

@@ -229,7 +229,10 @@ int xnf_rx_next(struct xnf_queue *q, struct xnf_frame *out)
 	} else {
 		rx_copy(q, e.end, out->data);
 		out->len = (uint32_t)e.len;
-		out->flags = (e.flags & NETRXF_csum_blank ? XNF_F_CSUM_BLANK : 0) |
+		/* A GSO frame's checksum is partial whatever the flags say
+		 * (Linux netfront treats it so for older backends). */
+		out->flags = (e.flags & NETRXF_csum_blank ||
+			      e.gso_type != XNF_GSO_NONE ? XNF_F_CSUM_BLANK : 0) |
 			     (e.flags & NETRXF_data_validated ? XNF_F_DATA_VALIDATED : 0);
 		out->gso_type = e.gso_type;
 		out->gso_size = e.gso_type != XNF_GSO_NONE ? e.gso_size : 0;

@@ -94,6 +94,17 @@ int xnf_tap_set_offload(int fd, const char *name, unsigned tun_flags)
 	return 0;
 }
 
+int xnf_tap_set_carrier(int fd, const char *name, int on)
+{
+	if (ioctl(fd, TUNSETCARRIER, &on) < 0) {
+		int e = errno;
+		xnx_err("%s: setting carrier %s: %s", name, on ? "on" : "off",
+			strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
 /* One RTM_NEWLINK request with IFLA_GSO_MAX_SIZE, acknowledged. */
 int xnf_tap_set_gso_max_size(const char *name, unsigned size)
 {

@@ -22,4 +22,8 @@ int xnf_tap_set_offload(int fd, const char *name, unsigned tun_flags);
  * netif frame holds at most 64 KiB - 1, headers included). 0 or -errno. */
 int xnf_tap_set_gso_max_size(const char *name, unsigned size);
 
+/* Link carrier of the TAP on FD (TUNSETCARRIER): ON 1 or 0. 0 or -errno
+ * (logged). */
+int xnf_tap_set_carrier(int fd, const char *name, int on);
+
 #endif

@@ -10,6 +10,11 @@
 #define ETH_P_8021Q_ 0x8100
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
+#define IPPROTO_HOPOPTS_ 0
+#define IPPROTO_ROUTING_ 43
+#define IPPROTO_DSTOPTS_ 60
+/* Extension headers walked before giving up (a chain is rarely > 2). */
+#define IPV6_EXT_MAX 8
 
 static unsigned be16(const uint8_t *p)
 {
@@ -32,6 +37,25 @@ static int l3_locate(const uint8_t *f, size_t len, unsigned *off, unsigned *type
 	return 0;
 }
 
+/* Walk IPv6 extension headers that carry no payload of their own
+ * (hop-by-hop, routing, destination options), as Linux's
+ * skb_checksum_setup_ipv6 does, so a blank checksum behind them can still
+ * be placed. A fragment header stops the walk: not completable. */
+static int ipv6_skip_ext(const uint8_t *f, size_t len, unsigned *off,
+			 uint8_t *proto)
+{
+	for (int n = 0; n < IPV6_EXT_MAX; n++) {
+		if (*proto != IPPROTO_HOPOPTS_ && *proto != IPPROTO_ROUTING_ &&
+		    *proto != IPPROTO_DSTOPTS_)
+			return 0;
+		if (len < *off + 8u)
+			return -EINVAL;
+		*proto = f[*off];
+		*off += (f[*off + 1] + 1u) * 8u;
+	}
+	return -EINVAL;
+}
+
 int xnf_l4_locate(const uint8_t *f, size_t len, unsigned *l4_off, uint8_t *proto)
 {
 	unsigned off, type;
@@ -48,11 +72,16 @@ int xnf_l4_locate(const uint8_t *f, size_t len, unsigned *l4_off, uint8_t *proto
 			return -EINVAL;
 		*proto = f[off + 9];
 		*l4_off = off + ihl;
+		/* A later fragment has no L4 header to find. */
+		if ((be16(f + off + 6) & 0x1fff) != 0)
+			return -EINVAL;
 	} else if (type == ETH_P_IPV6_) {
 		if (len < off + 40 || (f[off] >> 4) != 6)
 			return -EINVAL;
 		*proto = f[off + 6];
 		*l4_off = off + 40;
+		if (ipv6_skip_ext(f, len, l4_off, proto) < 0)
+			return -EINVAL;
 	} else {
 		return -EINVAL;
 	}
@@ -124,5 +153,69 @@ int xnf_vnet_to_frame(const struct virtio_net_hdr *h, struct xnf_frame *f)
 		return -EINVAL;
 	}
 	f->gso_size = h->gso_size;
+	return 0;
+}
+
+/* One's-complement sum of LEN bytes at P added to SUM (not folded). */
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (; len > 1; p += 2, len -= 2)
+		sum += be16(p);
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* The L4 length the IP header declares (not the Ethernet padding) and the
+ * pseudo-header sum; -EINVAL if the frame is shorter than it says. */
+static int pseudo_sum(const uint8_t *f, size_t len, unsigned l4, uint8_t proto,
+		      uint32_t *sum, size_t *l4_len)
+{
+	unsigned l3, type;
+	size_t end;
+
+	if (l3_locate(f, len, &l3, &type) < 0)
+		return -EINVAL;
+	if (type == ETH_P_IP_) {
+		end = l3 + be16(f + l3 + 2);
+		*sum = sum16(f + l3 + 12, 8, 0);
+	} else {
+		end = l3 + 40 + be16(f + l3 + 4);
+		*sum = sum16(f + l3 + 8, 32, 0);
+	}
+	if (end > len || end < l4)
+		return -EINVAL;
+	*l4_len = end - l4;
+	*sum += proto + (uint32_t)(*l4_len >> 16) + (uint32_t)(*l4_len & 0xffff);
+	return 0;
+}
+
+int xnf_csum_fill(uint8_t *f, size_t len)
+{
+	unsigned l4, field;
+	uint8_t proto;
+	uint32_t sum;
+	size_t l4_len;
+	uint16_t c;
+
+	if (xnf_l4_locate(f, len, &l4, &proto) < 0 ||
+	    pseudo_sum(f, len, l4, proto, &sum, &l4_len) < 0)
+		return -EINVAL;
+	field = l4 + (proto == IPPROTO_TCP_ ? 16 : 6);
+	if (l4_len < field - l4 + 2)
+		return -EINVAL;
+	f[field] = f[field + 1] = 0;
+	c = (uint16_t)~fold(sum16(f + l4, l4_len, sum));
+	if (c == 0 && proto == IPPROTO_UDP_)
+		c = 0xffff;	/* 0 means "no checksum" in UDP */
+	f[field] = (uint8_t)(c >> 8);
+	f[field + 1] = (uint8_t)c;
 	return 0;
 }

@@ -164,6 +164,9 @@ int xnf_xb_watch(struct xnf_dev *dev)
 		return -ENOMEM;
 	snprintf(be_state, sizeof(be_state), "%s/state", dev->be_path);
 	rc = xnx_xs_watch_add(dev->watches, be_state, on_watch, dev);
+	snprintf(be_state, sizeof(be_state), "%s/carrier", dev->be_path);
+	if (rc == 0)
+		rc = xnx_xs_watch_add(dev->watches, be_state, on_watch, dev);
 	if (rc == 0)
 		rc = xnx_xs_watch_add(dev->watches, dev->fe_path, on_watch, dev);
 	if (rc < 0)
@@ -321,6 +324,18 @@ bool xnf_xb_vif_exists(struct xnf_dev *dev)
 
 	free(v);
 	return v != NULL;
+}
+
+bool xnf_xb_carrier(struct xnf_dev *dev)
+{
+	unsigned long v;
+	int rc = xnx_xs_read_uint(dev->xs, XBT_NULL, dev->be_path, "carrier",
+				  0, 1, &v);
+
+	if (rc == -EINVAL)
+		xnx_debug("vif %u: %s/carrier is not 0 or 1; carrier on",
+			  dev->devid, dev->be_path);
+	return rc < 0 || v != 0;
 }
 
 /* Where and how Linux's xenbus_dev_error puts it: "<errno> <reason>" in

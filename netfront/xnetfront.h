@@ -135,6 +135,11 @@ int xnf_wait(struct xnf_dev *dev, int timeout_ms);
 /* Whether the transmit ring has room for at least one full-size frame. */
 int xnf_tx_ready(const struct xnf_dev *dev);
 
+/* 1 unless the backend wrote `carrier`=0 in its directory (re-read at
+ * every xnf_process after a change); 0 then. Frames still flow: a carrier
+ * is advice for the interface above, as a NIC's link state. */
+int xnf_carrier(const struct xnf_dev *dev);
+
 unsigned xnf_devid(const struct xnf_dev *dev);
 /* The MAC address from the vif's `mac` key. */
 void xnf_mac(const struct xnf_dev *dev, uint8_t mac[6]);

@@ -30,7 +30,7 @@
 #define MAX_VIFS   64
 #define BURST      32
 #define BUF_SIZE   (XNF_FRAME_MAX + 1)
-#define HDR        sizeof(struct virtio_net_hdr)	/* with --offload */
+#define HDR        sizeof(struct virtio_net_hdr)	/* unless --no-offload */
 /* Largest GSO frame we let the kernel build: a netif frame is at most
  * 64 KiB - 1 with its headers (Linux netfront keeps the same margin). */
 #define GSO_MAX    (XNF_FRAME_MAX - 320)
@@ -48,6 +48,9 @@ struct vif {
 	uint8_t *tx_buf[BURST], *rx_buf[BURST];	/* HDR bytes before .data */
 	bool offload_set;		/* TAP offloads set after connect */
 	uint64_t tap_drops;
+	uint64_t csum_filled;	/* blank checksums completed in software */
+	uint64_t csum_unplaceable;	/* blank, L4 header not found: dropped */
+	int carrier;		/* as last set on the TAP: 1, 0, -1 unknown */
 	bool busy;		/* work left after the last service */
 	bool closing;		/* shut down, waiting for the backend */
 	bool forget;		/* left xenstore: drop once closed */
@@ -60,9 +63,12 @@ static struct xs_handle *xs;
 static struct xnx_xs_watches *watches;
 static char vif_dir[128];
 static bool rescan_needed;
-static bool offload;		/* --offload: checksum offload and GSO */
+/* Checksum offload and GSO, as Linux netfront advertises them by default;
+ * --no-offload turns them off. */
+static bool offload = true;
 /* Junk under device/vif is seen again at every rescan: say it rarely. */
 static struct xnx_ratelimit junk_rl = XNX_RATELIMIT_INIT(5, 1);
+static struct xnx_ratelimit csum_rl = XNX_RATELIMIT_INIT(5, 1);
 
 /* ---- per-vif buffers and TAP --------------------------------------------- */
 
@@ -83,6 +89,7 @@ static struct vif *vif_new(unsigned devid)
 		return NULL;
 	v->devid = devid;
 	v->tap = -1;
+	v->carrier = -1;
 	for (int i = 0; i < BURST; i++) {
 		v->tx_buf[i] = malloc(HDR + BUF_SIZE);
 		v->rx_buf[i] = malloc(HDR + BUF_SIZE);
@@ -130,9 +137,12 @@ static void vif_teardown(struct vif *v)
 	if (!v->dev || v->closing)
 		return;
 	xnf_get_stats(v->dev, &st);
-	xnx_info("vif %u (%s): tx %llu frames, rx %llu frames, tap drops %llu",
+	xnx_info("vif %u (%s): tx %llu frames, rx %llu frames, tap drops %llu, "
+		 "checksums completed %llu, blank checksums not placeable %llu",
 		 v->devid, v->ifname, (unsigned long long)st.tx_frames,
-		 (unsigned long long)st.rx_frames, (unsigned long long)v->tap_drops);
+		 (unsigned long long)st.rx_frames, (unsigned long long)v->tap_drops,
+		 (unsigned long long)v->csum_filled,
+		 (unsigned long long)v->csum_unplaceable);
 	xnf_shutdown(v->dev);
 	v->closing = true;
 	v->close_by = xnx_now_ns() + CLOSE_WAIT_MS * 1000000ull;
@@ -314,7 +324,7 @@ static void flush_tx(struct vif *v)
 		v->tx_head = 0;
 }
 
-/* One frame off the TAP into F (with --offload: its header into the
+/* One frame off the TAP into F (with offloads: its header into the
  * frame's offload fields). 1 read, 0 nothing there, -1 dropped. */
 static int tap_read(struct vif *v, unsigned i)
 {
@@ -353,17 +363,38 @@ static void tap_to_ring(struct vif *v)
 	flush_tx(v);
 }
 
-/* One frame onto the TAP (with --offload: after its header). */
+/* A blank checksum the TAP cannot be asked to fill (no offloads, or a
+ * header the kernel could not use): complete it here, or count the frame
+ * as one whose checksum cannot be placed — the kernel would drop it
+ * silently (Linux netfront drops it too, counted as an rx error). 0 or -1. */
+static int csum_complete(struct vif *v, struct xnf_frame *f)
+{
+	if (f->gso_type == XNF_GSO_NONE && xnf_csum_fill(f->data, f->len) == 0) {
+		v->csum_filled++;
+		f->flags &= ~(uint32_t)XNF_F_CSUM_BLANK;
+		return 0;
+	}
+	v->csum_unplaceable++;
+	xnx_log_rl(&csum_rl, XNX_LOG_WARN, "vif %u (%s): a frame with a blank "
+		   "checksum whose TCP/UDP header cannot be found; dropped",
+		   v->devid, v->ifname);
+	return -1;
+}
+
+/* One frame onto the TAP (with offloads: after its header). */
 static void tap_write(struct vif *v, unsigned i)
 {
-	const struct xnf_frame *f = &v->rx[i];
+	struct xnf_frame *f = &v->rx[i];
 	struct virtio_net_hdr h;
 	ssize_t want = (ssize_t)f->len, n;
 
+	if (!offload && (f->flags & XNF_F_CSUM_BLANK) && csum_complete(v, f) < 0)
+		return;
+	if (offload && xnf_vnet_from_frame(f, &h) < 0 &&
+	    (csum_complete(v, f) < 0 || xnf_vnet_from_frame(f, &h) < 0))
+		return;
 	if (!offload) {
 		n = write(v->tap, f->data, f->len);
-	} else if (xnf_vnet_from_frame(f, &h) < 0) {
-		n = -1;		/* a blank checksum we cannot place */
 	} else {
 		memcpy(v->rx_buf[i], &h, HDR);
 		want += (ssize_t)HDR;
@@ -409,6 +440,10 @@ static void vif_service(struct vif *v)
 {
 	v->busy = false;
 	xnf_process(v->dev);
+	if (v->tap >= 0 && xnf_carrier(v->dev) != v->carrier) {
+		v->carrier = xnf_carrier(v->dev);
+		xnf_tap_set_carrier(v->tap, v->ifname, v->carrier);
+	}
 	for (int round = 0; round < ROUNDS; round++) {
 		if (xnf_state(v->dev) != XNF_CONNECTED)
 			return;
@@ -559,16 +594,17 @@ static void close_all(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xnetfront [--foreground] [--offload] [-v] [--help]\n"
+		"usage: xnetfront [--foreground] [--no-offload] [-v] [--help]\n"
 		"\n"
 		"Xen network frontend for this domain: every vif under\n"
 		"/local/domain/<self>/device/vif becomes a TAP interface (eth0, eth1,\n"
 		"... in device id order) with the vif's MAC, connected to its backend.\n"
 		"\n"
 		"  -f, --foreground  stay in the foreground and log to stderr\n"
-		"  -o, --offload     checksum offload and TCP segmentation offload\n"
-		"                    (TAP with a virtio-net header) where the backend\n"
-		"                    offers them\n"
+		"  -n, --no-offload  no checksum offload and no TCP segmentation\n"
+		"                    offload (by default both are used where the\n"
+		"                    backend offers them, as Linux netfront does;\n"
+		"                    --offload is accepted and means the default)\n"
 		"  -v, --verbose     more log output (twice: debug)\n"
 		"  -h, --help        this text\n"
 		"\n"
@@ -625,16 +661,18 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "offload", no_argument, NULL, 'o' },
+		{ "no-offload", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int foreground = 0, verbose = 0, c, sigfd, rc;
 
-	while ((c = getopt_long(argc, argv, "fovh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fonvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = 1; break;
 		case 'o': offload = true; break;
+		case 'n': offload = false; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -247,6 +247,9 @@ static int read_key(const char *key, unsigned long *out)
 	return xnx_xs_read_uint(xs, XBT_NULL, fe, key, 0, 0xffffffffu, out);
 }
 
+/* The frontend under test asks for every offload (xnetfront's default). */
+static bool expect_offload;
+
 /* Frontend published (Initialised, then at once Connected, as Linux
  * netfront does): check its keys, map, bind, go Connected. */
 static bool back_connect(struct back *b, bool split)
@@ -259,7 +262,14 @@ static bool back_connect(struct back *b, bool split)
 	CU_ASSERT_TRUE(is(fe, "request-rx-copy", "1"));
 	CU_ASSERT_TRUE(is(fe, "feature-rx-notify", "1"));
 	CU_ASSERT_TRUE(is(fe, "feature-sg", "1"));
-	CU_ASSERT_TRUE(is(fe, "feature-no-csum-offload", "1"));
+	if (expect_offload) {
+		CU_ASSERT_TRUE(is(fe, "feature-gso-tcpv4", "1"));
+		CU_ASSERT_TRUE(is(fe, "feature-gso-tcpv6", "1"));
+		CU_ASSERT_TRUE(is(fe, "feature-ipv6-csum-offload", "1"));
+		CU_ASSERT_FALSE(is(fe, "feature-no-csum-offload", "1"));
+	} else {
+		CU_ASSERT_TRUE(is(fe, "feature-no-csum-offload", "1"));
+	}
 	if (read_key("tx-ring-ref", &txref) || read_key("rx-ring-ref", &rxref))
 		return false;
 	if (split) {
@@ -1060,7 +1070,7 @@ static pid_t start_daemon(void)
 		setenv("XNET_DOMID", id, 1);
 		unsetenv("XENSTORED_PATH");
 		execlp("ip", "ip", "netns", "exec", netns, path, "--foreground",
-		       "-v", (char *)NULL);
+		       "-v", expect_offload ? "--offload" : "--no-offload", (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -1097,12 +1107,12 @@ static bool back_find_arp(struct back *b, const uint8_t mac[6])
 	return false;
 }
 
-/* An ARP reply 192.0.2.1 (02:00:00:00:00:01) → 192.0.2.2 (MAC). */
+/* An ARP reply 198.18.0.1 (02:00:00:00:00:01) → 198.18.0.2 (MAC). */
 static size_t arp_reply(uint8_t *f, const uint8_t mac[6])
 {
 	static const uint8_t peer[6] = { 2, 0, 0, 0, 0, 1 };
 	static const uint8_t hdr[8] = { 0, 1, 8, 0, 6, 4, 0, 2 };
-	static const uint8_t ip_peer[4] = { 192, 0, 2, 1 }, ip_me[4] = { 192, 0, 2, 2 };
+	static const uint8_t ip_peer[4] = { 198, 18, 0, 1 }, ip_me[4] = { 198, 18, 0, 2 };
 
 	memset(f, 0, 60);
 	memcpy(f, mac, 6);
@@ -1117,6 +1127,73 @@ static size_t arp_reply(uint8_t *f, const uint8_t mac[6])
 	return 60;
 }
 
+static uint16_t ip_csum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* A UDP datagram 198.18.0.1 → 198.18.0.2 port 9 whose checksum field holds
+ * junk: the backend says it is blank (NETRXF_csum_blank). */
+static size_t udp_blank(uint8_t *f, const uint8_t mac[6])
+{
+	static const uint8_t ip[20] = { 0x45, 0, 0, 36, 0, 1, 0x40, 0, 64, 17, 0, 0,
+					198, 18, 0, 1, 198, 18, 0, 2 };
+	uint16_t c;
+
+	memset(f, 0, 60);
+	memcpy(f, mac, 6);
+	f[6] = 2;
+	f[11] = 1;
+	f[12] = 0x08;
+	memcpy(f + 14, ip, 20);
+	c = ip_csum(f + 14, 20);
+	f[24] = (uint8_t)(c >> 8);
+	f[25] = (uint8_t)c;
+	f[34] = 0x30;			/* source port 12345 */
+	f[35] = 0x39;
+	f[37] = 9;			/* discard */
+	f[39] = 16;			/* UDP length */
+	f[40] = 0xde;			/* junk checksum */
+	f[41] = 0xad;
+	memcpy(f + 42, "blank sum", 8);
+	return 60;
+}
+
+/* Put a frame with flags into the next posted rx buffer. */
+static void back_give_rx_flags(struct back *b, const uint8_t *data, size_t len,
+			       uint16_t flags)
+{
+	back_give_rx(b, data, len);
+	b->rx.rsp_prod_pvt--;
+	RING_GET_RESPONSE(&b->rx, b->rx.rsp_prod_pvt)->flags = flags;
+	b->rx.rsp_prod_pvt++;
+}
+
+/* A blank checksum from the backend reaches the guest's UDP as a good
+ * datagram: with offloads as a partial checksum for the kernel, without
+ * them completed by xnetfront. The port is closed, so the kernel counts
+ * it in UdpNoPorts after checking the checksum (a bad one would land in
+ * UdpInCsumErrors instead). The backend's `carrier` key drives eth0's. */
+static void daemon_checksum_and_carrier(struct back *b, const uint8_t mac[6])
+{
+	uint8_t f[60];
+
+	back_give_rx_flags(b, f, udp_blank(f, mac), NETRXF_csum_blank);
+	back_push_rx(b);
+	CU_ASSERT_TRUE(ns_until("nstat -asz UdpNoPorts | grep -Eq \"UdpNoPorts +1 \""));
+	CU_ASSERT_EQUAL(in_ns("nstat -asz UdpInCsumErrors | grep -Eq \"Errors +0 \""), 0);
+	w(be, "carrier", "0");
+	CU_ASSERT_TRUE(ns_until("grep -qx 0 /sys/class/net/eth0/carrier"));
+	w(be, "carrier", "1");
+	CU_ASSERT_TRUE(ns_until("grep -qx 1 /sys/class/net/eth0/carrier"));
+}
+
 static void daemon_scenario(pid_t daemon)
 {
 	static const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01 };
@@ -1129,14 +1206,15 @@ static void daemon_scenario(pid_t daemon)
 	}
 	CU_ASSERT_TRUE(ns_until("grep -qx 00:16:3e:00:00:01 /sys/class/net/eth0/address"));
 	CU_ASSERT_TRUE(ns_until("ip -o link show eth0 | grep -q \"<.*UP\""));
-	/* Guest → backend: the kernel's ARP request for 192.0.2.1. */
-	CU_ASSERT_EQUAL(in_ns("ip addr add 192.0.2.2/24 dev eth0"), 0);
-	CU_ASSERT_EQUAL(in_ns("ping -c 1 -W 2 192.0.2.1 </dev/null & exit 0"), 0);
+	/* Guest → backend: the kernel's ARP request for 198.18.0.1. */
+	CU_ASSERT_EQUAL(in_ns("ip addr add 198.18.0.2/24 dev eth0"), 0);
+	CU_ASSERT_EQUAL(in_ns("ping -c 1 -W 2 198.18.0.1 </dev/null & exit 0"), 0);
 	CU_ASSERT_TRUE(back_find_arp(&b, mac));
 	/* Backend → guest: the reply lands in the guest's neighbour table. */
 	back_give_rx(&b, reply, arp_reply(reply, mac));
 	back_push_rx(&b);
-	CU_ASSERT_TRUE(ns_until("ip neigh show 192.0.2.1 | grep -q 02:00:00:00:00:01"));
+	CU_ASSERT_TRUE(ns_until("ip neigh show 198.18.0.1 | grep -q 02:00:00:00:00:01"));
+	daemon_checksum_and_carrier(&b, mac);
 	/* The backend goes away: the vif closes, eth0 disappears, the daemon
 	 * keeps running. */
 	back_close(&b, false);
@@ -1144,7 +1222,7 @@ static void daemon_scenario(pid_t daemon)
 	CU_ASSERT_EQUAL(kill(daemon, 0), 0);
 }
 
-static void daemon_pumps_frames_and_tears_down(void)
+static void daemon_pumps_frames(bool offload)
 {
 	char name[32], cmd[96];
 	uint32_t saved = guest;
@@ -1156,6 +1234,7 @@ static void daemon_pumps_frames_and_tears_down(void)
 	snprintf(cmd, sizeof(cmd), "ip netns add %s", netns);
 	CU_ASSERT_FATAL(system(cmd) == 0);
 	add_vif(false);
+	expect_offload = offload;
 	daemon = daemon_pid = start_daemon();
 	if (daemon > 0) {
 		daemon_scenario(daemon);
@@ -1166,7 +1245,12 @@ static void daemon_pumps_frames_and_tears_down(void)
 	daemon_cleanup();
 	xnx_sim_domain_destroy(guest);
 	guest = saved;
+	expect_offload = false;
 }
+
+/* xnetfront by default (offloads on) and with --no-offload. */
+static void daemon_pumps_frames_and_tears_down(void) { daemon_pumps_frames(true); }
+static void daemon_no_offload(void) { daemon_pumps_frames(false); }
 
 /* Two vifs; the first leaves xenstore while its backend sits Connected and
  * keeps its pages mapped. Closing it waits for that backend, but not at the
@@ -1201,12 +1285,12 @@ static void daemon_serves_others_while_one_closes(void)
 		CU_ASSERT_TRUE(xs_rm(xs, XBT_NULL, fe_a));
 		uint64_t t0 = xnx_now_ns();
 		CU_ASSERT_TRUE(ns_until("! ip link show eth0"));
-		CU_ASSERT_EQUAL(in_ns("ip addr add 192.0.2.2/24 dev eth1"), 0);
-		CU_ASSERT_EQUAL(in_ns("ping -c 1 -W 2 192.0.2.1 </dev/null & exit 0"), 0);
+		CU_ASSERT_EQUAL(in_ns("ip addr add 198.18.0.2/24 dev eth1"), 0);
+		CU_ASSERT_EQUAL(in_ns("ping -c 1 -W 2 198.18.0.1 </dev/null & exit 0"), 0);
 		CU_ASSERT_TRUE(back_find_arp(&b, mac));
 		back_give_rx(&b, reply, arp_reply(reply, mac));
 		back_push_rx(&b);
-		CU_ASSERT_TRUE(ns_until("ip neigh show 192.0.2.1 | grep -q 02:00:00:00:00:01"));
+		CU_ASSERT_TRUE(ns_until("ip neigh show 198.18.0.1 | grep -q 02:00:00:00:00:01"));
 		/* Well inside the 5 s the daemon gives the first backend. */
 		CU_ASSERT(xnx_now_ns() - t0 < 4000000000ull);
 	}
@@ -1254,6 +1338,7 @@ int main(void)
 	CU_add_test(s, "dev_reopen_after_crash", dev_reopen_after_crash);
 	CU_add_test(s, "dev_open_rejects_bad_mac", dev_open_rejects_bad_mac);
 	CU_add_test(s, "dev_garbage_backend_values", dev_garbage_backend_values);
+	CU_add_test(s, "daemon_no_offload", daemon_no_offload);
 	CU_add_test(s, "daemon_pumps_frames_and_tears_down",
 		    daemon_pumps_frames_and_tears_down);
 	CU_add_test(s, "daemon_serves_others_while_one_closes",

@@ -512,6 +512,65 @@ static void rx_multi_slot_and_extra(void)
 	fix_down();
 }
 
+/* Buffers are tracked by ring slot, as Linux netfront does: an extra-info
+ * slot consumes its request's buffer, which is posted again once the frame
+ * is delivered. Three times round the ring with frames carrying a GSO and
+ * a hash extra each (3 slots a frame): the backend always finds the ring
+ * full of requests, every id is the slot's, nothing leaks. */
+static void rx_extras_consume_buffers(void)
+{
+	uint8_t *d = frame_bytes(1500, 3), buf[2048];
+	struct xnf_frame f = { .data = buf, .cap = sizeof(buf) };
+
+	fix_up(true);
+	refill();
+	for (unsigned n = 0; n < XNF_RX_RING_SIZE; n++) {
+		struct netif_rx_request r;
+
+		CU_ASSERT_EQUAL_FATAL(F.brx.sring->req_prod - F.brx.req_cons,
+				      XNF_RX_RING_SIZE);
+		RING_COPY_REQUEST(&F.brx, F.brx.req_cons, &r);
+		CU_ASSERT_EQUAL(r.id, F.brx.req_cons % XNF_RX_RING_SIZE);
+		CU_ASSERT_EQUAL(r.gref, 5000 + r.id);
+		back_rx_data(d, 1500, 0, NETRXF_extra_info | NETRXF_csum_blank);
+		back_rx_extra_gso(XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_FLAG_MORE,
+				  XEN_NETIF_GSO_TYPE_TCPV4, 1448);
+		back_rx_extra(XEN_NETIF_EXTRA_TYPE_HASH, 0);
+		RING_PUSH_RESPONSES(&F.brx);
+		CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 3);
+		CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 1);
+		CU_ASSERT_EQUAL(f.len, 1500);
+		CU_ASSERT_EQUAL(f.gso_type, XNF_GSO_TCPV4);
+		CU_ASSERT_EQUAL(f.flags, XNF_F_CSUM_BLANK);
+		refill();
+	}
+	CU_ASSERT_EQUAL(F.q->stats.rx_frames, XNF_RX_RING_SIZE);
+	CU_ASSERT_FALSE(F.q->broken);
+	for (unsigned i = 0; i < XNF_RX_RING_SIZE; i++)
+		CU_ASSERT_TRUE(F.q->rx_posted[i]);
+	free(d);
+	fix_down();
+}
+
+/* A GSO frame without csum_blank (an older backend) is still partial. */
+static void rx_gso_is_always_partial(void)
+{
+	uint8_t *d = frame_bytes(200, 1), buf[256];
+	struct xnf_frame f = { .data = buf, .cap = sizeof(buf) };
+
+	fix_up(false);
+	refill();
+	back_rx_data(d, 200, 0, NETRXF_extra_info);
+	back_rx_extra_gso(XEN_NETIF_EXTRA_TYPE_GSO, 0, XEN_NETIF_GSO_TYPE_TCPV6, 1000);
+	RING_PUSH_RESPONSES(&F.brx);
+	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 2);
+	CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 1);
+	CU_ASSERT_EQUAL(f.flags, XNF_F_CSUM_BLANK);
+	CU_ASSERT_EQUAL(f.gso_type, XNF_GSO_TCPV6);
+	free(d);
+	fix_down();
+}
+
 /* A GSO extra with a type we do not know, or no segment size: the frame
  * is dropped and counted, the device carries on. */
 static void rx_bad_gso_dropped(void)
@@ -799,6 +858,8 @@ int main(void)
 	CU_add_test(s, "rx_receive_and_refill", rx_receive_and_refill);
 	CU_add_test(s, "rx_multi_slot_and_extra", rx_multi_slot_and_extra);
 	CU_add_test(s, "rx_drops_are_counted", rx_drops_are_counted);
+	CU_add_test(s, "rx_extras_consume_buffers", rx_extras_consume_buffers);
+	CU_add_test(s, "rx_gso_is_always_partial", rx_gso_is_always_partial);
 	CU_add_test(s, "rx_bad_gso_dropped", rx_bad_gso_dropped);
 	CU_add_test(s, "rx_response_checks", rx_response_checks);
 	CU_add_test(s, "rx_response_copied_once", rx_response_copied_once);

@@ -55,7 +55,7 @@ static const struct l4_case {
 	{ "vlan ipv4 udp", 4, true, 5, 17, 100, 0, 38 },
 	{ "ipv6 tcp", 6, false, 0, 6, 100, 0, 54 },
 	{ "vlan ipv6 udp", 6, true, 0, 17, 100, 0, 58 },
-	{ "ipv6 extension header", 6, false, 0, 0, 100, -EINVAL, 0 },
+	{ "ipv6 endless extension headers", 6, false, 0, 0, 100, -EINVAL, 0 },
 	{ "ipv4 icmp", 4, false, 5, 1, 100, -EINVAL, 0 },
 	{ "ipv4 ihl too small", 4, false, 4, 6, 100, -EINVAL, 0 },
 	{ "ipv4 cut short", 4, false, 5, 6, 30, -EINVAL, 0 },
@@ -154,6 +154,97 @@ static void vnet_from_frame_short_frame(void)
 	CU_ASSERT_EQUAL(xnf_vnet_from_frame(&f, &h), 0);
 }
 
+/* IPv6 extension headers are walked (hop-by-hop, routing, destination
+ * options); a fragment header stops the walk; a later IPv4 fragment has
+ * no L4 header. */
+static void l4_locate_walks_extensions(void)
+{
+	uint8_t f[128];
+	unsigned off = 0;
+	uint8_t proto = 0;
+
+	build(f, 6, false, 0, 0, 5, sizeof(f));	/* hop-by-hop at 54 */
+	f[54] = 60;				/* → destination options */
+	f[55] = 1;				/* 16 bytes */
+	f[70] = 17;				/* → UDP at 78 */
+	f[71] = 0;
+	CU_ASSERT_EQUAL(xnf_l4_locate(f, sizeof(f), &off, &proto), 0);
+	CU_ASSERT_EQUAL(off, 78);
+	CU_ASSERT_EQUAL(proto, 17);
+	f[70] = 44;				/* → fragment header */
+	CU_ASSERT_EQUAL(xnf_l4_locate(f, sizeof(f), &off, &proto), -EINVAL);
+	CU_ASSERT_EQUAL(xnf_l4_locate(f, 60, &off, &proto), -EINVAL);
+
+	build(f, 4, false, 5, 6, 5, sizeof(f));
+	f[20] = 0x00;
+	f[21] = 0xb9;				/* fragment offset 185 */
+	CU_ASSERT_EQUAL(xnf_l4_locate(f, sizeof(f), &off, &proto), -EINVAL);
+	f[20] = 0x20;				/* first fragment: MF, offset 0 */
+	f[21] = 0;
+	CU_ASSERT_EQUAL(xnf_l4_locate(f, sizeof(f), &off, &proto), 0);
+}
+
+/* Complete frames whose checksums were computed independently. */
+static size_t ipv4_frame(uint8_t *f, uint8_t proto, const uint8_t *l4,
+			 size_t l4_len, size_t pad)
+{
+	static const uint8_t ip[20] = { 0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 0, 0, 0,
+					198, 18, 0, 1, 198, 18, 0, 2 };
+
+	memset(f, 0, 14);
+	f[12] = 0x08;
+	memcpy(f + 14, ip, 20);
+	f[16] = (uint8_t)((20 + l4_len) >> 8);
+	f[17] = (uint8_t)(20 + l4_len);
+	f[23] = proto;
+	memcpy(f + 34, l4, l4_len);
+	memset(f + 34 + l4_len, 0xaa, pad);	/* Ethernet padding: not summed */
+	return 34 + l4_len + pad;
+}
+
+static void csum_fill_table(void)
+{
+	static const uint8_t udp[11] = { 0x04, 0xd2, 0x16, 0x2e, 0, 11, 0x12, 0x34,
+					 'h', 'i', '!' };
+	static const uint8_t tcp[25] = { 0, 80, 0x9c, 0x40, 0, 0, 0, 1, 0, 0, 0, 2,
+					 0x50, 0x18, 0x03, 0xe8, 0x55, 0x55, 0, 0,
+					 'd', 'a', 't', 'a', '!' };
+	static const uint8_t udp6[12] = { 0x04, 0xd2, 0x16, 0x2e, 0, 12, 0, 0,
+					  'a', 'b', 'c', 'd' };
+	uint8_t f[128];
+	size_t len;
+
+	len = ipv4_frame(f, 17, udp, sizeof(udp), 10);
+	CU_ASSERT_EQUAL(xnf_csum_fill(f, len), 0);
+	CU_ASSERT_EQUAL(f[40] << 8 | f[41], 0xcf46);
+
+	len = ipv4_frame(f, 6, tcp, sizeof(tcp), 0);
+	CU_ASSERT_EQUAL(xnf_csum_fill(f, len), 0);
+	CU_ASSERT_EQUAL(f[50] << 8 | f[51], 0x8961);
+
+	build(f, 6, false, 0, 17, 5, sizeof(f));
+	f[18] = 0;
+	f[19] = sizeof(udp6);			/* payload length */
+	for (int i = 0; i < 2; i++) {		/* 2001:db8::1 → 2001:db8::2 */
+		uint8_t *a = f + 22 + 16 * i;
+		memset(a, 0, 16);
+		a[0] = 0x20; a[1] = 0x01; a[2] = 0x0d; a[3] = 0xb8;
+		a[15] = (uint8_t)(1 + i);
+	}
+	memcpy(f + 54, udp6, sizeof(udp6));
+	CU_ASSERT_EQUAL(xnf_csum_fill(f, 54 + sizeof(udp6)), 0);
+	CU_ASSERT_EQUAL(f[60] << 8 | f[61], 0xc49a);
+
+	/* Not completable: ICMP, an IP length past the frame's end, a
+	 * checksum field past the L4 length. */
+	len = ipv4_frame(f, 1, udp, sizeof(udp), 0);
+	CU_ASSERT_EQUAL(xnf_csum_fill(f, len), -EINVAL);
+	len = ipv4_frame(f, 17, udp, sizeof(udp), 0);
+	CU_ASSERT_EQUAL(xnf_csum_fill(f, len - 1), -EINVAL);
+	len = ipv4_frame(f, 6, tcp, 17, 20);
+	CU_ASSERT_EQUAL(xnf_csum_fill(f, len), -EINVAL);
+}
+
 static void vnet_to_frame_table(void)
 {
 	static const struct {
@@ -194,6 +285,8 @@ int main(void)
 		return 2;
 	s = CU_add_suite("netfront_vnet", NULL, NULL);
 	CU_add_test(s, "l4_locate_table", l4_locate_table);
+	CU_add_test(s, "l4_locate_walks_extensions", l4_locate_walks_extensions);
+	CU_add_test(s, "csum_fill_table", csum_fill_table);
 	CU_add_test(s, "vnet_from_frame_table", vnet_from_frame_table);
 	CU_add_test(s, "vnet_from_frame_short_frame", vnet_from_frame_short_frame);
 	CU_add_test(s, "vnet_to_frame_table", vnet_to_frame_table);
