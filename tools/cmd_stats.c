@@ -18,8 +18,9 @@ static const char stats_usage[] =
 	"  host, rx: host to guest), drops by reason, notifications sent and\n"
 	"  received, ring occupancy, grant copies and maps.\n"
 	"  --json         one JSON object: {\"backend\":{...},\"vifs\":[...]}\n"
-	"  --socket PATH  the stats socket (default $XNET_STATS_SOCKET, else\n"
-	"                 <sim dir>/xnetback.sock)\n";
+	"  --socket PATH  only this stats socket (default $XNET_STATS_SOCKET,\n"
+	"                 else every backend's in the run dir: xnetback.sock\n"
+	"                 and the driver domains' xnetback-dom<N>.sock)\n";
 
 struct sel {
 	const char *ifname;	/* match by interface name, or */
@@ -89,6 +90,7 @@ static void json_vif(struct xnt_json *j, struct xs_handle *xs, const struct xnt_
 	xnt_json_u64(j, "domid", v->domid);
 	xnt_json_str(j, "domain", dom[0] ? dom : NULL);
 	xnt_json_u64(j, "devid", v->devid);
+	xnt_json_u64(j, "backend_domid", v->bdomid);
 	xnt_json_str(j, "name", v->name);
 	xnt_json_int(j, "ifindex", (long long)xnt_ctr(&v->c, "ifindex"));
 	xnt_json_u64(j, "state", xnt_ctr(&v->c, "state"));
@@ -122,6 +124,16 @@ static void print_json(const struct xnt_stats *st, struct xs_handle *xs, const s
 	xnt_json_u64(&j, "domain", st->domain);
 	xnt_json_str(&j, "platform", st->platform);
 	xnt_json_end(&j, '}');
+	xnt_json_arr(&j, "backends");	/* domain 0's first, then driver domains' */
+	for (int i = 0; i < st->nbackends; i++) {
+		xnt_json_obj(&j, NULL);
+		xnt_json_str(&j, "socket", st->be[i].socket);
+		xnt_json_int(&j, "pid", st->be[i].pid);
+		xnt_json_u64(&j, "domain", st->be[i].domain);
+		xnt_json_str(&j, "platform", st->be[i].platform);
+		xnt_json_end(&j, '}');
+	}
+	xnt_json_end(&j, ']');
 	/* The frontends do not serve counters yet: say so, not zeros. */
 	xnt_json_str(&j, "frontend", NULL);
 	xnt_json_arr(&j, "vifs");
@@ -154,9 +166,12 @@ static void print_vif(struct xs_handle *xs, const struct xnt_vifstats *v)
 
 	if (xs)
 		xnt_domain_name(xs, v->domid, dom, sizeof(dom));
-	printf("%s (domain %s%s%u, devid %u) ifindex %lld, %s, %llu queue(s)\n", v->name,
+	printf("%s (domain %s%s%u, devid %u) ifindex %lld, %s, %llu queue(s)", v->name,
 	       dom, dom[0] ? " " : "", v->domid, v->devid, (long long)C(c, "ifindex"),
 	       C(c, "connected") ? "connected" : "not connected", C(c, "queues"));
+	if (v->bdomid != 0)
+		printf(", backend in domain %u", v->bdomid);
+	printf("\n");
 	printf("  tx (guest to host): %llu packets, %llu bytes, %llu GSO\n",
 	       C(c, "tx_packets"), C(c, "tx_bytes"), C(c, "tx_gso"));
 	printf("  rx (host to guest): %llu packets, %llu bytes, %llu GSO\n",
@@ -174,7 +189,7 @@ static void print_vif(struct xs_handle *xs, const struct xnt_vifstats *v)
 
 int xnt_cmd_stats(int argc, char **argv)
 {
-	const char *sock = xnt_stats_socket(), *vif = NULL;
+	const char *sock = NULL, *vif = NULL;
 	struct xs_handle *xs;
 	struct xnt_stats st;
 	struct sel sel;
@@ -204,11 +219,12 @@ int xnt_cmd_stats(int argc, char **argv)
 		return xnt_fail("stats: VIF '%s': %s", vif, rc == -ENOENT ? "no such domain"
 				: "not an interface name or DOMAIN/DEVID");
 	}
-	if ((rc = xnt_stats_fetch(sock, &st, why, sizeof(why))) < 0) {
+	if ((rc = xnt_stats_fetch_all(sock, &st, why, sizeof(why))) < 0) {
 		if (xs)
 			xs_close(xs);
 		if (rc == -ENOENT || rc == -ECONNREFUSED)
-			return xnt_fail("stats: xnetback is not running (no stats socket %s)", sock);
+			return xnt_fail("stats: xnetback is not running (no stats socket %s)",
+					sock ? sock : xnt_stats_socket());
 		return xnt_fail("stats: %s", why);
 	}
 	for (int i = 0; i < st.nvifs; i++)

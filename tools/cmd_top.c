@@ -146,7 +146,7 @@ static void sample(struct top *t, struct xs_handle *xs)
 
 	t->nrows = 0;
 	t->msg[0] = '\0';
-	if (xnt_stats_fetch(t->sock, &st, why, sizeof(why)) < 0) {
+	if (xnt_stats_fetch_all(t->sock, &st, why, sizeof(why)) < 0) {
 		snprintf(t->msg, sizeof(t->msg), "no stats: %s", why);
 		return;
 	}
@@ -308,7 +308,7 @@ int xnt_cmd_top(int argc, char **argv)
 			fputs(top_usage, stdout);
 			return 0;
 		}
-	t.sock = xnt_stats_socket();
+	t.sock = NULL;	/* every backend's */
 	t.delay = 1.0;
 	t.sort = COL_TXBPS;
 	if (parse_args(&t, argc, argv))

@@ -247,7 +247,7 @@ static int list(int argc, char **argv)
 		}
 		n = k;
 	}
-	if (xnt_stats_fetch(xnt_stats_socket(), &st, why, sizeof(why)) == 0)
+	if (xnt_stats_fetch_all(NULL, &st, why, sizeof(why)) == 0)
 		stp = &st;
 	if (json) {
 		xnt_json_begin(&j, stdout);

@@ -1,6 +1,7 @@
 /* statsc.c — the client of xnetback's stats socket: connect, read the
  * answer to EOF, parse its "key value" lines (format in
  * netback/stats_sock.c) strictly, and group drop counters by reason. */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -144,6 +145,7 @@ static int start_vif(struct parser *p, const char *val)
 	s->vif = nv;
 	p->vif = &s->vif[s->nvifs++];
 	memset(p->vif, 0, sizeof(*p->vif));
+	p->vif->bdomid = s->domain;
 	if (sscanf(val, "%u %u%c", &p->vif->domid, &p->vif->devid, &extra) != 2)
 		return -EINVAL;
 	p->cur = &p->vif->c;
@@ -220,7 +222,82 @@ int xnt_stats_fetch(const char *path, struct xnt_stats *out, char *why, size_t w
 		xnt_stats_free(out);
 		return -EPROTO;
 	}
+	out->nbackends = 1;
+	snprintf(out->be[0].socket, sizeof(out->be[0].socket), "%s", path);
+	out->be[0].pid = out->pid;
+	out->be[0].domain = out->domain;
+	snprintf(out->be[0].platform, sizeof(out->be[0].platform), "%s", out->platform);
 	return 0;
+}
+
+/* Append ONE's backend and vifs to ALL (ONE is emptied). */
+static int merge(struct xnt_stats *all, struct xnt_stats *one)
+{
+	struct xnt_vifstats *nv;
+
+	if (all->nbackends == 0) {
+		*all = *one;
+		one->vif = NULL;
+		one->nvifs = 0;
+		return 0;
+	}
+	if (all->nbackends >= XNT_MAX_BACKENDS)
+		return -ENOSPC;
+	nv = realloc(all->vif, (size_t)(all->nvifs + one->nvifs + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	memcpy(nv + all->nvifs, one->vif, (size_t)one->nvifs * sizeof(*nv));
+	all->vif = nv;
+	all->nvifs += one->nvifs;
+	all->be[all->nbackends++] = one->be[0];
+	xnt_stats_free(one);
+	return 0;
+}
+
+/* Is NAME a driver domain's socket, xnetback-dom<N>.sock? */
+static bool driver_socket(const char *name)
+{
+	unsigned n;
+	int end = 0;
+
+	return sscanf(name, "xnetback-dom%u.sock%n", &n, &end) == 1 && name[end] == '\0';
+}
+
+int xnt_stats_fetch_all(const char *sock, struct xnt_stats *out, char *why, size_t whylen)
+{
+	const char *env = getenv("XNET_STATS_SOCKET");
+	char path[512];
+	struct dirent *e;
+	DIR *dir;
+	int rc, first = -ENOENT;
+
+	if (sock || (env && *env))
+		return xnt_stats_fetch(sock ? sock : env, out, why, whylen);
+	memset(out, 0, sizeof(*out));
+	snprintf(why, whylen, "%s: %s", xnt_stats_socket(), strerror(ENOENT));
+	/* Domain 0's first, so its answer heads the list. */
+	if ((dir = opendir(xnx_sim_dir())) == NULL)
+		return -ENOENT;
+	for (int pass = 0; pass < 2; pass++) {
+		rewinddir(dir);
+		while ((e = readdir(dir)) != NULL) {
+			struct xnt_stats one;
+			char w[512];
+
+			if (pass == 0 ? strcmp(e->d_name, "xnetback.sock") : !driver_socket(e->d_name))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", xnx_sim_dir(), e->d_name);
+			rc = xnt_stats_fetch(path, &one, w, sizeof(w));
+			if (rc == 0)
+				rc = merge(out, &one);
+			else if (first == -ENOENT)
+				snprintf(why, whylen, "%s", w);
+			if (rc < 0 && first == -ENOENT)
+				first = rc;
+		}
+	}
+	closedir(dir);
+	return out->nbackends > 0 ? 0 : first;
 }
 
 void xnt_stats_free(struct xnt_stats *s)

@@ -130,16 +130,26 @@ struct xnt_counter { char name[40]; unsigned long long v; };
 struct xnt_counters { int n; struct xnt_counter c[XNT_MAX_COUNTERS]; };
 struct xnt_vifstats {
 	unsigned domid, devid;
+	unsigned bdomid;		/* the backend's domain */
 	char name[32];
 	struct xnt_counters c;		/* also ifindex, state, connected, queues */
 	unsigned nq;
 	struct { unsigned id; struct xnt_counters c; } q[XNT_MAX_QUEUES];
 };
-struct xnt_stats {
+#define XNT_MAX_BACKENDS 16
+struct xnt_backend {
 	char socket[256];
 	long pid;
 	unsigned domain;
 	char platform[16];
+};
+struct xnt_stats {
+	char socket[256];		/* the first backend's, as below */
+	long pid;
+	unsigned domain;
+	char platform[16];
+	int nbackends;
+	struct xnt_backend be[XNT_MAX_BACKENDS];
 	int nvifs;
 	struct xnt_vifstats *vif;	/* malloc'd */
 };
@@ -148,6 +158,11 @@ const char *xnt_stats_socket(void);
 /* Ask the backend's stats socket at PATH. 0, or -errno (ECONNREFUSED /
  * ENOENT: no xnetback; EPROTO: a malformed answer, with WHY). */
 int xnt_stats_fetch(const char *path, struct xnt_stats *out, char *why, size_t whylen);
+/* Every backend's answer merged: SOCK if given, else $XNET_STATS_SOCKET if
+ * set, else <run dir>/xnetback.sock and every xnetback-dom<N>.sock there
+ * (driver domains); sockets that do not answer are skipped. -ENOENT if
+ * none answers (WHY says which failed how). */
+int xnt_stats_fetch_all(const char *sock, struct xnt_stats *out, char *why, size_t whylen);
 void xnt_stats_free(struct xnt_stats *s);
 /* Counter NAME of C (0 if absent). */
 unsigned long long xnt_ctr(const struct xnt_counters *c, const char *name);
