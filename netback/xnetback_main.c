@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "xnb_recover.h"
 #include "xnb_vif.h"
 #include "xnx_log.h"
 
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (xnb_backend_open(&backend) < 0)
 		return 1;
+	xnb_recover(&backend);	/* devices a killed instance left behind */
 	open_stats();
 	rc = xnb_backend_run(&backend);
 	if (rc < 0)

@@ -1,0 +1,990 @@
+/*
+ * test_hostile_netback.c — a hostile frontend against the real xnetback on
+ * the simulated hypervisor. Each named case is one guest domain whose
+ * frontend (this program re-executed with --frontend) breaks the protocol
+ * in one way; the test asserts the tier the backend answers with (an error
+ * response and the vif still Connected, or the vif Closing with its reason
+ * in `error`), that xnetback lives, that a well-behaved vif keeps passing
+ * packets throughout, and that after the hostile domains are destroyed
+ * xnetback's open descriptors and memory are back where they were and
+ * their TAPs are gone. A last case kills xnetback with SIGKILL, restarts it
+ * and checks that the good vif is reattached and served again.
+ *
+ * Needs xnet-simd and xnetback in $XNET_BIN (default build/bin); skips if
+ * they are missing. See tests/hostile/README.md for the advisory classes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "netback/xnb.h"
+#include "xnx_platform.h"
+#include "xnx_sim.h"
+#include "xnx_xs.h"
+
+#define WAIT_MS 10000
+#define NPAGES 20
+#define RSS_SLACK_KB (16 * 1024)
+
+static char simdir[64];
+static char nb_bin[PATH_MAX + 16];
+static pid_t simd_pid = -1, nb_pid = -1, good_pid = -1;
+static struct xs_handle *xs;
+static bool ready;
+static long base_fds, base_rss;
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static bool wait_until(bool (*cond)(const void *), const void *arg, int ms)
+{
+	for (int t = 0; t < ms; t += 10) {
+		if (cond(arg))
+			return true;
+		sleep_ms(10);
+	}
+	return cond(arg);
+}
+
+static pid_t spawn(char *const argv[], const char *log, const char *domid)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	unsetenv("XENSTORED_PATH");
+	setenv("XNET_DOMID", domid, 1);
+	if (log) {
+		FILE *f = freopen(log, "a", stderr);
+		(void)f;
+	}
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+static bool sock_answers(const void *arg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, ok;
+
+	if (xnx_sim_store_path(0, sa.sun_path, sizeof(sa.sun_path)) < 0)
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+struct want { const char *dir, *key, *val; };
+
+static bool key_is(const void *arg)
+{
+	const struct want *w = arg;
+	char *v = xnx_xs_read(xs, XBT_NULL, w->dir, w->key);
+	bool ok = v && strcmp(v, w->val) == 0;
+
+	free(v);
+	return ok;
+}
+
+static bool wait_key(const char *dir, const char *key, const char *val)
+{
+	struct want w = { dir, key, val };
+
+	return wait_until(key_is, &w, WAIT_MS);
+}
+
+static bool alive(pid_t pid)
+{
+	int st;
+
+	return pid > 0 && waitpid(pid, &st, WNOHANG) == 0;
+}
+
+/* Open descriptors of PID (from /proc/PID/fd), or -1. */
+static long count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	long n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Resident set of PID in KiB (VmRSS), or -1. */
+static long rss_kb(pid_t pid)
+{
+	char path[64], line[128];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static bool fds_back(const void *arg)
+{
+	long n = count_fds(nb_pid);
+
+	return n >= 0 && n <= base_fds;
+}
+
+/* ---- the toolstack's part ---------------------------------------------------------- */
+
+struct guest {
+	char tag[16];
+	uint32_t domid;
+	char be[128], fe[128], vifname[IFNAMSIZ];
+};
+
+static int set_perms(xs_transaction_t t, const char *path, unsigned owner, unsigned reader)
+{
+	struct xs_permissions p[2] = {
+		{ .id = owner, .perms = XS_PERM_NONE },
+		{ .id = reader, .perms = XS_PERM_READ },
+	};
+
+	return xs_set_permissions(xs, t, path, p, 2) ? 0 : -errno;
+}
+
+/* libxl's layout, reduced to what a backend reads; hotplug already done. */
+static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct guest *g = arg;
+	int rc;
+
+	if ((rc = xnx_xs_printf(h, t, g->be, NULL, "%s", "")) < 0 ||
+	    (rc = set_perms(t, g->be, 0, g->domid)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->fe, NULL, "%s", "")) < 0 ||
+	    (rc = set_perms(t, g->fe, g->domid, 0)) < 0)
+		return rc;
+	if ((rc = xnx_xs_printf(h, t, g->fe, "backend", "%s", g->be)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->fe, "backend-id", "0")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->fe, "handle", "0")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->fe, "mac", "00:16:3e:00:00:%02x", g->domid & 0xff)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->fe, "state", "1")) < 0)
+		return rc;
+	if ((rc = xnx_xs_printf(h, t, g->be, "frontend", "%s", g->fe)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "frontend-id", "%u", g->domid)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "online", "1")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "handle", "0")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "mac", "00:16:3e:00:00:%02x", g->domid & 0xff)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "vifname", "%s", g->vifname)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "type", "vif")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, g->be, "hotplug-status", "connected")) < 0)
+		return rc;
+	return xnx_xs_printf(h, t, g->be, "state", "1");
+}
+
+static int make_guest(struct guest *g, const char *tag)
+{
+	char name[64];
+
+	snprintf(g->tag, sizeof(g->tag), "%s", tag);
+	snprintf(name, sizeof(name), "hos-%d-%s", (int)getpid(), tag);
+	if (xnx_sim_domain_create(name, 0, &g->domid) < 0)
+		return -errno;
+	snprintf(g->be, sizeof(g->be), "/local/domain/0/backend/vif/%u/0", g->domid);
+	snprintf(g->fe, sizeof(g->fe), "/local/domain/%u/device/vif/0", g->domid);
+	snprintf(g->vifname, sizeof(g->vifname), "hs%d.%u", (int)getpid() % 100000, g->domid);
+	return xnx_xs_transact(xs, add_vif, g);
+}
+
+static pid_t start_frontend(const struct guest *g, const char *mode)
+{
+	char self[PATH_MAX], dom[16], log[128];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n < 0)
+		return -1;
+	self[n] = '\0';
+	snprintf(dom, sizeof(dom), "%u", g->domid);
+	snprintf(log, sizeof(log), "%s/frontend-%s.log", simdir, g->tag);
+	char *argv[] = { self, "--frontend", (char *)mode, (char *)g->fe, (char *)g->be, NULL };
+	return spawn(argv, log, dom);
+}
+
+/* Run a frontend to its end; its exit status, or -2 on timeout. */
+static int run_frontend(const struct guest *g, const char *mode)
+{
+	pid_t pid = start_frontend(g, mode);
+	int st;
+
+	for (int t = 0; pid > 0 && t < 3 * WAIT_MS; t += 10) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		sleep_ms(10);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	return -2;
+}
+
+/* ---- the frontend (re-executed child) ------------------------------------------------ */
+
+struct fe {
+	struct xs_handle *h;
+	xnx_gntshr *gs;
+	xnx_evtchn *ev;
+	const char *fe, *be;
+	uint8_t *rings, *pages;
+	uint32_t ring_refs[2], refs[NPAGES];
+	int port;
+	netif_tx_front_ring_t tx;
+	netif_rx_front_ring_t rx;
+};
+
+static bool be_state(struct fe *f, const char *v, int ms)
+{
+	for (int t = 0; t <= ms; t += 10) {
+		char *s = xnx_xs_read(f->h, XBT_NULL, f->be, "state");
+		bool ok = s && strcmp(s, v) == 0;
+
+		free(s);
+		if (ok)
+			return true;
+		sleep_ms(10);
+	}
+	return false;
+}
+
+/* How a case spoils the keys it publishes: key, value (NULL: the good one). */
+struct spoil { const char *key, *val; };
+
+static int publish(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	void **a = arg;
+	struct fe *f = a[0];
+	const struct spoil *sp = a[1];
+	char v[5][24];
+	static const char *const keys[5] = {
+		"tx-ring-ref", "rx-ring-ref", "event-channel", "request-rx-copy",
+		"feature-rx-notify",
+	};
+	int rc;
+
+	snprintf(v[0], sizeof(v[0]), "%u", f->ring_refs[0]);
+	snprintf(v[1], sizeof(v[1]), "%u", f->ring_refs[1]);
+	snprintf(v[2], sizeof(v[2]), "%d", f->port);
+	snprintf(v[3], sizeof(v[3]), "1");
+	snprintf(v[4], sizeof(v[4]), "1");
+	for (int i = 0; i < 5; i++) {
+		const char *val = sp && strcmp(sp->key, keys[i]) == 0 ? sp->val : v[i];
+
+		if ((rc = xnx_xs_printf(h, t, f->fe, keys[i], "%s", val)) < 0)
+			return rc;
+	}
+	if (sp && !strstr("tx-ring-ref rx-ring-ref event-channel request-rx-copy "
+			  "feature-rx-notify", sp->key) &&
+	    (rc = xnx_xs_printf(h, t, f->fe, sp->key, "%s", sp->val)) < 0)
+		return rc;
+	return xnx_xs_printf(h, t, f->fe, "state", "3");
+}
+
+/* Share rings and data pages, bind a channel, publish (spoiled by SP). */
+static int fe_setup(struct fe *f, const struct spoil *sp)
+{
+	void *a[2] = { f, (void *)sp };
+
+	f->rings = xnx_gntshr_share_pages(f->gs, 0, 2, f->ring_refs, 1);
+	f->pages = xnx_gntshr_share_pages(f->gs, 0, NPAGES, f->refs, 1);
+	f->port = xnx_evtchn_bind_unbound_port(f->ev, 0);
+	if (!f->rings || !f->pages || f->port < 0)
+		return 11;
+	SHARED_RING_INIT((netif_tx_sring_t *)f->rings);
+	SHARED_RING_INIT((netif_rx_sring_t *)(f->rings + XNB_PAGE_SIZE));
+	FRONT_RING_INIT(&f->tx, (netif_tx_sring_t *)f->rings, XNB_PAGE_SIZE);
+	FRONT_RING_INIT(&f->rx, (netif_rx_sring_t *)(f->rings + XNB_PAGE_SIZE), XNB_PAGE_SIZE);
+	for (int i = 0; i < NPAGES; i++) {
+		uint8_t *p = f->pages + i * XNB_PAGE_SIZE;
+
+		memset(p, 0xff, 6);	/* broadcast */
+		memcpy(p + 6, "\x00\x16\x3e\x00\x00", 5);
+		p[11] = (uint8_t)strtoul(getenv("XNET_DOMID"), NULL, 10);	/* our `mac` */
+		p[12] = 0x88;	/* local experimental EtherType */
+		p[13] = 0xb5;
+	}
+	return xnx_xs_transact(f->h, publish, a) < 0 ? 12 : 0;
+}
+
+static void put(struct fe *f, netif_tx_request_t r)
+{
+	*RING_GET_REQUEST(&f->tx, f->tx.req_prod_pvt++) = r;
+}
+
+static void push(struct fe *f)
+{
+	int notify;
+
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&f->tx, notify);
+	(void)notify;	/* hostile: always kick */
+	xnx_evtchn_notify(f->ev, (evtchn_port_t)f->port);
+}
+
+/* Wait until N responses are on the TX ring (bounded). */
+static bool wait_rsp(struct fe *f, RING_IDX n)
+{
+	for (int t = 0; t < WAIT_MS; t += 5) {
+		if ((RING_IDX)(XNB_READ_ONCE(f->tx.sring->rsp_prod) - n) < 0x80000000u)
+			return true;
+		sleep_ms(5);
+	}
+	return false;
+}
+
+/* Status of response number N (it must be there). */
+static int16_t rsp_status(struct fe *f, RING_IDX n, uint16_t *id)
+{
+	netif_tx_response_t r;
+
+	xen_rmb(); /* response after its index: pairs with the backend's push wmb */
+	RING_COPY_RESPONSE(&f->tx, n, &r);
+	if (id)
+		*id = r.id;
+	return r.status;
+}
+
+static netif_tx_request_t req(uint32_t page_ref, uint16_t off, uint16_t size, uint16_t id,
+			      uint16_t flags)
+{
+	return (netif_tx_request_t){ .gref = page_ref, .offset = off, .size = size, .id = id,
+				     .flags = flags };
+}
+
+/* One packet of one slot; its status, or 100 if none came. */
+static int one_packet(struct fe *f, netif_tx_request_t r)
+{
+	RING_IDX n = f->tx.req_prod_pvt;
+
+	put(f, r);
+	push(f);
+	if (!wait_rsp(f, n + 1))
+		return 100;
+	return rsp_status(f, n, NULL);
+}
+
+/* ---- the cases (child side) ------------------------------------------------------------ */
+
+/* The request producer far beyond the ring. */
+static int case_prod_far_ahead(struct fe *f)
+{
+	f->tx.sring->req_prod = f->tx.req_prod_pvt + 5 * XNB_TX_RING_SIZE;
+	xnx_evtchn_notify(f->ev, (evtchn_port_t)f->port);
+	return be_state(f, "5", WAIT_MS) ? 0 : 20;
+}
+
+static int case_offset_past_page(struct fe *f)
+{
+	put(f, req(f->refs[0], 4000, 200, 1, 0));
+	push(f);
+	return be_state(f, "5", WAIT_MS) ? 0 : 21;
+}
+
+static int case_too_many_slots(struct fe *f)
+{
+	for (unsigned i = 0; i <= XNB_TX_MAX_SLOTS; i++)
+		put(f, req(f->refs[i], 0, i == 0 ? 60 * (XNB_TX_MAX_SLOTS + 1) : 60, (uint16_t)i,
+			   i < XNB_TX_MAX_SLOTS ? NETTXF_more_data : 0));
+	push(f);
+	return be_state(f, "5", WAIT_MS) ? 0 : 22;
+}
+
+/* Extras each claiming another follows, as long as the ring lets us. */
+static int case_extra_chain_endless(struct fe *f)
+{
+	put(f, req(f->refs[0], 0, 60, 1, NETTXF_extra_info));
+	for (int i = 0; i < 40; i++) {
+		struct netif_extra_info e = { .type = XEN_NETIF_EXTRA_TYPE_MCAST_ADD,
+					      .flags = XEN_NETIF_EXTRA_FLAG_MORE };
+
+		memcpy(RING_GET_REQUEST(&f->tx, f->tx.req_prod_pvt++), &e, sizeof(e));
+	}
+	push(f);
+	return be_state(f, "5", WAIT_MS) ? 0 : 23;
+}
+
+static int case_extra_type_unknown(struct fe *f)
+{
+	struct netif_extra_info e = { .type = 77 };
+
+	put(f, req(f->refs[0], 0, 60, 1, NETTXF_extra_info));
+	memcpy(RING_GET_REQUEST(&f->tx, f->tx.req_prod_pvt++), &e, sizeof(e));
+	push(f);
+	return be_state(f, "5", WAIT_MS) ? 0 : 24;
+}
+
+/* Tier 1 cases: an error response, the vif stays Connected. */
+static int expect_error_connected(struct fe *f, int st)
+{
+	if (st != NETIF_RSP_ERROR)
+		return 30 + (st == 100);
+	/* Still served: a good packet after the bad one. */
+	if (one_packet(f, req(f->refs[1], 0, 60, 2, 0)) != NETIF_RSP_OKAY)
+		return 32;
+	return be_state(f, "4", 0) ? 0 : 33;
+}
+
+static int case_gref_invalid(struct fe *f)
+{
+	return expect_error_connected(f, one_packet(f, req(0x0badcafe, 0, 60, 1, 0)));
+}
+
+/* A page granted to some other domain, not to the backend. */
+static int case_gref_not_granted(struct fe *f)
+{
+	uint32_t ref;
+	uint8_t *p = xnx_gntshr_share_pages(f->gs, 0x7ff0, 1, &ref, 1);
+
+	if (!p) {
+		p = xnx_gntshr_share_pages(f->gs, 4242, 1, &ref, 1);
+		if (!p)
+			return 40;
+	}
+	memset(p, 0xff, 14);
+	return expect_error_connected(f, one_packet(f, req(ref, 0, 60, 1, 0)));
+}
+
+/* Granted, then access ended before the backend copies. */
+static int case_gref_revoked(struct fe *f)
+{
+	uint32_t ref;
+	uint8_t *p = xnx_gntshr_share_pages(f->gs, 0, 1, &ref, 1);
+
+	if (!p)
+		return 41;
+	memset(p, 0xff, 14);
+	if (xnx_gntshr_unshare(f->gs, p, 1) < 0)
+		return 42;
+	return expect_error_connected(f, one_packet(f, req(ref, 0, 60, 1, 0)));
+}
+
+static int case_zero_length_packet(struct fe *f)
+{
+	return expect_error_connected(f, one_packet(f, req(f->refs[0], 0, 0, 1, 0)));
+}
+
+/* A packet whose every fragment is empty (first slot total 0). */
+static int case_zero_length_fragments(struct fe *f)
+{
+	RING_IDX n = f->tx.req_prod_pvt;
+
+	for (int i = 0; i < 4; i++)
+		put(f, req(f->refs[i], 0, 0, (uint16_t)i, i < 3 ? NETTXF_more_data : 0));
+	push(f);
+	if (!wait_rsp(f, n + 4))
+		return 43;
+	return expect_error_connected(f, rsp_status(f, n, NULL));
+}
+
+/* A 60-byte frame over the most slots allowed, headers split across them. */
+static int case_tiny_packet_max_slots(struct fe *f)
+{
+	RING_IDX n = f->tx.req_prod_pvt;
+	uint16_t id;
+
+	for (unsigned i = 0; i < XNB_TX_MAX_SLOTS; i++)
+		put(f, req(f->refs[i], 0, i == 0 ? 60 : 2, (uint16_t)(10 + i),
+			   i + 1 < XNB_TX_MAX_SLOTS ? NETTXF_more_data : 0));
+	/* slot 0 gives 60 - 17 * 2 = 26 bytes: the Ethernet header and more */
+	push(f);
+	if (!wait_rsp(f, n + XNB_TX_MAX_SLOTS))
+		return 44;
+	if (rsp_status(f, n, &id) != NETIF_RSP_OKAY || id != 10)
+		return 45;
+	return be_state(f, "4", 0) ? 0 : 46;
+}
+
+/* Fields flipped on the shared page while the backend reads them. */
+static atomic_bool flipping;
+
+static void *flipper(void *arg)
+{
+	struct fe *f = arg;
+	uint32_t x = 1;
+
+	while (atomic_load(&flipping)) {
+		for (RING_IDX i = 0; i < 4; i++) {
+			volatile netif_tx_request_t *r = (volatile netif_tx_request_t *)
+				RING_GET_REQUEST(&f->tx, f->tx.req_prod_pvt - 1 - i);
+
+			/* Every value is one the backend must answer without
+			 * closing the vif (offset + size within the page, no
+			 * chaining flags, a gref good or bad): a torn read of
+			 * two versions could still cross the page or chain. */
+			x = x * 1103515245u + 12345u;
+			r->size = (uint16_t)(14 + (x >> 8) % 2000);
+			r->offset = (uint16_t)((x >> 4) % 2048);
+			r->flags = (uint16_t)((x >> 20) & (NETTXF_csum_blank | NETTXF_data_validated));
+			r->gref = x & 1 ? f->refs[x % NPAGES] : x;
+		}
+	}
+	return NULL;
+}
+
+static int case_double_fetch(struct fe *f)
+{
+	pthread_t th;
+	int answered = 0;
+
+	atomic_store(&flipping, true);
+	if (pthread_create(&th, NULL, flipper, f) != 0)
+		return 50;
+	for (int i = 0; i < 200 && be_state(f, "4", 0); i++) {
+		RING_IDX n = f->tx.req_prod_pvt;
+
+		if (RING_FULL(&f->tx))
+			break;
+		put(f, req(f->refs[i % NPAGES], 0, 60, (uint16_t)i, 0));
+		push(f);
+		for (int t = 0; t < 200 && XNB_READ_ONCE(f->tx.sring->rsp_prod) == n; t++)
+			sleep_ms(1);
+		answered += XNB_READ_ONCE(f->tx.sring->rsp_prod) != n;
+		f->tx.rsp_cons = XNB_READ_ONCE(f->tx.sring->rsp_prod);
+	}
+	atomic_store(&flipping, false);
+	pthread_join(th, NULL);
+	printf("double fetch: %d answered\n", answered);
+	return answered == 200 && be_state(f, "4", 0) ? 0 : 52;
+}
+
+static int case_event_storm(struct fe *f)
+{
+	for (int i = 0; i < 20000; i++)
+		xnx_evtchn_notify(f->ev, (evtchn_port_t)f->port);
+	return one_packet(f, req(f->refs[0], 0, 60, 1, 0)) == NETIF_RSP_OKAY ? 0 : 51;
+}
+
+/* The well-behaved frontend: a packet, answered OKAY, again and again
+ * until SIGTERM; exits non-zero on the first one not answered in time. */
+static volatile sig_atomic_t stop_good;
+
+static void on_term(int sig)
+{
+	stop_good = 1;
+}
+
+static int case_good_forever(struct fe *f)
+{
+	unsigned long sent = 0;
+	FILE *out;
+	char path[160];
+
+	signal(SIGTERM, on_term);
+	while (!stop_good) {
+		RING_IDX n = f->tx.req_prod_pvt;
+		int st;
+
+		if (!be_state(f, "4", 0)) {	/* reattaching after a restart */
+			sleep_ms(10);
+			continue;
+		}
+		put(f, req(f->refs[0], 0, 60, (uint16_t)sent, 0));
+		push(f);
+		if (!wait_rsp(f, n + 1))
+			return 60;
+		st = rsp_status(f, n, NULL);
+		if (st != NETIF_RSP_OKAY)
+			return 61;
+		f->tx.rsp_cons = n + 1;
+		sent++;
+		snprintf(path, sizeof(path), "%s/good.count", getenv("XNET_SIM_DIR"));
+		if ((out = fopen(path, "w")) != NULL) {
+			fprintf(out, "%lu\n", sent);
+			fclose(out);
+		}
+		sleep_ms(5);
+	}
+	return sent > 0 ? 0 : 62;
+}
+
+struct fcase { const char *mode; int (*run)(struct fe *); struct spoil spoil; };
+
+static const struct fcase fcases[] = {
+	{ "prod_far_ahead", case_prod_far_ahead, { NULL, NULL } },
+	{ "offset_past_page", case_offset_past_page, { NULL, NULL } },
+	{ "too_many_slots", case_too_many_slots, { NULL, NULL } },
+	{ "extra_chain_endless", case_extra_chain_endless, { NULL, NULL } },
+	{ "extra_type_unknown", case_extra_type_unknown, { NULL, NULL } },
+	{ "gref_invalid", case_gref_invalid, { NULL, NULL } },
+	{ "gref_not_granted", case_gref_not_granted, { NULL, NULL } },
+	{ "gref_revoked", case_gref_revoked, { NULL, NULL } },
+	{ "zero_length_packet", case_zero_length_packet, { NULL, NULL } },
+	{ "zero_length_fragments", case_zero_length_fragments, { NULL, NULL } },
+	{ "tiny_packet_max_slots", case_tiny_packet_max_slots, { NULL, NULL } },
+	{ "double_fetch", case_double_fetch, { NULL, NULL } },
+	{ "event_storm", case_event_storm, { NULL, NULL } },
+	{ "good", case_good_forever, { NULL, NULL } },
+	/* xenstore garbage: the handshake is refused, by name */
+	{ "xs_num_queues_huge", NULL, { "multi-queue-num-queues", "4294967296" } },
+	{ "xs_tx_ring_ref_garbage", NULL, { "tx-ring-ref", "12x" } },
+	{ "xs_tx_ring_ref_unshared", NULL, { "tx-ring-ref", "999999" } },
+	{ "xs_event_channel_garbage", NULL, { "event-channel", "-1" } },
+	{ "xs_rx_copy_garbage", NULL, { "request-rx-copy", "yes please" } },
+	{ "xs_feature_sg_garbage", NULL, { "feature-sg", "\x01\x02" } },
+};
+
+static int frontend_main(const char *mode, const char *fe_path, const char *be_path)
+{
+	struct fe f = { .fe = fe_path, .be = be_path };
+	const struct fcase *c = NULL;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(fcases) / sizeof(fcases[0]); i++)
+		if (strcmp(fcases[i].mode, mode) == 0)
+			c = &fcases[i];
+	f.h = xnx_xs_open();
+	f.gs = xnx_gntshr_open();
+	f.ev = xnx_evtchn_open();
+	if (!c || !f.h || !f.gs || !f.ev)
+		return 10;
+	rc = fe_setup(&f, c->spoil.key ? &c->spoil : NULL);
+	if (rc == 0 && !c->run)
+		rc = be_state(&f, "5", WAIT_MS) ? 0 : 13;	/* refused */
+	else if (rc == 0)
+		rc = be_state(&f, "4", WAIT_MS) ? c->run(&f) : 14;
+	xnx_evtchn_close(f.ev);
+	xnx_gntshr_close(f.gs);
+	xs_close(f.h);
+	return rc;
+}
+
+/* ---- suite ------------------------------------------------------------------------------- */
+
+static struct guest good;
+
+static pid_t start_netback(void)
+{
+	char log[128];
+	char *nargv[] = { nb_bin, "--foreground", "-v", NULL };
+
+	snprintf(log, sizeof(log), "%s/xnetback.log", simdir);
+	return spawn(nargv, log, "0");
+}
+
+static int suite_init(void)
+{
+	const char *b = getenv("XNET_BIN");
+	char bindir[PATH_MAX], simd[PATH_MAX + 16], log[128];
+
+	snprintf(bindir, sizeof(bindir), "%s", b && *b ? b : "build/bin");
+	snprintf(simd, sizeof(simd), "%s/xnet-simd", bindir);
+	snprintf(nb_bin, sizeof(nb_bin), "%s/xnetback", bindir);
+	if (access(simd, X_OK) < 0 || access(nb_bin, X_OK) < 0) {
+		printf("\n  (xnet-simd or xnetback not in %s: hostile tests skipped)\n", bindir);
+		return 0;
+	}
+	snprintf(simdir, sizeof(simdir), "/tmp/hostile.XXXXXX");
+	if (!mkdtemp(simdir))
+		return 1;
+	setenv("XNET_SIM_DIR", simdir, 1);
+	setenv("XNET_DOMID", "0", 1);
+	setenv("XNET_PLATFORM", "sim", 1);
+	snprintf(log, sizeof(log), "%s/xnet-simd.log", simdir);
+	char *sargv[] = { simd, "--foreground", "--dir", simdir, NULL };
+	simd_pid = spawn(sargv, log, "0");
+	if (!wait_until(sock_answers, NULL, WAIT_MS))
+		return 1;
+	nb_pid = start_netback();
+	xs = xnx_xs_open();
+	if (!xs || make_guest(&good, "good") < 0 || !wait_key(good.be, "state", "2"))
+		return 1;
+	good_pid = start_frontend(&good, "good");
+	if (!wait_key(good.be, "state", "4"))
+		return 1;
+	sleep_ms(300);	/* let the good vif's first packets settle the baseline */
+	base_fds = count_fds(nb_pid);
+	base_rss = rss_kb(nb_pid);
+	ready = base_fds > 0 && base_rss > 0;
+	return ready ? 0 : 1;
+}
+
+static void stop(pid_t *pid)
+{
+	int st;
+
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGTERM);
+	for (int t = 0; t < WAIT_MS && waitpid(*pid, &st, WNOHANG) != *pid; t += 10)
+		sleep_ms(10);
+	if (kill(*pid, 0) == 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, &st, 0);
+	}
+	*pid = -1;
+}
+
+static int suite_clean(void)
+{
+	char cmd[128];
+
+	stop(&good_pid);
+	if (xs)
+		xs_close(xs);
+	stop(&nb_pid);
+	stop(&simd_pid);
+	if (simdir[0] && getenv("NB_KEEP_LOGS") == NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", simdir);
+		if (system(cmd) != 0)
+			return 1;
+	} else if (simdir[0]) {
+		printf("\n  logs kept in %s\n", simdir);
+	}
+	return 0;
+}
+
+static unsigned long good_count(void)
+{
+	char path[128];
+	unsigned long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/good.count", simdir);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%lu", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n;
+}
+
+struct more { unsigned long than; };
+
+static bool good_moved(const void *arg)
+{
+	return good_count() > ((const struct more *)arg)->than;
+}
+
+/* The well-behaved vif is still Connected and passes more packets. */
+static void assert_good_serves(void)
+{
+	struct more m = { good_count() };
+
+	CU_ASSERT(alive(good_pid));
+	CU_ASSERT(key_is(&(struct want){ good.be, "state", "4" }));
+	CU_ASSERT(wait_until(good_moved, &m, WAIT_MS));
+}
+
+/* One hostile guest: run MODE, then check the vif's outcome: Closing with
+ * ERR in `error` (ERR non-NULL), or still Connected with no error. */
+static void hostile(const char *mode, const char *err)
+{
+	struct guest g;
+	char *e;
+
+	if (!ready)
+		return;
+	CU_ASSERT_EQUAL_FATAL(make_guest(&g, mode), 0);
+	CU_ASSERT_FATAL(wait_key(g.be, "state", "2"));
+	CU_ASSERT_EQUAL(run_frontend(&g, mode), 0);
+	e = xnx_xs_read(xs, XBT_NULL, g.be, "error");
+	if (err) {
+		CU_ASSERT(wait_key(g.be, "state", "5"));
+		CU_ASSERT(e && strstr(e, err));
+		if (!e || !strstr(e, err))
+			printf("\n  %s: error '%s', wanted '%s'\n", mode, e ? e : "(none)", err);
+	} else {
+		CU_ASSERT_PTR_NULL(e);
+	}
+	free(e);
+	CU_ASSERT(alive(nb_pid));
+	assert_good_serves();
+	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
+	CU_ASSERT(wait_key(g.be, "state", "6") || !key_is(&(struct want){ g.be, "state", "4" }));
+}
+
+#define HOSTILE(name, err) static void test_##name(void) { hostile(#name, err); }
+HOSTILE(prod_far_ahead, "more than a ring ahead")
+HOSTILE(offset_past_page, "past the page")
+HOSTILE(too_many_slots, "more than 18 slots")
+HOSTILE(extra_chain_endless, "extra-info")
+HOSTILE(extra_type_unknown, "extra-info type 77")
+HOSTILE(gref_invalid, NULL)
+HOSTILE(gref_not_granted, NULL)
+HOSTILE(gref_revoked, NULL)
+HOSTILE(zero_length_packet, NULL)
+HOSTILE(zero_length_fragments, NULL)
+HOSTILE(tiny_packet_max_slots, NULL)
+HOSTILE(double_fetch, NULL)
+HOSTILE(event_storm, NULL)
+HOSTILE(xs_num_queues_huge, "multi-queue-num-queues")
+HOSTILE(xs_tx_ring_ref_garbage, "tx-ring-ref")
+HOSTILE(xs_tx_ring_ref_unshared, "tx-ring-ref")
+HOSTILE(xs_event_channel_garbage, "event-channel")
+HOSTILE(xs_rx_copy_garbage, "request-rx-copy")
+HOSTILE(xs_feature_sg_garbage, "feature-sg")
+
+/* Frontend states in illegal orders: each refused by name or ignored, the
+ * daemon unharmed. */
+static void test_states_illegal_order(void)
+{
+	static const char *const seq[][3] = {
+		{ "7", NULL, NULL },		/* Reconfiguring out of nowhere */
+		{ "8", NULL, NULL },		/* Reconfigured */
+		{ "4", NULL, NULL },		/* Connected with nothing published */
+		{ "3", "1", "4" },		/* Initialised, back, Connected: no keys */
+		{ "9", NULL, NULL },		/* no such state */
+		{ "banana", NULL, NULL },
+	};
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]) && ready; i++) {
+		struct guest g;
+		char tag[16];
+
+		snprintf(tag, sizeof(tag), "st%zu", i);
+		CU_ASSERT_EQUAL_FATAL(make_guest(&g, tag), 0);
+		CU_ASSERT_FATAL(wait_key(g.be, "state", "2"));
+		for (int j = 0; j < 3 && seq[i][j]; j++)
+			xnx_xs_printf(xs, XBT_NULL, g.fe, "state", "%s", seq[i][j]);
+		if (i < 4) {
+			char *e;
+
+			CU_ASSERT(wait_key(g.be, "state", "5"));
+			e = xnx_xs_read(xs, XBT_NULL, g.be, "error");
+			CU_ASSERT_PTR_NOT_NULL(e);
+			free(e);
+		}
+		CU_ASSERT(alive(nb_pid));
+		CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
+	}
+	assert_good_serves();
+}
+
+struct ifwait { const char *prefix; };
+
+/* No interface of this run left but the good one. */
+static bool only_good_tap(const void *arg)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	char prefix[32];
+	bool ok = true;
+
+	snprintf(prefix, sizeof(prefix), "hs%d.", (int)getpid() % 100000);
+	for (i = ifs; i && i->if_index; i++)
+		if (strncmp(i->if_name, prefix, strlen(prefix)) == 0 &&
+		    strcmp(i->if_name, good.vifname) != 0)
+			ok = false;
+	if (ifs)
+		if_freenameindex(ifs);
+	return ok;
+}
+
+/* After every hostile guest is gone: descriptors back to the baseline,
+ * memory within a slack, no TAP of theirs left. */
+static void test_nothing_leaked(void)
+{
+	long rss;
+
+	if (!ready)
+		return;
+	CU_ASSERT(wait_until(only_good_tap, NULL, WAIT_MS));
+	CU_ASSERT(wait_until(fds_back, NULL, WAIT_MS));
+	rss = rss_kb(nb_pid);
+	printf("\n  xnetback fds %ld -> %ld, rss %ld -> %ld KiB\n", base_fds,
+	       count_fds(nb_pid), base_rss, rss);
+	CU_ASSERT(rss > 0 && rss <= base_rss + RSS_SLACK_KB);
+	assert_good_serves();
+}
+
+/* kill -9 of xnetback: a new instance finds the good vif, reattaches to
+ * its rings (recover.c) and serves it again; its frontend never restarted. */
+static void test_netback_killed_recovers(void)
+{
+	int st;
+	struct more m;
+
+	if (!ready)
+		return;
+	kill(nb_pid, SIGKILL);
+	waitpid(nb_pid, &st, 0);
+	m.than = good_count();
+	nb_pid = start_netback();
+	CU_ASSERT(wait_key(good.be, "state", "4"));
+	CU_ASSERT(wait_until(good_moved, &m, WAIT_MS));
+	CU_ASSERT(alive(good_pid));
+	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(if_nametoindex(good.vifname) != 0);
+	/* The devices of destroyed guests are not brought back. */
+	CU_ASSERT(wait_until(only_good_tap, NULL, WAIT_MS));
+	printf("\n  xnetback after restart: %ld fds (first instance %ld)\n",
+	       count_fds(nb_pid), base_fds);
+	CU_ASSERT(count_fds(nb_pid) <= base_fds);
+}
+
+int main(int argc, char **argv)
+{
+	CU_pSuite s;
+	int failed;
+
+	if (argc == 5 && strcmp(argv[1], "--frontend") == 0)
+		return frontend_main(argv[2], argv[3], argv[4]);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("hostile_netback", suite_init, suite_clean);
+#define ADD(name) CU_add_test(s, #name, test_##name)
+	ADD(prod_far_ahead);
+	ADD(offset_past_page);
+	ADD(too_many_slots);
+	ADD(extra_chain_endless);
+	ADD(extra_type_unknown);
+	ADD(gref_invalid);
+	ADD(gref_not_granted);
+	ADD(gref_revoked);
+	ADD(zero_length_packet);
+	ADD(zero_length_fragments);
+	ADD(tiny_packet_max_slots);
+	ADD(double_fetch);
+	ADD(event_storm);
+	ADD(xs_num_queues_huge);
+	ADD(xs_tx_ring_ref_garbage);
+	ADD(xs_tx_ring_ref_unshared);
+	ADD(xs_event_channel_garbage);
+	ADD(xs_rx_copy_garbage);
+	ADD(xs_feature_sg_garbage);
+	ADD(states_illegal_order);
+	ADD(nothing_leaked);
+	ADD(netback_killed_recovers);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
+		 CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
