@@ -43,9 +43,6 @@ inst() {
 inst install DESTDIR="$D"
 cat >"$T/want" <<EOF
 /etc/default/xnet 644
-/etc/xnet/scripts/vif-bridge 755
-/etc/xnet/scripts/vif-common.sh 644
-/etc/xnet/scripts/vif-route 755
 /usr/local/lib/systemd/system/xnet-hotplugd.service 644
 /usr/local/lib/systemd/system/xnet-simd.service 644
 /usr/local/lib/systemd/system/xnetback.service 644
@@ -70,6 +67,12 @@ cat >"$T/want" <<EOF
 /usr/local/share/man/man8/xnetfront.8 644
 /usr/local/share/xnet/vif.schema 644
 EOF
+# Every hotplug script of the tree (helpers sourced by them: not executable).
+for f in "$SRC"/hotplug/vif-*; do
+	case $f in *.sh) m=644 ;; *) m=755 ;; esac
+	echo "/etc/xnet/scripts/${f##*/} $m"
+done >>"$T/want"
+grep -q '^/etc/xnet/scripts/vif-bridge 755$' "$T/want" || fail "no vif-bridge in the tree"
 (cd "$D" && find . -type f -printf '/%P %m\n' | LC_ALL=C sort) >"$T/got"
 LC_ALL=C sort "$T/want" >"$T/want.s"
 diff "$T/want.s" "$T/got" >"$T/diff" || fail "installed files differ (- expected, + got): $(cat "$T/diff")"
