@@ -2,7 +2,6 @@
  * xenstore (online, state, presence) whether its script must run online or
  * offline, as libxl's device handling does. */
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <xen/io/xenbus.h>
 
 #include "hotplugd.h"
+#include "xnx_link.h"
 #include "xnx_log.h"
 #include "xnx_xs.h"
 
@@ -96,6 +96,25 @@ static int read_view(struct xhp_ctx *c, const char *path, struct view *v)
 	return 0;
 }
 
+/* The interface's link id: the backend's vif-linkid if it names a link,
+ * else the link now called d->ifname; 0 if neither (the script will say
+ * the interface is missing). Its current name goes to d->ifname. */
+static void learn_linkid(struct xhp_ctx *c, struct xhp_dev *d)
+{
+	char *s = xnx_xs_read(c->xs, XBT_NULL, d->path, "vif-linkid");
+	char now[XNX_LINK_NAME_MAX];
+	unsigned id = 0;
+
+	if (!s || xnx_link_parse_id(s, &id) < 0 || xnx_link_name(NULL, id, now) < 0)
+		id = 0;
+	free(s);
+	if (!id && xnx_link_id(NULL, d->ifname, &id) < 0)
+		id = 0;
+	d->ifindex = id;
+	if (id && xnx_link_name(NULL, id, now) == 0)
+		snprintf(d->ifname, sizeof(d->ifname), "%s", now);
+}
+
 /* Interface name, script and gatewaydev, read when the device comes up and
  * kept: offline must work after the directory is gone. On a bad value,
  * WHY says which. */
@@ -120,6 +139,8 @@ static int learn(struct xhp_ctx *c, struct xhp_dev *d, char *why, size_t len)
 		snprintf(why, len, "script '%.100s' is neither a name in %.100s nor "
 			 "an absolute path", s, c->scripts_dir);
 	snprintf(d->netdev, sizeof(d->netdev), "%s", gw && strlen(gw) < 16 ? gw : "");
+	if (rc == 0)
+		learn_linkid(c, d);
 	free(name);
 	free(script);
 	free(gw);
@@ -143,11 +164,12 @@ static struct xhp_dev *add(struct xhp_ctx *c, unsigned domid, unsigned devid)
 static void start(struct xhp_ctx *c, struct xhp_dev *d, const char *action,
 		  enum xhp_phase running)
 {
-	char reason[160], now[IF_NAMESIZE];
+	char reason[160], now[XNX_LINK_NAME_MAX];
 	int rc;
 
 	/* The interface may have been renamed since online: find it by id. */
-	if (running == XHP_RUN_OFFLINE && d->ifindex && if_indextoname(d->ifindex, now))
+	if (running == XHP_RUN_OFFLINE && d->ifindex &&
+	    xnx_link_name(NULL, d->ifindex, now) == 0)
 		snprintf(d->ifname, sizeof(d->ifname), "%s", now);
 	rc = xhp_run(c, d, action);
 
@@ -281,8 +303,8 @@ void xhp_script_done(struct xhp_ctx *c, struct xhp_dev *d, int status)
 		d->phase = ok ? XHP_ONLINE : XHP_FAILED;
 		if (!ok)
 			xhp_report_error(c, d, reason);
-		else
-			d->ifindex = if_nametoindex(d->ifname);
+		else if (!d->ifindex && xnx_link_id(NULL, d->ifname, &d->ifindex) < 0)
+			d->ifindex = 0;
 		if (d->want_offline) {
 			d->want_offline = false;
 			start(c, d, "offline", XHP_RUN_OFFLINE);

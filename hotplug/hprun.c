@@ -48,6 +48,14 @@ static void child(const struct xhp_ctx *c, const struct xhp_dev *d,
 	setenv("XENBUS_BASE_PATH", "backend", 1);
 	setenv("netdev", d->netdev, 1);
 	setenv("vif", d->ifname, 1);
+	if (d->ifindex) {
+		/* Scripts hold the interface by this, not by its name. */
+		char id[16];
+		snprintf(id, sizeof(id), "%u", d->ifindex);
+		setenv("XNET_VIF_LINKID", id, 1);
+	} else {
+		unsetenv("XNET_VIF_LINKID");
+	}
 	execl(d->script, d->script, action, "type_if=vif", (char *)NULL);
 	fprintf(stderr, "xnet-hotplugd: cannot run %s: %s\n", d->script, strerror(errno));
 	_exit(127);

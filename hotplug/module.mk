@@ -4,7 +4,8 @@ PROGS += xnet-hotplugd
 xnet-hotplugd_MAIN := hotplug/hotplugd_main.c
 MAINS += $(xnet-hotplugd_MAIN)
 
-HOTPLUG_SCRIPTS := $(addprefix $(B)/bin/,vif-bridge vif-route vif-common.sh)
+HOTPLUG_SCRIPTS := $(addprefix $(B)/bin/,vif-bridge vif-route vif-vnic vif-openvswitch \
+	vif-common.sh vif-pool.sh)
 build: $(HOTPLUG_SCRIPTS)
 $(HOTPLUG_SCRIPTS): $(B)/bin/%: hotplug/%
 	@mkdir -p $(@D)

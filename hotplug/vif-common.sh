@@ -12,6 +12,12 @@
 #   XENBUS_TYPE       "vif";  XENBUS_BASE_PATH "backend";  script  this script
 #   netdev            the gatewaydev key, or empty
 #   XENSTORED_PATH    which xenstored the xenstore-* tools talk to
+#   XNET_VIF_LINKID   the backend interface's link id (xnet-hotplugd sets it)
+#   XNET_BIN          where xnet-linkid is (else next to the script, or PATH)
+#
+# Every link (the vif, the bridge, the physical link) is kept by link id and
+# resolved to its current name with xnet-linkid each time a command needs
+# it: vif_name, link_name ID.
 #
 # Xenstore keys written (under $XENBUS_PATH):
 #   hotplug-status    "connected" on success (online only), "error" on failure
@@ -93,6 +99,56 @@ success() {
 	xs_write hotplug-status connected
 }
 
+# ---- link ids --------------------------------------------------------------
+# Links are held by link id (the ifindex) and turned into a name only at
+# the moment a command needs one, so a rename never leaves a stale name.
+
+# The link-id helper: next to the programs, next to this script (or to
+# what it links to), or on PATH.
+linkid_bin=
+for d in "${XNET_BIN:-}" "$(dirname "$0")" "$(dirname "$(readlink -f "$0")")"; do
+	if [ -n "$d" ] && [ -x "$d/xnet-linkid" ]; then
+		linkid_bin="$d/xnet-linkid"
+		break
+	fi
+done
+linkid_bin=${linkid_bin:-xnet-linkid}
+
+# link_name ID — the current name of link ID; fatal if it is gone.
+link_name() {
+	local n
+	n=$("$linkid_bin" name "$1" 2>&1) || fatal "link id $1: ${n#xnet-linkid: }"
+	printf '%s\n' "$n"
+}
+
+# link_id LINK — the link id of LINK (a name or an id); fatal if none.
+link_id() {
+	local n
+	n=$("$linkid_bin" id "$1" 2>&1) || fatal "${n#xnet-linkid: }"
+	printf '%s\n' "$n"
+}
+
+# link_exists ID — does link ID exist now? (no error report)
+link_exists() {
+	"$linkid_bin" name "$1" >/dev/null 2>&1
+}
+
+# link_master ID — the link id of ID's master (bridge), or nothing.
+link_master() {
+	"$linkid_bin" master "$1" 2>/dev/null || true
+}
+
+# link_info ID KEY — one field (kind, mac, mtu, ...) of `xnet-linkid info`.
+link_info() {
+	"$linkid_bin" info "$1" 2>/dev/null | sed -n "s/^$2=//p"
+}
+
+# The device's numbers, from XENBUS_PATH (.../backend/vif/<domid>/<devid>).
+# shellcheck disable=SC2034 # used by the scripts that source this
+devid=${XENBUS_PATH##*/}
+domid=${XENBUS_PATH%/*}
+domid=${domid##*/}
+
 if [ -z "$dev" ]; then
 	# Not given: the name libxl would use (vifname, else vif<domid>.<devid>).
 	dev=$(xs_read_default vifname "")
@@ -101,3 +157,35 @@ if [ -z "$dev" ]; then
 		dev="vif$fe_id.$(xs_read handle)"
 	fi
 fi
+
+# vif_id: the backend interface by link id. xnet-hotplugd passes it
+# (XNET_VIF_LINKID); else the backend's vif-linkid; else look $vif up once.
+vif_id=${XNET_VIF_LINKID:-}
+if [ -z "$vif_id" ]; then
+	vif_id=$(xs_read_default vif-linkid "")
+fi
+if [ -z "$vif_id" ] || ! link_exists "$vif_id"; then
+	if [ "$command" = online ]; then
+		vif_id=$("$linkid_bin" id "$dev" 2>/dev/null) ||
+			fatal "interface $dev not found"
+	elif ! vif_id=$("$linkid_bin" id "$dev" 2>/dev/null); then
+		vif_id=""	# offline, and the interface is gone: nothing to find
+	fi
+fi
+
+# vif_name — the backend interface's name right now.
+vif_name() {
+	link_name "$vif_id"
+}
+
+# As Xen's vif-common.sh: an interface not yet called what the toolstack
+# asked for (vifname) is renamed to it; the backend follows the rename.
+rename_to_vifname() {
+	local want now
+	want=$(xs_read_default vifname "")
+	now=$(vif_name)
+	if [ -n "$want" ] && [ "$want" != "$now" ]; then
+		do_or_die ip link set dev "$now" down
+		do_or_die ip link set dev "$now" name "$want"
+	fi
+}

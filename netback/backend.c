@@ -155,6 +155,9 @@ static void dispatch(struct xnb_backend *be, const struct epoll_event *ev)
 	case XNB_EP_STATS:
 		xnb_stats_sock_event(be, ep, ev->events);
 		break;
+	case XNB_EP_LINK:
+		xnb_rename_event(be);
+		break;
 	}
 }
 
@@ -299,6 +302,10 @@ int xnb_backend_open(struct xnb_backend *be)
 		xnb_backend_close(be);
 		return rc;
 	}
+	rc = xnb_rename_open(be);
+	if (rc < 0)
+		xnx_warn("cannot watch links (renames of vifs not followed): %s",
+			 strerror(-rc));
 	xnx_info("serving %s on the %s platform", be->root, xnx_platform_name());
 	return 0;
 }
@@ -311,6 +318,7 @@ void xnb_backend_close(struct xnb_backend *be)
 	for (struct xnb_vif *v = be->vifs; v; v = v->next)
 		v->dead = true;
 	reap(be);
+	xnb_rename_close(be);
 	if (be->watches)
 		xnx_xs_watches_free(be->watches);
 	if (be->epfd >= 0)

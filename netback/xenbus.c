@@ -227,6 +227,7 @@ static void probe(struct xnb_backend *be, uint32_t domid, uint32_t devid)
 		xnb_xenbus_fatal(vif, "writing features: %s", strerror(-rc));
 		return;
 	}
+	xnb_rename_record(vif);		/* vifname, vif-linkid: renames follow */
 	snprintf(vif->fe_state_path, sizeof(vif->fe_state_path), "%s/state", vif->fe_path);
 	if (xnx_xs_watch_add(be->watches, vif->fe_state_path, frontend_watch_cb, vif) == 0)
 		vif->watching_fe = true;

@@ -41,7 +41,7 @@ struct xnb_fe_conf {
 };
 
 /* What an epoll event belongs to. */
-enum xnb_ep_kind { XNB_EP_XS = 1, XNB_EP_EVTCHN, XNB_EP_TAP, XNB_EP_STATS };
+enum xnb_ep_kind { XNB_EP_XS = 1, XNB_EP_EVTCHN, XNB_EP_TAP, XNB_EP_STATS, XNB_EP_LINK };
 struct xnb_ep {
 	enum xnb_ep_kind kind;
 	struct xnb_vq *vq;
@@ -113,6 +113,7 @@ struct xnb_backend {
 	struct xnb_vif *vifs;
 	struct xnb_ep xs_ep, evt_ep;
 	struct xnb_stats_sock *stats_sock;	/* NULL: none (stats_sock.c) */
+	struct xnb_rename *rename;	/* link watch (rename.c); NULL: none */
 	volatile int stop;
 };
 
@@ -125,6 +126,17 @@ struct xnb_vif *xnb_backend_find(struct xnb_backend *be, uint32_t domid, uint32_
 int xnb_backend_add_tap(struct xnb_vq *vq);
 void xnb_backend_del_tap(struct xnb_vq *vq);
 void xnb_backend_pause_tap(struct xnb_vq *vq, bool pause);
+
+/* rename.c — follow renames of our TAPs (vifname, vif-linkid in xenstore). */
+struct xnb_rename;
+/* Watch the namespace's links from BE's loop. 0 or -errno (then renames
+ * are not followed; the data path does not need it). */
+int xnb_rename_open(struct xnb_backend *be);
+/* The link watch is readable: handle what it reports. */
+void xnb_rename_event(struct xnb_backend *be);
+void xnb_rename_close(struct xnb_backend *be);
+/* Write the vif's current vifname and vif-linkid. 0 or -errno. */
+int xnb_rename_record(struct xnb_vif *vif);
 
 /* stats_sock.c — the stats socket, served from the epoll loop. */
 struct xnb_stats_sock;

@@ -251,18 +251,19 @@ int xnt_parse_rate(const char *s, uint64_t *bytes, uint32_t *usecs, char *err,
 	return 0;
 }
 
-/* How the hotplug script wires the vif in (xenstore-schema: mode). */
+/* vif-vnic's macvlan mode (xenstore-schema: mode); the script key says
+ * how the vif is wired in. */
 static int parse_mode(const char *v, char *out, size_t size, char *err, size_t len)
 {
-	static const char *const modes[] = { "bridge", "route", "vnic", "openvswitch" };
+	static const char *const modes[] = { "bridge", "vepa", "private", "passthru" };
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (!strcmp(v, modes[i])) {
 			snprintf(out, size, "%s", v);
 			return 0;
 		}
-	return fail(err, len, "vifspec: mode: '%s' is not bridge, route, vnic or "
-		    "openvswitch", v);
+	return fail(err, len, "vifspec: mode: '%s' is not bridge, vepa, private or "
+		    "passthru", v);
 }
 
 static int parse_type(const char *v, enum xnt_nictype *t, char *err, size_t len)

@@ -104,11 +104,11 @@ xs xenstore-read "$be1/mtu" >/dev/null 2>&1 && fail "default mtu 1500 written to
 key "/local/domain/$id/device/vif/1/mtu" 1500
 ok "defaults: next devid, 00:16:3e MAC, vif-bridge, xenbr0, mtu"
 
-"$XNET" vif attach "$G" "devid=7,nic=lo,mode=vnic,vlan=12,pool=p1,gatewaydev=lo,type=vif" >/dev/null ||
+"$XNET" vif attach "$G" "devid=7,nic=lo,mode=vepa,vlan=12,pool=p1,gatewaydev=lo,type=vif" >/dev/null ||
 	fail "attach with nic/mode/vlan/pool"
 be7=/local/domain/0/backend/vif/$id/7
 key "$be7/nic" "$(cat /sys/class/net/lo/ifindex)"
-key "$be7/mode" vnic
+key "$be7/mode" vepa
 key "$be7/vlan" 12
 key "$be7/pool" p1
 key "$be7/gatewaydev" lo
