@@ -81,7 +81,7 @@ ok "make install DESTDIR: $(wc -l <"$T/got") files where and as expected"
 U=$D/usr/local/lib/systemd/system
 grep -qx 'ExecStart=/usr/local/sbin/xnetback --foreground' "$U/xnetback.service" ||
 	fail "xnetback.service ExecStart: $(grep ExecStart "$U/xnetback.service")"
-grep -qx 'ExecStart=/usr/local/sbin/xnet-hotplugd --foreground' "$U/xnet-hotplugd.service" ||
+grep -qx 'ExecStart=/usr/local/sbin/xnet-hotplugd --foreground --pidfile /run/xnet/xnet-hotplugd.pid' "$U/xnet-hotplugd.service" ||
 	fail "xnet-hotplugd.service ExecStart"
 grep -qx 'PIDFile=/run/xnet/xnet-simd.pid' "$U/xnet-simd.service" || fail "xnet-simd.service PIDFile"
 grep -q '@' "$U"/*.service && fail "a placeholder is left in a unit: $(grep '@' "$U"/*.service)"
