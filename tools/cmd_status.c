@@ -29,7 +29,7 @@ static const char status_usage[] =
 static const char *const daemons[] = { "xnet-simd", "xnetback", "xnet-hotplugd" };
 #define NDAEMONS 3
 
-struct dstate { pid_t pid; bool installed; };
+struct dstate { pid_t pid; bool installed, unused; };
 
 static void daemon_state(const char *prog, struct dstate *d)
 {
@@ -43,7 +43,8 @@ static void daemon_state(const char *prog, struct dstate *d)
 
 static const char *dstate_name(const struct dstate *d)
 {
-	return d->pid > 0 ? "running" : d->installed ? "stopped" : "not installed";
+	return d->pid > 0 ? "running" : d->unused ? "not used" : d->installed ? "stopped"
+		: "not installed";
 }
 
 /* A state key's value by name ("Connected"), or the raw text. */
@@ -225,6 +226,8 @@ int xnt_cmd_status(int argc, char **argv)
 	w.platform = xnx_platform_init() == 0 ? xnx_platform_name() : "unknown";
 	for (int i = 0; i < NDAEMONS; i++)
 		daemon_state(daemons[i], &w.d[i]);
+	/* On Xen the hypervisor and xenstored are the real ones. */
+	w.d[0].unused = xnx_platform() == XNX_PLATFORM_XEN;
 	if (w.d[1].pid > 0 && xnt_stats_fetch(xnt_stats_socket(), &st, why, sizeof(why)) == 0) {
 		w.stats_ok = true;
 		xnt_stats_free(&st);
