@@ -112,6 +112,26 @@ for c in sim domain vif stats top status schema bench; do
 done
 ok "--help on every program and xnet command"
 
+# Each long option a daemon's or xnet's --help names is in its man page.
+M=$D/usr/local/share/man
+documented() { # documented PAGE... < options
+	while read -r o; do
+		r=$(printf '%s' "$o" | sed 's/-/\\-/g')
+		cat "$@" | grep -qF -- "$r" || echo "$o"
+	done
+}
+for p in xnetback:8 xnetfront:8 xnet-hotplugd:8 xnet-simd:8; do
+	"$S/${p%:*}" --help 2>&1 | grep -o -- '--[a-z][a-z-]*' | sort -u |
+		documented "$M/man${p#*:}/${p%:*}.${p#*:}" >"$T/undoc"
+	[ -s "$T/undoc" ] && fail "${p%:*}.${p#*:} lacks $(tr '\n' ' ' <"$T/undoc")"
+done
+for c in "" sim domain vif stats top status schema; do
+	# shellcheck disable=SC2086 # no command: xnet --help itself
+	"$S/xnet" $c --help 2>&1
+done | grep -o -- '--[a-z][a-z-]*' | sort -u | documented "$M"/man1/xnet*.1 >"$T/undoc"
+[ -s "$T/undoc" ] && fail "xnet's man pages lack $(tr '\n' ' ' <"$T/undoc")"
+ok "every long option in --help is in the man pages"
+
 # Installed programs find each other and the schema next to themselves.
 env -u XNET_BIN XNET_SIM_DIR="$T/run" "$S/xnet" status --json >"$T/st.json" ||
 	fail "installed xnet status"
