@@ -4,6 +4,7 @@
  * domid). Without /dev/xen it fails at open with a message saying so.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -220,6 +221,16 @@ static xnx_evtchn *xen_evtchn_open(void)
 	h->xce = xenevtchn_open(NULL, 0);
 	if (!h->xce) {
 		int e = errno;
+		free(h);
+		errno = e;
+		return NULL;
+	}
+	/* The evtchn device blocks in read() by default; our pending() must
+	 * never block (a drain loop reads until EAGAIN). */
+	int fd = xenevtchn_fd(h->xce);
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		int e = errno;
+		xenevtchn_close(h->xce);
 		free(h);
 		errno = e;
 		return NULL;
