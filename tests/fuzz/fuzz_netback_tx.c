@@ -170,7 +170,6 @@ static void check_round(RING_IDX cons0, RING_IDX prod, RING_IDX rsp0, enum xnb_w
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct xnb_io *io = &fake_io;
 	struct input in = { data, size };
 	struct xnb_stats stats;
 	struct xnb_mcast mcast;
@@ -184,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	SHARED_RING_INIT(sring());
 	memset(&stats, 0, sizeof(stats));
 	memset(&mcast, 0, sizeof(mcast));
-	if (xnb_queue_init(q, 0, DOMID, ring_page, ring_page, &feat, io, &stats) < 0)
+	if (xnb_queue_init(q, 0, DOMID, ring_page, ring_page, &feat, &fake_io, &stats) < 0)
 		return 0;
 	q->mcast = (fbits & 8) ? &mcast : NULL;
 	cur = &in;

@@ -298,6 +298,43 @@ def netback_rx():
     write("netback_rx", "prod_too_far", b"\x01" + rx_round([f], [(0, 1)], ahead=257))
 
 
+VIF_MAC = bytes([0x00, 0x16, 0x3e, 0x01, 0x02, 0x03])
+
+
+def eth(ethertype, payload, src=VIF_MAC):
+    return bytes([0xff] * 6) + src + struct.pack(">H", ethertype) + payload
+
+
+def ipv4(src, proto, payload, dst=bytes([10, 0, 0, 2])):
+    return struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, proto, 0,
+                       bytes(src), dst) + payload
+
+
+def policy_head(flags, vlan, mtu, iplist):
+    return struct.pack("<BHHB", flags, vlan, mtu, len(iplist)) + iplist.encode()
+
+
+def netback_policy():
+    ips = "10.0.0.1 fe80::/10 192.168.0.0/16"
+    udp = struct.pack(">HHHH", 68, 67, 8, 0)
+    write("netback_policy", "ipv4_listed", policy_head(7, 9, 1500, ips) + vnet_hdr() +
+          eth(0x0800, ipv4([10, 0, 0, 1], 6, bytes(20))))
+    write("netback_policy", "ipv4_spoofed", policy_head(6, 0, 1500, ips) + vnet_hdr() +
+          eth(0x0800, ipv4([10, 0, 0, 9], 6, bytes(20))))
+    write("netback_policy", "dhcp_discover", policy_head(2, 0, 0, ips) + vnet_hdr() +
+          eth(0x0800, ipv4([0, 0, 0, 0], 17, udp)))
+    arp = struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1) + VIF_MAC + bytes([10, 0, 0, 1]) + \
+        bytes(6) + bytes([10, 0, 0, 2])
+    write("netback_policy", "arp_listed", policy_head(2, 0, 0, ips) + vnet_hdr() + eth(0x0806, arp))
+    tagged = eth(0x8100, struct.pack(">HH", 10, 0x0800) + ipv4([10, 0, 0, 1], 6, bytes(20)))
+    write("netback_policy", "tagged_vlan10", policy_head(1, 9, 0, "") +
+          vnet_hdr(1, 0, 0, 0, 38, 16) + tagged)
+    write("netback_policy", "gso_mtu", policy_head(4, 0, 1500, "") +
+          vnet_hdr(1, 1, 54, 1448, 34, 16) + eth(0x0800, ipv4([10, 0, 0, 1], 6, bytes(3000))))
+    write("netback_policy", "bad_iplist", policy_head(2, 0, 0, "10.0.0.1  10.0.0.300/33") +
+          vnet_hdr() + eth(0x0800, ipv4([10, 0, 0, 1], 6, bytes(20))))
+
+
 if __name__ == "__main__":
     netback_tx()
     netback_extra()
@@ -307,3 +344,4 @@ if __name__ == "__main__":
     schema()
     netback_ctrl()
     netback_rx()
+    netback_policy()
