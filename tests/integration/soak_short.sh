@@ -1,0 +1,149 @@
+#!/bin/sh
+# soak_short.sh — many vifs on one bridge with traffic while vifs are
+# detached and attached again at random; the daemons' memory and open
+# descriptors must stay flat (sampled, start against end with a tolerance),
+# the first guests keep answering pings throughout, and nothing is left
+# behind. Short by default (for make check); SOAK_SECONDS=600 for the long
+# run, SOAK_DOMAINS x SOAK_VIFS_PER_DOMAIN vifs (default 16 x 4 = 64).
+# With XNET_BIN pointing at an ASan build it runs under the sanitizers.
+set -eu
+
+BIN=${XNET_BIN:?}
+XNET="$BIN/xnet"
+SECONDS_TOTAL=${SOAK_SECONDS:-45}
+NDOM=${SOAK_DOMAINS:-16}
+NVIF=${SOAK_VIFS_PER_DOMAIN:-4}
+RSS_SLACK_KB=${SOAK_RSS_SLACK_KB:-8192}
+FD_SLACK=${SOAK_FD_SLACK:-4}
+export XNET_SIM_DIR="$(mktemp -d /tmp/xnet-soak.XXXXXX)"
+TAG=$(( $$ % 100000 ))
+BR=xskbr$TAG
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+guest() { echo "xsk$TAG-$1"; }
+
+cleanup() {
+	set +e
+	d=1
+	while [ "$d" -le "$NDOM" ]; do
+		"$XNET" domain destroy "$(guest "$d")" >/dev/null 2>&1
+		d=$((d + 1))
+	done
+	"$XNET" sim down >/dev/null 2>&1
+	ip link del "$BR" 2>/dev/null
+	rm -rf "$XNET_SIM_DIR"
+}
+trap cleanup EXIT INT TERM
+
+wait_for() {
+	t=$1; shift
+	end=$(( $(date +%s) + t ))
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# mac and unique backend name of vif V of domain D
+mac() { printf '00:16:3e:5a:%02x:%02x' "$1" "$2"; }
+vifname() { echo "sk${TAG}d${1}v${2}"; }
+
+attach() { # attach D V
+	"$XNET" vif attach "$(guest "$1")" \
+		"devid=$2,mac=$(mac "$1" "$2"),bridge=$BR,vifname=$(vifname "$1" "$2")" >/dev/null
+}
+
+# The pids of the daemons and every guest's xnetfront.
+daemon_pids() {
+	"$XNET" sim status | awk '$2 == "running" { print $4 }'
+	"$XNET" domain list | awk 'NR > 1 && $NF ~ /^[0-9]+$/ { print $NF }'
+}
+
+# "pid rss_kb fds" for each daemon.
+sample() {
+	for p in $(daemon_pids); do
+		rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
+		fds=$(ls "/proc/$p/fd" 2>/dev/null | wc -l)
+		echo "$p ${rss:-0} $fds"
+	done
+}
+
+ping_ok() { in_ns "$(guest 1)" ping -c1 -W1 "198.18.0.$1"; }
+
+"$XNET" sim up >/dev/null
+ip link add "$BR" type bridge && ip link set "$BR" up
+d=1
+while [ "$d" -le "$NDOM" ]; do
+	"$XNET" domain create "$(guest "$d")" >/dev/null
+	v=0
+	while [ "$v" -lt "$NVIF" ]; do attach "$d" "$v"; v=$((v + 1)); done
+	d=$((d + 1))
+done
+d=1
+while [ "$d" -le "$NDOM" ]; do
+	g=$(guest "$d")
+	wait_for 30 in_ns "$g" ip link show eth0 || fail "$g: eth0 did not appear"
+	in_ns "$g" ip addr add "198.18.0.$d/16" dev eth0
+	in_ns "$g" ip link set eth0 up
+	d=$((d + 1))
+done
+wait_for 30 ping_ok 2 || fail "no first ping"
+echo "soak: $NDOM domains x $NVIF vifs, ${SECONDS_TOTAL}s"
+
+# Traffic: every guest pings the next one, continuously, in the background.
+d=1
+while [ "$d" -le "$NDOM" ]; do
+	peer=$(( d % NDOM + 1 ))
+	in_ns "$(guest "$d")" ping -q -i 0.05 -w "$((SECONDS_TOTAL + 20))" \
+		"198.18.0.$peer" >/dev/null 2>&1 &
+	d=$((d + 1))
+done
+sleep 2	# the pingers' own sockets and the first churn settle
+sample > "$XNET_SIM_DIR/sample.start"
+
+# Churn: detach and re-attach a random vif other than eth0 (devid 0).
+end=$(( $(date +%s) + SECONDS_TOTAL ))
+rounds=0
+while [ "$(date +%s)" -lt "$end" ]; do
+	d=$(( $(od -An -N2 -tu2 /dev/urandom) % NDOM + 1 ))
+	v=$(( $(od -An -N2 -tu2 /dev/urandom) % (NVIF - 1) + 1 ))
+	out=$("$XNET" vif detach --timeout 10 "$(guest "$d")" "$v" 2>&1) ||
+		fail "detach $d/$v after $rounds rounds: $out; $("$XNET" vif list "$(guest "$d")")"
+	attach "$d" "$v" || fail "attach $d/$v"
+	ping_ok 2 >/dev/null 2>&1 || wait_for 10 ping_ok 2 || fail "guest 1 lost guest 2 after $rounds rounds"
+	rounds=$((rounds + 1))
+done
+echo "soak: $rounds detach/attach rounds"
+# Let the last attaches finish their handshakes before the last sample.
+d=1
+while [ "$d" -le "$NDOM" ]; do
+	v=0
+	while [ "$v" -lt "$NVIF" ]; do
+		wait_for 20 ip link show "$(vifname "$d" "$v")" || fail "vif $d/$v missing at the end"
+		v=$((v + 1))
+	done
+	d=$((d + 1))
+done
+sleep 2
+sample > "$XNET_SIM_DIR/sample.stop"
+wait_for 10 ping_ok 2 || fail "no ping at the end"
+
+# Flat: each daemon sampled at both ends within the tolerance.
+while read -r p rss fds; do
+	line=$(grep "^$p " "$XNET_SIM_DIR/sample.start") || continue
+	set -- $line
+	echo "soak: pid $p ($(cat /proc/$p/comm 2>/dev/null)): rss $2 -> $rss KiB, fds $3 -> $fds"
+	[ "$rss" -le $(( $2 + RSS_SLACK_KB )) ] || fail "pid $p: rss grew $2 -> $rss KiB"
+	[ "$fds" -le $(( $3 + FD_SLACK )) ] || fail "pid $p: fds grew $3 -> $fds"
+done < "$XNET_SIM_DIR/sample.stop"
+[ "$rounds" -gt 0 ] || fail "no churn round ran"
+
+d=1
+while [ "$d" -le "$NDOM" ]; do "$XNET" domain destroy "$(guest "$d")" >/dev/null; d=$((d + 1)); done
+"$XNET" sim down >/dev/null
+ip link del "$BR"
+left=$(ip -o link show | grep -c "sk${TAG}d" || true)
+[ "$left" -eq 0 ] || fail "$left backend links left behind"
+echo "PASS soak_short"
