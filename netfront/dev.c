@@ -21,6 +21,9 @@
 #define CLOSE_TIMEOUT_MS 5000
 /* Event channel ports drained per xnf_process. */
 #define EVENT_BUDGET 64
+/* How long closing waits for the backend to drop our static grants (it
+ * drops them at disconnect anyway). */
+#define RELEASE_GRANTS_MS 500
 /* How long opening waits for the backend to follow a reset. */
 #define RESET_TIMEOUT_MS 5000
 
@@ -81,6 +84,7 @@ static void go_connected(struct xnf_dev *dev)
 	if (dev->port_rx != dev->port_tx)
 		xnx_evtchn_notify(dev->ev, (evtchn_port_t)dev->port_rx);
 	dev->state = XNF_CONNECTED;
+	xnf_ctrl_start(dev);
 	xnx_info("vif %u: connected to backend %s (domain %u)", dev->devid,
 		 dev->be_path, dev->be_id);
 }
@@ -202,6 +206,25 @@ static int bind_ports(struct xnf_dev *dev)
 	return 0;
 }
 
+/* With a backend control ring: share ours, and use only as many data
+ * pages as its static grant table may hold (xnetback keeps 256 a queue),
+ * so the data path can run on static grants. A control ring we cannot set
+ * up is done without. */
+static void setup_ctrl(struct xnf_dev *dev)
+{
+	int rc;
+
+	if (!dev->feat.ctrl_ring)
+		return;
+	rc = xnf_ctrl_setup(dev);
+	if (rc < 0) {
+		xnx_warn("vif %u: no control ring: %s", dev->devid, strerror(-rc));
+		xnf_ctrl_teardown(dev);
+		return;
+	}
+	xnf_queue_set_windows(dev->q, XNF_STATIC_TX, XNF_STATIC_RX);
+}
+
 /* Backend InitWait: read its features, share rings and buffers, bind the
  * channels, post the receive buffers, publish it all, go Connected. */
 int xnf_dev_connect(struct xnf_dev *dev)
@@ -228,6 +251,8 @@ int xnf_dev_connect(struct xnf_dev *dev)
 		       dev->tx_refs, dev->rx_pool, dev->rx_refs, dev->feat.sg);
 	dev->q->gso = (dev->feat.gso_tcpv4 ? XNF_OFFLOAD_GSO_TCPV4 : 0) |
 		      (dev->feat.gso_tcpv6 ? XNF_OFFLOAD_GSO_TCPV6 : 0);
+	dev->nqueues = 1;
+	setup_ctrl(dev);
 	xnf_rx_refill(dev->q, &notify);	/* kicked once connected */
 	rc = xnf_xb_publish(dev);
 	if (rc < 0) {
@@ -270,6 +295,10 @@ static int unshare_all(struct xnf_dev *dev)
 		rc = r;
 	if ((r = unshare(dev, (void **)&dev->rx_pool, XNF_RX_RING_SIZE)) < 0)
 		rc = r;
+	if ((r = unshare(dev, &dev->ctrl.sring, 1)) < 0)
+		rc = r;
+	if ((r = unshare(dev, (void **)&dev->ctrl.data, XNF_CTRL_PAGES)) < 0)
+		rc = r;
 	return rc;
 }
 
@@ -279,6 +308,9 @@ void xnf_dev_disconnect(struct xnf_dev *dev)
 {
 	int rc;
 
+	if (xnf_ctrl_teardown(dev) < 0)
+		xnx_err("vif %u: backend domain %u still maps our control ring; "
+			"leaving it shared", dev->devid, dev->be_id);
 	free(dev->q);
 	dev->q = NULL;
 	if (dev->port_rx >= 0 && dev->port_rx != dev->port_tx)
@@ -396,7 +428,7 @@ struct xnf_dev *xnf_open_config(unsigned devid, const struct xnf_config *cfg)
 	/* Segmented frames come with their checksum left blank. */
 	if (dev->cfg.rx_offloads & (XNF_OFFLOAD_GSO_TCPV4 | XNF_OFFLOAD_GSO_TCPV6))
 		dev->cfg.rx_offloads |= XNF_OFFLOAD_CSUM;
-	dev->epfd = dev->port_tx = dev->port_rx = -1;
+	dev->epfd = dev->port_tx = dev->port_rx = dev->ctrl.port = -1;
 	dev->state = XNF_CONNECTING;
 	self = xnx_self_domid();
 	if (self < 0) {
@@ -474,6 +506,10 @@ static void process_rings(struct xnf_dev *dev, int events)
 
 	if (done < 0) {
 		queue_broken(dev);
+		return;
+	}
+	if (xnf_ctrl_poll(dev) < 0) {
+		dev_fail(dev, -EPROTO, "%s", dev->reason);
 		return;
 	}
 	if (events && done == 0 && !RING_HAS_UNCONSUMED_RESPONSES(&dev->q->rx) &&
@@ -593,6 +629,8 @@ static void release(struct xnf_dev *dev, uint64_t deadline)
 
 int xnf_shutdown(struct xnf_dev *dev)
 {
+	if (dev->state == XNF_CONNECTED)
+		xnf_ctrl_release_grants(dev, RELEASE_GRANTS_MS);
 	if (dev->state == XNF_CONNECTING || dev->state == XNF_CONNECTED)
 		dev_closed(dev, "shut down by its user");
 	else if (dev->fe_state != XenbusStateClosed &&
@@ -615,6 +653,8 @@ int xnf_close(struct xnf_dev *dev)
 
 	if (!dev)
 		return 0;
+	if (dev->state == XNF_CONNECTED)
+		xnf_ctrl_release_grants(dev, RELEASE_GRANTS_MS);
 	exists = xnf_xb_vif_exists(dev);
 	if (exists && dev->fe_state != XenbusStateClosed &&
 	    dev->fe_state != XenbusStateInitialising)
@@ -625,7 +665,8 @@ int xnf_close(struct xnf_dev *dev)
 	else if (dev->published)
 		wait_backend_closing(dev, deadline);
 	release(dev, deadline);
-	if (dev->tx_sring || dev->rx_sring || dev->tx_pool || dev->rx_pool)
+	if (dev->tx_sring || dev->rx_sring || dev->tx_pool || dev->rx_pool ||
+	    dev->ctrl.sring || dev->ctrl.data)
 		rc = -EBUSY;
 	if (exists && xnf_xb_vif_exists(dev) && dev->fe_state != XenbusStateClosed)
 		xnf_xb_set_state(dev, XenbusStateClosed);

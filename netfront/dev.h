@@ -18,6 +18,33 @@
 
 #define XNF_PATH_MAX 256
 
+/* Pages of the control ring's data area (granted to the backend). */
+enum { XNF_CTRL_KEY, XNF_CTRL_MAPPING, XNF_CTRL_GREFS, XNF_CTRL_PAGES };
+/* Static grants offered per queue when the backend has a control ring: half
+ * bounce pages, half receive buffers, so xnetback's 256 hold them all. */
+#define XNF_STATIC_TX 128u
+#define XNF_STATIC_RX 128u
+
+/* The control ring as the frontend (ctrl.c): one request outstanding at a
+ * time, a fixed sequence of steps after the backend connects. */
+struct xnf_ctrl {
+	struct xen_netif_ctrl_front_ring ring;
+	void *sring;
+	grant_ref_t ring_ref;
+	uint8_t *data;				/* XNF_CTRL_PAGES pages */
+	grant_ref_t data_refs[XNF_CTRL_PAGES];
+	int port;				/* -1 unbound */
+	int step;				/* the request outstanding, or
+						 * where the sequence stopped */
+	bool waiting;				/* a request is outstanding */
+	uint16_t next_id;
+	uint32_t gref_size;			/* GET_GREF_MAPPING_SIZE */
+	unsigned grefs_sent;			/* entries in the ADD request */
+	unsigned grefs_added;			/* entries ADD_GREF_MAPPING took */
+	unsigned grefs_left;			/* after DEL: still mapped */
+	bool hashing;				/* Toeplitz configured */
+};
+
 /* What the backend offers, read once when it reaches InitWait. */
 struct xnf_features {
 	bool rx_copy;		/* feature-rx-copy: required */
@@ -26,6 +53,7 @@ struct xnf_features {
 	bool multi_queue;	/* multi-queue-max-queues present */
 	bool gso_tcpv4;		/* feature-gso-tcpv4 */
 	bool gso_tcpv6;		/* feature-gso-tcpv6 */
+	bool ctrl_ring;		/* feature-ctrl-ring */
 };
 
 struct xnf_dev {
@@ -58,6 +86,8 @@ struct xnf_dev {
 	bool published;			/* the backend may have mapped our pages */
 	bool shutdown;			/* xnf_shutdown was called */
 	bool carrier_off;		/* the backend wrote carrier=0 */
+	struct xnf_ctrl ctrl;		/* used when feat.ctrl_ring */
+	unsigned nqueues;		/* rings in use */
 };
 
 /* xenbus.c */
@@ -75,6 +105,20 @@ bool xnf_xb_carrier(struct xnf_dev *dev);
 void xnf_xb_write_error(struct xnf_dev *dev, int err, const char *reason);
 /* Parse "aa:bb:cc:dd:ee:ff" strictly. 0 or -EINVAL. */
 int xnf_parse_mac(const char *s, uint8_t mac[6]);
+
+/* ctrl.c */
+/* Share the ring and data pages, bind the channel (feat.ctrl_ring only). */
+int xnf_ctrl_setup(struct xnf_dev *dev);
+/* The backend is Connected: start the request sequence. */
+void xnf_ctrl_start(struct xnf_dev *dev);
+/* Take responses, send the next step. 0, or -EPROTO with dev->reason set. */
+int xnf_ctrl_poll(struct xnf_dev *dev);
+/* Ask the backend to drop our static grants, waiting (bounded) for the
+ * answer; silently nothing when there are none. */
+void xnf_ctrl_release_grants(struct xnf_dev *dev, int timeout_ms);
+/* Unbind and unshare what xnf_ctrl_setup made; -errno if the backend still
+ * maps a page (left shared). */
+int xnf_ctrl_teardown(struct xnf_dev *dev);
 
 /* dev.c */
 int xnf_dev_connect(struct xnf_dev *dev);

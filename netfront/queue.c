@@ -30,7 +30,32 @@ void xnf_queue_init(struct xnf_queue *q, void *tx_sring, void *rx_sring,
 	for (unsigned i = 0; i < XNF_TX_RING_SIZE; i++)
 		q->tx_free[i] = (uint16_t)(XNF_TX_RING_SIZE - 1 - i);
 	q->tx_nfree = XNF_TX_RING_SIZE;
+	q->tx_ids = XNF_TX_RING_SIZE;
+	q->rx_window = XNF_RX_RING_SIZE;
 	q->sg = sg;
+}
+
+void xnf_queue_set_windows(struct xnf_queue *q, unsigned tx_ids,
+			   unsigned rx_window)
+{
+	XNX_BUG_ON(q->rx.req_prod_pvt != 0 || q->tx.req_prod_pvt != 0);
+	XNX_BUG_ON(rx_window == 0 || rx_window > XNF_RX_RING_SIZE ||
+		   (rx_window & (rx_window - 1)) != 0);
+	XNX_BUG_ON(tx_ids < XNF_MAX_SLOTS || tx_ids > XNF_TX_RING_SIZE);
+	q->rx_window = rx_window;
+	q->tx_ids = tx_ids;
+	for (unsigned i = 0; i < tx_ids; i++)
+		q->tx_free[i] = (uint16_t)(tx_ids - 1 - i);
+	q->tx_nfree = tx_ids;
+}
+
+void xnf_queue_tx_grow(struct xnf_queue *q)
+{
+	/* Ids past tx_ids were never used: none can be pending. Lowest on
+	 * top, as at init. */
+	for (unsigned id = XNF_TX_RING_SIZE; id-- > q->tx_ids;)
+		q->tx_free[q->tx_nfree++] = (uint16_t)id;
+	q->tx_ids = XNF_TX_RING_SIZE;
 }
 
 void xnf_queue_break(struct xnf_queue *q, const char *fmt, ...)

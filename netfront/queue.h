@@ -62,6 +62,13 @@ struct xnf_queue {
 	struct xnf_rx_slot rx_slot[XNF_RX_RING_SIZE];
 	RING_IDX rx_done;
 	bool rx_want_extra;			/* next slot is an extra-info */
+	/* Buffers in use: at most rx_window requests outstanding, and the
+	 * request at ring index i uses page i % rx_window (a power of two,
+	 * so the outstanding ones never share a page). XNF_RX_RING_SIZE
+	 * unless set smaller before the first refill, to fit a backend's
+	 * static grant table. */
+	unsigned rx_window;
+	unsigned tx_ids;			/* ids [0, tx_ids) in circulation */
 
 	bool broken;
 	char reason[160];
@@ -74,6 +81,13 @@ struct xnf_queue {
 void xnf_queue_init(struct xnf_queue *q, void *tx_sring, void *rx_sring,
 		    uint8_t *tx_pages, const grant_ref_t *tx_refs,
 		    uint8_t *rx_pages, const grant_ref_t *rx_refs, bool sg);
+
+/* Use only the first TX_IDS bounce pages and RX_WINDOW receive buffers (a
+ * power of two); before the first refill. */
+void xnf_queue_set_windows(struct xnf_queue *q, unsigned tx_ids,
+			   unsigned rx_window);
+/* Put every bounce page in circulation again (any time). */
+void xnf_queue_tx_grow(struct xnf_queue *q);
 
 /* Mark Q broken with a reason (first one wins) and log it. */
 void xnf_queue_break(struct xnf_queue *q, const char *fmt, ...)

@@ -22,13 +22,13 @@ void xnf_rx_refill(struct xnf_queue *q, bool *notify)
 	int n;
 
 	*notify = false;
-	if (q->broken || idx - q->rx_done >= XNF_RX_RING_SIZE)
+	if (q->broken || idx - q->rx_done >= q->rx_window)
 		return;
-	for (; idx - q->rx_done < XNF_RX_RING_SIZE; idx++) {
+	for (; idx - q->rx_done < q->rx_window; idx++) {
 		uint16_t id = (uint16_t)(idx & RX_MASK);
 		struct netif_rx_request req = {
 			.id = id,
-			.gref = q->rx_refs[id],
+			.gref = q->rx_refs[idx & (q->rx_window - 1)],
 		};
 
 		XNX_BUG_ON(q->rx_posted[id]);
@@ -204,7 +204,7 @@ static void rx_copy(struct xnf_queue *q, RING_IDX end, uint8_t *out)
 
 		if (s->extra || s->u.rsp.status <= 0)
 			continue;
-		page = q->rx_pages + (size_t)(idx & RX_MASK) * XNF_PAGE_SIZE;
+		page = q->rx_pages + (size_t)(idx & (q->rx_window - 1)) * XNF_PAGE_SIZE;
 		memcpy(out, page + s->u.rsp.offset, (size_t)s->u.rsp.status);
 		out += s->u.rsp.status;
 	}

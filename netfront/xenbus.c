@@ -197,7 +197,8 @@ int xnf_xb_read_features(struct xnf_dev *dev)
 	    (rc = read_flag(dev, "feature-split-event-channels",
 			    &f.split_evtchn)) < 0 ||
 	    (rc = read_flag(dev, "feature-gso-tcpv4", &f.gso_tcpv4)) < 0 ||
-	    (rc = read_flag(dev, "feature-gso-tcpv6", &f.gso_tcpv6)) < 0)
+	    (rc = read_flag(dev, "feature-gso-tcpv6", &f.gso_tcpv6)) < 0 ||
+	    (rc = read_flag(dev, "feature-ctrl-ring", &f.ctrl_ring)) < 0)
 		return rc;
 	rc = read_uint(dev, dev->be_path, "multi-queue-max-queues", 1, 65535, 0, &mq);
 	if (rc < 0)
@@ -234,6 +235,10 @@ static int publish_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	} else {
 		W("event-channel-tx", "%u", (unsigned)dev->port_tx);
 		W("event-channel-rx", "%u", (unsigned)dev->port_rx);
+	}
+	if (dev->ctrl.port >= 0) {
+		W("ctrl-ring-ref", "%u", dev->ctrl.ring_ref);
+		W("event-channel-ctrl", "%u", (unsigned)dev->ctrl.port);
 	}
 	W("request-rx-copy", "%u", 1);
 	W("feature-rx-notify", "%d", 1);

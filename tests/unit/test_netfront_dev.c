@@ -249,6 +249,8 @@ static int read_key(const char *key, unsigned long *out)
 
 /* The frontend under test asks for every offload (xnetfront's default). */
 static bool expect_offload;
+/* The backend under test offers feature-ctrl-ring. */
+static bool offer_ctrl;
 
 /* Frontend published (Initialised, then at once Connected, as Linux
  * netfront does): check its keys, map, bind, go Connected. */
@@ -269,6 +271,11 @@ static bool back_connect(struct back *b, bool split)
 		CU_ASSERT_FALSE(is(fe, "feature-no-csum-offload", "1"));
 	} else {
 		CU_ASSERT_TRUE(is(fe, "feature-no-csum-offload", "1"));
+	}
+	if (!offer_ctrl) {
+		unsigned long v;
+		CU_ASSERT_EQUAL(read_key("ctrl-ring-ref", &v), -ENOENT);
+		CU_ASSERT_EQUAL(read_key("event-channel-ctrl", &v), -ENOENT);
 	}
 	if (read_key("tx-ring-ref", &txref) || read_key("rx-ring-ref", &rxref))
 		return false;
@@ -890,6 +897,311 @@ static void dev_hostile_response_breaks_device(void)
 	CU_ASSERT_TRUE(guest_ok(pid));
 }
 
+/* ---- control ring: the backend's end, by hand ------------------------------ */
+
+struct back_ctrl {
+	void *page;
+	struct xen_netif_ctrl_back_ring ring;
+	int port;
+};
+
+static bool back_ctrl_map(struct back *b, struct back_ctrl *c)
+{
+	unsigned long ref, port;
+
+	memset(c, 0, sizeof(*c));
+	if (read_key("ctrl-ring-ref", &ref) || read_key("event-channel-ctrl", &port))
+		return false;
+	c->page = xnx_gnttab_map_grant_ref(b->gt, guest, (uint32_t)ref,
+					   PROT_READ | PROT_WRITE);
+	if (!c->page)
+		return false;
+	BACK_RING_INIT(&c->ring, (struct xen_netif_ctrl_sring *)c->page, PAGE);
+	c->port = xnx_evtchn_bind_interdomain(b->ev, guest, (evtchn_port_t)port);
+	return c->port >= 0;
+}
+
+static void back_ctrl_unmap(struct back *b, struct back_ctrl *c)
+{
+	if (c->port >= 0)
+		xnx_evtchn_unbind(b->ev, (evtchn_port_t)c->port);
+	if (c->page)
+		xnx_gnttab_unmap(b->gt, c->page, 1);
+}
+
+/* Wait (bounded) for the next control request. */
+static bool back_ctrl_req(struct back *b, struct back_ctrl *c,
+			  struct xen_netif_ctrl_request *req)
+{
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+
+	while (__atomic_load_n(&c->ring.sring->req_prod, __ATOMIC_ACQUIRE) ==
+	       c->ring.req_cons) {
+		struct pollfd p = { .fd = xnx_evtchn_fd(b->ev), .events = POLLIN };
+		xenevtchn_port_or_error_t port;
+
+		if (xnx_now_ns() >= end)
+			return false;
+		poll(&p, 1, 50);
+		while ((port = xnx_evtchn_pending(b->ev)) >= 0)
+			xnx_evtchn_unmask(b->ev, (evtchn_port_t)port);
+	}
+	RING_COPY_REQUEST(&c->ring, c->ring.req_cons, req);
+	c->ring.req_cons++;
+	return true;
+}
+
+static void back_ctrl_answer(struct back *b, struct back_ctrl *c,
+			     const struct xen_netif_ctrl_request *req, int id_delta,
+			     uint32_t status, uint32_t data)
+{
+	int notify;
+
+	*RING_GET_RESPONSE(&c->ring, c->ring.rsp_prod_pvt) =
+		(struct xen_netif_ctrl_response){ .id = (uint16_t)(req->id + id_delta),
+			.type = req->type, .status = status, .data = data };
+	c->ring.rsp_prod_pvt++;
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&c->ring, notify);
+	if (notify)
+		xnx_evtchn_notify(b->ev, (evtchn_port_t)c->port);
+}
+
+/* How many frames of 200 the guest's one burst must get onto the ring. */
+static unsigned expect_taken;
+
+/* Wait for one frame (after it the control answers are in), then send 200
+ * single-slot frames in one burst: as many are taken as bounce pages are
+ * in circulation. Close (static grants are given back first). */
+static void guest_ctrl(unsigned devid)
+{
+	struct xnf_dev *dev = guest_open(devid);
+	static uint8_t a[60], in[2048];
+	struct xnf_frame out[200], got = { .data = in, .cap = sizeof(in) };
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+	int n = 0;
+
+	while (n == 0 && xnx_now_ns() < end) {
+		n = xnf_recv_burst(dev, &got, 1);
+		if (n < 0)
+			FAIL("recv_burst: %s", strerror(errno));
+		if (n == 0)
+			xnf_wait(dev, 100);
+	}
+	if (n != 1)
+		FAIL("no frame from the backend");
+	xnf_process(dev);
+	frame(a, sizeof(a), 9);
+	for (int i = 0; i < 200; i++)
+		out[i] = (struct xnf_frame){ .data = a, .len = sizeof(a) };
+	n = xnf_send_burst(dev, out, 200);
+	if (n != (int)expect_taken)
+		FAIL("burst took %d frames, want %u", n, expect_taken);
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
+/* Is REF in entries [from, to) of the gref list with FLAGS? */
+static bool in_list(const struct xen_netif_gref *e, unsigned from, unsigned to,
+		    grant_ref_t ref, uint16_t flags)
+{
+	for (unsigned i = from; i < to; i++)
+		if (e[i].ref == ref && e[i].flags == flags)
+			return true;
+	return false;
+}
+
+/* The ADD request: 128 receive buffers (writable) then 128 bounce pages
+ * (read-only); every receive request posted names one of the former. */
+static bool back_check_add(struct back *b, const struct xen_netif_ctrl_request *req,
+			   struct xen_netif_gref *list)
+{
+	const struct xen_netif_gref *e;
+	bool ok = true;
+
+	CU_ASSERT_EQUAL(req->type, XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING);
+	CU_ASSERT_EQUAL(req->data[0], 0);
+	CU_ASSERT_EQUAL(req->data[2], 256);
+	e = xnx_gnttab_map_grant_ref(b->gt, guest, req->data[1], PROT_READ | PROT_WRITE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	memcpy(list, e, 256 * sizeof(*list));
+	xnx_gnttab_unmap(b->gt, (void *)e, 1);
+	for (unsigned i = 0; i < 128; i++)
+		ok &= list[i].flags == 0 &&
+		      list[128 + i].flags == XEN_NETIF_CTRLF_GREF_readonly;
+	CU_ASSERT_TRUE(ok);
+	/* The receive window: 128 buffers posted, each one listed. */
+	CU_ASSERT_EQUAL(b->rx.sring->req_prod - b->rx.req_cons, 128);
+	for (RING_IDX i = b->rx.req_cons; i != b->rx.sring->req_prod; i++) {
+		struct netif_rx_request r;
+		RING_COPY_REQUEST(&b->rx, i, &r);
+		ok &= in_list(list, 0, 128, r.gref, 0);
+	}
+	CU_ASSERT_TRUE(ok);
+	return ok;
+}
+
+/* Take N transmit requests; each names a listed bounce page if LIST. */
+static void back_take_n(struct back *b, unsigned n, const struct xen_netif_gref *list)
+{
+	bool ok = true;
+
+	CU_ASSERT_TRUE_FATAL(back_wait_tx(b, n));
+	for (unsigned i = 0; i < n; i++) {
+		struct netif_tx_request req;
+
+		RING_COPY_REQUEST(&b->tx, b->tx.req_cons, &req);
+		b->tx.req_cons++;
+		if (list)
+			ok &= in_list(list, 128, 256, req.gref,
+				      XEN_NETIF_CTRLF_GREF_readonly);
+		*RING_GET_RESPONSE(&b->tx, b->tx.rsp_prod_pvt) =
+			(struct netif_tx_response){ .id = req.id, .status = 0 };
+		b->tx.rsp_prod_pvt++;
+	}
+	CU_ASSERT_TRUE(ok);
+	back_push_tx(b);
+}
+
+/* A backend with a control ring keeping 256 static grants: the frontend
+ * asks for the size, adds its 128 receive buffers and 128 bounce pages,
+ * uses only those (a burst stops at 128 frames), and deletes them all
+ * before it closes. */
+static void dev_ctrl_static_grants(void)
+{
+	unsigned devid = add_vif(false);
+	struct xen_netif_ctrl_request req;
+	static struct xen_netif_gref list[256];
+	struct back_ctrl c = { .port = -1 };
+	struct back b;
+	uint8_t a[60];
+	pid_t pid;
+
+	w(be, "feature-ctrl-ring", "1");
+	offer_ctrl = true;
+	expect_taken = 128;
+	pid = spawn(guest_ctrl, devid);
+	CU_ASSERT_FATAL(pid > 0);
+	if (!back_connect(&b, false) || !back_ctrl_map(&b, &c)) {
+		CU_FAIL("no control ring");
+		back_abort(&b, pid);
+		offer_ctrl = false;
+		return;
+	}
+	offer_ctrl = false;
+	CU_ASSERT_TRUE_FATAL(back_ctrl_req(&b, &c, &req));
+	CU_ASSERT_EQUAL(req.type, XEN_NETIF_CTRL_TYPE_GET_GREF_MAPPING_SIZE);
+	CU_ASSERT_EQUAL(req.data[0], 0);
+	back_ctrl_answer(&b, &c, &req, 0, XEN_NETIF_CTRL_STATUS_SUCCESS, 256);
+	CU_ASSERT_TRUE_FATAL(back_ctrl_req(&b, &c, &req));
+	back_check_add(&b, &req, list);
+	back_ctrl_answer(&b, &c, &req, 0, XEN_NETIF_CTRL_STATUS_SUCCESS, 0);
+	frame(a, sizeof(a), 4);
+	back_give_rx(&b, a, sizeof(a));
+	back_push_rx(&b);
+	back_take_n(&b, 128, list);
+	/* Closing: the same list comes back for deletion, then Closing. */
+	CU_ASSERT_TRUE(back_ctrl_req(&b, &c, &req));
+	CU_ASSERT_EQUAL(req.type, XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING);
+	CU_ASSERT_EQUAL(req.data[2], 256);
+	back_ctrl_answer(&b, &c, &req, 0, XEN_NETIF_CTRL_STATUS_SUCCESS, 256);
+	CU_ASSERT_EQUAL(b.tx.sring->req_prod, 128);	/* nothing past the window */
+	CU_ASSERT_TRUE(wait_state(fe, S(Closing) | S(Closed)));
+	back_ctrl_unmap(&b, &c);
+	back_close(&b, false);
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
+/* A backend whose control ring does not do static grants (Linux netback
+ * answers NOT_SUPPORTED): the frontend carries on with every bounce page
+ * (200 frames in one burst), and sends nothing more. */
+static void dev_ctrl_static_grants_refused(void)
+{
+	unsigned devid = add_vif(false);
+	struct xen_netif_ctrl_request req;
+	struct back_ctrl c = { .port = -1 };
+	struct back b;
+	uint8_t a[60];
+	pid_t pid;
+
+	w(be, "feature-ctrl-ring", "1");
+	offer_ctrl = true;
+	expect_taken = 200;
+	pid = spawn(guest_ctrl, devid);
+	CU_ASSERT_FATAL(pid > 0);
+	if (!back_connect(&b, false) || !back_ctrl_map(&b, &c)) {
+		CU_FAIL("no control ring");
+		back_abort(&b, pid);
+		offer_ctrl = false;
+		return;
+	}
+	offer_ctrl = false;
+	CU_ASSERT_TRUE_FATAL(back_ctrl_req(&b, &c, &req));
+	CU_ASSERT_EQUAL(req.type, XEN_NETIF_CTRL_TYPE_GET_GREF_MAPPING_SIZE);
+	back_ctrl_answer(&b, &c, &req, 0, XEN_NETIF_CTRL_STATUS_NOT_SUPPORTED, 0);
+	frame(a, sizeof(a), 4);
+	back_give_rx(&b, a, sizeof(a));
+	back_push_rx(&b);
+	back_take_n(&b, 200, NULL);
+	CU_ASSERT_TRUE(wait_state(fe, S(Closing) | S(Closed)));
+	CU_ASSERT_EQUAL(c.ring.sring->req_prod, 1);
+	back_ctrl_unmap(&b, &c);
+	back_close(&b, false);
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
+/* Connect, then wait (bounded) until the backend breaks the device. */
+static void guest_until_broken(unsigned devid)
+{
+	struct xnf_dev *dev = guest_open(devid);
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+
+	while (xnf_state(dev) == XNF_CONNECTED && xnx_now_ns() < end)
+		xnf_wait(dev, 100);
+	if (xnf_state(dev) != XNF_BROKEN ||
+	    !strstr(xnf_broken_reason(dev), "does not answer the request"))
+		FAIL("state %d, reason '%s'", xnf_state(dev), xnf_broken_reason(dev));
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
+/* A control response that answers nothing outstanding breaks the device. */
+static void dev_ctrl_bad_response_breaks_device(void)
+{
+	unsigned devid = add_vif(false);
+	struct xen_netif_ctrl_request req;
+	struct back_ctrl c = { .port = -1 };
+	struct back b;
+	pid_t pid;
+
+	w(be, "feature-ctrl-ring", "1");
+	offer_ctrl = true;
+	pid = spawn(guest_until_broken, devid);
+	CU_ASSERT_FATAL(pid > 0);
+	if (!back_connect(&b, false) || !back_ctrl_map(&b, &c)) {
+		CU_FAIL("no control ring");
+		back_abort(&b, pid);
+		offer_ctrl = false;
+		return;
+	}
+	offer_ctrl = false;
+	CU_ASSERT_TRUE_FATAL(back_ctrl_req(&b, &c, &req));
+	back_ctrl_answer(&b, &c, &req, 5, XEN_NETIF_CTRL_STATUS_SUCCESS, 256);
+	CU_ASSERT_TRUE(wait_state(fe, S(Closing) | S(Closed)));
+	char err[160], *e;
+	snprintf(err, sizeof(err), "/local/domain/%u/error/device/vif/%u",
+		 guest, devid);
+	e = r(err, "error");
+	CU_ASSERT_PTR_NOT_NULL(e);
+	if (e)
+		CU_ASSERT_PTR_NOT_NULL(strstr(e, "does not answer the request outstanding"));
+	free(e);
+	back_ctrl_unmap(&b, &c);
+	back_close(&b, false);
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
 static const struct garbage_case {
 	const char *key, *value, *reason;
 } garbage_cases[] = {
@@ -1338,6 +1650,10 @@ int main(void)
 	CU_add_test(s, "dev_reopen_after_crash", dev_reopen_after_crash);
 	CU_add_test(s, "dev_open_rejects_bad_mac", dev_open_rejects_bad_mac);
 	CU_add_test(s, "dev_garbage_backend_values", dev_garbage_backend_values);
+	CU_add_test(s, "dev_ctrl_static_grants", dev_ctrl_static_grants);
+	CU_add_test(s, "dev_ctrl_static_grants_refused", dev_ctrl_static_grants_refused);
+	CU_add_test(s, "dev_ctrl_bad_response_breaks_device",
+		    dev_ctrl_bad_response_breaks_device);
 	CU_add_test(s, "daemon_no_offload", daemon_no_offload);
 	CU_add_test(s, "daemon_pumps_frames_and_tears_down",
 		    daemon_pumps_frames_and_tears_down);

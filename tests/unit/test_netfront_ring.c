@@ -552,6 +552,47 @@ static void rx_extras_consume_buffers(void)
 	fix_down();
 }
 
+/* Windows for static grants: 128 receive buffers outstanding, the request
+ * at index i on page i % 128 (so ids still follow slots); 128 bounce pages
+ * until the pool grows back to all of them. */
+static void windows_limit_pages(void)
+{
+	uint8_t *d = frame_bytes(100, 2), buf[256];
+	struct xnf_frame f = { .data = buf, .cap = sizeof(buf) };
+	bool notify;
+
+	fix_up(false);
+	xnf_queue_set_windows(F.q, 128, 128);
+	refill();
+	CU_ASSERT_EQUAL(F.brx.sring->req_prod, 128);
+	for (unsigned n = 0; n < 300; n++) {
+		struct netif_rx_request r;
+
+		RING_COPY_REQUEST(&F.brx, F.brx.req_cons, &r);
+		CU_ASSERT_EQUAL(r.id, F.brx.req_cons % XNF_RX_RING_SIZE);
+		CU_ASSERT_EQUAL(r.gref, 5000 + F.brx.req_cons % 128);
+		back_rx_data(d, 100, 0, 0);
+		RING_PUSH_RESPONSES(&F.brx);
+		CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 1);
+		CU_ASSERT_EQUAL(xnf_rx_next(F.q, &f), 1);
+		CU_ASSERT_EQUAL(memcmp(buf, d, 100), 0);
+		refill();
+		CU_ASSERT_EQUAL(F.brx.sring->req_prod - F.brx.req_cons, 128);
+	}
+	for (unsigned i = 0; i < 128; i++)
+		CU_ASSERT_EQUAL(send_one(60, (uint8_t)i), 0);
+	CU_ASSERT_EQUAL(send_one(60, 0), -EAGAIN);
+	xnf_tx_push(F.q, &notify);
+	for (unsigned i = 0; i < 128; i++)
+		CU_ASSERT(back_tx_req().gref < 1000 + 128);
+	xnf_queue_tx_grow(F.q);
+	CU_ASSERT_EQUAL(send_one(60, 0), 0);
+	xnf_tx_push(F.q, &notify);
+	CU_ASSERT_EQUAL(back_tx_req().gref, 1000 + 128);
+	free(d);
+	fix_down();
+}
+
 /* A GSO frame without csum_blank (an older backend) is still partial. */
 static void rx_gso_is_always_partial(void)
 {
@@ -860,6 +901,7 @@ int main(void)
 	CU_add_test(s, "rx_drops_are_counted", rx_drops_are_counted);
 	CU_add_test(s, "rx_extras_consume_buffers", rx_extras_consume_buffers);
 	CU_add_test(s, "rx_gso_is_always_partial", rx_gso_is_always_partial);
+	CU_add_test(s, "windows_limit_pages", windows_limit_pages);
 	CU_add_test(s, "rx_bad_gso_dropped", rx_bad_gso_dropped);
 	CU_add_test(s, "rx_response_checks", rx_response_checks);
 	CU_add_test(s, "rx_response_copied_once", rx_response_copied_once);
