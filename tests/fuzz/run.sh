@@ -4,7 +4,8 @@
 # Usage: run.sh BUILD_DIR SECONDS TARGET...
 #   Each TARGET (BUILD_DIR/fuzz_NAME) starts from tests/fuzz/corpus/NAME/
 #   (every seed is run first, so a seed that reproduces a bug fails at once)
-#   and explores for SECONDS more in a scratch corpus that is thrown away.
+#   and explores for SECONDS more in a scratch corpus that is thrown away,
+#   with tests/fuzz/dict/NAME.dict as its dictionary if there is one.
 #   FUZZ_JOBS targets run at a time (default 2).
 #   Exit 0 when no target crashed, leaked or timed out; otherwise 1, with the
 #   failing inputs and logs kept in a temp dir that is printed.
@@ -30,10 +31,12 @@ trap 'exit 130' INT TERM
 run_one() {
 	name=$(basename "$1" | sed 's/^fuzz_//')
 	mkdir -p "$work/$name/corpus" "$work/$name/crash"
+	dict=""
+	[ -e "tests/fuzz/dict/$name.dict" ] && dict="-dict=tests/fuzz/dict/$name.dict"
 	# close_fd_mask=2: the code's own log lines are not wanted at this rate;
 	# sanitizer and libFuzzer reports still reach the log.
 	TMPDIR=$work/$name "$1" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-		-close_fd_mask=2 -print_final_stats=1 \
+		-close_fd_mask=2 -print_final_stats=1 ${dict:+"$dict"} \
 		-artifact_prefix="$work/$name/crash/" \
 		"$work/$name/corpus" "tests/fuzz/corpus/$name" >"$work/$name/log" 2>&1 &
 	echo $! >"$work/$name/pid"
