@@ -15,7 +15,7 @@ if ! command -v clang >/dev/null 2>&1; then
 	echo "fuzz_short: clang is not installed (make deps)" >&2
 	exit 1
 fi
-if ! make --no-print-directory -s fuzz >/dev/null; then
+if ! make --no-print-directory -s -j2 fuzz >/dev/null; then
 	echo "fuzz_short: make fuzz failed" >&2
 	exit 1
 fi
