@@ -745,6 +745,54 @@ int xnf_recv_burst(struct xnf_dev *dev, struct xnf_frame *bufs, unsigned n)
 	return (int)got;
 }
 
+static int mcast(struct xnf_dev *dev, uint8_t type, const uint8_t mac[6])
+{
+	bool notify;
+	int rc;
+
+	if (dev->state != XNF_CONNECTED) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	if (!xnf_mcast_filtering(dev)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (xnf_tx_gc(dev->q) < 0 && queue_broken(dev)) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	rc = xnf_tx_put_mcast(dev->q, type, mac);
+	if (rc == -EPIPE) {
+		queue_broken(dev);
+		rc = -ENOTCONN;
+	}
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	xnf_tx_push(dev->q, &notify);
+	if (notify)
+		kick(dev, dev->port_tx);
+	return 0;
+}
+
+int xnf_mcast_add(struct xnf_dev *dev, const uint8_t mac[6])
+{
+	return mcast(dev, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, mac);
+}
+
+int xnf_mcast_del(struct xnf_dev *dev, const uint8_t mac[6])
+{
+	return mcast(dev, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, mac);
+}
+
+int xnf_mcast_filtering(const struct xnf_dev *dev)
+{
+	return dev->state == XNF_CONNECTED && dev->feat.mcast &&
+	       (dev->cfg.flags & XNF_CFG_MCAST_CONTROL);
+}
+
 int xnf_tx_ready(const struct xnf_dev *dev)
 {
 	if (dev->state != XNF_CONNECTED)

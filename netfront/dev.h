@@ -54,6 +54,7 @@ struct xnf_features {
 	bool gso_tcpv4;		/* feature-gso-tcpv4 */
 	bool gso_tcpv6;		/* feature-gso-tcpv6 */
 	bool ctrl_ring;		/* feature-ctrl-ring */
+	bool mcast;		/* feature-multicast-control or -dynamic- */
 };
 
 struct xnf_dev {

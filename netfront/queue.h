@@ -106,6 +106,11 @@ unsigned xnf_tx_slots(size_t len);
  * or, without feature-sg, a page), -EINVAL (shorter than an Ethernet
  * header, or a GSO type the backend does not take), -EPIPE (Q broken). */
 int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *frame);
+/* Queue a multicast filter change: a dummy empty request carrying an
+ * XEN_NETIF_EXTRA_TYPE_MCAST_ADD or _DEL extra (TYPE) for MAC, as netif.h
+ * says. 0, -EAGAIN (no room), -EINVAL (not a multicast address or type),
+ * -EPIPE. */
+int xnf_tx_put_mcast(struct xnf_queue *q, uint8_t type, const uint8_t mac[6]);
 /* Publish queued requests; *NOTIFY says whether the backend asked for an
  * event (req_event). */
 void xnf_tx_push(struct xnf_queue *q, bool *notify);

@@ -138,6 +138,32 @@ int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *f)
 	return 0;
 }
 
+int xnf_tx_put_mcast(struct xnf_queue *q, uint8_t type, const uint8_t mac[6])
+{
+	union {
+		struct netif_tx_request req;
+		struct netif_extra_info ex;
+	} slot;
+
+	if (q->broken)
+		return -EPIPE;
+	if ((type != XEN_NETIF_EXTRA_TYPE_MCAST_ADD &&
+	     type != XEN_NETIF_EXTRA_TYPE_MCAST_DEL) || !(mac[0] & 1))
+		return -EINVAL;
+	if (!room(q, 1, 1))
+		return -EAGAIN;
+	/* The dummy takes an id (and its page, unread) so its response is
+	 * checked like any other. */
+	put_slot(q, mac, 0, 0, NETTXF_extra_info);
+	memset(&slot, 0, sizeof(slot));
+	slot.ex.type = type;
+	memcpy(slot.ex.u.mcast.addr, mac, 6);
+	*RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt) = slot.req;
+	q->tx.req_prod_pvt++;
+	q->tx_extras++;
+	return 0;
+}
+
 void xnf_tx_push(struct xnf_queue *q, bool *notify)
 {
 	int n;

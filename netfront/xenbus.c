@@ -190,6 +190,7 @@ int xnf_xb_read_features(struct xnf_dev *dev)
 {
 	struct xnf_features f = { 0 };
 	unsigned long mq;
+	bool dyn = false;
 	int rc;
 
 	if ((rc = read_flag(dev, "feature-rx-copy", &f.rx_copy)) < 0 ||
@@ -198,8 +199,11 @@ int xnf_xb_read_features(struct xnf_dev *dev)
 			    &f.split_evtchn)) < 0 ||
 	    (rc = read_flag(dev, "feature-gso-tcpv4", &f.gso_tcpv4)) < 0 ||
 	    (rc = read_flag(dev, "feature-gso-tcpv6", &f.gso_tcpv6)) < 0 ||
-	    (rc = read_flag(dev, "feature-ctrl-ring", &f.ctrl_ring)) < 0)
+	    (rc = read_flag(dev, "feature-ctrl-ring", &f.ctrl_ring)) < 0 ||
+	    (rc = read_flag(dev, "feature-multicast-control", &f.mcast)) < 0 ||
+	    (rc = read_flag(dev, "feature-dynamic-multicast-control", &dyn)) < 0)
 		return rc;
+	f.mcast |= dyn;
 	rc = read_uint(dev, dev->be_path, "multi-queue-max-queues", 1, 65535, 0, &mq);
 	if (rc < 0)
 		return rc;
@@ -240,6 +244,10 @@ static int publish_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 		W("ctrl-ring-ref", "%u", dev->ctrl.ring_ref);
 		W("event-channel-ctrl", "%u", (unsigned)dev->ctrl.port);
 	}
+	/* Before Connected, so a backend with only the static feature samples
+	 * it too. */
+	if (dev->feat.mcast && (dev->cfg.flags & XNF_CFG_MCAST_CONTROL))
+		W("request-multicast-control", "%d", 1);
 	W("request-rx-copy", "%u", 1);
 	W("feature-rx-notify", "%d", 1);
 	W("feature-sg", "%d", 1);

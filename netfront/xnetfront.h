@@ -61,10 +61,15 @@ struct xnf_frame {
 #define XNF_OFFLOAD_GSO_TCPV4 0x2
 #define XNF_OFFLOAD_GSO_TCPV6 0x4
 
+/* struct xnf_config flags. */
+#define XNF_CFG_MCAST_CONTROL 0x1	/* ask for multicast filtering, if
+					 * offered: see xnf_mcast_add */
+
 struct xnf_config {
 	/* What we accept from the backend (published as feature keys);
 	 * 0 = checksummed, segmented frames only (the default). */
 	unsigned rx_offloads;
+	unsigned flags;		/* XNF_CFG_*; 0 by default */
 };
 
 enum xnf_state {
@@ -131,6 +136,21 @@ int xnf_recv_burst(struct xnf_dev *dev, struct xnf_frame *bufs, unsigned n);
  * wait up to TIMEOUT_MS (-1: forever) and process what arrived. Returns 1
  * if there is work (or the state changed), 0 on timeout, -1 on error. */
 int xnf_wait(struct xnf_dev *dev, int timeout_ms);
+
+/* Multicast control (netif.h): with XNF_CFG_MCAST_CONTROL and a backend
+ * that offers it, the device asks for it at connect
+ * (request-multicast-control), and from then on
+ * the backend delivers only the multicast groups added here (broadcast
+ * always). xnf_mcast_filtering: 1 once connected so, else 0 (every
+ * multicast frame comes). xnf_mcast_add / _del: tell the backend
+ * to deliver, or stop delivering, frames to the multicast MAC address;
+ * 0, or -1 with errno EOPNOTSUPP (not asked for, or the backend has no
+ * multicast control),
+ * EINVAL (not a multicast address), EAGAIN (ring full: retry after
+ * xnf_wait), ENOTCONN. The backend forgets the list when it disconnects. */
+int xnf_mcast_filtering(const struct xnf_dev *dev);
+int xnf_mcast_add(struct xnf_dev *dev, const uint8_t mac[6]);
+int xnf_mcast_del(struct xnf_dev *dev, const uint8_t mac[6]);
 
 /* Whether the transmit ring has room for at least one full-size frame. */
 int xnf_tx_ready(const struct xnf_dev *dev);

@@ -36,6 +36,8 @@
 #define GSO_MAX    (XNF_FRAME_MAX - 320)
 #define ROUNDS     8	/* service rounds per vif per wake-up */
 #define CLOSE_WAIT_MS 5000	/* for a backend to let go of our pages */
+#define MC_MAX     64	/* multicast groups a vif asks for (xnetback's list) */
+#define MC_POLL_MS 1000	/* re-read the TAP's groups at least this often */
 
 struct vif {
 	unsigned devid;
@@ -51,6 +53,11 @@ struct vif {
 	uint64_t csum_filled;	/* blank checksums completed in software */
 	uint64_t csum_unplaceable;	/* blank, L4 header not found: dropped */
 	int carrier;		/* as last set on the TAP: 1, 0, -1 unknown */
+	uint8_t mc[MC_MAX][6];	/* groups the backend has from us */
+	unsigned nmc;
+	bool mc_dirty;		/* an IGMP/MLD frame went out: re-read now */
+	bool mc_full_said;
+	uint64_t mc_next;	/* next periodic re-read */
 	bool busy;		/* work left after the last service */
 	bool closing;		/* shut down, waiting for the backend */
 	bool forget;		/* left xenstore: drop once closed */
@@ -207,7 +214,8 @@ static void vif_add(unsigned devid)
 	if (!v)
 		return;
 	vifs[nvifs++] = v;
-	struct xnf_config cfg = { 0 };
+	/* The TAP's multicast list is ours to mirror (mcast_sync). */
+	struct xnf_config cfg = { .flags = XNF_CFG_MCAST_CONTROL };
 
 	if (offload)
 		cfg.rx_offloads = XNF_OFFLOAD_CSUM | XNF_OFFLOAD_GSO_TCPV4 |
@@ -346,6 +354,21 @@ static int tap_read(struct vif *v, unsigned i)
 	return xnf_vnet_to_frame(&h, f) == 0 ? 1 : -1;
 }
 
+/* Does frame F join or leave a group (IGMP, or ICMPv6 to a 33:33 address:
+ * MLD, also neighbour solicitations — a spare re-read costs little)? The
+ * kernel changes the TAP's list before it sends the report. */
+static bool is_group_report(const struct xnf_frame *f)
+{
+	const uint8_t *d = f->data;
+
+	if (f->len < 54)
+		return false;
+	if (d[12] == 0x08 && d[13] == 0x00)
+		return d[23] == 2;			/* IGMP */
+	return d[12] == 0x86 && d[13] == 0xdd && d[0] == 0x33 && d[1] == 0x33 &&
+	       (d[20] == 0 || d[20] == 58);		/* hop-by-hop, ICMPv6 */
+}
+
 static void tap_to_ring(struct vif *v)
 {
 	if (v->tx_count)
@@ -355,10 +378,12 @@ static void tap_to_ring(struct vif *v)
 
 		if (rc == 0)
 			break;
-		if (rc < 0)
+		if (rc < 0) {
 			v->tap_drops++;
-		else
+		} else {
+			v->mc_dirty |= is_group_report(&v->tx[v->tx_count]);
 			v->tx_count++;
+		}
 	}
 	flush_tx(v);
 }
@@ -429,6 +454,101 @@ static void set_tap_offload(struct vif *v)
 	if (flags & (TUN_F_TSO4 | TUN_F_TSO6))
 		xnf_tap_set_gso_max_size(v->ifname, GSO_MAX);
 	xnf_tap_set_offload(v->tap, v->ifname, flags);
+}
+
+/* ---- multicast control --------------------------------------------------- */
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The multicast addresses of interface NAME, from /proc/net/dev_mcast
+ * ("index name users global address-in-hex" per line). Count, or -1. */
+static int tap_groups(const char *name, uint8_t out[][6], int max)
+{
+	FILE *f = fopen("/proc/net/dev_mcast", "re");
+	char line[160], ifn[IFNAMSIZ + 1], hex[40];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f) && n < max) {
+		bool ok = true;
+
+		if (sscanf(line, "%*d %16s %*d %*d %39s", ifn, hex) != 2 ||
+		    strcmp(ifn, name) != 0 || strlen(hex) != 12)
+			continue;
+		for (int i = 0; i < 6; i++) {
+			int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+			ok &= hi >= 0 && lo >= 0;
+			out[n][i] = (uint8_t)(hi << 4 | lo);
+		}
+		n += ok;
+	}
+	fclose(f);
+	return n;
+}
+
+static bool has_group(uint8_t list[][6], unsigned n, const uint8_t mac[6])
+{
+	for (unsigned i = 0; i < n; i++)
+		if (memcmp(list[i], mac, 6) == 0)
+			return true;
+	return false;
+}
+
+/* Make the backend's filter list the TAP's multicast list: DEL what left,
+ * ADD what came. What does not fit on the ring now is done next time. */
+static void mcast_sync(struct vif *v)
+{
+	uint8_t now[MC_MAX][6];
+	int n = tap_groups(v->ifname, now, MC_MAX);
+
+	if (n < 0)
+		return;
+	v->mc_dirty = false;
+	for (unsigned i = 0; i < v->nmc;) {
+		if (has_group(now, (unsigned)n, v->mc[i])) {
+			i++;
+		} else if (xnf_mcast_del(v->dev, v->mc[i]) == 0) {
+			memcpy(v->mc[i], v->mc[--v->nmc], 6);
+		} else {
+			v->mc_dirty = true;
+			return;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (has_group(v->mc, v->nmc, now[i]))
+			continue;
+		if (xnf_mcast_add(v->dev, now[i]) < 0) {
+			v->mc_dirty = errno == EAGAIN;
+			return;
+		}
+		memcpy(v->mc[v->nmc++], now[i], 6);
+	}
+	if (n == MC_MAX && !v->mc_full_said) {
+		v->mc_full_said = true;
+		xnx_warn("vif %u (%s): more than %d multicast groups; the backend "
+			 "is given the first %d", v->devid, v->ifname, MC_MAX, MC_MAX);
+	}
+}
+
+/* Every connected vif whose backend filters: re-read when a report went
+ * out or the period is up. */
+static void mcast_tick(void)
+{
+	uint64_t now = xnx_now_ns();
+
+	for (unsigned i = 0; i < nvifs; i++) {
+		struct vif *v = vifs[i];
+
+		if (!v->dev || v->closing || v->tap < 0 ||
+		    !xnf_mcast_filtering(v->dev) || (!v->mc_dirty && now < v->mc_next))
+			continue;
+		v->mc_next = now + MC_POLL_MS * 1000000ull;
+		mcast_sync(v);
+	}
 }
 
 /* The device's fd fired (or may have): handshake, completions, frames.
@@ -534,6 +654,9 @@ static int poll_timeout(void)
 			return 0;
 		if (vifs[i]->closing && vifs[i]->close_by < next)
 			next = vifs[i]->close_by;
+		if (!vifs[i]->closing && xnf_mcast_filtering(vifs[i]->dev) &&
+		    vifs[i]->mc_next < next)
+			next = vifs[i]->mc_next;
 	}
 	if (next == UINT64_MAX)
 		return -1;
@@ -565,6 +688,7 @@ static int run(int sigfd)
 			rescan(false);
 		}
 		handle_ready(p, n, who);
+		mcast_tick();
 		reap();
 		finish_closing();
 	}

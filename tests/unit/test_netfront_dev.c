@@ -523,12 +523,30 @@ static void guest_hostile(unsigned devid)
 }
 
 /* Wait for the backend to close us. */
+/* Open without waiting for Connected: a watch event may bring the
+ * backend's Connected and what it did next in one xnf_process. */
+static struct xnf_dev *guest_open_nowait(unsigned devid)
+{
+	char id[16];
+	struct xnf_dev *dev;
+
+	snprintf(id, sizeof(id), "%u", guest);
+	setenv("XNET_DOMID", id, 1);
+	unsetenv("XENSTORED_PATH");
+	dev = xnf_open(devid);
+	if (!dev)
+		FAIL("xnf_open: %s", strerror(errno));
+	return dev;
+}
+
 static void guest_closed_by_backend(unsigned devid)
 {
-	struct xnf_dev *dev = guest_open(devid);
+	struct xnf_dev *dev = guest_open_nowait(devid);
 	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
 
-	while (xnf_state(dev) == XNF_CONNECTED && xnx_now_ns() < end)
+	/* It may be closed before we even see Connected. */
+	while ((xnf_state(dev) == XNF_CONNECTING || xnf_state(dev) == XNF_CONNECTED) &&
+	       xnx_now_ns() < end)
 		xnf_wait(dev, 100);
 	if (xnf_state(dev) != XNF_CLOSED)
 		FAIL("state %d after the backend closed", xnf_state(dev));
@@ -1150,13 +1168,15 @@ static void dev_ctrl_static_grants_refused(void)
 	CU_ASSERT_TRUE(guest_ok(pid));
 }
 
-/* Connect, then wait (bounded) until the backend breaks the device. */
+/* Wait (bounded) until the backend breaks the device (it may do so in the
+ * same turn as it connects). */
 static void guest_until_broken(unsigned devid)
 {
-	struct xnf_dev *dev = guest_open(devid);
+	struct xnf_dev *dev = guest_open_nowait(devid);
 	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
 
-	while (xnf_state(dev) == XNF_CONNECTED && xnx_now_ns() < end)
+	while ((xnf_state(dev) == XNF_CONNECTING || xnf_state(dev) == XNF_CONNECTED) &&
+	       xnx_now_ns() < end)
 		xnf_wait(dev, 100);
 	if (xnf_state(dev) != XNF_BROKEN ||
 	    !strstr(xnf_broken_reason(dev), "does not answer the request"))
@@ -1200,6 +1220,106 @@ static void dev_ctrl_bad_response_breaks_device(void)
 	back_ctrl_unmap(&b, &c);
 	back_close(&b, false);
 	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
+/* ---- multicast control ------------------------------------------------------ */
+
+static const struct mcast_case {
+	const char *name;
+	const char *feature;	/* backend key written = 1, or NULL */
+	unsigned flags;		/* xnf_config.flags */
+	bool requested;		/* request-multicast-control = 1 */
+	int err;		/* errno of xnf_mcast_add, 0: it works */
+} mcast_cases[] = {
+	{ "dynamic control offered and asked for",
+	  "feature-dynamic-multicast-control", XNF_CFG_MCAST_CONTROL, true, 0 },
+	{ "static control offered and asked for",
+	  "feature-multicast-control", XNF_CFG_MCAST_CONTROL, true, 0 },
+	{ "offered, not asked for", "feature-dynamic-multicast-control", 0,
+	  false, EOPNOTSUPP },
+	{ "a backend that does not know it", NULL, XNF_CFG_MCAST_CONTROL, false,
+	  EOPNOTSUPP },
+};
+static const struct mcast_case *mc_case;
+static const uint8_t mc_group[6] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 };
+
+static void guest_mcast(unsigned devid)
+{
+	struct xnf_config cfg = { .flags = mc_case->flags };
+	char id[16];
+	struct xnf_dev *dev;
+	int rc;
+
+	snprintf(id, sizeof(id), "%u", guest);
+	setenv("XNET_DOMID", id, 1);
+	unsetenv("XENSTORED_PATH");
+	dev = xnf_open_config(devid, &cfg);
+	if (!dev || xnf_wait_connected(dev, TIMEOUT_MS) < 0)
+		FAIL("not connected: %s", strerror(errno));
+	if (xnf_mcast_filtering(dev) != (mc_case->err == 0))
+		FAIL("filtering %d", xnf_mcast_filtering(dev));
+	rc = xnf_mcast_add(dev, mc_group);
+	if (mc_case->err ? rc != -1 || errno != mc_case->err : rc != 0)
+		FAIL("mcast_add: %d (%s)", rc, strerror(errno));
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
+/* The backend takes the dummy request and its MCAST_ADD extra. */
+static void back_take_mcast(struct back *b)
+{
+	struct netif_tx_request req, raw;
+	struct netif_extra_info ex;
+
+	CU_ASSERT_TRUE_FATAL(back_wait_tx(b, 2));
+	RING_COPY_REQUEST(&b->tx, b->tx.req_cons, &req);
+	RING_COPY_REQUEST(&b->tx, b->tx.req_cons + 1, &raw);
+	b->tx.req_cons += 2;
+	memcpy(&ex, &raw, sizeof(ex));
+	CU_ASSERT_EQUAL(req.size, 0);
+	CU_ASSERT_EQUAL(req.flags, NETTXF_extra_info);
+	CU_ASSERT_EQUAL(ex.type, XEN_NETIF_EXTRA_TYPE_MCAST_ADD);
+	CU_ASSERT_EQUAL(memcmp(ex.u.mcast.addr, mc_group, 6), 0);
+	*RING_GET_RESPONSE(&b->tx, b->tx.rsp_prod_pvt) =
+		(struct netif_tx_response){ .id = req.id, .status = NETIF_RSP_OKAY };
+	*RING_GET_RESPONSE(&b->tx, b->tx.rsp_prod_pvt + 1) =
+		(struct netif_tx_response){ .status = NETIF_RSP_NULL };
+	b->tx.rsp_prod_pvt += 2;
+	back_push_tx(b);
+}
+
+static void dev_mcast_control_table(void)
+{
+	for (size_t i = 0; i < sizeof(mcast_cases) / sizeof(mcast_cases[0]); i++) {
+		unsigned devid = add_vif(false);
+		struct back b;
+		unsigned long v;
+		pid_t pid;
+
+		mc_case = &mcast_cases[i];
+		fprintf(stderr, "\n  case '%s'", mc_case->name);
+		if (mc_case->feature)
+			w(be, mc_case->feature, "1");
+		pid = spawn(guest_mcast, devid);
+		CU_ASSERT_FATAL(pid > 0);
+		if (!back_connect(&b, false)) {
+			back_abort(&b, pid);
+			continue;
+		}
+		if (mc_case->requested) {
+			CU_ASSERT_TRUE(is(fe, "request-multicast-control", "1"));
+		} else {
+			CU_ASSERT_EQUAL(read_key("request-multicast-control", &v), -ENOENT);
+		}
+		if (mc_case->err == 0)
+			back_take_mcast(&b);
+		/* The guest is closing: nothing else was sent. */
+		CU_ASSERT_TRUE(wait_state(fe, S(Closing) | S(Closed)));
+		CU_ASSERT_EQUAL(b.tx.sring->req_prod, mc_case->err ? 0 : 2);
+		back_close(&b, false);
+		CU_ASSERT_TRUE(guest_ok(pid));
+	}
 }
 
 static const struct garbage_case {
@@ -1654,6 +1774,7 @@ int main(void)
 	CU_add_test(s, "dev_ctrl_static_grants_refused", dev_ctrl_static_grants_refused);
 	CU_add_test(s, "dev_ctrl_bad_response_breaks_device",
 		    dev_ctrl_bad_response_breaks_device);
+	CU_add_test(s, "dev_mcast_control_table", dev_mcast_control_table);
 	CU_add_test(s, "daemon_no_offload", daemon_no_offload);
 	CU_add_test(s, "daemon_pumps_frames_and_tears_down",
 		    daemon_pumps_frames_and_tears_down);

@@ -351,6 +351,42 @@ static void tx_put_gso_layout(void)
 	fix_down();
 }
 
+/* A multicast filter change: an empty dummy request flagged extra_info,
+ * then the MCAST_ADD/DEL extra with the address; its response frees the
+ * id, the extra's NULL response is expected. A unicast address or another
+ * extra type is refused. */
+static void tx_put_mcast_layout(void)
+{
+	static const uint8_t group[6] = { 0x01, 0x00, 0x5e, 0x01, 0x02, 0x03 };
+	static const uint8_t unicast[6] = { 0x00, 0x16, 0x3e, 0, 0, 1 };
+	struct netif_tx_request req, raw;
+	struct netif_extra_info ex;
+
+	fix_up(false);
+	CU_ASSERT_EQUAL(xnf_tx_put_mcast(F.q, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, unicast),
+			-EINVAL);
+	CU_ASSERT_EQUAL(xnf_tx_put_mcast(F.q, XEN_NETIF_EXTRA_TYPE_GSO, group), -EINVAL);
+	CU_ASSERT_EQUAL(xnf_tx_put_mcast(F.q, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, group), 0);
+	push_tx();
+	CU_ASSERT_EQUAL(F.btx.sring->req_prod, 2);
+	req = back_tx_req();
+	CU_ASSERT_EQUAL(req.size, 0);
+	CU_ASSERT_EQUAL(req.flags, NETTXF_extra_info);
+	raw = back_tx_req();
+	memcpy(&ex, &raw, sizeof(ex));
+	CU_ASSERT_EQUAL(ex.type, XEN_NETIF_EXTRA_TYPE_MCAST_DEL);
+	CU_ASSERT_EQUAL(ex.flags, 0);
+	CU_ASSERT_EQUAL(memcmp(ex.u.mcast.addr, group, 6), 0);
+	back_tx_rsp(req.id, NETIF_RSP_OKAY);
+	back_tx_rsp(0, NETIF_RSP_NULL);
+	RING_PUSH_RESPONSES(&F.btx);
+	CU_ASSERT_EQUAL(xnf_tx_gc(F.q), 2);
+	CU_ASSERT_EQUAL(F.q->tx_nfree, XNF_TX_RING_SIZE);
+	CU_ASSERT_EQUAL(F.q->tx_extras, 0);
+	CU_ASSERT_FALSE(F.q->broken);
+	fix_down();
+}
+
 /* GSO the backend did not offer, or a bogus GSO request, is refused. */
 static void tx_put_gso_refused(void)
 {
@@ -895,6 +931,7 @@ int main(void)
 	CU_add_test(s, "tx_gc_response_checks", tx_gc_response_checks);
 	CU_add_test(s, "tx_put_gso_layout", tx_put_gso_layout);
 	CU_add_test(s, "tx_put_gso_refused", tx_put_gso_refused);
+	CU_add_test(s, "tx_put_mcast_layout", tx_put_mcast_layout);
 	CU_add_test(s, "rx_refill_posts_every_buffer", rx_refill_posts_every_buffer);
 	CU_add_test(s, "rx_receive_and_refill", rx_receive_and_refill);
 	CU_add_test(s, "rx_multi_slot_and_extra", rx_multi_slot_and_extra);
