@@ -3,7 +3,8 @@
  * simulated hypervisor: two guests (namespaces, each with its xnetfront, as
  * `xnet domain create` starts it) on a bridge of their own. TCP through
  * iperf3 with GSO on both ends (offloads are xnetfront's default), the
- * control ring's static grants added and deleted with nothing refused.
+ * control ring's static grants added and deleted with nothing refused, a
+ * multicast group joined and left as the backend's filter sees it.
  *
  * Needs the programs in $XNET_BIN (default build/bin under the cwd), iperf3
  * and root. Runs its own xnet-simd in a temporary XNET_SIM_DIR; names every
@@ -171,6 +172,72 @@ static bool front_stop(const char *name)
 	return until(cmd);
 }
 
+static bool guests_ready;
+
+/* Both guests on the bridge, pinging each other (once per run). */
+static bool guests(void)
+{
+	char cmd[256];
+
+	if (guests_ready)
+		return true;
+	if (sh("ip link add %s type bridge && ip link set %s up", br, br) != 0 ||
+	    !guest_up(g1, v1, 1) || !guest_up(g2, v2, 2))
+		return false;
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s ping -c1 -W1 198.18.0.2", g1);
+	guests_ready = until(cmd);
+	return guests_ready;
+}
+
+/* The backend's count of frames for VIF its multicast filter dropped. */
+static long long mcast_filtered(const char *vif)
+{
+	char cmd[400], out[64];
+
+	snprintf(cmd, sizeof(cmd), "%s stats --json %s | grep -o "
+		 "'\"drop_rx_mcast_filtered\": *[0-9]*' | head -1 | grep -o '[0-9]*$' "
+		 "|| echo 0", xnet, vif);
+	return sh_out(out, sizeof(out), cmd) ? atoll(out) : -1;
+}
+
+/* G1 pings 239.1.2.3 once; true if a member answered. */
+static bool mcast_ping(void)
+{
+	return sh("ip netns exec %s ping -c1 -W1 239.1.2.3", g1) == 0;
+}
+
+/* xnetfront mirrors the guest's multicast groups into the backend's
+ * filter: before G2 joins 239.1.2.3 the backend drops G1's pings to it
+ * (counted), once G2 joins they reach G2 (it answers), once it leaves
+ * they are dropped again. */
+static void sim_multicast_join_leave(void)
+{
+	long long before;
+	bool joined = false, dropped = false;
+
+	CU_ASSERT_FATAL(guests());
+	CU_ASSERT_FATAL(sh("ip netns exec %s ip route add 224.0.0.0/4 dev eth0", g1) == 0);
+	CU_ASSERT_FATAL(sh("ip netns exec %s sysctl -qw "
+			   "net.ipv4.icmp_echo_ignore_broadcasts=0", g2) == 0);
+	before = mcast_filtered(v2);
+	CU_ASSERT_FALSE(mcast_ping());
+	CU_ASSERT(mcast_filtered(v2) > before);
+	CU_ASSERT_FATAL(sh("ip netns exec %s ip addr add 239.1.2.3/32 dev eth0 "
+			   "autojoin", g2) == 0);
+	for (int i = 0; i < 10 && !joined; i++)
+		joined = mcast_ping();
+	CU_ASSERT_TRUE(joined);
+	CU_ASSERT_FATAL(sh("ip netns exec %s ip addr del 239.1.2.3/32 dev eth0", g2) == 0);
+	for (int i = 0; i < 10 && !dropped; i++) {
+		before = mcast_filtered(v2);
+		mcast_ping();
+		dropped = mcast_filtered(v2) > before;
+		if (!dropped)
+			usleep(300000);
+	}
+	CU_ASSERT_TRUE(dropped);
+}
+
 /* TCP both ways through the real backend, with GSO frames each way; the
  * vifs' static grants: added (GET_GREF_MAPPING_SIZE, ADD) and deleted
  * (DEL) with no request refused, as the backend logs at disconnect. */
@@ -179,11 +246,7 @@ static void sim_iperf_gso_and_static_grants(void)
 	char cmd[256];
 	long long bytes;
 
-	CU_ASSERT_FATAL(sh("ip link add %s type bridge && ip link set %s up", br, br) == 0);
-	CU_ASSERT_FATAL(guest_up(g1, v1, 1));
-	CU_ASSERT_FATAL(guest_up(g2, v2, 2));
-	snprintf(cmd, sizeof(cmd), "ip netns exec %s ping -c1 -W1 198.18.0.2", g1);
-	CU_ASSERT_FATAL(until(cmd));
+	CU_ASSERT_FATAL(guests());
 	bytes = iperf_bytes("200M");
 	fprintf(stderr, "\n  iperf3: %lld bytes\n", bytes);
 	CU_ASSERT(bytes >= 200000000);
@@ -208,6 +271,8 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	s = CU_add_suite("netfront_sim", suite_init, suite_clean);
+	CU_add_test(s, "sim_multicast_join_leave", sim_multicast_join_leave);
+	/* Last: it stops the guests' xnetfronts. */
 	CU_add_test(s, "sim_iperf_gso_and_static_grants", sim_iperf_gso_and_static_grants);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
