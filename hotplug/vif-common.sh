@@ -164,13 +164,17 @@ vif_id=${XNET_VIF_LINKID:-}
 if [ -z "$vif_id" ]; then
 	vif_id=$(xs_read_default vif-linkid "")
 fi
-if [ -z "$vif_id" ] || ! link_exists "$vif_id"; then
+if [ -z "$vif_id" ]; then
 	if [ "$command" = online ]; then
 		vif_id=$("$linkid_bin" id "$dev" 2>/dev/null) ||
 			fatal "interface $dev not found"
 	elif ! vif_id=$("$linkid_bin" id "$dev" 2>/dev/null); then
 		vif_id=""	# offline, and the interface is gone: nothing to find
 	fi
+elif ! link_exists "$vif_id"; then
+	# Offline keeps the id even if the link is gone (it still names what
+	# was recorded for it); another link now called $dev is not ours.
+	[ "$command" = offline ] || fatal "interface $dev (link id $vif_id) not found"
 fi
 
 # vif_name — the backend interface's name right now.

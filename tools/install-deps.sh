@@ -6,7 +6,8 @@ set -eu
 PKGS="gcc make pkg-config libxen-dev libcunit1-dev libmnl-dev xenstore-utils
 iproute2 iputils-ping iperf3 bridge-utils tcpdump procps psmisc kmod tmux
 shellcheck clang libclang-rt-14-dev
-man-db groff-base qemu-system-x86 cpio"
+man-db groff-base qemu-system-x86 cpio
+jq openvswitch-switch"
 
 missing=""
 for p in $PKGS; do
