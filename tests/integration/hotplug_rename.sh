@@ -18,7 +18,7 @@ XNET_SIM_DIR="$(mktemp -d /tmp/xnet-hpren.XXXXXX)"
 export XNET_SIM_DIR
 A=xra-$$ B=xrb-$$ X=xrx-$$
 BR=xrbr$$ P=xrp$$ PX=xrq$$ VA=xrva$$ VB=xrvb$$
-BR2=xrbR$$ P2=xrpR$$ VA2=xrvR$$
+BR2=xrbR$$ P2=xrpR$$ VA2=xrvR$$ VB2=xrwR$$
 fail() {
 	echo "FAIL: $*" >&2
 	tail -20 "$XNET_SIM_DIR"/*.log >&2 2>/dev/null || true
@@ -87,6 +87,7 @@ ip link set "$BR" up
 guest "$A" "mac=00:16:3e:18:07:01,bridge=$BR,vifname=$VA" 198.18.7.1/24
 bedir=/local/domain/0/backend/vif/$DOMID/0
 guest "$B" "mac=00:16:3e:18:07:02,bridge=$BR,vifname=$VB" 198.18.7.2/24
+bbdir=/local/domain/0/backend/vif/$DOMID/0
 wait_for 20 reaches "$A" 198.18.7.254 || fail "$A cannot reach the outside host"
 wait_for 20 reaches "$A" 198.18.7.2 || fail "$A cannot reach $B"
 vid=$(ifindex "$VA")
@@ -94,6 +95,22 @@ vid=$(ifindex "$VA")
 brid=$(xs xenstore-read "$bedir/bridge-linkid")
 [ "$brid" = "$(ifindex "$BR")" ] || fail "bridge-linkid is not $BR's link id"
 ok "two guests on $BR, outside host behind $P; vif-linkid and bridge-linkid recorded"
+
+# The rename a hotplug script does (as Xen's): the toolstack asks for a
+# new vifname and the script runs online again; xnetback follows it and
+# records the vif again (vif-linkid comes back after we remove it).
+vbid=$(ifindex "$VB")
+has_linkid() { [ "$(xs xenstore-read "$1/vif-linkid" 2>/dev/null)" = "$2" ]; }
+xs xenstore-rm "$bbdir/vif-linkid"
+xs xenstore-write "$bbdir/vifname" "$VB2"
+XENBUS_PATH=$bbdir vif=$VB XNET_VIF_LINKID=$vbid XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" \
+	"$BIN/vif-bridge" online type_if=vif 2>"$XNET_SIM_DIR/script.err" ||
+	fail "vif-bridge online (rename to vifname): $(cat "$XNET_SIM_DIR/script.err")"
+[ "$(ifindex "$VB2")" = "$vbid" ] || fail "the script did not rename $VB to $VB2"
+wait_for 10 has_linkid "$bbdir" "$vbid" || fail "xnetback did not record $VB2 again (vif-linkid)"
+[ "$(xs xenstore-read "$bbdir/vifname")" = "$VB2" ] || fail "vifname is not $VB2"
+wait_for 20 reaches "$A" 198.18.7.2 || fail "$A cannot reach $B after $B's vif was renamed by its script"
+ok "a hotplug script renames $VB to vifname $VB2: xnetback follows, traffic goes on"
 
 # 0.05 s apart for 12 s: the renames happen while these run.
 in_ns "$A" ping -i 0.05 -c 240 -W 1 198.18.7.254 >"$XNET_SIM_DIR/ping-out" 2>&1 &
