@@ -5,6 +5,8 @@
 # the first guests keep answering pings throughout, and nothing is left
 # behind. Short by default (for make check); SOAK_SECONDS=600 for the long
 # run, SOAK_DOMAINS x SOAK_VIFS_PER_DOMAIN vifs (default 16 x 4 = 64).
+# A re-attached vif gets a fresh devid, as xl gives it; SOAK_REUSE_DEVID=1
+# reuses the old one.
 # With XNET_BIN pointing at an ASan build it runs under the sanitizers.
 set -eu
 
@@ -50,9 +52,16 @@ in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
 mac() { printf '00:16:3e:5a:%02x:%02x' "$1" "$2"; }
 vifname() { echo "sk${TAG}d${1}v${2}"; }
 
-attach() { # attach D V
+# Slot V of domain D holds one vif at a time; its current devid is kept in
+# a file. A re-attach takes a fresh devid, as xl does (SOAK_REUSE_DEVID=1
+# reuses the slot's devid instead).
+slot_file() { echo "$XNET_SIM_DIR/slot.$1.$2"; }
+devid_of() { cat "$(slot_file "$1" "$2")"; }
+
+attach() { # attach D V DEVID
 	"$XNET" vif attach "$(guest "$1")" \
-		"devid=$2,mac=$(mac "$1" "$2"),bridge=$BR,vifname=$(vifname "$1" "$2")" >/dev/null
+		"devid=$3,mac=$(mac "$1" "$2"),bridge=$BR,vifname=$(vifname "$1" "$3")" >/dev/null
+	echo "$3" > "$(slot_file "$1" "$2")"
 }
 
 # The pids of the daemons and every guest's xnetfront.
@@ -72,13 +81,19 @@ sample() {
 
 ping_ok() { in_ns "$(guest 1)" ping -c1 -W1 "198.18.0.$1"; }
 
+# Every vif of every guest Connected (backend state 4 in `xnet vif list`).
+all_connected() {
+	n=$("$XNET" vif list | awk 'NR > 1 && $6 == 4' | wc -l)
+	[ "$n" -eq $(( NDOM * NVIF )) ]
+}
+
 "$XNET" sim up >/dev/null
 ip link add "$BR" type bridge && ip link set "$BR" up
 d=1
 while [ "$d" -le "$NDOM" ]; do
 	"$XNET" domain create "$(guest "$d")" >/dev/null
 	v=0
-	while [ "$v" -lt "$NVIF" ]; do attach "$d" "$v"; v=$((v + 1)); done
+	while [ "$v" -lt "$NVIF" ]; do attach "$d" "$v" "$v"; v=$((v + 1)); done
 	d=$((d + 1))
 done
 d=1
@@ -100,18 +115,23 @@ while [ "$d" -le "$NDOM" ]; do
 		"198.18.0.$peer" >/dev/null 2>&1 &
 	d=$((d + 1))
 done
-sleep 2	# the pingers' own sockets and the first churn settle
+wait_for 60 all_connected || fail "not every vif connected: $("$XNET" vif list)"
+sleep 2	# the pingers' own sockets settle
 sample > "$XNET_SIM_DIR/sample.start"
 
 # Churn: detach and re-attach a random vif other than eth0 (devid 0).
 end=$(( $(date +%s) + SECONDS_TOTAL ))
 rounds=0
+next_devid=$NVIF
 while [ "$(date +%s)" -lt "$end" ]; do
 	d=$(( $(od -An -N2 -tu2 /dev/urandom) % NDOM + 1 ))
 	v=$(( $(od -An -N2 -tu2 /dev/urandom) % (NVIF - 1) + 1 ))
-	out=$("$XNET" vif detach --timeout 10 "$(guest "$d")" "$v" 2>&1) ||
-		fail "detach $d/$v after $rounds rounds: $out; $("$XNET" vif list "$(guest "$d")")"
-	attach "$d" "$v" || fail "attach $d/$v"
+	old=$(devid_of "$d" "$v")
+	out=$("$XNET" vif detach --timeout 10 "$(guest "$d")" "$old" 2>&1) ||
+		fail "detach $d/$old after $rounds rounds: $out; $("$XNET" vif list "$(guest "$d")")"
+	new=$(( ${SOAK_REUSE_DEVID:-0} == 1 ? old : next_devid ))
+	next_devid=$((next_devid + 1))
+	attach "$d" "$v" "$new" || fail "attach $d/$new"
 	ping_ok 2 >/dev/null 2>&1 || wait_for 10 ping_ok 2 || fail "guest 1 lost guest 2 after $rounds rounds"
 	rounds=$((rounds + 1))
 done
@@ -121,11 +141,13 @@ d=1
 while [ "$d" -le "$NDOM" ]; do
 	v=0
 	while [ "$v" -lt "$NVIF" ]; do
-		wait_for 20 ip link show "$(vifname "$d" "$v")" || fail "vif $d/$v missing at the end"
+		wait_for 20 ip link show "$(vifname "$d" "$(devid_of "$d" "$v")")" ||
+			fail "vif $d/$v missing at the end"
 		v=$((v + 1))
 	done
 	d=$((d + 1))
 done
+wait_for 60 all_connected || fail "not every vif connected at the end: $("$XNET" vif list)"
 sleep 2
 sample > "$XNET_SIM_DIR/sample.stop"
 wait_for 10 ping_ok 2 || fail "no ping at the end"
@@ -136,7 +158,8 @@ while read -r p rss fds; do
 	set -- $line
 	echo "soak: pid $p ($(cat /proc/$p/comm 2>/dev/null)): rss $2 -> $rss KiB, fds $3 -> $fds"
 	[ "$rss" -le $(( $2 + RSS_SLACK_KB )) ] || fail "pid $p: rss grew $2 -> $rss KiB"
-	[ "$fds" -le $(( $3 + FD_SLACK )) ] || fail "pid $p: fds grew $3 -> $fds"
+	[ "$fds" -le $(( $3 + FD_SLACK )) ] ||
+		fail "pid $p: fds grew $3 -> $fds: $(ls -l "/proc/$p/fd" | awk 'NR > 1 { sub(/:\[.*/, "", $NF); print $NF }' | sort | uniq -c | tr '\n' ' ')"
 done < "$XNET_SIM_DIR/sample.stop"
 [ "$rounds" -gt 0 ] || fail "no churn round ran"
 
