@@ -117,14 +117,16 @@ static void sweep_sim_dir(const char *dir, long pid)
 	snprintf(env, sizeof(env), "XNET_SIM_DIR=%s", dir);
 	if (xsim_prog("xnet", xnet, sizeof(xnet)) == 0)
 		xbench_cmd((char *[]){ "env", env, xnet, "sim", "down", NULL }, 60, NULL);
-	snprintf(br, sizeof(br), XSIM_BRIDGE_FMT, (int)pid);
+	/* ".../xnet-bench-sim.<pid>.<tag>XXXXXX": the bridge carries the tag. */
+	snprintf(br, sizeof(br), XSIM_BRIDGE_FMT, (int)pid, strrchr(dir, '.')[1]);
 	xbench_cmd((char *[]){ "ip", "link", "del", br, NULL }, 10, NULL);
 	xbench_cmd((char *[]){ "rm", "-rf", (char *)dir, NULL }, 10, NULL);
 }
 
-static void sweep_sims(void)
+/* Directories in /tmp named PREFIX<pid>.* of a dead pid: FN(dir, pid). */
+static void sweep_dirs(const char *prefix, void (*fn)(const char *dir, long pid))
 {
-	const char *base = strrchr(XSIM_DIR_PREFIX, '/') + 1;
+	const char *base = strrchr(prefix, '/') + 1;
 	DIR *d = opendir("/tmp");
 	struct dirent *e;
 
@@ -140,9 +142,15 @@ static void sweep_sims(void)
 		    !dead(pid))
 			continue;
 		snprintf(dir, sizeof(dir), "/tmp/%s", e->d_name);
-		sweep_sim_dir(dir, pid);
+		fn(dir, pid);
 	}
 	closedir(d);
+}
+
+/* The ring figures' sim: its processes died with us; the directory is left. */
+static void sweep_ring_dir(const char *dir, long pid)
+{
+	xbench_cmd((char *[]){ "rm", "-rf", (char *)dir, NULL }, 10, NULL);
 }
 
 void xbench_sweep_stale(void)
@@ -153,5 +161,6 @@ void xbench_sweep_stale(void)
 		sweep_netns();
 	sweep_dpdk();
 	if (xbench_have("ip"))
-		sweep_sims();
+		sweep_dirs(XSIM_DIR_PREFIX, sweep_sim_dir);
+	sweep_dirs(XRING_DIR_PREFIX, sweep_ring_dir);
 }

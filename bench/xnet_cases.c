@@ -2,9 +2,10 @@
  * xnet_cases.c — xnet's own figures, each compared with a baseline run in
  * the same session on the same cores.
  *
- * How a figure plugs in: write its run function (signature xbench_run_fn in
- * bench.h) in its own file in bench/, e.g. bench/xnet_ring.c, and replace
- * `.run = not_yet` in its entry below. A run function measures once and
+ * Ring level: xnet_ring.c; full stack: xnet_stack.c; control plane:
+ * xnet_control.c (the last two on the sim of xnet_sim.c). A new figure gets
+ * its run function (signature xbench_run_fn in bench.h) in its own file in
+ * bench/ and its entry below. A run function measures once and
  * stores one number in the entry's unit; it reads what it needs from the
  * entry (size, queues, dir, pct) and the options (cpu[0], cpu[1],
  * duration_s). Anything it sets up (xnet-simd with its own XNET_SIM_DIR,
@@ -20,17 +21,11 @@
 #include "bench/bench.h"
 #include "bench/xsim.h"
 
-static int not_yet(const struct xbench_opts *o, const struct xbench_case *c,
-		   double *value)
-{
-	return -ENOSYS;
-}
-
 /* Ring level: libxnetfront ↔ xnetback with a packet source/sink in place
  * of the TAP. Throughput at SZ in UNIT, direction DIR, Q queues. */
 #define RING(id, unit_, sz, dir_, q, desc_, b1, b2)                           \
 	{ .name = "ring." id, .unit = unit_, .group = "ring",                 \
-	  .desc = desc_, .run = not_yet,                                      \
+	  .desc = desc_, .run = xbench_ring_run, .probe = xbench_ring_probe,  \
 	  .size = sz, .dir = dir_, .queues = q, .baselines = { b1, b2, NULL } }
 
 #define RING_SIZES(d, dname, q)                                               \
@@ -42,7 +37,8 @@ static int not_yet(const struct xbench_opts *o, const struct xbench_case *c,
 	     "spsc.64KiB", NULL),                                             \
 	{ .name = "ring." dname ".64B." #q "q.cycles", .unit = XBENCH_CYCLES,   \
 	  .group = "ring", .desc = "xnet rings " dname " 64 B, " #q "q, CPU",        \
-	  .run = not_yet, .size = 64, .dir = d, .queues = q }
+	  .run = xbench_ring_run, .probe = xbench_ring_probe, .size = 64,     \
+	  .dir = d, .queues = q }
 
 const struct xbench_case xbench_xnet_cases[] = {
 	RING_SIZES(XBENCH_TX, "tx", 1),

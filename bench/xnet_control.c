@@ -3,8 +3,9 @@
  * the time from `xnet vif attach` until both ends of the vif are Connected
  * (one vif; 100 vifs, ten guests with ten each), watched through
  * libxenstore; and the resident memory xnetback and the guests' xnetfront
- * gain per vif, from /proc, across attaching 100. Every vif is detached
- * again before the run returns, so runs do not pile up.
+ * hold per vif with 100 attached, from /proc. On a sim of its own, so its
+ * xnetback serves no other vifs. Every vif is detached again before the
+ * run returns, so runs do not pile up.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,9 @@
 static int ctl_state;		/* 0 not tried, 1 up, <0 failed (-errno) */
 static char guest[NGUESTS][32];
 static unsigned domid[NGUESTS];
+static long long rss_cold;	/* xnetback + xnetfronts before any vif */
+
+static int rss_sum(long long *sum);
 
 static int ctl_setup(void)
 {
@@ -29,11 +33,13 @@ static int ctl_setup(void)
 		snprintf(guest[k], sizeof(guest[k]), "xbc%d-%d", (int)getpid(), k);
 		r = xsim_domain(guest[k], &domid[k]);
 	}
-	return r;
+	/* The daemons before they ever served a vif. */
+	return r < 0 ? r : rss_sum(&rss_cold);
 }
 
 static int ctl_up(void)
 {
+	xsim_use(XSIM_CONTROL);
 	if (ctl_state == 0) {
 		int r = ctl_setup();
 
@@ -44,19 +50,27 @@ static int ctl_up(void)
 
 static int attach(int k, unsigned devid)
 {
-	char spec[96];
+	char spec[160];
 
-	snprintf(spec, sizeof(spec), "mac=00:16:3e:5c:%02x:%02x,bridge=%s,devid=%u", k, devid,
-		 xsim_bridge(), devid);
+	/* Backend interfaces live in the host's namespace, beside other
+	 * sims' vif<domid>.<devid>: ours get names of their own. */
+	snprintf(spec, sizeof(spec),
+		 "mac=00:16:3e:5c:%02x:%02x,bridge=%s,devid=%u,vifname=xc%d.%d.%u", k, devid,
+		 xsim_bridge(), devid, (int)getpid(), k, devid);
 	return xsim_xnet((char *[]){ "vif", "attach", guest[k], spec, NULL }, 30, NULL);
 }
 
-static void detach(int k, unsigned devid)
+/* Start `xnet vif detach` of guest K's DEVID in the background. */
+static pid_t detach_start(int k, unsigned devid)
 {
-	char id[16];
+	char xnet[4096], env[200], id[16];
 
+	if (xsim_prog("xnet", xnet, sizeof(xnet)) < 0)
+		return -ENOENT;
+	snprintf(env, sizeof(env), "XNET_SIM_DIR=%s", xsim_dir());
 	snprintf(id, sizeof(id), "%u", devid);
-	xsim_xnet((char *[]){ "vif", "detach", guest[k], id, NULL }, 30, NULL);
+	return xbench_spawn((char *[]){ "env", env, xnet, "vif", "detach", "--timeout", "10",
+					guest[k], id, NULL }, NULL);
 }
 
 /* Attach PER_GUEST vifs to each of the first NG guests (in V), then wait
@@ -77,11 +91,19 @@ static int attach_all(struct xsim_vif *v, int ng, int per, size_t *made)
 	return r < 0 ? r : xsim_wait_connected(v, *made, CONNECT_TIMEOUT_S);
 }
 
+/* Detach the MADE vifs attach_all made, the guests' in parallel (each
+ * detach waits for its vif to close). */
 static void detach_all(int ng, int per, size_t made)
 {
-	for (int k = 0; k < ng; k++)
-		for (int d = 0; d < per && (size_t)(k * per + d) < made; d++)
-			detach(k, (unsigned)d);
+	pid_t pid[NGUESTS];
+
+	for (int d = 0; d < per; d++) {
+		for (int k = 0; k < ng; k++)
+			pid[k] = (size_t)(k * per + d) < made ? detach_start(k, (unsigned)d) : -1;
+		for (int k = 0; k < ng; k++)
+			if (pid[k] > 0)
+				xbench_wait(pid[k], 30);
+	}
 }
 
 /* Milliseconds from the first attach until NG*PER vifs are Connected. */
@@ -133,23 +155,24 @@ static int rss_sum(long long *sum)
 	return 0;
 }
 
+/* (RSS with 100 vifs connected - RSS before the first vif) / 100. Against
+ * the cold daemons, not the last run's: memory a detach gave back to the
+ * allocator but not to the system would otherwise count as free. */
 int xbench_ctl_mem(const struct xbench_opts *o, const struct xbench_case *c, double *value)
 {
 	struct xsim_vif v[NGUESTS * PER_GUEST];
-	long long before, after;
+	long long with;
 	size_t made = 0;
 	int r = ctl_up();
 
-	if (r == 0)
-		r = rss_sum(&before);
 	if (r < 0)
 		return r;
 	r = attach_all(v, NGUESTS, PER_GUEST, &made);
 	if (r == 0)
-		r = rss_sum(&after);
+		r = rss_sum(&with);
 	detach_all(NGUESTS, PER_GUEST, made);
 	if (r < 0)
 		return r;
-	*value = (double)(after - before) / (double)made / (1024.0 * 1024.0);
+	*value = (double)(with - rss_cold) / (double)made / (1024.0 * 1024.0);
 	return *value > 0 ? 0 : -EPROTO;
 }

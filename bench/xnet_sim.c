@@ -18,9 +18,20 @@
 
 #include "bench/xsim.h"
 
-static int sim_state;		/* 0 not tried, 1 up, <0 failed (-errno) */
-static char sim_dir[128], bridge[16], xnet_path[PATH_MAX], dir_env[160];
-static struct xs_handle *xs;
+/* One sim (the full stack's or the control plane's). */
+struct inst {
+	int state;		/* 0 not tried, 1 up, <0 failed (-errno) */
+	char tag;		/* in the directory's and the bridge's names */
+	char dir[128], bridge[16], dir_env[160];
+	struct xs_handle *xs;
+};
+static struct inst insts[XSIM_NINST] = { { .tag = 's' }, { .tag = 'c' } }, *cur = &insts[0];
+static char xnet_path[PATH_MAX];
+
+void xsim_use(int which)
+{
+	cur = &insts[which];
+}
 
 int xsim_prog(const char *name, char *buf, size_t len)
 {
@@ -41,8 +52,8 @@ int xsim_prog(const char *name, char *buf, size_t len)
 	return access(buf, X_OK) == 0 ? 0 : -ENOENT;
 }
 
-const char *xsim_dir(void) { return sim_dir; }
-const char *xsim_bridge(void) { return bridge; }
+const char *xsim_dir(void) { return cur->dir; }
+const char *xsim_bridge(void) { return cur->bridge; }
 
 static int cmd(char *const argv[], double timeout_s, char **out)
 {
@@ -53,7 +64,7 @@ static int cmd(char *const argv[], double timeout_s, char **out)
 
 int xsim_xnet(char *const args[], double timeout_s, char **out)
 {
-	char *argv[16] = { "env", dir_env, xnet_path };
+	char *argv[16] = { "env", cur->dir_env, xnet_path };
 	int n = 3;
 
 	for (size_t i = 0; args[i] && n < 15; i++)
@@ -75,33 +86,34 @@ static int setup(void)
 		if (xsim_prog(progs[i], p, sizeof(p)) < 0)
 			return -ENOENT;
 	xsim_prog("xnet", xnet_path, sizeof(xnet_path));
-	snprintf(sim_dir, sizeof(sim_dir), XSIM_DIR_PREFIX "%d.XXXXXX", (int)getpid());
-	if (!mkdtemp(sim_dir))
+	snprintf(cur->dir, sizeof(cur->dir), XSIM_DIR_PREFIX "%d.%cXXXXXX", (int)getpid(),
+		 cur->tag);
+	if (!mkdtemp(cur->dir))
 		return -errno;
-	snprintf(dir_env, sizeof(dir_env), "XNET_SIM_DIR=%s", sim_dir);
-	snprintf(bridge, sizeof(bridge), XSIM_BRIDGE_FMT, (int)getpid());
+	snprintf(cur->dir_env, sizeof(cur->dir_env), "XNET_SIM_DIR=%s", cur->dir);
+	snprintf(cur->bridge, sizeof(cur->bridge), XSIM_BRIDGE_FMT, (int)getpid(), cur->tag);
 	/* Undone newest first: sim down, then the bridge, then the directory. */
-	if (xbench_on_cleanup_cmd((char *[]){ "rm", "-rf", sim_dir, NULL }) < 0 ||
-	    xbench_on_cleanup_cmd((char *[]){ "ip", "link", "del", bridge, NULL }) < 0 ||
-	    xbench_on_cleanup_cmd((char *[]){ "env", dir_env, xnet_path, "sim", "down",
+	if (xbench_on_cleanup_cmd((char *[]){ "rm", "-rf", cur->dir, NULL }) < 0 ||
+	    xbench_on_cleanup_cmd((char *[]){ "ip", "link", "del", cur->bridge, NULL }) < 0 ||
+	    xbench_on_cleanup_cmd((char *[]){ "env", cur->dir_env, xnet_path, "sim", "down",
 					      NULL }) < 0)
 		return -ENOSPC;
 	if ((r = xsim_xnet((char *[]){ "sim", "up", NULL }, 30, NULL)) < 0)
 		return r;
-	if ((r = cmd((char *[]){ "ip", "link", "add", bridge, "type", "bridge", NULL },
+	if ((r = cmd((char *[]){ "ip", "link", "add", cur->bridge, "type", "bridge", NULL },
 		     10, NULL)) < 0)
 		return r;
-	return cmd((char *[]){ "ip", "link", "set", bridge, "up", NULL }, 10, NULL);
+	return cmd((char *[]){ "ip", "link", "set", cur->bridge, "up", NULL }, 10, NULL);
 }
 
 int xsim_up(void)
 {
-	if (sim_state == 0) {
+	if (cur->state == 0) {
 		int r = setup();
 
-		sim_state = r < 0 ? r : 1;
+		cur->state = r < 0 ? r : 1;
 	}
-	return sim_state < 0 ? sim_state : 0;
+	return cur->state < 0 ? cur->state : 0;
 }
 
 int xsim_domain(const char *name, unsigned *domid)
@@ -122,7 +134,7 @@ int xsim_pid(const char *file, pid_t *pid)
 	FILE *f;
 	int v = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", sim_dir, file);
+	snprintf(path, sizeof(path), "%s/%s", cur->dir, file);
 	f = fopen(path, "r");
 	if (!f)
 		return -ENOENT;
@@ -159,19 +171,19 @@ static struct xs_handle *store(void)
 	const char *old = getenv("XENSTORED_PATH");
 	char *saved = old ? strdup(old) : NULL;
 
-	if (xs)
-		return xs;
+	if (cur->xs)
+		return cur->xs;
 	/* libxenstore finds the daemon through XENSTORED_PATH; set it only
 	 * for the open, so the programs we start never inherit it. */
-	snprintf(sock, sizeof(sock), "%s/xenstored.sock", sim_dir);
+	snprintf(sock, sizeof(sock), "%s/xenstored.sock", cur->dir);
 	setenv("XENSTORED_PATH", sock, 1);
-	xs = xs_open(0);
+	cur->xs = xs_open(0);
 	if (saved)
 		setenv("XENSTORED_PATH", saved, 1);
 	else
 		unsetenv("XENSTORED_PATH");
 	free(saved);
-	return xs;
+	return cur->xs;
 }
 
 static void state_paths(const struct xsim_vif *v, char *be, char *fe, size_t len)
@@ -183,7 +195,7 @@ static void state_paths(const struct xsim_vif *v, char *be, char *fe, size_t len
 static bool connected(const char *path)
 {
 	unsigned int len = 0;
-	char *val = xs_read(xs, XBT_NULL, path, &len);
+	char *val = xs_read(cur->xs, XBT_NULL, path, &len);
 	bool ok = val && strcmp(val, "4") == 0;	/* XenbusStateConnected */
 
 	free(val);
@@ -221,9 +233,9 @@ static void watch(const struct xsim_vif *v, size_t n, bool on)
 		if (seen)
 			continue;
 		snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u", v[i].domid);
-		on ? xs_watch(xs, path, "xbench") : xs_unwatch(xs, path, "xbench");
+		on ? xs_watch(cur->xs, path, "xbench") : xs_unwatch(cur->xs, path, "xbench");
 		snprintf(path, sizeof(path), "/local/domain/%u/device/vif", v[i].domid);
-		on ? xs_watch(xs, path, "xbench") : xs_unwatch(xs, path, "xbench");
+		on ? xs_watch(cur->xs, path, "xbench") : xs_unwatch(cur->xs, path, "xbench");
 	}
 }
 
@@ -241,14 +253,14 @@ int xsim_wait_connected(struct xsim_vif *v, size_t n, double timeout_s)
 	/* Watches first, then one look: a change after the look fires. */
 	left = update(v, n, NULL);
 	while (left > 0) {
-		struct pollfd p = { .fd = xs_fileno(xs), .events = POLLIN };
+		struct pollfd p = { .fd = xs_fileno(cur->xs), .events = POLLIN };
 		double ms = (end - xbench_now()) * 1000;
 
 		if (ms <= 0)
 			break;
 		if (poll(&p, 1, (int)ceil(ms)) < 0 && errno != EINTR)
 			break;
-		while ((ev = xs_check_watch(xs))) {
+		while ((ev = xs_check_watch(cur->xs))) {
 			left = update(v, n, ev[XS_WATCH_PATH]);
 			free(ev);
 		}

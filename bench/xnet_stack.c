@@ -26,10 +26,11 @@ const char *xbench_stack_guest(int i)
 
 static int attach(int i)
 {
-	char spec[96];
+	char spec[160];
 
-	snprintf(spec, sizeof(spec), "mac=00:16:3e:5b:00:%02x,bridge=%s,devid=0", i + 1,
-		 xsim_bridge());
+	/* Named after us: other sims' vif<domid>.0 share the namespace. */
+	snprintf(spec, sizeof(spec), "mac=00:16:3e:5b:00:%02x,bridge=%s,devid=0,vifname=xs%d.%d",
+		 i + 1, xsim_bridge(), (int)getpid(), i + 1);
 	return xsim_xnet((char *[]){ "vif", "attach", guest[i], spec, NULL }, 30, NULL);
 }
 
@@ -58,6 +59,7 @@ static int stack_up(const struct xbench_ns_pair **p)
 {
 	static struct xbench_ns_pair pair;
 
+	xsim_use(XSIM_STACK);
 	if (stack_state == 0) {
 		int r = stack_setup();
 

@@ -17,14 +17,22 @@
 
 #include "bench/bench.h"
 
-#define XSIM_BRIDGE_FMT  "xbbr%d"		/* the bridge, by our pid */
-#define XSIM_DIR_PREFIX  "/tmp/xnet-bench-sim."	/* + "<pid>.XXXXXX" */
+#define XSIM_BRIDGE_FMT  "xbbr%d%c"		/* the bridge: our pid, the tag */
+#define XSIM_DIR_PREFIX  "/tmp/xnet-bench-sim."	/* + "<pid>.<tag>XXXXXX" */
+#define XRING_DIR_PREFIX "/tmp/xnet-bench-ring."	/* the ring figures' sim */
 
 /* Path of xnet program NAME: $XNET_BIN/NAME, else next to this program.
  * -ENOENT when it is not there. */
 int xsim_prog(const char *name, char *buf, size_t len);
 
-/* The session's sim, started on first use (a failure is remembered). */
+/* Two sims, so the control plane's xnetback serves only its own vifs:
+ * every function below acts on the one chosen last (default: the stack's). */
+#define XSIM_STACK   0	/* tag 's' */
+#define XSIM_CONTROL 1	/* tag 'c' */
+#define XSIM_NINST   2
+void xsim_use(int which);
+
+/* The chosen sim, started on first use (a failure is remembered). */
 int xsim_up(void);
 const char *xsim_dir(void);
 const char *xsim_bridge(void);
@@ -73,5 +81,13 @@ int xbench_ctl_attach(const struct xbench_opts *o, const struct xbench_case *c, 
 int xbench_ctl_attach100(const struct xbench_opts *o, const struct xbench_case *c,
 			 double *value);
 int xbench_ctl_mem(const struct xbench_opts *o, const struct xbench_case *c, double *value);
+
+/* xnet_ring.c: libxnetfront <-> xnetback's data path, source/sink for the
+ * TAP; the case's size, dir and unit (Mpps, Gbit/s, cycles/pkt). */
+int xbench_ring_probe(const struct xbench_opts *o, const struct xbench_case *c,
+		      const char **why);
+int xbench_ring_run(const struct xbench_opts *o, const struct xbench_case *c, double *value);
+/* The backend (BACKEND 1) or frontend helper once up, else -1. */
+pid_t xbench_ring_pid(int backend);
 
 #endif

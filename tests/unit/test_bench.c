@@ -501,7 +501,7 @@ static void test_program_quick_json(void)
 	struct xbench_json *j;
 	double runs = 0;
 	int r = xbench_cmd((char *[]){ (char *)bench_bin(), "--quick", "--json", "--only",
-				       "spsc,ring.tx.64B.1q,control.attach", NULL }, 60, &out);
+				       "spsc,ring.tx.64B.1q,control.attach", NULL }, 300, &out);
 
 	CU_ASSERT_EQUAL_FATAL(r, 0);
 	j = xbench_json_parse(out, err, sizeof(err));
@@ -630,7 +630,7 @@ static void test_program_quick_stack(void)
 	CU_ASSERT(seen >= 4);
 	xbench_json_free(j);
 	free(text);
-	snprintf(name, sizeof(name), "xbbr%d", (int)pid);
+	snprintf(name, sizeof(name), "xbbr%ds", (int)pid);
 	CU_ASSERT_FALSE(link_exists(name));
 	snprintf(name, sizeof(name), "xbs%d-1", (int)pid);
 	CU_ASSERT_FALSE(netns_exists(name));

@@ -1,0 +1,575 @@
+/*
+ * xnet_ring.c — xnet's ring-level figures: libxnetfront ↔ xnetback's data
+ * path with a packet source/sink in place of the TAP, on a private sim
+ * (xnet-simd in its own directory; nothing else runs there).
+ *
+ * Two helper processes, one per core, made on first use and kept for the
+ * session:
+ *   backend   domain 0, in a network namespace of its own (its unused TAP
+ *             never shows on the host): xnetback's library (xenstore
+ *             handshake, ring mapping, event channels, tx.c/rx.c, batched
+ *             grant copy) driven by a copy of xnetback's loop, with the
+ *             queue's TAP hooks (struct xnb_io tap_write/tap_read) pointed
+ *             at a sink that counts frames and a source that copies a
+ *             prepared frame out, as a TAP read would;
+ *   frontend  the guest domain: libxnetfront's public API, sending or
+ *             receiving bursts of 32 frames as fast as the ring allows.
+ * They and the parent share one page of counters and commands. A run
+ * turns the traffic on, lets it settle, counts what the receiving side
+ * got over duration_s, and turns it off.
+ *
+ * The hook we lack: xnetback has no way to give a vif another struct
+ * xnb_io than the TAP's, so the backend helper swaps tap_write/tap_read
+ * once the vif connects; see PROFILE.md.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "bench/xsim.h"
+#include "netback/xnb_vif.h"
+#include "netfront/xnetfront.h"
+#include "xnx_log.h"
+#include "xnx_sim.h"
+
+#define BURST 32
+#define FRAME_MAX XNF_FRAME_MAX
+#define VH sizeof(struct virtio_net_hdr)
+#define GSO_MSS 1448
+#define SETUP_TIMEOUT_S 20
+#define IDLE_MS 10		/* how often idle helpers look at the page */
+static const uint8_t mac_fe[6] = { 0x00, 0x16, 0x3e, 0x5d, 0x00, 0x01 };
+static const uint8_t mac_far[6] = { 0x00, 0x16, 0x3e, 0x5d, 0x00, 0x02 };
+
+enum { PH_IDLE = 0, PH_RUN, PH_QUIT };
+
+/* The page the parent and the helpers share. */
+struct ring_shm {
+	atomic_int phase;		/* parent: PH_* */
+	int dir;			/* parent: XBENCH_TX / XBENCH_RX, set before PH_RUN */
+	uint32_t size;			/* parent: frame size */
+	atomic_uint domid;		/* backend: the guest, once made (0: not yet) */
+	atomic_int attached;		/* parent: the vif is in xenstore */
+	atomic_int be_hooked;		/* backend: vif connected, TAP hooks ours */
+	atomic_int fe_up;		/* frontend: connected */
+	atomic_uint offloads;		/* frontend: xnf_backend_offloads() */
+	atomic_int err;			/* a helper failed: -errno */
+	_Alignas(64) atomic_uint_fast64_t packets, bytes;	/* the receiving side */
+};
+
+static struct ring_shm *shm;
+static int ring_state;			/* 0 not tried, 1 up, <0 failed */
+static char ring_dir[64], dom_name[32];
+static pid_t be_pid, fe_pid;
+
+/* ---- frames ------------------------------------------------------------------ */
+
+static uint16_t ip_csum(const uint8_t *p, size_t n)
+{
+	uint32_t s = 0;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* An Ethernet/IPv4 frame of SIZE bytes from the guest's MAC: UDP, or for
+ * GSO a TCP segment of a stream (checksum left to the offload). */
+static void build_frame(uint8_t *f, size_t size, bool tcp)
+{
+	uint8_t *ip = f + 14, *l4 = ip + 20;
+	uint16_t tot = (uint16_t)(size - 14);
+
+	memset(f, 0, size);
+	memcpy(f, mac_far, 6);
+	memcpy(f + 6, mac_fe, 6);
+	f[12] = 0x08;			/* ETH_P_IP */
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(tot >> 8);
+	ip[3] = (uint8_t)tot;
+	ip[8] = 64;
+	ip[9] = tcp ? 6 : 17;
+	memcpy(ip + 12, (uint8_t[]){ 198, 18, 0, 21, 198, 18, 0, 22 }, 8);
+	*(uint16_t *)(ip + 10) = htons(ip_csum(ip, 20));
+	*(uint16_t *)l4 = htons(40000);
+	*(uint16_t *)(l4 + 2) = htons(5201);
+	if (tcp) {
+		l4[12] = 5 << 4;	/* data offset */
+		l4[13] = 0x18;		/* PSH ACK */
+		*(uint16_t *)(l4 + 14) = htons(65535);
+	} else {
+		*(uint16_t *)(l4 + 4) = htons((uint16_t)(tot - 20));
+	}
+}
+
+/* Frames above a page-sized MTU frame are TCP GSO super-frames. */
+static bool is_gso(size_t size)
+{
+	return size > 1514;
+}
+
+static size_t frame_size(size_t size)
+{
+	return size > FRAME_MAX ? FRAME_MAX : size;
+}
+
+/* ---- backend helper ------------------------------------------------------------ */
+
+static uint8_t *src_frame;		/* virtio-net header + frame */
+static size_t src_len;
+static uint32_t src_size;
+
+static ssize_t sink_write(void *ctx, const struct iovec *iov, int iovcnt)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	atomic_fetch_add_explicit(&shm->packets, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&shm->bytes, n - iov[0].iov_len, memory_order_relaxed);
+	return (ssize_t)n;
+}
+
+/* Prepare the source's frame for SIZE: header as the TAP would give it. */
+static int source_prepare(uint32_t size)
+{
+	struct virtio_net_hdr vh = { 0 };
+	size_t fs = frame_size(size);
+
+	free(src_frame);
+	src_frame = malloc(VH + fs);
+	if (!src_frame)
+		return -ENOMEM;
+	build_frame(src_frame + VH, fs, is_gso(size));
+	if (is_gso(size)) {
+		vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		vh.gso_size = GSO_MSS;
+		vh.hdr_len = 14 + 20 + 20;
+		vh.csum_start = 14 + 20;
+		vh.csum_offset = 16;
+	}
+	memcpy(src_frame, &vh, VH);
+	src_len = VH + fs;
+	src_size = size;
+	return 0;
+}
+
+static ssize_t source_read(void *ctx, void *buf, size_t len)
+{
+	if (atomic_load_explicit(&shm->phase, memory_order_relaxed) != PH_RUN ||
+	    shm->dir != XBENCH_RX || len < src_len) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (shm->size != src_size && source_prepare(shm->size) < 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	memcpy(buf, src_frame, src_len);	/* what a TAP read costs at least */
+	return (ssize_t)src_len;
+}
+
+/* Once the vif is there: play the hotplug script (there is no bridge to
+ * join); once connected: point its queues' TAP hooks at ours. */
+static void tend(struct xnb_backend *be)
+{
+	for (struct xnb_vif *v = be->vifs; v; v = v->next) {
+		if (v->dead)
+			continue;
+		if (!v->hotplug_ok)
+			xnx_xs_printf(be->xs, XBT_NULL, v->path, "hotplug-status", "connected");
+		for (unsigned i = 0; v->connected && i < v->nqueues; i++) {
+			v->vq[i].io.tap_write = sink_write;
+			v->vq[i].io.tap_read = source_read;
+		}
+		if (v->connected)
+			atomic_store(&shm->be_hooked, 1);
+	}
+}
+
+/* As xnetback's loop does (backend.c): kicks mark their queues pending. */
+static void kicked(struct xnb_backend *be)
+{
+	xenevtchn_port_or_error_t p;
+
+	while ((p = xnx_evtchn_pending(be->evt)) >= 0) {
+		xnx_evtchn_unmask(be->evt, (evtchn_port_t)p);
+		for (struct xnb_vif *v = be->vifs; v; v = v->next)
+			for (unsigned i = 0; v->connected && i < v->nqueues; i++) {
+				v->vq[i].tx_pending |= v->vq[i].q->tx_port == (uint32_t)p;
+				v->vq[i].rx_pending |= v->vq[i].q->rx_port == (uint32_t)p;
+			}
+	}
+}
+
+static void dispatch(struct xnb_backend *be, const struct epoll_event *ev)
+{
+	struct xnb_ep *ep = ev->data.ptr;
+
+	if (ep->kind == XNB_EP_XS)
+		xnx_xs_dispatch(be->watches);
+	else if (ep->kind == XNB_EP_EVTCHN)
+		kicked(be);
+}
+
+/* One turn over the vifs; returns the epoll timeout. The source is always
+ * readable while RX runs, so RX work is always pending then, unless a
+ * frame waits for the frontend's buffers (it kicks us: feature-rx-notify). */
+static int run_vifs(struct xnb_backend *be)
+{
+	bool rx = atomic_load(&shm->phase) == PH_RUN && shm->dir == XBENCH_RX;
+	int timeout = IDLE_MS;
+
+	for (struct xnb_vif *v = be->vifs; v; v = v->next) {
+		if (v->dead || !v->connected)
+			continue;
+		for (unsigned i = 0; i < v->nqueues; i++)
+			v->vq[i].rx_pending |= rx && !v->vq[i].rx_waiting;
+		enum xnb_work w = xnb_vif_run(v);
+
+		if (w == XNB_BROKEN) {
+			xnb_xenbus_fatal(v, "%s", v->broken);
+			atomic_store(&shm->err, -EPROTO);
+		} else if (w == XNB_MORE || (rx && !v->vq[0].rx_waiting)) {
+			timeout = 0;
+		}
+	}
+	return timeout;
+}
+
+static void reap(struct xnb_backend *be)
+{
+	for (struct xnb_vif **p = &be->vifs; *p;) {
+		struct xnb_vif *v = *p;
+
+		if (v->dead) {
+			*p = v->next;
+			xnb_vif_free(v);
+		} else {
+			p = &v->next;
+		}
+	}
+}
+
+static int backend_main(void)
+{
+	struct xnb_backend be;
+	struct epoll_event evs[64];
+	uint32_t domid;
+	int timeout = 0, r;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		return -errno;
+	if (xnx_sim_domain_create(dom_name, 0, &domid) < 0)
+		return -errno;
+	if ((r = xnb_backend_open(&be)) < 0)
+		return r;
+	atomic_store(&shm->domid, domid);
+	while (atomic_load(&shm->phase) != PH_QUIT) {
+		int n = epoll_wait(be.epfd, evs, 64, timeout);
+
+		for (int i = 0; i < n; i++)
+			dispatch(&be, &evs[i]);
+		tend(&be);
+		timeout = run_vifs(&be);
+		reap(&be);
+	}
+	xnb_backend_close(&be);
+	return 0;
+}
+
+/* ---- frontend helper -------------------------------------------------------------- */
+
+static int wait_flag(atomic_int *flag, double timeout_s)
+{
+	double end = xbench_now() + timeout_s;
+
+	while (!atomic_load(flag)) {
+		if (xbench_now() > end || atomic_load(&shm->err))
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return 0;
+}
+
+static void send_some(struct xnf_dev *dev, struct xnf_frame *f, uint8_t *buf, uint32_t *built)
+{
+	if (*built != shm->size) {
+		size_t fs = frame_size(shm->size);
+
+		build_frame(buf, fs, is_gso(shm->size));
+		for (int i = 0; i < BURST; i++)
+			f[i] = (struct xnf_frame){ .data = buf, .len = (uint32_t)fs };
+		if (is_gso(shm->size))
+			for (int i = 0; i < BURST; i++) {
+				f[i].flags = XNF_F_CSUM_BLANK;
+				f[i].gso_type = XNF_GSO_TCPV4;
+				f[i].gso_size = GSO_MSS;
+			}
+		*built = shm->size;
+	}
+	if (xnf_send_burst(dev, f, BURST) < BURST)
+		xnf_wait(dev, IDLE_MS);
+}
+
+static void recv_some(struct xnf_dev *dev, struct xnf_frame *f)
+{
+	uint64_t bytes = 0;
+	int n = xnf_recv_burst(dev, f, BURST);
+
+	if (n <= 0) {
+		xnf_wait(dev, IDLE_MS);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		bytes += f[i].len;
+	atomic_fetch_add_explicit(&shm->packets, (uint64_t)n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&shm->bytes, bytes, memory_order_relaxed);
+}
+
+static int frontend_main(void)
+{
+	struct xnf_config cfg = { .rx_offloads = XNF_OFFLOAD_CSUM | XNF_OFFLOAD_GSO_TCPV4 |
+						 XNF_OFFLOAD_GSO_TCPV6 };
+	struct xnf_frame tx[BURST], rx[BURST];
+	uint8_t *txbuf = malloc(FRAME_MAX), *rxbuf = malloc((size_t)BURST * FRAME_MAX);
+	char id[16];
+	uint32_t built = 0;
+	struct xnf_dev *dev;
+	int ph;
+
+	if (!txbuf || !rxbuf || wait_flag(&shm->attached, SETUP_TIMEOUT_S) < 0)
+		return -ETIMEDOUT;
+	snprintf(id, sizeof(id), "%u", atomic_load(&shm->domid));
+	setenv("XNET_DOMID", id, 1);
+	dev = xnf_open_config(0, &cfg);
+	if (!dev || xnf_wait_connected(dev, SETUP_TIMEOUT_S * 1000) < 0)
+		return -errno;
+	atomic_store(&shm->offloads, xnf_backend_offloads(dev));
+	atomic_store(&shm->fe_up, 1);
+	for (int i = 0; i < BURST; i++)
+		rx[i] = (struct xnf_frame){ .data = rxbuf + (size_t)i * FRAME_MAX, .cap = FRAME_MAX };
+	while ((ph = atomic_load(&shm->phase)) != PH_QUIT) {
+		if (xnf_state(dev) != XNF_CONNECTED)
+			return -ENOTCONN;
+		if (ph == PH_RUN && shm->dir == XBENCH_TX)
+			send_some(dev, tx, txbuf, &built);
+		else if (ph == PH_RUN)
+			recv_some(dev, rx);
+		else
+			xnf_wait(dev, IDLE_MS);
+	}
+	xnf_close(dev);
+	return 0;
+}
+
+/* ---- the parent ---------------------------------------------------------------------- */
+
+static pid_t helper(int cpu, int (*fn)(void))
+{
+	pid_t pid = xbench_fork();
+
+	if (pid == 0) {
+		const char *v = getenv("XNET_BENCH_VERBOSE");
+		int r, null = open("/dev/null", O_WRONLY);
+
+		/* Their log lines, as other helpers' stderr, only when asked. */
+		if (!(v && *v && strcmp(v, "0") != 0) && null >= 0)
+			dup2(null, 2);
+		xbench_pin(cpu);
+		xnx_log_open(fn == backend_main ? "xbench-ring-back" : "xbench-ring-front", 0,
+			     XNX_LOG_WARN);
+		r = fn();
+		if (r < 0)
+			atomic_store(&shm->err, r);
+		_exit(r < 0 ? 1 : 0);
+	}
+	if (pid > 0)
+		xbench_track_pid(pid);
+	return pid;
+}
+
+/* Does a unix socket of TYPE answer at DIR/NAME? */
+static bool answers(const char *name, int type)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", ring_dir, name);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static int start_sim(void)
+{
+	char simd[4096];
+	double end = xbench_now() + 10;
+	pid_t pid;
+
+	if (xsim_prog("xnet-simd", simd, sizeof(simd)) < 0)
+		return -ENOENT;
+	snprintf(ring_dir, sizeof(ring_dir), XRING_DIR_PREFIX "%d.XXXXXX", (int)getpid());
+	if (!mkdtemp(ring_dir))
+		return -errno;
+	if (xbench_on_cleanup_cmd((char *[]){ "rm", "-rf", ring_dir, NULL }) < 0)
+		return -ENOSPC;
+	pid = xbench_spawn((char *[]){ simd, "--foreground", "--dir", ring_dir, NULL }, NULL);
+	if (pid < 0)
+		return pid;
+	while (!(answers("xenstored.sock", SOCK_STREAM) && answers("simd.sock", SOCK_SEQPACKET)))
+		if (xbench_now() > end)
+			return -ETIMEDOUT;
+		else
+			usleep(2000);
+	return 0;
+}
+
+static int wait_value(atomic_uint *v, double timeout_s)
+{
+	double end = xbench_now() + timeout_s;
+
+	while (!atomic_load(v)) {
+		if (xbench_now() > end || atomic_load(&shm->err))
+			return atomic_load(&shm->err) ? atomic_load(&shm->err) : -ETIMEDOUT;
+		usleep(1000);
+	}
+	return 0;
+}
+
+static int ring_setup(const struct xbench_opts *o)
+{
+	char xnet[4096], env[200];
+	int r;
+
+	if (geteuid() != 0)
+		return -EPERM;
+	if (xsim_prog("xnet", xnet, sizeof(xnet)) < 0)
+		return -ENOENT;
+	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shm == MAP_FAILED)
+		return -errno;
+	if ((r = start_sim()) < 0)
+		return r;
+	snprintf(dom_name, sizeof(dom_name), "xbring%d", (int)getpid());
+	/* The helpers inherit the sim's directory; we keep ours clean. */
+	setenv("XNET_SIM_DIR", ring_dir, 1);
+	be_pid = helper(o->cpu[0], backend_main);
+	fe_pid = helper(o->cpu[1], frontend_main);
+	unsetenv("XNET_SIM_DIR");
+	if (be_pid < 0 || fe_pid < 0)
+		return -ECHILD;
+	if ((r = wait_value(&shm->domid, SETUP_TIMEOUT_S)) < 0)
+		return r;
+	snprintf(env, sizeof(env), "XNET_SIM_DIR=%s", ring_dir);
+	r = xbench_cmd((char *[]){ "env", env, xnet, "vif", "attach", dom_name,
+				   "mac=00:16:3e:5d:00:01,devid=0", NULL }, 30, NULL);
+	if (r != 0)
+		return r < 0 ? r : -EIO;
+	atomic_store(&shm->attached, 1);
+	if ((r = wait_flag(&shm->fe_up, SETUP_TIMEOUT_S)) < 0 ||
+	    (r = wait_flag(&shm->be_hooked, SETUP_TIMEOUT_S)) < 0)
+		return atomic_load(&shm->err) ? atomic_load(&shm->err) : r;
+	return 0;
+}
+
+static int ring_up(const struct xbench_opts *o)
+{
+	if (ring_state == 0) {
+		int r = ring_setup(o);
+
+		ring_state = r < 0 ? r : 1;
+	}
+	return ring_state < 0 ? ring_state : 0;
+}
+
+int xbench_ring_probe(const struct xbench_opts *o, const struct xbench_case *c,
+		      const char **why)
+{
+	int r;
+
+	if (c->queues > 1) {
+		*why = "libxnetfront negotiates one queue (multi-queue-num-queues=1)";
+		return -ENOTSUP;
+	}
+	if (geteuid() != 0) {
+		*why = "needs root (a network namespace for the backend's TAP)";
+		return -EPERM;
+	}
+	if (!is_gso(c->size))
+		return 0;
+	if ((r = ring_up(o)) < 0)
+		return r;
+	if (!(atomic_load(&shm->offloads) & XNF_OFFLOAD_GSO_TCPV4)) {
+		*why = "the backend does not offer TCPv4 GSO";
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* Counters of the receiving side at one instant. */
+static void snap(double *t, uint64_t *pk, uint64_t *by)
+{
+	*pk = atomic_load(&shm->packets);
+	*by = atomic_load(&shm->bytes);
+	*t = xbench_now();
+}
+
+int xbench_ring_run(const struct xbench_opts *o, const struct xbench_case *c, double *value)
+{
+	struct xbench_cpu cpu;
+	uint64_t p0, p1, b0, b1;
+	double t0, t1, cycles = NAN, settle = fmin(0.2, o->duration_s / 4);
+	int r = ring_up(o);
+
+	if (r < 0)
+		return r;
+	shm->dir = c->dir;
+	shm->size = (uint32_t)c->size;
+	atomic_store(&shm->phase, PH_RUN);
+	/* Let it settle: something arrived, then a little more. */
+	snap(&t0, &p0, &b0);
+	while (atomic_load(&shm->packets) == p0 && xbench_now() < t0 + 5 && !atomic_load(&shm->err))
+		usleep(1000);
+	usleep((useconds_t)(settle * 1e6));
+	r = xbench_cpu_start(&cpu, (pid_t[]){ be_pid, fe_pid }, 2);
+	snap(&t0, &p0, &b0);
+	usleep((useconds_t)(o->duration_s * 1e6));
+	snap(&t1, &p1, &b1);
+	if (r == 0)
+		r = xbench_cpu_stop(&cpu, &cycles);
+	atomic_store(&shm->phase, PH_IDLE);
+	if (atomic_load(&shm->err))
+		return atomic_load(&shm->err);
+	if (r < 0 || p1 == p0)
+		return r < 0 ? r : -EIO;
+	if (strcmp(c->unit, XBENCH_CYCLES) == 0)
+		*value = cycles / (double)(p1 - p0);
+	else if (strcmp(c->unit, XBENCH_MPPS) == 0)
+		*value = (double)(p1 - p0) / (t1 - t0) / 1e6;
+	else
+		*value = (double)(b1 - b0) * 8 / (t1 - t0) / 1e9;
+	return 0;
+}
+
+pid_t xbench_ring_pid(int backend)
+{
+	return ring_state == 1 ? (backend ? be_pid : fe_pid) : -1;
+}
