@@ -3,6 +3,7 @@
 #
 #   make fuzz                      build every tests/fuzz/fuzz_*.c into $(FUZZ_B)/
 #   make fuzz-run [FUZZ_SECONDS=N] run each target N seconds on its corpus
+#   make fuzz-clean                remove $(FUZZ_B)
 #
 # The sources under test are compiled again with clang, with the fuzzer's
 # coverage instrumentation plus ASan and UBSan (UB aborts), into libraries
@@ -68,8 +69,11 @@ $(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBS) $(FUZZ_LDLIBS)
 
 .PRECIOUS: $(FUZZ_B)/obj/tests/fuzz/%.o
-.PHONY: fuzz fuzz-run
+.PHONY: fuzz fuzz-run fuzz-clean
 fuzz: $(FUZZ_TARGETS)
+
+fuzz-clean:
+	rm -rf $(FUZZ_B)
 
 fuzz-run: fuzz
 	@sh tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
