@@ -95,19 +95,36 @@ static uint8_t *page(struct xnf_ctrl *c, int which)
 	return c->data + (size_t)which * XNF_PAGE_SIZE;
 }
 
-/* The static grant list: the receive buffers in use (writable), then the
- * bounce pages in use (read-only), as many as the backend keeps. */
-static unsigned fill_gref_list(struct xnf_dev *dev)
+/* Queue QI's static grant list: the receive buffers in use (writable),
+ * then the bounce pages in use (read-only), as many as the backend keeps. */
+static unsigned fill_gref_list(struct xnf_dev *dev, unsigned qi)
 {
 	struct xen_netif_gref *e = (struct xen_netif_gref *)page(&dev->ctrl, XNF_CTRL_GREFS);
+	const struct xnf_queue *q = dev->qs[qi].q;
 	unsigned n = 0, max = dev->ctrl.gref_size;
 
-	for (unsigned i = 0; i < dev->q->rx_window && n < max; i++)
-		e[n++] = (struct xen_netif_gref){ .ref = dev->q->rx_refs[i] };
-	for (unsigned i = 0; i < dev->q->tx_ids && n < max; i++)
-		e[n++] = (struct xen_netif_gref){ .ref = dev->q->tx_refs[i],
+	if (max > XNF_PAGE_SIZE / sizeof(*e))
+		max = XNF_PAGE_SIZE / sizeof(*e);
+	for (unsigned i = 0; i < q->rx_window && n < max; i++)
+		e[n++] = (struct xen_netif_gref){ .ref = q->rx_refs[i] };
+	for (unsigned i = 0; i < q->tx_ids && n < max; i++)
+		e[n++] = (struct xen_netif_gref){ .ref = q->tx_refs[i],
 			.flags = XEN_NETIF_CTRLF_GREF_readonly };
 	return n;
+}
+
+/* The next queue from FROM on with static grants added, or nqueues. */
+static unsigned next_added(const struct xnf_dev *dev, unsigned from)
+{
+	while (from < dev->nqueues && dev->ctrl.grefs_added[from] == 0)
+		from++;
+	return from;
+}
+
+static void grow_all(struct xnf_dev *dev)
+{
+	for (unsigned i = 0; i < dev->nqueues; i++)
+		xnf_queue_tx_grow(dev->qs[i].q);
 }
 
 /* The request for STEP, built locally and stored in one assignment. */
@@ -121,14 +138,12 @@ static struct xen_netif_ctrl_request build(struct xnf_dev *dev, int step)
 	case STEP_GREF_SIZE:
 		break;
 	case STEP_GREF_ADD:
-		c->grefs_sent = fill_gref_list(dev);
-		r.data[1] = c->data_refs[XNF_CTRL_GREFS];
-		r.data[2] = c->grefs_sent;
-		break;
 	case STEP_GREF_DEL:
-		/* The same list: the page still holds what ADD sent. */
+		/* DEL: the same list ADD sent for that queue. */
+		c->grefs_sent = fill_gref_list(dev, c->queue);
+		r.data[0] = c->queue;
 		r.data[1] = c->data_refs[XNF_CTRL_GREFS];
-		r.data[2] = c->grefs_added;
+		r.data[2] = step == STEP_GREF_ADD ? c->grefs_sent : c->grefs_added[c->queue];
 		break;
 	case STEP_HASH_ALGORITHM:
 		r.data[0] = XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
@@ -197,19 +212,23 @@ static int next_step(struct xnf_dev *dev, int step,
 			 "without it", dev->devid, step_name(step), rsp->status);
 	switch (step) {
 	case STEP_GREF_SIZE:
+		/* Queue 0's size; the backend keeps as many for each queue. */
 		c->gref_size = ok ? rsp->data : 0;
+		c->queue = 0;
 		if (c->gref_size > 0)
 			return STEP_GREF_ADD;
-		xnf_queue_tx_grow(dev->q);	/* no static grants: use all */
+		grow_all(dev);			/* no static grants: use all */
 		return hash;
 	case STEP_GREF_ADD:
 		if (ok) {
-			c->grefs_added = c->grefs_sent;
-			xnx_info("vif %u: %u static grants in the backend",
-				 dev->devid, c->grefs_added);
+			c->grefs_added[c->queue] = c->grefs_sent;
+			xnx_info("vif %u: queue %u: %u static grants in the backend",
+				 dev->devid, c->queue, c->grefs_sent);
 		} else {
-			xnf_queue_tx_grow(dev->q);
+			xnf_queue_tx_grow(dev->qs[c->queue].q);
 		}
+		if (++c->queue < dev->nqueues)
+			return STEP_GREF_ADD;
 		return hash;
 	case STEP_HASH_MAPPING:
 		c->hashing = ok;
@@ -217,14 +236,19 @@ static int next_step(struct xnf_dev *dev, int step,
 			xnx_info("vif %u: Toeplitz hashing over %u queues",
 				 dev->devid, dev->nqueues);
 		return STEP_DONE;
-	case STEP_GREF_DEL:
-		c->grefs_left = ok && rsp->data <= c->grefs_added ?
-				c->grefs_added - rsp->data : c->grefs_added;
+	case STEP_GREF_DEL: {
+		unsigned added = c->grefs_added[c->queue];
+
+		c->grefs_left += ok && rsp->data <= added ? added - rsp->data : added;
+		c->grefs_added[c->queue] = 0;
+		c->queue = next_added(dev, c->queue);
+		if (c->queue < dev->nqueues)
+			return STEP_GREF_DEL;
 		if (c->grefs_left)
 			xnx_info("vif %u: backend keeps %u static grants until "
 				 "it disconnects", dev->devid, c->grefs_left);
-		c->grefs_added = 0;
 		return STEP_RELEASED;
+	}
 	default:
 		return ok ? step + 1 : STEP_DONE;
 	}
@@ -307,8 +331,10 @@ void xnf_ctrl_release_grants(struct xnf_dev *dev, int timeout_ms)
 	if (!c->sring || c->port < 0)
 		return;
 	wait_answer(dev, deadline);
-	if (c->waiting || c->grefs_added == 0)
+	c->queue = next_added(dev, 0);
+	if (c->waiting || c->queue == dev->nqueues)
 		return;
+	/* Each answer sends the next queue's DEL: wait for them all. */
 	send_step(dev, STEP_GREF_DEL);
 	wait_answer(dev, deadline);
 }
@@ -328,6 +354,6 @@ int xnf_ctrl_teardown(struct xnf_dev *dev)
 	if (c->sring || c->data)
 		rc = -EBUSY;
 	c->waiting = false;
-	c->grefs_added = 0;
+	memset(c->grefs_added, 0, sizeof(c->grefs_added));
 	return rc;
 }

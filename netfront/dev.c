@@ -58,9 +58,16 @@ static void dev_fail(struct xnf_dev *dev, int err, const char *fmt, ...)
 /* Carry a violation found on the rings over to the device. */
 static bool queue_broken(struct xnf_dev *dev)
 {
-	if (dev->q && dev->q->broken) {
-		dev_fail(dev, -EPROTO, "%s", dev->q->reason);
-		return true;
+	for (unsigned i = 0; i < dev->nqueues; i++) {
+		const struct xnf_queue *q = dev->qs[i].q;
+
+		if (q && q->broken) {
+			if (dev->nqueues > 1)
+				dev_fail(dev, -EPROTO, "queue %u: %s", i, q->reason);
+			else
+				dev_fail(dev, -EPROTO, "%s", q->reason);
+			return true;
+		}
 	}
 	return false;
 }
@@ -80,9 +87,13 @@ static void dev_closed(struct xnf_dev *dev, const char *why)
  * bound them, as Linux xennet_connect does); the data path is live. */
 static void go_connected(struct xnf_dev *dev)
 {
-	xnx_evtchn_notify(dev->ev, (evtchn_port_t)dev->port_tx);
-	if (dev->port_rx != dev->port_tx)
-		xnx_evtchn_notify(dev->ev, (evtchn_port_t)dev->port_rx);
+	for (unsigned i = 0; i < dev->nqueues; i++) {
+		const struct xnf_qres *r = &dev->qs[i];
+
+		xnx_evtchn_notify(dev->ev, (evtchn_port_t)r->port_tx);
+		if (r->port_rx != r->port_tx)
+			xnx_evtchn_notify(dev->ev, (evtchn_port_t)r->port_rx);
+	}
 	dev->state = XNF_CONNECTED;
 	xnf_ctrl_start(dev);
 	xnx_info("vif %u: connected to backend %s (domain %u)", dev->devid,
@@ -174,36 +185,69 @@ static void *share(struct xnf_dev *dev, int count, grant_ref_t *refs,
 	return p;
 }
 
-static int share_all(struct xnf_dev *dev)
+static int share_queue(struct xnf_dev *dev, struct xnf_qres *r)
 {
-	dev->tx_sring = share(dev, 1, &dev->tx_ring_ref, 1);
-	if (!dev->tx_sring)
+	r->tx_sring = share(dev, 1, &r->tx_ring_ref, 1);
+	if (!r->tx_sring)
 		return -errno;
-	dev->rx_sring = share(dev, 1, &dev->rx_ring_ref, 1);
-	if (!dev->rx_sring)
+	r->rx_sring = share(dev, 1, &r->rx_ring_ref, 1);
+	if (!r->rx_sring)
 		return -errno;
 	/* The backend only reads what we transmit: read-only grants. */
-	dev->tx_pool = share(dev, XNF_TX_RING_SIZE, dev->tx_refs, 0);
-	if (!dev->tx_pool)
+	r->tx_pool = share(dev, XNF_TX_RING_SIZE, r->tx_refs, 0);
+	if (!r->tx_pool)
 		return -errno;
-	dev->rx_pool = share(dev, XNF_RX_RING_SIZE, dev->rx_refs, 1);
-	if (!dev->rx_pool)
+	r->rx_pool = share(dev, XNF_RX_RING_SIZE, r->rx_refs, 1);
+	if (!r->rx_pool)
 		return -errno;
 	return 0;
 }
 
-static int bind_ports(struct xnf_dev *dev)
+static int bind_ports(struct xnf_dev *dev, struct xnf_qres *r)
 {
-	dev->port_tx = xnx_evtchn_bind_unbound_port(dev->ev, dev->be_id);
-	if (dev->port_tx < 0)
+	r->port_tx = xnx_evtchn_bind_unbound_port(dev->ev, dev->be_id);
+	if (r->port_tx < 0)
 		return -errno;
-	dev->port_rx = dev->port_tx;
+	r->port_rx = r->port_tx;
 	if (dev->feat.split_evtchn) {
-		dev->port_rx = xnx_evtchn_bind_unbound_port(dev->ev, dev->be_id);
-		if (dev->port_rx < 0)
+		r->port_rx = xnx_evtchn_bind_unbound_port(dev->ev, dev->be_id);
+		if (r->port_rx < 0)
 			return -errno;
 	}
 	return 0;
+}
+
+/* Share queue I's pages, bind its channels, set up its rings. */
+static int setup_queue(struct xnf_dev *dev, unsigned i)
+{
+	struct xnf_qres *r = &dev->qs[i];
+	int rc = share_queue(dev, r);
+
+	if (rc == 0)
+		rc = bind_ports(dev, r);
+	if (rc < 0)
+		return rc;
+	r->q = calloc(1, sizeof(*r->q));
+	if (!r->q)
+		return -ENOMEM;
+	xnf_queue_init(r->q, r->tx_sring, r->rx_sring, r->tx_pool, r->tx_refs,
+		       r->rx_pool, r->rx_refs, dev->feat.sg);
+	r->q->gso = (dev->feat.gso_tcpv4 ? XNF_OFFLOAD_GSO_TCPV4 : 0) |
+		    (dev->feat.gso_tcpv6 ? XNF_OFFLOAD_GSO_TCPV6 : 0);
+	return 0;
+}
+
+/* As Linux netfront: min(what we want, what the backend offers), one when
+ * it does not know multi-queue. */
+static unsigned queues_wanted(const struct xnf_dev *dev)
+{
+	unsigned n = dev->cfg.max_queues ? dev->cfg.max_queues : 1;
+
+	if (n > XNF_MAX_QUEUES)
+		n = XNF_MAX_QUEUES;
+	if (n > dev->feat.max_queues)
+		n = dev->feat.max_queues ? dev->feat.max_queues : 1;
+	return n;
 }
 
 /* With a backend control ring: share ours, and use only as many data
@@ -222,7 +266,8 @@ static void setup_ctrl(struct xnf_dev *dev)
 		xnf_ctrl_teardown(dev);
 		return;
 	}
-	xnf_queue_set_windows(dev->q, XNF_STATIC_TX, XNF_STATIC_RX);
+	for (unsigned i = 0; i < dev->nqueues; i++)
+		xnf_queue_set_windows(dev->qs[i].q, XNF_STATIC_TX, XNF_STATIC_RX);
 }
 
 /* Backend InitWait: read its features, share rings and buffers, bind the
@@ -235,34 +280,27 @@ int xnf_dev_connect(struct xnf_dev *dev)
 	rc = xnf_xb_read_features(dev);
 	if (rc < 0)
 		return rc;
-	rc = share_all(dev);
-	if (rc == 0)
-		rc = bind_ports(dev);
+	dev->nqueues = queues_wanted(dev);
+	for (unsigned i = 0; i < dev->nqueues && rc == 0; i++)
+		rc = setup_queue(dev, i);
 	if (rc < 0) {
 		xnf_dev_disconnect(dev);
 		return rc;
 	}
-	dev->q = calloc(1, sizeof(*dev->q));
-	if (!dev->q) {
-		xnf_dev_disconnect(dev);
-		return -ENOMEM;
-	}
-	xnf_queue_init(dev->q, dev->tx_sring, dev->rx_sring, dev->tx_pool,
-		       dev->tx_refs, dev->rx_pool, dev->rx_refs, dev->feat.sg);
-	dev->q->gso = (dev->feat.gso_tcpv4 ? XNF_OFFLOAD_GSO_TCPV4 : 0) |
-		      (dev->feat.gso_tcpv6 ? XNF_OFFLOAD_GSO_TCPV6 : 0);
-	dev->nqueues = 1;
 	setup_ctrl(dev);
-	xnf_rx_refill(dev->q, &notify);	/* kicked once connected */
+	for (unsigned i = 0; i < dev->nqueues; i++)
+		xnf_rx_refill(dev->qs[i].q, &notify);	/* kicked once connected */
 	rc = xnf_xb_publish(dev);
 	if (rc < 0) {
 		xnf_dev_disconnect(dev);
 		return rc;
 	}
 	dev->published = true;
-	xnx_info("vif %u: tx-ring-ref %u rx-ring-ref %u event-channel tx %d "
-		 "rx %d, backend sg %d", dev->devid, dev->tx_ring_ref,
-		 dev->rx_ring_ref, dev->port_tx, dev->port_rx, dev->feat.sg);
+	xnx_info("vif %u: %u queue(s); queue 0 tx-ring-ref %u rx-ring-ref %u "
+		 "event-channel tx %d rx %d; backend sg %d, control ring %d",
+		 dev->devid, dev->nqueues, dev->qs[0].tx_ring_ref,
+		 dev->qs[0].rx_ring_ref, dev->qs[0].port_tx, dev->qs[0].port_rx,
+		 dev->feat.sg, dev->ctrl.port >= 0);
 	/* Linux netback ignores Initialised and connects only once the
 	 * frontend says Connected, so, like Linux netfront, say Connected as
 	 * soon as everything is published; traffic starts when the backend
@@ -287,14 +325,18 @@ static int unshare_all(struct xnf_dev *dev)
 {
 	int rc = 0, r;
 
-	if ((r = unshare(dev, &dev->tx_sring, 1)) < 0)
-		rc = r;
-	if ((r = unshare(dev, &dev->rx_sring, 1)) < 0)
-		rc = r;
-	if ((r = unshare(dev, (void **)&dev->tx_pool, XNF_TX_RING_SIZE)) < 0)
-		rc = r;
-	if ((r = unshare(dev, (void **)&dev->rx_pool, XNF_RX_RING_SIZE)) < 0)
-		rc = r;
+	for (unsigned i = 0; i < XNF_MAX_QUEUES; i++) {
+		struct xnf_qres *q = &dev->qs[i];
+
+		if ((r = unshare(dev, &q->tx_sring, 1)) < 0)
+			rc = r;
+		if ((r = unshare(dev, &q->rx_sring, 1)) < 0)
+			rc = r;
+		if ((r = unshare(dev, (void **)&q->tx_pool, XNF_TX_RING_SIZE)) < 0)
+			rc = r;
+		if ((r = unshare(dev, (void **)&q->rx_pool, XNF_RX_RING_SIZE)) < 0)
+			rc = r;
+	}
 	if ((r = unshare(dev, &dev->ctrl.sring, 1)) < 0)
 		rc = r;
 	if ((r = unshare(dev, (void **)&dev->ctrl.data, XNF_CTRL_PAGES)) < 0)
@@ -311,13 +353,17 @@ void xnf_dev_disconnect(struct xnf_dev *dev)
 	if (xnf_ctrl_teardown(dev) < 0)
 		xnx_err("vif %u: backend domain %u still maps our control ring; "
 			"leaving it shared", dev->devid, dev->be_id);
-	free(dev->q);
-	dev->q = NULL;
-	if (dev->port_rx >= 0 && dev->port_rx != dev->port_tx)
-		xnx_evtchn_unbind(dev->ev, (evtchn_port_t)dev->port_rx);
-	if (dev->port_tx >= 0)
-		xnx_evtchn_unbind(dev->ev, (evtchn_port_t)dev->port_tx);
-	dev->port_tx = dev->port_rx = -1;
+	for (unsigned i = 0; i < XNF_MAX_QUEUES; i++) {
+		struct xnf_qres *q = &dev->qs[i];
+
+		free(q->q);
+		q->q = NULL;
+		if (q->port_rx >= 0 && q->port_rx != q->port_tx)
+			xnx_evtchn_unbind(dev->ev, (evtchn_port_t)q->port_rx);
+		if (q->port_tx >= 0)
+			xnx_evtchn_unbind(dev->ev, (evtchn_port_t)q->port_tx);
+		q->port_tx = q->port_rx = -1;
+	}
 	rc = unshare_all(dev);
 	if (rc < 0)
 		xnx_err("vif %u: backend domain %u still holds our pages (%s); "
@@ -428,7 +474,10 @@ struct xnf_dev *xnf_open_config(unsigned devid, const struct xnf_config *cfg)
 	/* Segmented frames come with their checksum left blank. */
 	if (dev->cfg.rx_offloads & (XNF_OFFLOAD_GSO_TCPV4 | XNF_OFFLOAD_GSO_TCPV6))
 		dev->cfg.rx_offloads |= XNF_OFFLOAD_CSUM;
-	dev->epfd = dev->port_tx = dev->port_rx = dev->ctrl.port = -1;
+	dev->epfd = dev->ctrl.port = -1;
+	for (unsigned i = 0; i < XNF_MAX_QUEUES; i++)
+		dev->qs[i].port_tx = dev->qs[i].port_rx = -1;
+	dev->nqueues = 1;
 	dev->state = XNF_CONNECTING;
 	self = xnx_self_domid();
 	if (self < 0) {
@@ -488,13 +537,14 @@ static int drain_events(struct xnf_dev *dev)
  * port dropping from interdomain to unbound, with an event to make us look. */
 static bool peer_gone(struct xnf_dev *dev)
 {
-	int st = xnx_evtchn_status(dev->ev, (evtchn_port_t)dev->port_tx);
+	const struct xnf_qres *r = &dev->qs[0];
+	int st = xnx_evtchn_status(dev->ev, (evtchn_port_t)r->port_tx);
 
 	if (st >= 0 && st != EVTCHNSTAT_interdomain)
 		return true;
-	if (dev->port_rx == dev->port_tx)
+	if (r->port_rx == r->port_tx)
 		return false;
-	st = xnx_evtchn_status(dev->ev, (evtchn_port_t)dev->port_rx);
+	st = xnx_evtchn_status(dev->ev, (evtchn_port_t)r->port_rx);
 	return st >= 0 && st != EVTCHNSTAT_interdomain;
 }
 
@@ -502,18 +552,24 @@ static bool peer_gone(struct xnf_dev *dev)
  * ask whether the backend is still there (a busy ring never pays for it). */
 static void process_rings(struct xnf_dev *dev, int events)
 {
-	int done = xnf_tx_gc(dev->q);
+	int done = 0, idle = 1;
 
-	if (done < 0) {
-		queue_broken(dev);
-		return;
+	for (unsigned i = 0; i < dev->nqueues; i++) {
+		struct xnf_queue *q = dev->qs[i].q;
+		int n = xnf_tx_gc(q);
+
+		if (n < 0) {
+			queue_broken(dev);
+			return;
+		}
+		done += n;
+		idle &= !RING_HAS_UNCONSUMED_RESPONSES(&q->rx) && !xnf_rx_ready(q);
 	}
 	if (xnf_ctrl_poll(dev) < 0) {
 		dev_fail(dev, -EPROTO, "%s", dev->reason);
 		return;
 	}
-	if (events && done == 0 && !RING_HAS_UNCONSUMED_RESPONSES(&dev->q->rx) &&
-	    !xnf_rx_ready(dev->q) && peer_gone(dev))
+	if (events && done == 0 && idle && peer_gone(dev))
 		dev_closed(dev, "backend closed its event channel");
 }
 
@@ -571,14 +627,26 @@ int xnf_wait_connected(struct xnf_dev *dev, int timeout_ms)
 	}
 }
 
+/* A frame already pulled, or responses that came while we were not
+ * looking (arming every queue's rsp_event on the way)? */
+static bool work_waiting(struct xnf_dev *dev)
+{
+	bool work = false;
+
+	for (unsigned i = 0; i < dev->nqueues; i++)
+		work |= xnf_rx_ready(dev->qs[i].q);
+	for (unsigned i = 0; i < dev->nqueues; i++)
+		work |= xnf_queue_arm(dev->qs[i].q);
+	return work;
+}
+
 int xnf_wait(struct xnf_dev *dev, int timeout_ms)
 {
 	int n;
 
 	if (dev->state == XNF_CLOSED || dev->state == XNF_BROKEN)
 		return 1;
-	if (dev->state == XNF_CONNECTED &&
-	    (xnf_rx_ready(dev->q) || xnf_queue_arm(dev->q))) {
+	if (dev->state == XNF_CONNECTED && work_waiting(dev)) {
 		xnf_process(dev);
 		return 1;
 	}
@@ -597,7 +665,7 @@ static bool backend_released(struct xnf_dev *dev)
 
 	if (!dev->published)
 		return true;
-	if (dev->port_tx >= 0 && peer_gone(dev))
+	if (dev->qs[0].port_tx >= 0 && peer_gone(dev))
 		return true;
 	if (xnf_xb_backend_state(dev, &be) < 0)
 		return true;
@@ -645,6 +713,17 @@ int xnf_released(struct xnf_dev *dev)
 	return backend_released(dev);
 }
 
+static bool still_shared(const struct xnf_dev *dev)
+{
+	for (unsigned i = 0; i < XNF_MAX_QUEUES; i++) {
+		const struct xnf_qres *r = &dev->qs[i];
+
+		if (r->tx_sring || r->rx_sring || r->tx_pool || r->rx_pool)
+			return true;
+	}
+	return dev->ctrl.sring || dev->ctrl.data;
+}
+
 int xnf_close(struct xnf_dev *dev)
 {
 	uint64_t deadline = xnx_now_ns() + CLOSE_TIMEOUT_MS * 1000000ull;
@@ -665,8 +744,7 @@ int xnf_close(struct xnf_dev *dev)
 	else if (dev->published)
 		wait_backend_closing(dev, deadline);
 	release(dev, deadline);
-	if (dev->tx_sring || dev->rx_sring || dev->tx_pool || dev->rx_pool ||
-	    dev->ctrl.sring || dev->ctrl.data)
+	if (still_shared(dev))
 		rc = -EBUSY;
 	if (exists && xnf_xb_vif_exists(dev) && dev->fe_state != XenbusStateClosed)
 		xnf_xb_set_state(dev, XenbusStateClosed);
@@ -689,64 +767,107 @@ static void kick(struct xnf_dev *dev, int port)
 			 strerror(errno));
 }
 
-int xnf_send_burst(struct xnf_dev *dev, const struct xnf_frame *frames,
-		   unsigned n)
+/* Queue I of DEV, or NULL with errno (ENOTCONN, EINVAL: no such queue). */
+static struct xnf_queue *queue_of(struct xnf_dev *dev, unsigned i)
 {
+	if (dev->state != XNF_CONNECTED) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	if (i >= dev->nqueues) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return dev->qs[i].q;
+}
+
+int xnf_send_burst_queue(struct xnf_dev *dev, unsigned qi,
+			 const struct xnf_frame *frames, unsigned n)
+{
+	struct xnf_queue *q = queue_of(dev, qi);
 	unsigned done = 0;
 	bool notify;
 
-	if (dev->state != XNF_CONNECTED) {
-		errno = ENOTCONN;
+	if (!q)
 		return -1;
-	}
-	if (xnf_tx_gc(dev->q) < 0 && queue_broken(dev)) {
+	if (xnf_tx_gc(q) < 0 && queue_broken(dev)) {
 		errno = ENOTCONN;
 		return -1;
 	}
 	for (; done < n; done++) {
-		int rc = xnf_tx_put(dev->q, &frames[done]);
+		int rc = xnf_tx_put(q, &frames[done]);
 
 		if (rc == -EAGAIN || rc == -EPIPE)
 			break;
 		if (rc < 0)
-			dev->q->stats.tx_dropped++;
+			q->stats.tx_dropped++;
 	}
-	xnf_tx_push(dev->q, &notify);
+	xnf_tx_push(q, &notify);
 	if (notify)
-		kick(dev, dev->port_tx);
+		kick(dev, dev->qs[qi].port_tx);
 	return (int)done;
 }
 
-int xnf_recv_burst(struct xnf_dev *dev, struct xnf_frame *bufs, unsigned n)
+int xnf_send_burst(struct xnf_dev *dev, const struct xnf_frame *frames,
+		   unsigned n)
 {
+	return xnf_send_burst_queue(dev, 0, frames, n);
+}
+
+int xnf_recv_burst_queue(struct xnf_dev *dev, unsigned qi,
+			 struct xnf_frame *bufs, unsigned n)
+{
+	struct xnf_queue *q = queue_of(dev, qi);
 	unsigned got = 0;
 	bool notify;
 
-	if (dev->state != XNF_CONNECTED) {
-		errno = ENOTCONN;
+	if (!q)
 		return -1;
-	}
-	if (xnf_rx_pull(dev->q) < 0 && queue_broken(dev)) {
+	if (xnf_rx_pull(q) < 0 && queue_broken(dev)) {
 		errno = ENOTCONN;
 		return -1;
 	}
 	while (got < n) {
-		int rc = xnf_rx_next(dev->q, &bufs[got]);
+		int rc = xnf_rx_next(q, &bufs[got]);
 
 		if (rc == 1)
 			got++;
 		else if (rc != -ENOBUFS)
 			break;
 	}
-	xnf_rx_refill(dev->q, &notify);
+	xnf_rx_refill(q, &notify);
 	if (notify)
-		kick(dev, dev->port_rx);
+		kick(dev, dev->qs[qi].port_rx);
 	queue_broken(dev);
 	return (int)got;
 }
 
+/* Every queue in turn, starting where the last call stopped so one busy
+ * queue cannot starve the others. */
+int xnf_recv_burst(struct xnf_dev *dev, struct xnf_frame *bufs, unsigned n)
+{
+	unsigned got = 0, nq = dev->nqueues;
+
+	if (dev->state != XNF_CONNECTED) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	for (unsigned k = 0; k < nq && got < n; k++) {
+		unsigned qi = (dev->rx_next + k) % nq;
+		int r = xnf_recv_burst_queue(dev, qi, bufs + got, n - got);
+
+		if (r < 0)
+			return got ? (int)got : -1;
+		got += (unsigned)r;
+	}
+	dev->rx_next = (dev->rx_next + 1) % nq;
+	return (int)got;
+}
+
+/* Filter changes go on queue 0, as any frame might. */
 static int mcast(struct xnf_dev *dev, uint8_t type, const uint8_t mac[6])
 {
+	struct xnf_queue *q;
 	bool notify;
 	int rc;
 
@@ -758,11 +879,12 @@ static int mcast(struct xnf_dev *dev, uint8_t type, const uint8_t mac[6])
 		errno = EOPNOTSUPP;
 		return -1;
 	}
-	if (xnf_tx_gc(dev->q) < 0 && queue_broken(dev)) {
+	q = dev->qs[0].q;
+	if (xnf_tx_gc(q) < 0 && queue_broken(dev)) {
 		errno = ENOTCONN;
 		return -1;
 	}
-	rc = xnf_tx_put_mcast(dev->q, type, mac);
+	rc = xnf_tx_put_mcast(q, type, mac);
 	if (rc == -EPIPE) {
 		queue_broken(dev);
 		rc = -ENOTCONN;
@@ -771,9 +893,9 @@ static int mcast(struct xnf_dev *dev, uint8_t type, const uint8_t mac[6])
 		errno = -rc;
 		return -1;
 	}
-	xnf_tx_push(dev->q, &notify);
+	xnf_tx_push(q, &notify);
 	if (notify)
-		kick(dev, dev->port_tx);
+		kick(dev, dev->qs[0].port_tx);
 	return 0;
 }
 
@@ -793,18 +915,28 @@ int xnf_mcast_filtering(const struct xnf_dev *dev)
 	       (dev->cfg.flags & XNF_CFG_MCAST_CONTROL);
 }
 
+int xnf_tx_ready_queue(const struct xnf_dev *dev, unsigned qi)
+{
+	if (dev->state != XNF_CONNECTED || qi >= dev->nqueues)
+		return 0;
+	return xnf_tx_room(dev->qs[qi].q, dev->feat.sg ? XNF_FRAME_MAX : XNF_PAGE_SIZE);
+}
+
 int xnf_tx_ready(const struct xnf_dev *dev)
 {
-	if (dev->state != XNF_CONNECTED)
-		return 0;
-	return xnf_tx_room(dev->q, dev->feat.sg ? XNF_FRAME_MAX : XNF_PAGE_SIZE);
+	return xnf_tx_ready_queue(dev, 0);
 }
 
 unsigned xnf_backend_offloads(const struct xnf_dev *dev)
 {
 	if (dev->state != XNF_CONNECTED)
 		return 0;
-	return XNF_OFFLOAD_CSUM | dev->q->gso;
+	return XNF_OFFLOAD_CSUM | dev->qs[0].q->gso;
+}
+
+unsigned xnf_queues(const struct xnf_dev *dev)
+{
+	return dev->nqueues;
 }
 
 int xnf_carrier(const struct xnf_dev *dev)
@@ -827,10 +959,24 @@ unsigned xnf_mtu(const struct xnf_dev *dev)
 	return dev->mtu;
 }
 
+/* Sum of the queues' counters. */
 void xnf_get_stats(const struct xnf_dev *dev, struct xnf_stats *out)
 {
-	if (dev->q)
-		*out = dev->q->stats;
-	else
-		memset(out, 0, sizeof(*out));
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < XNF_MAX_QUEUES; i++) {
+		const struct xnf_queue *q = dev->qs[i].q;
+
+		if (!q)
+			continue;
+		out->tx_frames += q->stats.tx_frames;
+		out->tx_bytes += q->stats.tx_bytes;
+		out->tx_errors += q->stats.tx_errors;
+		out->tx_dropped += q->stats.tx_dropped;
+		out->rx_frames += q->stats.rx_frames;
+		out->rx_bytes += q->stats.rx_bytes;
+		out->rx_errors += q->stats.rx_errors;
+		out->rx_dropped += q->stats.rx_dropped;
+		out->notify_tx += q->stats.notify_tx;
+		out->notify_rx += q->stats.notify_rx;
+	}
 }

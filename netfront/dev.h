@@ -18,6 +18,20 @@
 
 #define XNF_PATH_MAX 256
 
+/* Most queues a vif uses (Linux netback offers at most 8 too). */
+#define XNF_MAX_QUEUES 8u
+
+/* One queue's shared resources: its two ring pages, its data pools and
+ * their grant refs, its event channel(s) and the ring logic over them. */
+struct xnf_qres {
+	void *tx_sring, *rx_sring;
+	grant_ref_t tx_ring_ref, rx_ring_ref;
+	uint8_t *tx_pool, *rx_pool;
+	grant_ref_t tx_refs[XNF_TX_RING_SIZE], rx_refs[XNF_RX_RING_SIZE];
+	int port_tx, port_rx;		/* -1 unbound; equal unless split */
+	struct xnf_queue *q;		/* set while rings are shared */
+};
+
 /* Pages of the control ring's data area (granted to the backend). */
 enum { XNF_CTRL_KEY, XNF_CTRL_MAPPING, XNF_CTRL_GREFS, XNF_CTRL_PAGES };
 /* Static grants offered per queue when the backend has a control ring: half
@@ -39,8 +53,9 @@ struct xnf_ctrl {
 	bool waiting;				/* a request is outstanding */
 	uint16_t next_id;
 	uint32_t gref_size;			/* GET_GREF_MAPPING_SIZE */
-	unsigned grefs_sent;			/* entries in the ADD request */
-	unsigned grefs_added;			/* entries ADD_GREF_MAPPING took */
+	unsigned queue;				/* of the GREF request outstanding */
+	unsigned grefs_sent;			/* entries in that request */
+	unsigned grefs_added[XNF_MAX_QUEUES];	/* entries ADD took, per queue */
 	unsigned grefs_left;			/* after DEL: still mapped */
 	bool hashing;				/* Toeplitz configured */
 };
@@ -50,7 +65,7 @@ struct xnf_features {
 	bool rx_copy;		/* feature-rx-copy: required */
 	bool sg;		/* feature-sg */
 	bool split_evtchn;	/* feature-split-event-channels */
-	bool multi_queue;	/* multi-queue-max-queues present */
+	unsigned max_queues;	/* multi-queue-max-queues; 0 absent */
 	bool gso_tcpv4;		/* feature-gso-tcpv4 */
 	bool gso_tcpv6;		/* feature-gso-tcpv6 */
 	bool ctrl_ring;		/* feature-ctrl-ring */
@@ -78,17 +93,13 @@ struct xnf_dev {
 	xnx_gntshr *gs;
 	xnx_evtchn *ev;
 	int epfd;			/* xnf_fd(): xenstore + event channel */
-	void *tx_sring, *rx_sring;
-	grant_ref_t tx_ring_ref, rx_ring_ref;
-	uint8_t *tx_pool, *rx_pool;
-	grant_ref_t tx_refs[XNF_TX_RING_SIZE], rx_refs[XNF_RX_RING_SIZE];
-	int port_tx, port_rx;		/* -1 unbound; equal unless split */
-	struct xnf_queue *q;		/* set while rings are shared */
+	struct xnf_qres qs[XNF_MAX_QUEUES];	/* [0, nqueues) in use */
+	unsigned rx_next;		/* queue xnf_recv_burst starts at */
 	bool published;			/* the backend may have mapped our pages */
 	bool shutdown;			/* xnf_shutdown was called */
 	bool carrier_off;		/* the backend wrote carrier=0 */
 	struct xnf_ctrl ctrl;		/* used when feat.ctrl_ring */
-	unsigned nqueues;		/* rings in use */
+	unsigned nqueues;		/* queues in use (1 until connect) */
 };
 
 /* xenbus.c */

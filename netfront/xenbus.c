@@ -207,7 +207,7 @@ int xnf_xb_read_features(struct xnf_dev *dev)
 	rc = read_uint(dev, dev->be_path, "multi-queue-max-queues", 1, 65535, 0, &mq);
 	if (rc < 0)
 		return rc;
-	f.multi_queue = mq != 0;
+	f.max_queues = (unsigned)mq;
 	if (!f.rx_copy) {
 		snprintf(dev->reason, sizeof(dev->reason),
 			 "backend %.120s does not offer feature-rx-copy", dev->be_path);
@@ -218,7 +218,34 @@ int xnf_xb_read_features(struct xnf_dev *dev)
 	return 0;
 }
 
-/* The keys of talk_to_netback, in its order; one queue, so flat keys.
+/* One queue's ring and channel keys: flat with one queue, under queue-N/
+ * with more (Linux write_queue_xenstore_keys). */
+static int publish_queue(struct xs_handle *xs, xs_transaction_t t,
+			 struct xnf_dev *dev, unsigned i)
+{
+	const struct xnf_qres *r = &dev->qs[i];
+	char dir[XNF_PATH_MAX + 16];
+	const char *p = dir;
+	int rc = 0;
+
+	if (dev->nqueues == 1)
+		snprintf(dir, sizeof(dir), "%s", dev->fe_path);
+	else
+		snprintf(dir, sizeof(dir), "%s/queue-%u", dev->fe_path, i);
+#define W(key, ...) do { if (rc == 0) rc = xnx_xs_printf(xs, t, p, key, __VA_ARGS__); } while (0)
+	W("tx-ring-ref", "%u", r->tx_ring_ref);
+	W("rx-ring-ref", "%u", r->rx_ring_ref);
+	if (r->port_tx == r->port_rx) {
+		W("event-channel", "%u", (unsigned)r->port_tx);
+	} else {
+		W("event-channel-tx", "%u", (unsigned)r->port_tx);
+		W("event-channel-rx", "%u", (unsigned)r->port_rx);
+	}
+#undef W
+	return rc;
+}
+
+/* The keys of talk_to_netback, in its order, in one transaction.
  * Offloads we were not asked to take are refused explicitly where the
  * protocol assumes them (IPv4 checksum offload is on unless
  * feature-no-csum-offload says otherwise). */
@@ -230,16 +257,10 @@ static int publish_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	int rc = 0;
 
 #define W(key, ...) do { if (rc == 0) rc = xnx_xs_printf(xs, t, p, key, __VA_ARGS__); } while (0)
-	if (dev->feat.multi_queue)
-		W("multi-queue-num-queues", "%u", 1);
-	W("tx-ring-ref", "%u", dev->tx_ring_ref);
-	W("rx-ring-ref", "%u", dev->rx_ring_ref);
-	if (dev->port_tx == dev->port_rx) {
-		W("event-channel", "%u", (unsigned)dev->port_tx);
-	} else {
-		W("event-channel-tx", "%u", (unsigned)dev->port_tx);
-		W("event-channel-rx", "%u", (unsigned)dev->port_rx);
-	}
+	if (dev->feat.max_queues)
+		W("multi-queue-num-queues", "%u", dev->nqueues);
+	for (unsigned i = 0; i < dev->nqueues && rc == 0; i++)
+		rc = publish_queue(xs, t, dev, i);
 	if (dev->ctrl.port >= 0) {
 		W("ctrl-ring-ref", "%u", dev->ctrl.ring_ref);
 		W("event-channel-ctrl", "%u", (unsigned)dev->ctrl.port);

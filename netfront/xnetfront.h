@@ -2,8 +2,9 @@
  * xnetfront.h — libxnetfront: the frontend half of a Xen virtual network
  * interface (vif) in user space. Opens device/vif/<devid> of the current
  * domain, negotiates with the backend over xenstore exactly as Linux
- * xen-netfront does, shares one netif_tx and one netif_rx ring page plus a
- * pool of data pages, and moves Ethernet frames in bursts.
+ * xen-netfront does, shares a netif_tx and a netif_rx ring page plus a
+ * pool of data pages per queue (one, or up to 8 with multi-queue), and
+ * moves Ethernet frames in bursts.
  *
  * Every function that can fail returns -1 (or NULL) and sets errno. A device
  * is used by one thread at a time.
@@ -70,6 +71,10 @@ struct xnf_config {
 	 * 0 = checksummed, segmented frames only (the default). */
 	unsigned rx_offloads;
 	unsigned flags;		/* XNF_CFG_*; 0 by default */
+	/* Queues (ring pairs) wanted: 0 or 1 = one; the device uses
+	 * min(this, 8, the backend's multi-queue-max-queues), as Linux
+	 * netfront does with its CPU count. */
+	unsigned max_queues;
 };
 
 enum xnf_state {
@@ -154,6 +159,19 @@ int xnf_mcast_del(struct xnf_dev *dev, const uint8_t mac[6]);
 
 /* Whether the transmit ring has room for at least one full-size frame. */
 int xnf_tx_ready(const struct xnf_dev *dev);
+
+/* Multi-queue. The number of queues in use: fixed at connect (1 before).
+ * xnf_send_burst and xnf_tx_ready use queue 0; xnf_recv_burst takes from
+ * every queue in turn. The _queue variants name the queue (the backend
+ * steers frames to the queue its hash says, when the device set one up
+ * over the control ring); as their plain versions, plus EINVAL for a
+ * queue not below xnf_queues(). */
+unsigned xnf_queues(const struct xnf_dev *dev);
+int xnf_send_burst_queue(struct xnf_dev *dev, unsigned queue,
+			 const struct xnf_frame *frames, unsigned n);
+int xnf_recv_burst_queue(struct xnf_dev *dev, unsigned queue,
+			 struct xnf_frame *bufs, unsigned n);
+int xnf_tx_ready_queue(const struct xnf_dev *dev, unsigned queue);
 
 /* 1 unless the backend wrote `carrier`=0 in its directory (re-read at
  * every xnf_process after a change); 0 then. Frames still flow: a carrier

@@ -1322,6 +1322,166 @@ static void dev_mcast_control_table(void)
 	}
 }
 
+/* ---- multi-queue --------------------------------------------------------------- */
+
+/* Map the rings and bind the channels whose keys are in QDIR. */
+static bool back_map_queue(struct back *b, const char *qdir)
+{
+	unsigned long txref, rxref, p1, p2;
+
+	memset(b, 0, sizeof(*b));
+	if (xnx_xs_read_uint(xs, XBT_NULL, qdir, "tx-ring-ref", 0, ~0u, &txref) ||
+	    xnx_xs_read_uint(xs, XBT_NULL, qdir, "rx-ring-ref", 0, ~0u, &rxref) ||
+	    xnx_xs_read_uint(xs, XBT_NULL, qdir, "event-channel-tx", 0, ~0u, &p1) ||
+	    xnx_xs_read_uint(xs, XBT_NULL, qdir, "event-channel-rx", 0, ~0u, &p2))
+		return false;
+	b->gt = xnx_gnttab_open();
+	b->ev = xnx_evtchn_open();
+	if (!b->gt || !b->ev)
+		return false;
+	b->txs = xnx_gnttab_map_grant_ref(b->gt, guest, (uint32_t)txref,
+					  PROT_READ | PROT_WRITE);
+	b->rxs = xnx_gnttab_map_grant_ref(b->gt, guest, (uint32_t)rxref,
+					  PROT_READ | PROT_WRITE);
+	if (!b->txs || !b->rxs)
+		return false;
+	BACK_RING_INIT(&b->tx, (struct netif_tx_sring *)b->txs, PAGE);
+	BACK_RING_INIT(&b->rx, (struct netif_rx_sring *)b->rxs, PAGE);
+	b->port_tx = xnx_evtchn_bind_interdomain(b->ev, guest, (evtchn_port_t)p1);
+	b->port_rx = xnx_evtchn_bind_interdomain(b->ev, guest, (evtchn_port_t)p2);
+	return b->port_tx >= 0 && b->port_rx >= 0;
+}
+
+static void back_unmap_queue(struct back *b)
+{
+	if (b->txs)
+		xnx_gnttab_unmap(b->gt, b->txs, 1);
+	if (b->rxs)
+		xnx_gnttab_unmap(b->gt, b->rxs, 1);
+	if (b->ev)
+		xnx_evtchn_close(b->ev);
+	if (b->gt)
+		xnx_gnttab_close(b->gt);
+}
+
+static unsigned mq_expect;	/* queues the guest must end up with */
+
+/* Ask for 4 queues; with 2, send a frame on queue 1 and receive one there. */
+static void guest_mq(unsigned devid)
+{
+	struct xnf_config cfg = { .max_queues = 4 };
+	uint8_t a[60], in[2048];
+	struct xnf_frame out = { .data = a, .len = sizeof(a) };
+	struct xnf_frame got = { .data = in, .cap = sizeof(in) };
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+	char id[16];
+	struct xnf_dev *dev;
+	int n = 0;
+
+	snprintf(id, sizeof(id), "%u", guest);
+	setenv("XNET_DOMID", id, 1);
+	unsetenv("XENSTORED_PATH");
+	dev = xnf_open_config(devid, &cfg);
+	if (!dev || xnf_wait_connected(dev, TIMEOUT_MS) < 0)
+		FAIL("not connected: %s", strerror(errno));
+	if (xnf_queues(dev) != mq_expect)
+		FAIL("%u queues, want %u", xnf_queues(dev), mq_expect);
+	if (mq_expect == 2) {
+		frame(a, sizeof(a), 7);
+		if (xnf_send_burst_queue(dev, 1, &out, 1) != 1)
+			FAIL("send on queue 1");
+		if (xnf_send_burst_queue(dev, 2, &out, 1) != -1 || errno != EINVAL)
+			FAIL("send on queue 2 not refused");
+		while (n == 0 && xnx_now_ns() < end) {
+			n = xnf_recv_burst_queue(dev, 1, &got, 1);
+			if (n == 0)
+				xnf_wait(dev, 100);
+		}
+		if (n != 1 || got.len != 60 || memcmp(in, a, 60))
+			FAIL("no frame on queue 1");
+	}
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
+/* The backend offers 2 queues, the guest wants 4: multi-queue-num-queues
+ * 2, each queue's rings and (split) channels under queue-N/ and no flat
+ * ring keys; a frame each way on queue 1. */
+static void dev_multi_queue(void)
+{
+	unsigned devid = add_vif(true);
+	char q0[160], q1[160];
+	struct back b0, b1;
+	unsigned long v;
+	uint8_t a[60];
+	pid_t pid;
+
+	w(be, "multi-queue-max-queues", "2");
+	mq_expect = 2;
+	pid = spawn(guest_mq, devid);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(wait_state(fe, S(Initialised) | S(Connected)));
+	CU_ASSERT_TRUE(is(fe, "multi-queue-num-queues", "2"));
+	CU_ASSERT_EQUAL(read_key("tx-ring-ref", &v), -ENOENT);
+	CU_ASSERT_EQUAL(read_key("event-channel", &v), -ENOENT);
+	snprintf(q0, sizeof(q0), "%s/queue-0", fe);
+	snprintf(q1, sizeof(q1), "%s/queue-1", fe);
+	CU_ASSERT_TRUE(back_map_queue(&b0, q0));
+	CU_ASSERT_TRUE(back_map_queue(&b1, q1));
+	CU_ASSERT_NOT_EQUAL(b0.port_tx, b1.port_tx);
+	w(be, "state", "4");
+	frame(a, sizeof(a), 7);
+	if (b1.txs && back_wait_tx(&b1, 1)) {
+		back_take_tx(&b1, a, 60, -1, NETIF_RSP_OKAY);
+		back_push_tx(&b1);
+		back_give_rx(&b1, a, sizeof(a));
+		back_push_rx(&b1);
+	} else {
+		CU_FAIL("no frame on queue 1");
+	}
+	CU_ASSERT_TRUE(wait_state(fe, S(Closing) | S(Closed)));
+	if (b0.txs)
+		CU_ASSERT_EQUAL(b0.tx.sring->req_prod, 0);	/* all on queue 1 */
+	back_unmap_queue(&b0);
+	back_unmap_queue(&b1);
+	w(be, "state", "5");
+	CU_ASSERT_TRUE(wait_state(fe, S(Closed)));
+	w(be, "state", "6");
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
+/* A backend that does not know multi-queue (no multi-queue-max-queues):
+ * one queue with flat keys and no multi-queue-num-queues, whatever the
+ * guest wanted; one that offers it with a guest wanting 1: the key says 1,
+ * the ring keys stay flat (Linux netfront does the same). */
+static void dev_multi_queue_fallback(void)
+{
+	for (int offered = 0; offered < 2; offered++) {
+		unsigned devid = add_vif(false);
+		struct back b;
+		unsigned long v;
+		pid_t pid;
+
+		if (offered)
+			w(be, "multi-queue-max-queues", "1");
+		mq_expect = 1;
+		pid = spawn(guest_mq, devid);
+		CU_ASSERT_FATAL(pid > 0);
+		if (!back_connect(&b, false)) {
+			back_abort(&b, pid);
+			continue;
+		}
+		if (offered) {
+			CU_ASSERT_TRUE(is(fe, "multi-queue-num-queues", "1"));
+		} else {
+			CU_ASSERT_EQUAL(read_key("multi-queue-num-queues", &v), -ENOENT);
+		}
+		back_close(&b, true);
+		CU_ASSERT_TRUE(guest_ok(pid));
+	}
+}
+
 static const struct garbage_case {
 	const char *key, *value, *reason;
 } garbage_cases[] = {
@@ -1775,6 +1935,8 @@ int main(void)
 	CU_add_test(s, "dev_ctrl_bad_response_breaks_device",
 		    dev_ctrl_bad_response_breaks_device);
 	CU_add_test(s, "dev_mcast_control_table", dev_mcast_control_table);
+	CU_add_test(s, "dev_multi_queue", dev_multi_queue);
+	CU_add_test(s, "dev_multi_queue_fallback", dev_multi_queue_fallback);
 	CU_add_test(s, "daemon_no_offload", daemon_no_offload);
 	CU_add_test(s, "daemon_pumps_frames_and_tears_down",
 		    daemon_pumps_frames_and_tears_down);
