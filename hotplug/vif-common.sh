@@ -128,6 +128,12 @@ link_id() {
 	printf '%s\n' "$n"
 }
 
+# name_now ID — the current name of link ID, or nothing if it is gone. For
+# teardown, where a link may go at any moment and that is no error.
+name_now() {
+	"$linkid_bin" name "$1" 2>/dev/null || true
+}
+
 # link_exists ID — does link ID exist now? (no error report)
 link_exists() {
 	"$linkid_bin" name "$1" >/dev/null 2>&1

@@ -118,8 +118,8 @@ pool_release() {
 	flock -w 10 "$fd" || { log "pool $1: lock busy; device $2 not released"; return 0; }
 	if [ "$(cat "$st/owner-$2" 2>/dev/null)" = "$3.$4" ]; then
 		mac=$(cat "$st/mac-$2" 2>/dev/null || true)
-		if link_exists "$2"; then
-			name=$(link_name "$2")
+		name=$(name_now "$2")
+		if [ -n "$name" ]; then
 			do_without_error ip link set dev "$name" down
 			[ -z "$mac" ] || do_without_error ip link set dev "$name" address "$mac"
 			log "pool $1: $name (link id $2) back, mac ${mac:-unknown}"

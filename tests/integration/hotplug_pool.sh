@@ -116,6 +116,7 @@ up_eth0 "$G2" 198.18.10.2
 wait_for 20 reaches "$G1" "$OUT" || fail "$G1 cannot reach the outside host through $D1"
 wait_for 20 reaches "$G2" "$OUT" || fail "$G2 cannot reach the outside host through $D2"
 wait_for 20 reaches "$G1" 198.18.10.2 || fail "$G1 cannot reach $G2"
+"$XNET" schema check >"$XNET_SIM_DIR/schema" 2>&1 || fail "schema: $(cat "$XNET_SIM_DIR/schema")"
 ok "two guests, each on a pool device with its MAC, reach the outside host and each other"
 
 # ---- exhausted --------------------------------------------------------------

@@ -4,7 +4,8 @@
 # namespace) through macvlan VNICs, in each macvlan mode:
 #   bridge    two guests reach the outside host and each other, and their
 #             frames to each other never reach the outside host; renaming
-#             the physical link during a ping loses at most a few packets
+#             the physical link and the vif during a ping loses at most a
+#             few packets
 #   vepa      they reach each other only through the outside (its hairpin
 #             port reflects the frames: they are seen there)
 #   private   they reach the outside host but never each other
@@ -100,12 +101,13 @@ teardown() {
 		wait_for 10 gone "$id" || fail "VNIC $id still there after detach"
 	done
 	VNICS=
-	[ -z "$(ls "$XNET_SIM_DIR/vif-vnic" 2>/dev/null)" ] || fail "vif-vnic state left behind"
+	wait_for 10 no_state || fail "vif-vnic state left behind: $(ls "$XNET_SIM_DIR/vif-vnic")"
 	if ip -o link show | grep -q "@$(nic_name):"; then
 		fail "a VNIC left on the link: $(ip -o link show | grep "@$(nic_name):")"
 	fi
 }
 nic_name() { "$LINKID" name "$NIC"; }
+no_state() { [ -z "$(ls "$XNET_SIM_DIR/vif-vnic" 2>/dev/null)" ]; }
 
 # seen_outside SRC DST ADDR — while SRC pings ADDR, does the outside host
 # see ICMP between SRC's and DST's addresses? (0 yes, 1 no; bounded)
@@ -144,6 +146,7 @@ wait_for 20 reaches "$G1" 198.18.9.2 || fail "bridge: $G1 cannot reach $G2"
 seen_outside "$G1" 198.18.9.2 198.18.9.2 && fail "bridge: guest-to-guest frames went outside"
 check_vnic "$B1" bridge 00:16:3e:18:09:01
 check_vnic "$BE" bridge 00:16:3e:18:09:02
+"$XNET" schema check >"$XNET_SIM_DIR/schema" 2>&1 || fail "schema: $(cat "$XNET_SIM_DIR/schema")"
 # The physical link renamed during a ping.
 in_ns "$G1" ping -i 0.05 -c 100 -W 1 "$OUT" >"$XNET_SIM_DIR/ping" 2>&1 &
 pp=$!
@@ -151,14 +154,18 @@ sleep 1.5
 ip link set dev "$P" down
 ip link set dev "$P" name "$P2"
 ip link set dev "$P2" up
+sleep 1
+ip link set dev "xnb1$$" down
+ip link set dev "xnb1$$" name "xnB1$$"
+ip link set dev "xnB1$$" up
 wait "$pp" || true
 lost=$(awk '/packets transmitted/ { print $1 - $4 }' "$XNET_SIM_DIR/ping")
-echo "lost across the rename of $P: $lost of 100"
+echo "lost across the renames of $P and $G1's vif: $lost of 100"
 if [ -z "$lost" ] || [ "$lost" -gt 15 ]; then
 	fail "rename of $P lost ${lost:-all} packets"
 fi
 teardown
-ok "bridge: outside and each other, not via the outside; $P renamed during a ping; clean detach"
+ok "bridge: outside and each other, not via the outside; $P and the vif renamed during a ping; clean detach"
 
 # ---- vepa ------------------------------------------------------------------
 guest "$G1" "script=vif-vnic,nic=$NIC,mode=vepa,mac=00:16:3e:18:09:11,vifname=xnv1$$" 198.18.9.1
