@@ -55,27 +55,44 @@ static int configure(const char *name, const uint8_t mac[6], unsigned mtu)
 	return rc;
 }
 
-int xnf_tap_open(const char *name, const uint8_t mac[6], unsigned mtu,
-		 int vnet_hdr)
+/* One queue of multi-queue TAP NAME (created by the first). fd or -errno,
+ * logged with WHAT. */
+static int queue_open(const char *name, int vnet_hdr, const char *what)
 {
 	struct ifreq ifr;
-	int fd, rc;
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), rc;
 
-	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
 		xnx_err("%s: opening /dev/net/tun: %s", name, strerror(-rc));
 		return rc;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE |
+			(vnet_hdr ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		rc = -errno;
-		xnx_err("%s: creating the TAP: %s", name, strerror(-rc));
+		xnx_err("%s: %s: %s", name, what, strerror(-rc));
 		close(fd);
 		return rc;
 	}
+	return fd;
+}
+
+int xnf_tap_attach_queue(const char *name, int vnet_hdr)
+{
+	return queue_open(name, vnet_hdr, "attaching a queue");
+}
+
+int xnf_tap_open(const char *name, const uint8_t mac[6], unsigned mtu,
+		 int vnet_hdr)
+{
+	int fd, rc;
+
+	fd = queue_open(name, vnet_hdr, "creating the TAP");
+	if (fd < 0)
+		return fd;
 	rc = configure(name, mac, mtu);
 	if (rc < 0) {
 		close(fd);

@@ -1,6 +1,7 @@
 /*
  * tap.h — the guest side of a vif as xnetfront exposes it: a TAP interface
- * (no packet-info header) with the vif's MAC and MTU, brought up.
+ * (no packet-info header, multi-queue) with the vif's MAC and MTU, brought
+ * up.
  */
 #ifndef XNF_TAP_H
 #define XNF_TAP_H
@@ -13,6 +14,10 @@
  * failed). The interface disappears when the fd is closed. */
 int xnf_tap_open(const char *name, const uint8_t mac[6], unsigned mtu,
 		 int vnet_hdr);
+
+/* Another queue of the TAP NAME (multi-queue: every fd from xnf_tap_open
+ * and this is one queue), with the same VNET_HDR. fd or -errno (logged). */
+int xnf_tap_attach_queue(const char *name, int vnet_hdr);
 
 /* What the kernel may hand us on FD: TUN_F_* from linux/if_tun.h. 0 or
  * -errno (logged). */

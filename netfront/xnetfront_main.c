@@ -38,17 +38,28 @@
 #define CLOSE_WAIT_MS 5000	/* for a backend to let go of our pages */
 #define MC_MAX     64	/* multicast groups a vif asks for (xnetback's list) */
 #define MC_POLL_MS 1000	/* re-read the TAP's groups at least this often */
+#define MAX_QUEUES 8	/* libxnetfront's limit, as Linux netback's */
+
+/* One TAP queue and the frames read from it that its ring has not taken. */
+struct txq {
+	int fd;				/* queue 0: the vif's tap */
+	struct xnf_frame tx[BURST];
+	uint8_t *buf[BURST];		/* HDR bytes before .data */
+	unsigned head, count;
+};
 
 struct vif {
 	unsigned devid;
 	struct xnf_dev *dev;	/* NULL: open failed, wait for removal */
-	int tap;
+	int tap;		/* the TAP's first queue; -1: no TAP */
 	char ifname[IFNAMSIZ];
-	struct xnf_frame tx[BURST];	/* frames read from the TAP */
-	unsigned tx_head, tx_count;	/* not yet taken by the ring */
+	/* Ring queue k is fed from TAP queue k and writes to TAP queue
+	 * k % ntapq; ntapq = the device's queue count once connected. */
+	struct txq *txq[MAX_QUEUES];
+	unsigned ntapq;
 	struct xnf_frame rx[BURST];
-	uint8_t *tx_buf[BURST], *rx_buf[BURST];	/* HDR bytes before .data */
-	bool offload_set;		/* TAP offloads set after connect */
+	uint8_t *rx_buf[BURST];	/* HDR bytes before .data */
+	bool offload_set;		/* connected: TAP queues and offloads set */
 	uint64_t tap_drops;
 	uint64_t csum_filled;	/* blank checksums completed in software */
 	uint64_t csum_unplaceable;	/* blank, L4 header not found: dropped */
@@ -73,18 +84,48 @@ static bool rescan_needed;
 /* Checksum offload and GSO, as Linux netfront advertises them by default;
  * --no-offload turns them off. */
 static bool offload = true;
+/* Queues asked for per vif: the CPUs online (at most 8), or --queues. */
+static unsigned queues_opt;
 /* Junk under device/vif is seen again at every rescan: say it rarely. */
 static struct xnx_ratelimit junk_rl = XNX_RATELIMIT_INIT(5, 1);
 static struct xnx_ratelimit csum_rl = XNX_RATELIMIT_INIT(5, 1);
 
 /* ---- per-vif buffers and TAP --------------------------------------------- */
 
+static void txq_free(struct txq *q)
+{
+	if (!q)
+		return;
+	for (int i = 0; i < BURST; i++)
+		free(q->buf[i]);
+	free(q);
+}
+
+static struct txq *txq_new(int fd)
+{
+	struct txq *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->fd = fd;
+	for (int i = 0; i < BURST; i++) {
+		q->buf[i] = malloc(HDR + BUF_SIZE);
+		if (!q->buf[i]) {
+			txq_free(q);
+			return NULL;
+		}
+		q->tx[i].data = q->buf[i] + HDR;
+		q->tx[i].cap = BUF_SIZE;
+	}
+	return q;
+}
+
 static void vif_free(struct vif *v)
 {
-	for (int i = 0; i < BURST; i++) {
-		free(v->tx_buf[i]);
+	for (int i = 0; i < BURST; i++)
 		free(v->rx_buf[i]);
-	}
+	for (int k = 0; k < MAX_QUEUES; k++)
+		txq_free(v->txq[k]);
 	free(v);
 }
 
@@ -97,16 +138,19 @@ static struct vif *vif_new(unsigned devid)
 	v->devid = devid;
 	v->tap = -1;
 	v->carrier = -1;
+	v->txq[0] = txq_new(-1);
+	if (!v->txq[0]) {
+		vif_free(v);
+		return NULL;
+	}
 	for (int i = 0; i < BURST; i++) {
-		v->tx_buf[i] = malloc(HDR + BUF_SIZE);
 		v->rx_buf[i] = malloc(HDR + BUF_SIZE);
-		if (!v->tx_buf[i] || !v->rx_buf[i]) {
+		if (!v->rx_buf[i]) {
 			vif_free(v);
 			return NULL;
 		}
-		v->tx[i].data = v->tx_buf[i] + HDR;
 		v->rx[i].data = v->rx_buf[i] + HDR;
-		v->tx[i].cap = v->rx[i].cap = BUF_SIZE;
+		v->rx[i].cap = BUF_SIZE;
 	}
 	return v;
 }
@@ -138,9 +182,12 @@ static void vif_teardown(struct vif *v)
 {
 	struct xnf_stats st;
 
+	for (unsigned k = 1; k < v->ntapq; k++)
+		close(v->txq[k]->fd);
 	if (v->tap >= 0)
 		close(v->tap);
-	v->tap = -1;
+	v->tap = v->txq[0]->fd = -1;
+	v->ntapq = 0;
 	if (!v->dev || v->closing)
 		return;
 	xnf_get_stats(v->dev, &st);
@@ -215,7 +262,8 @@ static void vif_add(unsigned devid)
 		return;
 	vifs[nvifs++] = v;
 	/* The TAP's multicast list is ours to mirror (mcast_sync). */
-	struct xnf_config cfg = { .flags = XNF_CFG_MCAST_CONTROL };
+	struct xnf_config cfg = { .flags = XNF_CFG_MCAST_CONTROL,
+				  .max_queues = queues_opt };
 
 	if (offload)
 		cfg.rx_offloads = XNF_OFFLOAD_CSUM | XNF_OFFLOAD_GSO_TCPV4 |
@@ -227,7 +275,8 @@ static void vif_add(unsigned devid)
 	}
 	pick_name(v->ifname);
 	xnf_mac(v->dev, mac);
-	v->tap = xnf_tap_open(v->ifname, mac, xnf_mtu(v->dev), offload);
+	v->tap = v->txq[0]->fd = xnf_tap_open(v->ifname, mac, xnf_mtu(v->dev), offload);
+	v->ntapq = 1;
 	if (v->tap < 0) {
 		vif_teardown(v);
 		return;
@@ -316,40 +365,42 @@ static void on_vif_dir(const char *path, void *arg)
 
 /* ---- data pump -------------------------------------------------------------- */
 
-/* Hand frames read from the TAP to the ring; what does not fit waits. */
-static void flush_tx(struct vif *v)
+/* Hand frames read from TAP queue K to ring queue K; what does not fit
+ * waits. */
+static void flush_tx(struct vif *v, unsigned k)
 {
+	struct txq *q = v->txq[k];
 	int n;
 
-	if (v->tx_count == 0)
+	if (q->count == 0)
 		return;
-	n = xnf_send_burst(v->dev, &v->tx[v->tx_head], v->tx_count);
+	n = xnf_send_burst_queue(v->dev, k, &q->tx[q->head], q->count);
 	if (n < 0)
 		return;
-	v->tx_head += (unsigned)n;
-	v->tx_count -= (unsigned)n;
-	if (v->tx_count == 0)
-		v->tx_head = 0;
+	q->head += (unsigned)n;
+	q->count -= (unsigned)n;
+	if (q->count == 0)
+		q->head = 0;
 }
 
-/* One frame off the TAP into F (with offloads: its header into the
- * frame's offload fields). 1 read, 0 nothing there, -1 dropped. */
-static int tap_read(struct vif *v, unsigned i)
+/* One frame off TAP queue Q into its slot I (with offloads: its header
+ * into the frame's offload fields). 1 read, 0 nothing there, -1 dropped. */
+static int tap_read(struct txq *q, unsigned i)
 {
-	struct xnf_frame *f = &v->tx[i];
+	struct xnf_frame *f = &q->tx[i];
 	struct virtio_net_hdr h;
 	ssize_t len;
 
 	if (!offload) {
-		len = read(v->tap, f->data, BUF_SIZE);
+		len = read(q->fd, f->data, BUF_SIZE);
 		f->flags = f->gso_type = f->gso_size = 0;
 		f->len = len > 0 ? (uint32_t)len : 0;
 		return len > 0;
 	}
-	len = read(v->tap, v->tx_buf[i], HDR + BUF_SIZE);
+	len = read(q->fd, q->buf[i], HDR + BUF_SIZE);
 	if (len <= (ssize_t)HDR)
 		return len < 0 ? 0 : -1;
-	memcpy(&h, v->tx_buf[i], HDR);
+	memcpy(&h, q->buf[i], HDR);
 	f->len = (uint32_t)(len - (ssize_t)HDR);
 	return xnf_vnet_to_frame(&h, f) == 0 ? 1 : -1;
 }
@@ -369,23 +420,25 @@ static bool is_group_report(const struct xnf_frame *f)
 	       (d[20] == 0 || d[20] == 58);		/* hop-by-hop, ICMPv6 */
 }
 
-static void tap_to_ring(struct vif *v)
+static void tap_to_ring(struct vif *v, unsigned k)
 {
-	if (v->tx_count)
+	struct txq *q = v->txq[k];
+
+	if (q->count)
 		return;
-	for (int budget = BURST; budget > 0 && v->tx_count < BURST; budget--) {
-		int rc = tap_read(v, v->tx_count);
+	for (int budget = BURST; budget > 0 && q->count < BURST; budget--) {
+		int rc = tap_read(q, q->count);
 
 		if (rc == 0)
 			break;
 		if (rc < 0) {
 			v->tap_drops++;
 		} else {
-			v->mc_dirty |= is_group_report(&v->tx[v->tx_count]);
-			v->tx_count++;
+			v->mc_dirty |= is_group_report(&q->tx[q->count]);
+			q->count++;
 		}
 	}
-	flush_tx(v);
+	flush_tx(v, k);
 }
 
 /* A blank checksum the TAP cannot be asked to fill (no offloads, or a
@@ -406,8 +459,8 @@ static int csum_complete(struct vif *v, struct xnf_frame *f)
 	return -1;
 }
 
-/* One frame onto the TAP (with offloads: after its header). */
-static void tap_write(struct vif *v, unsigned i)
+/* One frame onto TAP queue FD (with offloads: after its header). */
+static void tap_write(struct vif *v, int fd, unsigned i)
 {
 	struct xnf_frame *f = &v->rx[i];
 	struct virtio_net_hdr h;
@@ -419,30 +472,60 @@ static void tap_write(struct vif *v, unsigned i)
 	    (csum_complete(v, f) < 0 || xnf_vnet_from_frame(f, &h) < 0))
 		return;
 	if (!offload) {
-		n = write(v->tap, f->data, f->len);
+		n = write(fd, f->data, f->len);
 	} else {
 		memcpy(v->rx_buf[i], &h, HDR);
 		want += (ssize_t)HDR;
-		n = write(v->tap, v->rx_buf[i], (size_t)want);
+		n = write(fd, v->rx_buf[i], (size_t)want);
 	}
 	if (n != want)
 		v->tap_drops++;
 }
 
-static void ring_to_tap(struct vif *v)
+/* Ring queue K's frames onto its TAP queue. */
+static void ring_to_tap(struct vif *v, unsigned k)
 {
-	int n = xnf_recv_burst(v->dev, v->rx, BURST);
+	int n = xnf_recv_burst_queue(v->dev, k, v->rx, BURST);
+	int fd = v->txq[k < v->ntapq ? k : 0]->fd;
 
 	for (int i = 0; i < n; i++)
-		tap_write(v, (unsigned)i);
+		tap_write(v, fd, (unsigned)i);
 }
 
-/* Once connected, let the kernel hand us what the backend takes. */
+/* One TAP queue per ring queue (IFF_MULTI_QUEUE): the kernel spreads the
+ * flows it sends over them, and what the backend steers to a ring queue
+ * enters the kernel on the matching TAP queue. A queue that cannot be
+ * attached leaves its ring fed by none (its frames still come in). */
+static void attach_queues(struct vif *v)
+{
+	unsigned want = xnf_queues(v->dev);
+
+	for (unsigned k = v->ntapq; k < want && k < MAX_QUEUES; k++) {
+		int fd = xnf_tap_attach_queue(v->ifname, offload);
+
+		if (fd < 0)
+			break;
+		if (!v->txq[k] && !(v->txq[k] = txq_new(fd))) {
+			close(fd);
+			break;
+		}
+		v->txq[k]->fd = fd;
+		v->txq[k]->head = v->txq[k]->count = 0;
+		v->ntapq = k + 1;
+	}
+	if (v->ntapq < want)
+		xnx_warn("vif %u (%s): %u of %u TAP queues", v->devid, v->ifname,
+			 v->ntapq, want);
+}
+
+/* Once connected: the TAP's queues, and let the kernel hand us what the
+ * backend takes. */
 static void set_tap_offload(struct vif *v)
 {
 	unsigned be = xnf_backend_offloads(v->dev), flags = 0;
 
 	v->offload_set = true;
+	attach_queues(v);
 	if (!offload)
 		return;
 	if (be & XNF_OFFLOAD_CSUM)
@@ -569,8 +652,10 @@ static void vif_service(struct vif *v)
 			return;
 		if (!v->offload_set && v->tap >= 0)
 			set_tap_offload(v);
-		ring_to_tap(v);
-		flush_tx(v);
+		for (unsigned k = 0; k < xnf_queues(v->dev); k++)
+			ring_to_tap(v, k);
+		for (unsigned k = 0; k < v->ntapq; k++)
+			flush_tx(v, k);
 		if (xnf_wait(v->dev, 0) != 1)
 			return;
 	}
@@ -603,8 +688,16 @@ static void reap(void)
 /* ---- main loop -------------------------------------------------------------- */
 
 enum { FD_SIG, FD_XS, FD_FIRST_VIF };
+/* Poll entries: two fixed, then per vif its device and its TAP queues. */
+#define NFDS (FD_FIRST_VIF + (1 + MAX_QUEUES) * MAX_VIFS)
 
-static int build_pollset(struct pollfd *p, int sigfd, struct vif **who)
+/* Whose a poll entry is: the vif, and its TAP queue (-1: the device). */
+struct slot {
+	struct vif *v;
+	int q;
+};
+
+static int build_pollset(struct pollfd *p, int sigfd, struct slot *who)
 {
 	int n = FD_FIRST_VIF;
 
@@ -615,28 +708,32 @@ static int build_pollset(struct pollfd *p, int sigfd, struct vif **who)
 
 		if (!v->dev)
 			continue;
-		who[n] = v;
+		who[n] = (struct slot){ v, -1 };
 		p[n++] = (struct pollfd){ .fd = xnf_fd(v->dev), .events = POLLIN };
-		/* Read the TAP only when the ring can take what we read. */
-		if (v->tap >= 0 && xnf_state(v->dev) == XNF_CONNECTED &&
-		    v->tx_count == 0 && xnf_tx_ready(v->dev)) {
-			who[n] = v;
-			p[n++] = (struct pollfd){ .fd = v->tap, .events = POLLIN };
+		if (v->tap < 0 || xnf_state(v->dev) != XNF_CONNECTED)
+			continue;
+		/* Read a TAP queue only when its ring can take what we read. */
+		for (unsigned k = 0; k < v->ntapq; k++) {
+			if (v->txq[k]->count || !xnf_tx_ready_queue(v->dev, k))
+				continue;
+			who[n] = (struct slot){ v, (int)k };
+			p[n++] = (struct pollfd){ .fd = v->txq[k]->fd, .events = POLLIN };
 		}
 	}
 	return n;
 }
 
-static void handle_ready(struct pollfd *p, int n, struct vif **who)
+static void handle_ready(struct pollfd *p, int n, struct slot *who)
 {
 	for (int i = FD_FIRST_VIF; i < n; i++) {
-		struct vif *v = who[i];
+		struct vif *v = who[i].v;
 
 		if (!v->dev)
 			continue;
-		if (p[i].fd == v->tap && p[i].revents)
-			tap_to_ring(v);
-		else if (p[i].fd != v->tap && (p[i].revents || v->busy))
+		/* A TAP queue closed meanwhile (teardown) has ntapq 0. */
+		if (who[i].q >= 0 && (unsigned)who[i].q < v->ntapq && p[i].revents)
+			tap_to_ring(v, (unsigned)who[i].q);
+		else if (who[i].q < 0 && (p[i].revents || v->busy))
 			vif_service(v);
 	}
 }
@@ -665,8 +762,8 @@ static int poll_timeout(void)
 
 static int run(int sigfd)
 {
-	struct pollfd p[FD_FIRST_VIF + 2 * MAX_VIFS];
-	struct vif *who[FD_FIRST_VIF + 2 * MAX_VIFS];
+	struct pollfd p[NFDS];
+	struct slot who[NFDS];
 
 	for (;;) {
 		int n = build_pollset(p, sigfd, who);
@@ -697,8 +794,8 @@ static int run(int sigfd)
 /* On the way out: close every vif, still giving each backend its time. */
 static void close_all(void)
 {
-	struct pollfd p[FD_FIRST_VIF + 2 * MAX_VIFS];
-	struct vif *who[FD_FIRST_VIF + 2 * MAX_VIFS];
+	struct pollfd p[NFDS];
+	struct slot who[NFDS];
 
 	for (unsigned i = 0; i < nvifs; i++)
 		vif_remove(i);
@@ -718,7 +815,8 @@ static void close_all(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xnetfront [--foreground] [--no-offload] [-v] [--help]\n"
+		"usage: xnetfront [--foreground] [--no-offload] [--queues N] [-v]\n"
+		"                 [--help]\n"
 		"\n"
 		"Xen network frontend for this domain: every vif under\n"
 		"/local/domain/<self>/device/vif becomes a TAP interface (eth0, eth1,\n"
@@ -729,6 +827,9 @@ static void usage(FILE *f)
 		"                    offload (by default both are used where the\n"
 		"                    backend offers them, as Linux netfront does;\n"
 		"                    --offload is accepted and means the default)\n"
+		"  -q, --queues N    ring pairs per vif, 1 to 8 (default: the CPUs\n"
+		"                    online, at most 8; fewer if the backend offers\n"
+		"                    fewer), each with its own TAP queue\n"
 		"  -v, --verbose     more log output (twice: debug)\n"
 		"  -h, --help        this text\n"
 		"\n"
@@ -786,17 +887,27 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "offload", no_argument, NULL, 'o' },
 		{ "no-offload", no_argument, NULL, 'n' },
+		{ "queues", required_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int foreground = 0, verbose = 0, c, sigfd, rc;
+	unsigned long nq;
 
-	while ((c = getopt_long(argc, argv, "fonvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fonq:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = 1; break;
 		case 'o': offload = true; break;
 		case 'n': offload = false; break;
+		case 'q':
+			if (xnx_parse_uint(optarg, 1, MAX_QUEUES, &nq) < 0) {
+				fprintf(stderr, "xnetfront: --queues '%s' is not a "
+					"number from 1 to %d\n", optarg, MAX_QUEUES);
+				return 2;
+			}
+			queues_opt = (unsigned)nq;
+			break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -805,6 +916,11 @@ int main(int argc, char **argv)
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (queues_opt == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		queues_opt = cpus < 1 ? 1 : cpus > MAX_QUEUES ? MAX_QUEUES : (unsigned)cpus;
 	}
 	xnx_log_open("xnetfront", 0, verbose > 1 ? XNX_LOG_DEBUG : XNX_LOG_INFO);
 	if (verbose == 0)
