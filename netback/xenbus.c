@@ -188,6 +188,7 @@ static struct xnb_vif *vif_new(struct xnb_backend *be, uint32_t domid, uint32_t 
 	vif->devid = devid;
 	vif->tap.fd = -1;
 	vif->state = XenbusStateInitialising;
+	vif->fe_logged = -1;
 	vif->online = true;
 	vif->max_queues = max_queues();
 	snprintf(vif->path, sizeof(vif->path), "%s/%u/%u", be->root, domid, devid);
@@ -498,7 +499,12 @@ void xnb_xenbus_frontend_event(struct xnb_vif *vif)
 	if (vif->dead)
 		return;
 	st = fe_state(vif, &gone);
-	xnx_debug("%s: frontend %s%s", vif->path, xnx_state_name(st), gone ? " (gone)" : "");
+	/* Watches fire for every key the frontend writes: log changes only. */
+	if ((int)st != vif->fe_logged) {
+		xnx_debug("%s: frontend %s%s", vif->path, xnx_state_name(st),
+			  gone ? " (gone)" : "");
+		vif->fe_logged = (int)st;
+	}
 	switch (st) {
 	case XenbusStateInitialising:
 		if (vif->state == XenbusStateClosed || vif->state == XenbusStateClosing) {

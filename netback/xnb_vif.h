@@ -79,6 +79,7 @@ struct xnb_vif {
 	char fe_path[96];	/* the frontend's directory */
 	char fe_state_path[104];
 	enum xenbus_state state;	/* ours, as last written */
+	int fe_logged;		/* frontend state last logged, -1 none */
 	bool online, hotplug_ok, hotplug_failed, watching_fe;
 	bool fe_seen;		/* the frontend's state node existed once */
 	bool failed;		/* fatal error: down until the frontend restarts */
