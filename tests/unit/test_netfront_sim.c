@@ -13,6 +13,7 @@
 #include <CUnit/Basic.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,88 @@ static void sim_multicast_join_leave(void)
 	CU_ASSERT_TRUE(dropped);
 }
 
+/* The key and table xnetfront sets (netfront/ctrl.c): Microsoft's RSS
+ * verification key, entry i naming queue i % queues. */
+static const uint8_t rss_key[40] = {
+	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+	0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+	0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+	0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+/* Toeplitz over IN: for each input bit set, XOR in the 32 key bits
+ * starting at that bit. */
+static uint32_t toeplitz(const uint8_t *in, size_t len)
+{
+	uint32_t h = 0;
+
+	for (size_t i = 0; i < len * 8; i++) {
+		uint32_t w = 0;
+
+		if (!(in[i / 8] & (0x80 >> (i % 8))))
+			continue;
+		for (size_t b = 0; b < 32; b++)
+			if (rss_key[(i + b) / 8] & (0x80 >> ((i + b) % 8)))
+				w |= 1u << (31 - b);
+		h ^= w;
+	}
+	return h;
+}
+
+/* The queue a TCP segment 198.18.0.1:SPORT → 198.18.0.2:9 goes to. */
+static unsigned tcp_queue(unsigned sport, unsigned nq)
+{
+	uint8_t in[12] = { 198, 18, 0, 1, 198, 18, 0, 2, (uint8_t)(sport >> 8),
+			   (uint8_t)sport, 0, 9 };
+
+	return (toeplitz(in, sizeof(in)) % 128) % nq;
+}
+
+/* Frames the backend put on queue Q of VIF. */
+static long long queue_rx(const char *vif, unsigned q)
+{
+	char cmd[400], out[32];
+
+	snprintf(cmd, sizeof(cmd), "%s stats %s | sed -n 's/^  queue %u: tx [0-9]* "
+		 "pkts [0-9]* B, rx \\([0-9]*\\) pkts.*/\\1/p'", xnet, vif, q);
+	return sh_out(out, sizeof(out), cmd) ? atoll(out) : -1;
+}
+
+/* With more than one queue, xnetfront sets Toeplitz over the control
+ * ring and the backend steers each flow from the host to the queue the
+ * hash names: 20 SYNs from a source port the hash gives queue Q land on
+ * G2's queue Q (the others see at most stray frames). */
+static void sim_flows_follow_the_hash(void)
+{
+	int nq;
+
+	CU_ASSERT_FATAL(guests());
+	nq = queues(v2);
+	if (nq < 2) {
+		fprintf(stderr, "\n  one queue (one CPU): nothing to steer\n");
+		return;
+	}
+	for (unsigned want = 0; want < 2; want++) {
+		long long before[2], after[2];
+		unsigned port = 40000;
+
+		while (tcp_queue(port, (unsigned)nq) != want)
+			port++;
+		for (unsigned q = 0; q < 2; q++)
+			before[q] = queue_rx(v2, q);
+		CU_ASSERT_EQUAL(sh("ip netns exec %s perl -MIO::Socket::INET -e "
+				   "'for (1..20) { IO::Socket::INET->new(PeerAddr => \"198.18.0.2\", "
+				   "PeerPort => 9, LocalPort => %u, ReuseAddr => 1, Proto => \"tcp\", "
+				   "Timeout => 1) }'", g1, port), 0);
+		for (unsigned q = 0; q < 2; q++)
+			after[q] = queue_rx(v2, q);
+		fprintf(stderr, "\n  port %u (queue %u): queue 0 +%lld, queue 1 +%lld",
+			port, want, after[0] - before[0], after[1] - before[1]);
+		CU_ASSERT(after[want] - before[want] >= 20);
+		CU_ASSERT(after[!want] - before[!want] < 20);
+	}
+}
+
 /* TCP both ways through the real backend, with GSO frames each way; the
  * vifs' static grants: added (GET_GREF_MAPPING_SIZE, ADD) and deleted
  * (DEL) with no request refused, as the backend logs at disconnect. */
@@ -297,6 +380,7 @@ int main(void)
 		return 2;
 	s = CU_add_suite("netfront_sim", suite_init, suite_clean);
 	CU_add_test(s, "sim_multicast_join_leave", sim_multicast_join_leave);
+	CU_add_test(s, "sim_flows_follow_the_hash", sim_flows_follow_the_hash);
 	/* Last: it stops the guests' xnetfronts. */
 	CU_add_test(s, "sim_iperf_gso_and_static_grants", sim_iperf_gso_and_static_grants);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
