@@ -1,8 +1,11 @@
 /*
  * xnetfront_main.c — the guest daemon: watches this domain's device/vif like
  * the kernel's xenbus frontend, turns each vif into a TAP (eth0, eth1, ...)
- * and pumps frames between the TAP and libxnetfront. A vif that goes away,
- * closes or breaks is torn down; the others carry on.
+ * and pumps frames between the TAP and libxnetfront from one poll loop: a
+ * TAP queue per ring queue, offloads mapped to the virtio-net header, the
+ * TAP's multicast list mirrored into the backend's filter, the backend's
+ * carrier onto the TAP. A vif that goes away, closes or breaks is torn
+ * down; the others carry on.
  */
 #include <errno.h>
 #include <getopt.h>
