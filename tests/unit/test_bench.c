@@ -2,7 +2,8 @@
  * test_bench.c — unit tests of the benchmark harness: statistics, placement
  * classification, the JSON writer (parsed back) and reader, comparisons
  * within one placement, a quick SPSC baseline run, and xnet-bench itself
- * (--quick --json, and cleanup of its namespaces when killed).
+ * (--quick --json, the full-stack figures in quick mode, and cleanup of its
+ * namespaces when killed and of its sims when done).
  */
 #include <CUnit/Basic.h>
 #include <dirent.h>
