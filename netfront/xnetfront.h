@@ -185,8 +185,9 @@ void xnf_mac(const struct xnf_dev *dev, uint8_t mac[6]);
 unsigned xnf_mtu(const struct xnf_dev *dev);
 void xnf_get_stats(const struct xnf_dev *dev, struct xnf_stats *out);
 
-/* Close: state Closing, wait (bounded, 5 s) for the backend to let go of
- * the pages, unshare them, unbind the channels, state Closed, free DEV.
+/* Close: while still connected, ask the backend to drop our static grants
+ * (control ring; up to 0.5 s), then state Closing, wait (bounded, 5 s) for
+ * the backend to let go of the pages, unshare them, unbind the channels, state Closed, free DEV.
  * Safe in every state, also after the vif was removed from xenstore.
  * Returns 0, or -1 with errno (EBUSY: the backend still maps pages; they
  * are left shared, and logged). DEV is freed either way. */
@@ -195,7 +196,9 @@ int xnf_close(struct xnf_dev *dev);
 /* Closing without blocking, for callers serving other devices meanwhile:
  * xnf_shutdown goes Closing (state XNF_CLOSED unless broken); keep polling
  * xnf_fd() with xnf_process() until xnf_released() is 1 or your own
- * deadline passes; then xnf_close() finishes without waiting. */
+ * deadline passes; then xnf_close() finishes without waiting. Connected
+ * with static grants, xnf_shutdown first waits (up to 0.5 s) for the
+ * backend to drop them, as xnf_close does. */
 int xnf_shutdown(struct xnf_dev *dev);
 /* 1 once the backend has let go of our pages (Closing, Closed, gone, or its
  * channel closed), else 0. */
