@@ -14,12 +14,17 @@
  * Closing, Closed, Initialising and renegotiates through the handshake.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "xnb_recover.h"
 #include "xnx_log.h"
+
+/* How long a dying previous instance may take to let go of a TAP. */
+#define OLD_TAP_WAIT_MS 2000
 
 /* Does the device's frontend still exist (its state node readable)? A
  * device whose guest died while we were away is the toolstack's to remove,
@@ -84,6 +89,25 @@ int xnb_recover_attach(struct xnb_vif *vif)
 	return 0;
 }
 
+/* The previous instance's TAP goes away as its process finishes exiting,
+ * which may be just after we started: wait for it (bounded) rather than
+ * refuse the name as another backend's. */
+static void wait_old_tap(struct xs_handle *xs, const char *path, uint32_t domid,
+			 uint32_t devid)
+{
+	char *s = xnx_xs_read(xs, XBT_NULL, path, "vifname");
+	char name[IFNAMSIZ];
+	struct timespec ms10 = { .tv_nsec = 10000000L };
+
+	if (s && *s)
+		snprintf(name, sizeof(name), "%s", s);
+	else
+		snprintf(name, sizeof(name), "vif%u.%u", domid, devid);
+	free(s);
+	for (int t = 0; t < OLD_TAP_WAIT_MS && if_nametoindex(name) != 0; t += 10)
+		nanosleep(&ms10, NULL);
+}
+
 /* Probe one device again: Initialising, then probe (which may connect at
  * once to a frontend that is still Connected), then reattach. */
 static void recover_one(struct xnb_backend *be, uint32_t domid, uint32_t devid,
@@ -98,6 +122,7 @@ static void recover_one(struct xnb_backend *be, uint32_t domid, uint32_t devid,
 		return;
 	}
 	xnx_info("%s: left by a previous instance; probing it again", path);
+	wait_old_tap(be->xs, path, domid, devid);
 	xnb_xenbus_backend_event(be, domid, devid);
 	vif = xnb_backend_find(be, domid, devid);
 	if (!vif) {

@@ -17,7 +17,16 @@ XNET="$BIN/xnet"
 export XNET_SIM_DIR="$(mktemp -d /tmp/xnet-faults.XXXXXX)"
 TAG=$(( $$ % 100000 ))
 G1=xhf1-$TAG G2=xhf2-$TAG BR=xhfbr$TAG
-fail() { echo "FAIL: $*" >&2; tail -n 20 "$XNET_SIM_DIR"/*.log >&2 2>/dev/null || true; exit 1; }
+fail() {
+	echo "FAIL: $*" >&2
+	{
+		tail -n 60 "$XNET_SIM_DIR"/*.log
+		ip -br link | grep "hf$TAG"
+		"$XNET" vif list
+		for g in "$G1" "$G2"; do in_ns "$g" ip -br addr; done
+	} >&2 2>/dev/null || true
+	exit 1
+}
 
 cleanup() {
 	set +e
@@ -52,6 +61,13 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 not_spinning() {
 	a=$(cpu_ticks "$1"); sleep 1; b=$(cpu_ticks "$1")
 	[ $((b - a)) -lt 50 ]
+}
+
+# kill -9 the xnetfront of guest G and wait until its TAP is gone (else a
+# new eth0 could be confused with the dying one).
+kill_front() {
+	kill -9 "$(front_pid "$1")" 2>/dev/null || true
+	wait_for 10 sh -c "! ip netns exec '$1' ip link show eth0" || fail "$1: eth0 outlived its xnetfront"
 }
 
 # Start xnetfront again in guest G, as `xnet domain create` does.
@@ -99,8 +115,7 @@ ping_ok >/dev/null 2>&1 || fail "traffic after xnet-hotplugd restart"
 echo "faults: xnet-hotplugd killed and restarted, traffic kept"
 
 # 2. xnetfront of G2
-fp=$(front_pid "$G2")
-kill -9 "$fp"
+kill_front "$G2"
 alive "$(pid_of xnetback)" || fail "xnetback died with an xnetfront"
 restart_front "$G2"
 readdress "$G2" 2
@@ -115,7 +130,9 @@ alive "$(front_pid "$G1")" || fail "xnetfront died with xnetback"
 "$XNET" sim up >/dev/null
 nb2=$(pid_of xnetback)
 [ -n "$nb2" ] && [ "$nb2" != "$nb" ] || fail "xnet sim up did not restart xnetback"
-wait_for 20 ip link show "hf${TAG}g1" || fail "restarted xnetback did not recreate hf${TAG}g1"
+for i in 1 2; do
+	wait_for 20 ip link show "hf${TAG}g$i" || fail "restarted xnetback did not recreate hf${TAG}g$i"
+done
 grep -q "left by a previous instance" "$XNET_SIM_DIR/xnetback.log" ||
 	fail "restarted xnetback did not recover the vifs"
 # A vif's bridge port went with the old TAP: the hotplug script runs again
@@ -127,7 +144,7 @@ done
 if ! wait_for 10 ping_ok; then
 	# xnetfront gives a vif up when its backend's channel closes: restart it.
 	for g in "$G1" "$G2"; do
-		kill -9 "$(front_pid "$g")" 2>/dev/null || true
+		kill_front "$g"
 		restart_front "$g"
 	done
 	readdress "$G1" 1
