@@ -124,7 +124,10 @@ static int backend_keys(const struct add_arg *a, const struct paths *p,
 	ADD("frontend-id", "%u", a->domid);
 	ADD("online", "1");
 	ADD("state", "%d", XenbusStateInitialising);
-	ADD("script", "%s", xnt_vifspec_has(vs, XNT_VK_SCRIPT) ? vs->script : "vif-bridge");
+	ADD("script", "%s", xnt_vifspec_has(vs, XNT_VK_SCRIPT) ? vs->script
+	    /* a physical link or a device pool: the guest goes out through it */
+	    : xnt_vifspec_has(vs, XNT_VK_POOL) || xnt_vifspec_has(vs, XNT_VK_NIC) ? "vif-vnic"
+	    : "vif-bridge");
 	if (xnt_vifspec_has(vs, XNT_VK_VIFNAME))
 		ADD("vifname", "%s", vs->vifname);
 	ADD("mac", "%s", a->mac);

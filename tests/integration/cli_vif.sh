@@ -109,6 +109,7 @@ ok "defaults: next devid, 00:16:3e MAC, vif-bridge, xenbr0, mtu"
 be7=/local/domain/0/backend/vif/$id/7
 key "$be7/nic" "$(cat /sys/class/net/lo/ifindex)"
 key "$be7/mode" vepa
+key "$be7/script" vif-vnic
 key "$be7/vlan" 12
 key "$be7/pool" p1
 key "$be7/gatewaydev" lo

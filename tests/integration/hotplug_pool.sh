@@ -64,7 +64,8 @@ be() { echo "/local/domain/0/backend/vif/$1/0"; }
 
 # attach NAME DOMID MAC N — its vif 0 from the pool; waits for the result.
 attach() {
-	"$XNET" vif attach "$1" "script=vif-vnic,pool=$POOL,mac=$3,vifname=xo$4v$$" >/dev/null
+	# No script key: pool= alone picks vif-vnic.
+	"$XNET" vif attach "$1" "pool=$POOL,mac=$3,vifname=xo$4v$$" >/dev/null
 	wait_for 20 has_status "$(be "$2")" || fail "$1: no hotplug-status"
 }
 detach() { "$XNET" vif detach "$1" 0 >/dev/null; }
