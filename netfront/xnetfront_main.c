@@ -87,6 +87,11 @@ static bool rescan_needed;
 /* Checksum offload and GSO, as Linux netfront advertises them by default;
  * --no-offload turns them off. */
 static bool offload = true;
+/* --multicast-control: ask the backend to filter multicast by the TAP's
+ * groups. Off by default, as Linux netfront never asks: a filtering
+ * backend drops (and counts) the host's frames to groups the guest did
+ * not join, which the guest kernel would drop anyway. */
+static bool mcast_control;
 /* Queues asked for per vif: the CPUs online (at most 8), or --queues. */
 static unsigned queues_opt;
 /* Junk under device/vif is seen again at every rescan: say it rarely. */
@@ -265,7 +270,7 @@ static void vif_add(unsigned devid)
 		return;
 	vifs[nvifs++] = v;
 	/* The TAP's multicast list is ours to mirror (mcast_sync). */
-	struct xnf_config cfg = { .flags = XNF_CFG_MCAST_CONTROL,
+	struct xnf_config cfg = { .flags = mcast_control ? XNF_CFG_MCAST_CONTROL : 0,
 				  .max_queues = queues_opt };
 
 	if (offload)
@@ -818,8 +823,8 @@ static void close_all(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xnetfront [--foreground] [--no-offload] [--queues N] [-v]\n"
-		"                 [--help]\n"
+		"usage: xnetfront [--foreground] [--no-offload] [--queues N]\n"
+		"                 [--multicast-control] [-v] [--help]\n"
 		"\n"
 		"Xen network frontend for this domain: every vif under\n"
 		"/local/domain/<self>/device/vif becomes a TAP interface (eth0, eth1,\n"
@@ -833,6 +838,10 @@ static void usage(FILE *f)
 		"  -q, --queues N    ring pairs per vif, 1 to 8 (default: the CPUs\n"
 		"                    online, at most 8; fewer if the backend offers\n"
 		"                    fewer), each with its own TAP queue\n"
+		"  -m, --multicast-control\n"
+		"                    where the backend offers it, have it deliver\n"
+		"                    only the multicast groups the interface joined\n"
+		"                    (off by default, as in Linux netfront)\n"
 		"  -v, --verbose     more log output (twice: debug)\n"
 		"  -h, --help        this text\n"
 		"\n"
@@ -891,6 +900,7 @@ int main(int argc, char **argv)
 		{ "offload", no_argument, NULL, 'o' },
 		{ "no-offload", no_argument, NULL, 'n' },
 		{ "queues", required_argument, NULL, 'q' },
+		{ "multicast-control", no_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -898,11 +908,12 @@ int main(int argc, char **argv)
 	int foreground = 0, verbose = 0, c, sigfd, rc;
 	unsigned long nq;
 
-	while ((c = getopt_long(argc, argv, "fonq:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fonq:mvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = 1; break;
 		case 'o': offload = true; break;
 		case 'n': offload = false; break;
+		case 'm': mcast_control = true; break;
 		case 'q':
 			if (xnx_parse_uint(optarg, 1, MAX_QUEUES, &nq) < 0) {
 				fprintf(stderr, "xnetfront: --queues '%s' is not a "
