@@ -80,7 +80,7 @@ int xnf_l4_locate(const uint8_t *f, size_t len, unsigned *l4_off, uint8_t *proto
 			return -EINVAL;
 		*proto = f[off + 6];
 		*l4_off = off + 40;
-		if (ipv6_skip_ext(f, len, l4_off, proto) < 0)
+		if (ipv6_skip_ext(f, len, l4_off, proto) < 0 || *l4_off > len)
 			return -EINVAL;
 	} else {
 		return -EINVAL;
