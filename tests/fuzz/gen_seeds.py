@@ -335,6 +335,29 @@ def netback_policy():
           vnet_hdr() + eth(0x0800, ipv4([10, 0, 0, 1], 6, bytes(20))))
 
 
+def ipv6(nh, payload, src=bytes(15) + b"\x01"):
+    return struct.pack(">IHBB", 6 << 28, len(payload), nh, 64) + src + bytes(15) + b"\x02" + payload
+
+
+def netfront_vnet():
+    # u8 flags | gso << 4, u16 gso_size, virtio-net header, frame
+    tcp = struct.pack(">HHIIBBHHH", 1234, 80, 1, 0, 5 << 4, 0x18, 65535, 0, 0)
+    udp = struct.pack(">HHHH", 5353, 5353, 8 + 4, 0) + b"abcd"
+    write("netfront_vnet", "tcp4_blank", struct.pack("<BH", 1, 0) + vnet_hdr() +
+          eth(0x0800, ipv4([10, 0, 0, 1], 6, tcp + b"x" * 40)))
+    write("netfront_vnet", "tcp4_gso", struct.pack("<BH", 0x11, 1448) + vnet_hdr(1, 1, 54, 1448) +
+          eth(0x0800, ipv4([10, 0, 0, 1], 6, tcp + b"x" * 3000)))
+    hop = bytes([17, 0]) + bytes(6)
+    write("netfront_vnet", "udp6_hop_by_hop", struct.pack("<BH", 1, 0) + vnet_hdr() +
+          eth(0x86dd, ipv6(0, hop + udp)))
+    write("netfront_vnet", "vlan_udp4", struct.pack("<BH", 1, 0) + vnet_hdr() +
+          eth(0x8100, struct.pack(">HH", 5, 0x0800) + ipv4([10, 0, 0, 1], 17, udp)))
+    # a hop-by-hop header claiming 2 KiB: the L4 header would be past the end
+    long_hop = bytes([6, 255]) + bytes(6)
+    write("netfront_vnet", "ipv6_ext_past_end", struct.pack("<BH", 1, 0) + vnet_hdr() +
+          eth(0x86dd, ipv6(0, long_hop + tcp)))
+
+
 if __name__ == "__main__":
     netback_tx()
     netback_extra()
@@ -345,3 +368,4 @@ if __name__ == "__main__":
     netback_ctrl()
     netback_rx()
     netback_policy()
+    netfront_vnet()
