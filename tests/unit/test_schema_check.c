@@ -287,7 +287,7 @@ static const struct vcase {
 	{ "nic by name", 4, 4, 0, { { SET, BE "/nic", "eth0" } }, 1,
 	  XSC_V_VALUE, BE "/nic", "not a decimal number (link id)" },
 	{ "unknown mode", 4, 4, 0, { { SET, BE "/mode", "nat" } }, 1,
-	  XSC_V_VALUE, BE "/mode", "not one of bridge,route,vnic,openvswitch" },
+	  XSC_V_VALUE, BE "/mode", "not one of bridge,vepa,private,passthru" },
 	{ "vlan out of range", 4, 4, 0, { { SET, BE "/vlan", "4095" } }, 1,
 	  XSC_V_VALUE, BE "/vlan", "out of range 1..4094" },
 	{ "queue dir with a value", 4, 4, L_MQ, { { SET, FE "/queue-1", "x" } }, 1,
