@@ -16,7 +16,10 @@
  *             receiving bursts of 32 frames as fast as the ring allows.
  * They and the parent share one page of counters and commands. A run
  * turns the traffic on, lets it settle, counts what the receiving side
- * got over duration_s, and turns it off.
+ * got over duration_s, and turns it off. The 1-queue and the 2-queue
+ * figures each have a setup of their own (sim, helpers, vif); with two
+ * queues the frontend sends on both in turn, and the backend's source
+ * feeds both.
  *
  * The hook we lack: xnetback has no way to give a vif another struct
  * xnb_io than the TAP's, so the backend helper swaps tap_write/tap_read
@@ -66,13 +69,23 @@ struct ring_shm {
 	atomic_int fe_up;		/* frontend: connected */
 	atomic_uint offloads;		/* frontend: xnf_backend_offloads() */
 	atomic_int err;			/* a helper failed: -errno */
+	int queues;			/* parent: the queues to ask for */
+	char dom[32];			/* parent: the guest's name */
+	atomic_uint nq;			/* frontend: xnf_queues() once connected */
 	_Alignas(64) atomic_uint_fast64_t packets, bytes;	/* the receiving side */
 };
 
+/* One setup per queue count: its own sim, helpers and vif. */
+struct ring {
+	int state;			/* 0 not tried, 1 up, <0 failed */
+	struct ring_shm *shm;
+	char dir[64], dom[32];
+	pid_t be, fe;
+};
+static struct ring rings[2];
+/* The page in use: in a helper its own ring's, in the parent the ring of
+ * the current run. */
 static struct ring_shm *shm;
-static int ring_state;			/* 0 not tried, 1 up, <0 failed */
-static char ring_dir[64], dom_name[32];
-static pid_t be_pid, fe_pid;
 
 /* ---- frames ------------------------------------------------------------------ */
 
@@ -275,7 +288,7 @@ static int backend_main(void)
 
 	if (unshare(CLONE_NEWNET) < 0)
 		return -errno;
-	if (xnx_sim_domain_create(dom_name, 0, &domid) < 0)
+	if (xnx_sim_domain_create(shm->dom, 0, &domid) < 0)
 		return -errno;
 	if ((r = xnb_backend_open(&be)) < 0)
 		return r;
@@ -323,8 +336,12 @@ static void send_some(struct xnf_dev *dev, struct xnf_frame *f, uint8_t *buf, ui
 			}
 		*built = shm->size;
 	}
-	if (xnf_send_burst(dev, f, BURST) < BURST)
-		xnf_wait(dev, IDLE_MS);
+	/* One burst per queue in turn; wait only when every ring is full. */
+	for (unsigned q = 0, nq = xnf_queues(dev), full = 0; q < nq; q++) {
+		full += xnf_send_burst_queue(dev, q, f, BURST) < BURST;
+		if (q == nq - 1 && full == nq)
+			xnf_wait(dev, IDLE_MS);
+	}
 }
 
 static void recv_some(struct xnf_dev *dev, struct xnf_frame *f)
@@ -345,7 +362,8 @@ static void recv_some(struct xnf_dev *dev, struct xnf_frame *f)
 static int frontend_main(void)
 {
 	struct xnf_config cfg = { .rx_offloads = XNF_OFFLOAD_CSUM | XNF_OFFLOAD_GSO_TCPV4 |
-						 XNF_OFFLOAD_GSO_TCPV6 };
+						 XNF_OFFLOAD_GSO_TCPV6,
+				  .max_queues = (unsigned)shm->queues };
 	struct xnf_frame tx[BURST], rx[BURST];
 	uint8_t *txbuf = malloc(FRAME_MAX), *rxbuf = malloc((size_t)BURST * FRAME_MAX);
 	char id[16];
@@ -361,6 +379,7 @@ static int frontend_main(void)
 	if (!dev || xnf_wait_connected(dev, SETUP_TIMEOUT_S * 1000) < 0)
 		return -errno;
 	atomic_store(&shm->offloads, xnf_backend_offloads(dev));
+	atomic_store(&shm->nq, xnf_queues(dev));
 	atomic_store(&shm->fe_up, 1);
 	for (int i = 0; i < BURST; i++)
 		rx[i] = (struct xnf_frame){ .data = rxbuf + (size_t)i * FRAME_MAX, .cap = FRAME_MAX };
@@ -405,20 +424,20 @@ static pid_t helper(int cpu, int (*fn)(void))
 }
 
 /* Does a unix socket of TYPE answer at DIR/NAME? */
-static bool answers(const char *name, int type)
+static bool answers(const struct ring *r, const char *name, int type)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 	bool ok;
 
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", ring_dir, name);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", r->dir, name);
 	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
 	if (fd >= 0)
 		close(fd);
 	return ok;
 }
 
-static int start_sim(void)
+static int start_sim(struct ring *R)
 {
 	char simd[4096];
 	double end = xbench_now() + 10;
@@ -426,15 +445,17 @@ static int start_sim(void)
 
 	if (xsim_prog("xnet-simd", simd, sizeof(simd)) < 0)
 		return -ENOENT;
-	snprintf(ring_dir, sizeof(ring_dir), XRING_DIR_PREFIX "%d.XXXXXX", (int)getpid());
-	if (!mkdtemp(ring_dir))
+	snprintf(R->dir, sizeof(R->dir), XRING_DIR_PREFIX "%d.%dqXXXXXX", (int)getpid(),
+		 shm->queues);
+	if (!mkdtemp(R->dir))
 		return -errno;
-	if (xbench_on_cleanup_cmd((char *[]){ "rm", "-rf", ring_dir, NULL }) < 0)
+	if (xbench_on_cleanup_cmd((char *[]){ "rm", "-rf", R->dir, NULL }) < 0)
 		return -ENOSPC;
-	pid = xbench_spawn((char *[]){ simd, "--foreground", "--dir", ring_dir, NULL }, NULL);
+	pid = xbench_spawn((char *[]){ simd, "--foreground", "--dir", R->dir, NULL }, NULL);
 	if (pid < 0)
 		return pid;
-	while (!(answers("xenstored.sock", SOCK_STREAM) && answers("simd.sock", SOCK_SEQPACKET)))
+	while (!(answers(R, "xenstored.sock", SOCK_STREAM) &&
+		 answers(R, "simd.sock", SOCK_SEQPACKET)))
 		if (xbench_now() > end)
 			return -ETIMEDOUT;
 		else
@@ -454,7 +475,7 @@ static int wait_value(atomic_uint *v, double timeout_s)
 	return 0;
 }
 
-static int ring_setup(const struct xbench_opts *o)
+static int ring_setup(const struct xbench_opts *o, struct ring *R, int queues)
 {
 	char xnet[4096], env[200];
 	int r;
@@ -464,22 +485,27 @@ static int ring_setup(const struct xbench_opts *o)
 	if (xsim_prog("xnet", xnet, sizeof(xnet)) < 0)
 		return -ENOENT;
 	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shm == MAP_FAILED)
+	if (shm == MAP_FAILED) {
+		shm = NULL;
 		return -errno;
-	if ((r = start_sim()) < 0)
+	}
+	R->shm = shm;
+	shm->queues = queues;
+	if ((r = start_sim(R)) < 0)
 		return r;
-	snprintf(dom_name, sizeof(dom_name), "xbring%d", (int)getpid());
+	snprintf(R->dom, sizeof(R->dom), "xbring%dq%d", (int)getpid(), queues);
+	memcpy(shm->dom, R->dom, sizeof(shm->dom));
 	/* The helpers inherit the sim's directory; we keep ours clean. */
-	setenv("XNET_SIM_DIR", ring_dir, 1);
-	be_pid = helper(o->cpu[0], backend_main);
-	fe_pid = helper(o->cpu[1], frontend_main);
+	setenv("XNET_SIM_DIR", R->dir, 1);
+	R->be = helper(o->cpu[0], backend_main);
+	R->fe = helper(o->cpu[1], frontend_main);
 	unsetenv("XNET_SIM_DIR");
-	if (be_pid < 0 || fe_pid < 0)
+	if (R->be < 0 || R->fe < 0)
 		return -ECHILD;
 	if ((r = wait_value(&shm->domid, SETUP_TIMEOUT_S)) < 0)
 		return r;
-	snprintf(env, sizeof(env), "XNET_SIM_DIR=%s", ring_dir);
-	r = xbench_cmd((char *[]){ "env", env, xnet, "vif", "attach", dom_name,
+	snprintf(env, sizeof(env), "XNET_SIM_DIR=%s", R->dir);
+	r = xbench_cmd((char *[]){ "env", env, xnet, "vif", "attach", R->dom,
 				   "mac=00:16:3e:5d:00:01,devid=0", NULL }, 30, NULL);
 	if (r != 0)
 		return r < 0 ? r : -EIO;
@@ -490,14 +516,19 @@ static int ring_setup(const struct xbench_opts *o)
 	return 0;
 }
 
-static int ring_up(const struct xbench_opts *o)
+/* The setup for Q queues (1 or 2), made on first use; its page becomes
+ * the current one. */
+static int ring_up(const struct xbench_opts *o, int q)
 {
-	if (ring_state == 0) {
-		int r = ring_setup(o);
+	struct ring *R = &rings[q > 1];
 
-		ring_state = r < 0 ? r : 1;
+	if (R->state == 0) {
+		int r = ring_setup(o, R, q > 1 ? 2 : 1);
+
+		R->state = r < 0 ? r : 1;
 	}
-	return ring_state < 0 ? ring_state : 0;
+	shm = R->shm;
+	return R->state < 0 ? R->state : 0;
 }
 
 int xbench_ring_probe(const struct xbench_opts *o, const struct xbench_case *c,
@@ -505,18 +536,20 @@ int xbench_ring_probe(const struct xbench_opts *o, const struct xbench_case *c,
 {
 	int r;
 
-	if (c->queues > 1) {
-		*why = "libxnetfront negotiates one queue (multi-queue-num-queues=1)";
-		return -ENOTSUP;
-	}
 	if (geteuid() != 0) {
 		*why = "needs root (a network namespace for the backend's TAP)";
 		return -EPERM;
 	}
+	if (c->queues <= 1 && !is_gso(c->size))
+		return 0;
+	if ((r = ring_up(o, c->queues)) < 0)
+		return r;
+	if (atomic_load(&shm->nq) != (unsigned)c->queues) {
+		*why = "the backend offered fewer queues than the figure needs";
+		return -ENOTSUP;
+	}
 	if (!is_gso(c->size))
 		return 0;
-	if ((r = ring_up(o)) < 0)
-		return r;
 	if (!(atomic_load(&shm->offloads) & XNF_OFFLOAD_GSO_TCPV4)) {
 		*why = "the backend does not offer TCPv4 GSO";
 		return -ENOTSUP;
@@ -537,7 +570,8 @@ int xbench_ring_run(const struct xbench_opts *o, const struct xbench_case *c, do
 	struct xbench_cpu cpu;
 	uint64_t p0, p1, b0, b1;
 	double t0, t1, cycles = NAN, settle = fmin(0.2, o->duration_s / 4);
-	int r = ring_up(o);
+	struct ring *R = &rings[c->queues > 1];
+	int r = ring_up(o, c->queues);
 
 	if (r < 0)
 		return r;
@@ -549,7 +583,7 @@ int xbench_ring_run(const struct xbench_opts *o, const struct xbench_case *c, do
 	while (atomic_load(&shm->packets) == p0 && xbench_now() < t0 + 5 && !atomic_load(&shm->err))
 		usleep(1000);
 	usleep((useconds_t)(settle * 1e6));
-	r = xbench_cpu_start(&cpu, (pid_t[]){ be_pid, fe_pid }, 2);
+	r = xbench_cpu_start(&cpu, (pid_t[]){ R->be, R->fe }, 2);
 	snap(&t0, &p0, &b0);
 	usleep((useconds_t)(o->duration_s * 1e6));
 	snap(&t1, &p1, &b1);
@@ -569,7 +603,9 @@ int xbench_ring_run(const struct xbench_opts *o, const struct xbench_case *c, do
 	return 0;
 }
 
-pid_t xbench_ring_pid(int backend)
+pid_t xbench_ring_pid(int queues, int backend)
 {
-	return ring_state == 1 ? (backend ? be_pid : fe_pid) : -1;
+	const struct ring *R = &rings[queues > 1];
+
+	return R->state == 1 ? (backend ? R->be : R->fe) : -1;
 }

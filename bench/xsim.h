@@ -87,7 +87,8 @@ int xbench_ctl_mem(const struct xbench_opts *o, const struct xbench_case *c, dou
 int xbench_ring_probe(const struct xbench_opts *o, const struct xbench_case *c,
 		      const char **why);
 int xbench_ring_run(const struct xbench_opts *o, const struct xbench_case *c, double *value);
-/* The backend (BACKEND 1) or frontend helper once up, else -1. */
-pid_t xbench_ring_pid(int backend);
+/* The backend (BACKEND 1) or frontend helper of the QUEUES setup once up,
+ * else -1. */
+pid_t xbench_ring_pid(int queues, int backend);
 
 #endif
