@@ -156,7 +156,7 @@ ok "attached again in the other order: each vif gets the device it had"
 for g in "$G1" "$G2" "$G3"; do "$XNET" domain destroy "$g" >/dev/null; done
 wait_for 10 mac_is "$ID1" "$MAC1" || fail "$D1's MAC not restored at destroy"
 wait_for 10 mac_is "$ID2" "$MAC2" || fail "$D2's MAC not restored at destroy"
-[ "$(owner_files)" = 0 ] || fail "devices still handed out after destroy"
+wait_for 10 none_out || fail "devices still handed out after destroy"
 
 # ---- a bad pool name --------------------------------------------------------
 I3=$(domain "$G3")
