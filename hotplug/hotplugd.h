@@ -29,7 +29,8 @@ struct xhp_dev {
 	unsigned domid, devid;
 	char path[128];		/* backend directory */
 	char ifname[32];	/* vif<domid>.<devid> or vifname */
-	unsigned ifindex;	/* its link id once online ran: survives a rename */
+	unsigned ifindex;	/* its link id (XNET_VIF_LINKID), from when it came up:
+				 * survives a rename */
 	char script[4096];	/* resolved path */
 	char netdev[32];	/* gatewaydev, or empty */
 	enum xhp_phase phase;
