@@ -1186,6 +1186,32 @@ static void guest_until_broken(unsigned devid)
 	_exit(0);
 }
 
+/* A backend that does not know the control ring (no feature-ctrl-ring):
+ * no ctrl-ring-ref / event-channel-ctrl keys (back_connect checks), and
+ * every bounce page in use from the start. */
+static void dev_ctrl_not_offered(void)
+{
+	unsigned devid = add_vif(false);
+	struct back b;
+	uint8_t a[60];
+	pid_t pid;
+
+	expect_taken = 200;
+	pid = spawn(guest_ctrl, devid);
+	CU_ASSERT_FATAL(pid > 0);
+	if (!back_connect(&b, false)) {
+		back_abort(&b, pid);
+		return;
+	}
+	frame(a, sizeof(a), 4);
+	back_give_rx(&b, a, sizeof(a));
+	back_push_rx(&b);
+	back_take_n(&b, 200, NULL);
+	CU_ASSERT_TRUE(wait_state(fe, S(Closing) | S(Closed)));
+	back_close(&b, false);
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
 /* A control response that answers nothing outstanding breaks the device. */
 static void dev_ctrl_bad_response_breaks_device(void)
 {
@@ -1932,6 +1958,7 @@ int main(void)
 	CU_add_test(s, "dev_garbage_backend_values", dev_garbage_backend_values);
 	CU_add_test(s, "dev_ctrl_static_grants", dev_ctrl_static_grants);
 	CU_add_test(s, "dev_ctrl_static_grants_refused", dev_ctrl_static_grants_refused);
+	CU_add_test(s, "dev_ctrl_not_offered", dev_ctrl_not_offered);
 	CU_add_test(s, "dev_ctrl_bad_response_breaks_device",
 		    dev_ctrl_bad_response_breaks_device);
 	CU_add_test(s, "dev_mcast_control_table", dev_mcast_control_table);
