@@ -171,6 +171,9 @@ static void l4_locate_walks_extensions(void)
 	CU_ASSERT_EQUAL(xnf_l4_locate(f, sizeof(f), &off, &proto), 0);
 	CU_ASSERT_EQUAL(off, 78);
 	CU_ASSERT_EQUAL(proto, 17);
+	f[71] = 255;				/* 2 KiB: ends past the frame */
+	CU_ASSERT_EQUAL(xnf_l4_locate(f, sizeof(f), &off, &proto), -EINVAL);
+	f[71] = 0;
 	f[70] = 44;				/* → fragment header */
 	CU_ASSERT_EQUAL(xnf_l4_locate(f, sizeof(f), &off, &proto), -EINVAL);
 	CU_ASSERT_EQUAL(xnf_l4_locate(f, 60, &off, &proto), -EINVAL);
