@@ -95,8 +95,9 @@ hotplug_script() {
 # scenario_missing N: why scenario N cannot run, or nothing.
 scenario_missing() {
 	case $1 in
-	1) { prog xnetback && prog xnet-hotplugd && hotplug_script vif-bridge >/dev/null; } ||
-		echo "xnetback/xnet-hotplugd not built" ;;
+	1) { prog xnetback && prog xnet-hotplugd && prog xnet-linkid &&
+		hotplug_script vif-bridge >/dev/null; } ||
+		echo "xnetback/xnet-hotplugd/xnet-linkid not built" ;;
 	2) prog xnetfront || echo "xnetfront not built" ;;
 	esac
 }
@@ -141,13 +142,14 @@ build_dom0() {
 	mkdir -p "$t/etc/xen/scripts" "$t/boot"
 	install -m 755 "$HERE/vif-xnet-test" "$t/etc/xen/scripts/vif-xnet-test"
 	# The project's scripts go where libxl's script= names point.
-	for s in vif-bridge vif-route vif-vnic vif-openvswitch vif-common.sh; do
+	for s in vif-bridge vif-route vif-vnic vif-openvswitch vif-common.sh vif-pool.sh; do
 		f=$(hotplug_script "$s") && install -m 755 "$f" "$t/etc/xen/scripts/$s"
 	done
 	# A driver domain's own bash and ip (the scripts need both).
 	ird_elf "$t" "$XEN_ROOT/bin/bash" bin/bash &&
 		ird_elf "$t" "$XEN_ROOT/bin/ip" usr/sbin/ip || return 1
-	for p in xnetback xnet-hotplugd xnet; do
+	# The scripts resolve link ids with xnet-linkid (found on PATH).
+	for p in xnetback xnet-hotplugd xnet xnet-linkid; do
 		if prog "$p"; then
 			ird_elf "$t" "$XNET_BIN/$p" "usr/bin/$p" || return 1
 		fi
