@@ -5,6 +5,8 @@
 # detach closes cleanly (the backend reaches Closed: no forced removal);
 # domain destroy and sim down leave no namespace, interface or process.
 set -u
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 BIN=${XNET_BIN:-$PWD/build/bin}
 T=$(mktemp -d /tmp/xnet-cli-guests.XXXXXX)
 export XNET_SIM_DIR="$T/sim" XNET_BIN="$BIN"
@@ -15,28 +17,10 @@ BR=xtgb$$
 V1=xtg${$}a
 V2=xtg${$}b
 
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$XNET_SIM_DIR"/*.log; do
-		[ -f "$f" ] && { echo "== $f" >&2; tail -20 "$f" >&2; }
-	done
-	exit 1
-}
-ok() { echo "ok: $*"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-wait_for() {
-	n=$(($1 * 10)); shift
-	while ! "$@" >/dev/null 2>&1; do
-		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
-	done
-}
 alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 dead() { ! alive "$1"; }
-has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 no_ns() { ! has_ns "$1"; }
-has_link() { ip link show "$1" >/dev/null 2>&1; }
 no_link() { ! has_link "$1"; }
-is() { [ "$(xs xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
 cleanup() {
 	set +e
 	"$XNET" sim down >/dev/null 2>&1

@@ -3,12 +3,13 @@
 # 1 GB through iperf3, detach one vif while the other keeps working, and
 # nothing left behind (namespaces, links, processes, sim directory).
 set -eu
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
 export XNET_SIM_DIR="$(mktemp -d /tmp/xnet-fp.XXXXXX)"
 G1=xfp1-$$ G2=xfp2-$$ G3=xfp3-$$ BR=xfpbr$$
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 cleanup() {
 	set +e
@@ -18,18 +19,6 @@ cleanup() {
 	rm -rf "$XNET_SIM_DIR"
 }
 trap cleanup EXIT INT TERM
-
-# wait_for SECONDS CMD... — retry CMD until it succeeds or time runs out.
-wait_for() {
-	t=$1; shift
-	end=$(( $(date +%s) + t ))
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 "$XNET" sim up
 ip link add "$BR" type bridge && ip link set "$BR" up

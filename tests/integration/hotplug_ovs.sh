@@ -9,6 +9,8 @@
 # Cleans up every domain, the OVS daemons, namespaces and directories, also
 # on failure.
 set -eu
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
@@ -18,12 +20,7 @@ OVS_RUNDIR="$T/ovs" OVS_DBDIR="$T/ovs" OVS_LOGDIR="$T/ovs" OVS_SYSCONFDIR="$T/ov
 export XNET_SIM_DIR OVS_RUNDIR OVS_DBDIR OVS_LOGDIR OVS_SYSCONFDIR
 A=xsa-$$ B=xsb-$$ C=xsc-$$ D=xsd-$$
 OB=xsbr$$ VA=xsva$$ VA2=xsvR$$
-fail() {
-	echo "FAIL: $*" >&2
-	tail -20 "$XNET_SIM_DIR"/*.log "$OVS_LOGDIR"/ovs-vswitchd.log >&2 2>/dev/null || true
-	exit 1
-}
-ok() { echo "ok: $*"; }
+fail_hook() { tail -20 "$OVS_LOGDIR"/ovs-vswitchd.log >&2 2>/dev/null || true; }
 vsctl() { ovs-vsctl --timeout=10 "$@"; }
 
 stop_ovs() {
@@ -46,23 +43,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-wait_for() {
-	t=$1; shift
-	end=$(( $(date +%s) + t ))
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-reaches() { in_ns "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
-blocked() {
-	out=$(in_ns "$1" ping -c 3 -i 0.2 -W 1 "$2" 2>&1) || true
-	echo "$out" | grep -q ' 100% packet loss'
-}
-hp_status() { xs xenstore-read "$1/hotplug-status" 2>/dev/null; }
-status_is() { [ "$(hp_status "$1")" = "$2" ]; }
 no_port() { ! vsctl list-ports "$OB" | grep -qx "$1"; }
 
 # guest NAME VIFSPEC ADDR — sets BE (its vif's backend directory).

@@ -15,6 +15,8 @@
 # Cleans up every domain, link, namespace and the sim directory, also on
 # failure.
 set -eu
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
@@ -26,12 +28,6 @@ G1=xo1-$$ G2=xo2-$$ G3=xo3-$$ X=xox-$$
 D1=xod1$$ D2=xod2$$ D2R=xodR$$ XBR=xobr$$
 POOL=vfs$$
 OUT=198.18.10.254
-fail() {
-	echo "FAIL: $*" >&2
-	tail -20 "$XNET_SIM_DIR"/*.log >&2 2>/dev/null || true
-	exit 1
-}
-ok() { echo "ok: $*"; }
 
 cleanup() {
 	set +e
@@ -44,19 +40,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-wait_for() {
-	t=$1; shift
-	end=$(( $(date +%s) + t ))
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-reaches() { in_ns "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
-hp_status() { xs xenstore-read "$1/hotplug-status" 2>/dev/null; }
-status_is() { [ "$(hp_status "$1")" = "$2" ]; }
 has_status() { [ -n "$(hp_status "$1")" ]; }
 mac_of() { "$LINKID" info "$1" | sed -n 's/^mac=//p'; }
 mac_is() { [ "$(mac_of "$1")" = "$2" ]; }

@@ -11,6 +11,8 @@
 # Cleans up every domain, link, namespace and the sim directory, also on
 # failure.
 set -eu
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
@@ -19,12 +21,6 @@ export XNET_SIM_DIR
 A=xra-$$ B=xrb-$$ X=xrx-$$
 BR=xrbr$$ P=xrp$$ PX=xrq$$ VA=xrva$$ VB=xrvb$$
 BR2=xrbR$$ P2=xrpR$$ VA2=xrvR$$ VB2=xrwR$$
-fail() {
-	echo "FAIL: $*" >&2
-	tail -20 "$XNET_SIM_DIR"/*.log >&2 2>/dev/null || true
-	exit 1
-}
-ok() { echo "ok: $*"; }
 
 cleanup() {
 	set +e
@@ -37,17 +33,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-wait_for() {
-	t=$1; shift
-	end=$(( $(date +%s) + t ))
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-reaches() { in_ns "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 ifindex() { cat "/sys/class/net/$1/ifindex"; }
 is_name() { [ "$(xs xenstore-read "$1/vifname")" = "$2" ]; }
 

@@ -17,6 +17,8 @@
 # Cleans up every domain, link, namespace and the sim directory, also on
 # failure.
 set -eu
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
@@ -26,12 +28,6 @@ export XNET_SIM_DIR
 G1=xn1-$$ G2=xn2-$$ X=xnx-$$
 P=xnp$$ P2=xnpR$$ PX=xnq$$ XBR=xnbr$$
 OUT=198.18.9.254
-fail() {
-	echo "FAIL: $*" >&2
-	tail -20 "$XNET_SIM_DIR"/*.log >&2 2>/dev/null || true
-	exit 1
-}
-ok() { echo "ok: $*"; }
 
 cleanup() {
 	set +e
@@ -45,24 +41,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-wait_for() {
-	t=$1; shift
-	end=$(( $(date +%s) + t ))
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-reaches() { in_ns "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
-# Three pings, none answered (a negative check: bounded by ping itself).
-blocked() {
-	out=$(in_ns "$1" ping -c 3 -i 0.2 -W 1 "$2" 2>&1) || true
-	echo "$out" | grep -q ' 100% packet loss'
-}
-hp_status() { xs xenstore-read "$1/hotplug-status" 2>/dev/null; }
-status_is() { [ "$(hp_status "$1")" = "$2" ]; }
 gone() { ! "$LINKID" name "$1" >/dev/null 2>&1; }
 
 # guest NAME VIFSPEC ADDR — sets DOMID and BE (its vif's backend directory).

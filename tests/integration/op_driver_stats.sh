@@ -5,6 +5,8 @@
 # 0's, each with its backend domain and link id (in the driver domain's
 # own network). The driver domain's vif carries a known number of pings.
 set -u
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 BIN=${XNET_BIN:-$PWD/build/bin}
 T=$(mktemp -d /tmp/xnet-op-driver.XXXXXX)
 export XNET_SIM_DIR="$T/sim" XNET_BIN="$BIN"
@@ -18,24 +20,9 @@ V0=xod${$}z
 COUNT=20
 NB=
 
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$XNET_SIM_DIR"/*.log "$T/nb.log"; do
-		[ -f "$f" ] && { echo "== $f" >&2; tail -20 "$f" >&2; }
-	done
-	exit 1
+fail_hook() {
+	[ -f "$T/nb.log" ] && { echo "== $T/nb.log" >&2; tail -20 "$T/nb.log" >&2; }
 }
-ok() { echo "ok: $*"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-wait_for() {
-	n=$(($1 * 10)); shift
-	while ! "$@" >/dev/null 2>&1; do
-		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
-	done
-}
-is() { [ "$(xs xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
-has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
-has_link() { ip link show "$1" >/dev/null 2>&1; }
 cleanup() {
 	set +e
 	if [ -n "$NB" ]; then kill "$NB" 2>/dev/null; wait "$NB"; fi

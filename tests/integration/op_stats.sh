@@ -6,6 +6,8 @@
 # that much, both ways. A second vif whose hotplug script fails must show in
 # status as an error with its reason. Everything is removed, also on failure.
 set -u
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 BIN=${XNET_BIN:-$PWD/build/bin}
 T=$(mktemp -d /tmp/xnet-op-stats.XXXXXX)
 export XNET_SIM_DIR="$T/sim" XNET_BIN="$BIN"
@@ -19,24 +21,6 @@ HOST=198.18.0.1
 GUEST=198.18.0.2
 COUNT=25
 
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$XNET_SIM_DIR"/*.log; do
-		[ -f "$f" ] && { echo "== $f" >&2; tail -20 "$f" >&2; }
-	done
-	exit 1
-}
-ok() { echo "ok: $*"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-wait_for() {
-	n=$(($1 * 10)); shift
-	while ! "$@" >/dev/null 2>&1; do
-		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
-	done
-}
-is() { [ "$(xs xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
-has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
-has_link() { ip link show "$1" >/dev/null 2>&1; }
 # jq -e EXPR over FILE: fails the test with MSG when EXPR is false or null.
 check() {
 	jq -e "$2" "$1" >/dev/null || fail "$3: $(cat "$1")"

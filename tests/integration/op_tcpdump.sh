@@ -4,6 +4,8 @@
 # packet count and time) must show every echo request with the guest's MAC
 # and address, and every reply. Everything is removed, also on failure.
 set -u
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 BIN=${XNET_BIN:-$PWD/build/bin}
 T=$(mktemp -d /tmp/xnet-op-tcpdump.XXXXXX)
 export XNET_SIM_DIR="$T/sim" XNET_BIN="$BIN"
@@ -15,25 +17,9 @@ MAC=00:16:3e:18:02:02
 N=4
 DUMP=
 
-fail() {
-	echo "FAIL: $*" >&2
+fail_hook() {
 	[ -f "$T/dump" ] && { echo "== capture" >&2; cat "$T/dump" "$T/dump.err" >&2; }
-	for f in "$XNET_SIM_DIR"/*.log; do
-		[ -f "$f" ] && { echo "== $f" >&2; tail -20 "$f" >&2; }
-	done
-	exit 1
 }
-ok() { echo "ok: $*"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-wait_for() {
-	n=$(($1 * 10)); shift
-	while ! "$@" >/dev/null 2>&1; do
-		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
-	done
-}
-is() { [ "$(xs xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
-has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
-has_link() { ip link show "$1" >/dev/null 2>&1; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
 cleanup() {
 	set +e

@@ -4,6 +4,8 @@
 # while a guest is pinged), re-sorts on `s`, and exits 0 on `q`, giving the
 # terminal back. Also: without a terminal it refuses, -b prints frames.
 set -u
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 BIN=${XNET_BIN:-$PWD/build/bin}
 T=$(mktemp -d /tmp/xnet-op-top.XXXXXX)
 export XNET_SIM_DIR="$T/sim" XNET_BIN="$BIN"
@@ -15,25 +17,9 @@ V=xot${$}a
 TM="tmux -L xnet-op-top-$$"
 PING=
 
-fail() {
-	echo "FAIL: $*" >&2
+fail_hook() {
 	[ -f "$T/pane" ] && { echo "== last screen" >&2; cat "$T/pane" >&2; }
-	for f in "$XNET_SIM_DIR"/*.log; do
-		[ -f "$f" ] && { echo "== $f" >&2; tail -20 "$f" >&2; }
-	done
-	exit 1
 }
-ok() { echo "ok: $*"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-wait_for() {
-	n=$(($1 * 10)); shift
-	while ! "$@" >/dev/null 2>&1; do
-		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
-	done
-}
-is() { [ "$(xs xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
-has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
-has_link() { ip link show "$1" >/dev/null 2>&1; }
 screen() { $TM capture-pane -p -t top >"$T/pane" 2>/dev/null; }
 # The screen shows a line matching the extended regex $1.
 shows() { screen && grep -Eq "$1" "$T/pane"; }

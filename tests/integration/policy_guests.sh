@@ -10,13 +10,14 @@
 #   - the drops show in `xnet stats`.
 # Cleans up every domain, link and the sim directory, also on failure.
 set -eu
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
 XNET_SIM_DIR="$(mktemp -d /tmp/xnet-pol.XXXXXX)"
 export XNET_SIM_DIR
 A=xpa-$$ B=xpb-$$ C=xpc-$$ D=xpd-$$ BR=xpbr$$
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 cleanup() {
 	set +e
@@ -26,17 +27,6 @@ cleanup() {
 	rm -rf "$XNET_SIM_DIR"
 }
 trap cleanup EXIT INT TERM
-
-wait_for() {
-	t=$1; shift
-	end=$(( $(date +%s) + t ))
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # guest NAME VIFSPEC ADDR/PREFIX — create it with one vif (named after the
 # guest: unique to this run), address eth0.
@@ -48,17 +38,9 @@ guest() {
 	in_ns "$1" ip link set eth0 up
 }
 
-reaches() { in_ns "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
-
 # drops GUEST GROUP — GUEST's vif has dropped at least one frame of GROUP.
 drops() {
 	"$XNET" stats --json "$1/0" | jq -e ".vifs[0].drops.$2 >= 1" >/dev/null
-}
-
-# Three pings, none answered (a negative check: bounded by ping itself).
-blocked() {
-	out=$(in_ns "$1" ping -c 3 -i 0.2 -W 1 "$2" 2>&1) || true
-	echo "$out" | grep -q ' 100% packet loss'
 }
 
 "$XNET" sim up
