@@ -4,7 +4,7 @@
 # descriptors must stay flat (sampled, start against end with a tolerance),
 # the first guests keep answering pings throughout, and nothing is left
 # behind. Short by default (for make check: every vif cycled once before
-# the first sample, then SOAK_SECONDS=35 s measured); SOAK_SECONDS=600 for
+# the first sample, then SOAK_SECONDS=25 s measured); SOAK_SECONDS=600 for
 # the long run, SOAK_DOMAINS x SOAK_VIFS_PER_DOMAIN vifs (default 16 x 4 = 64).
 # A re-attached vif gets a fresh devid, as xl gives it; SOAK_REUSE_DEVID=1
 # reuses the old one.
@@ -13,7 +13,7 @@ set -eu
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
-SECONDS_TOTAL=${SOAK_SECONDS:-35}
+SECONDS_TOTAL=${SOAK_SECONDS:-25}
 NDOM=${SOAK_DOMAINS:-16}
 NVIF=${SOAK_VIFS_PER_DOMAIN:-4}
 RSS_SLACK_KB=${SOAK_RSS_SLACK_KB:-8192}
@@ -34,7 +34,11 @@ cleanup() {
 	done
 	"$XNET" sim down >/dev/null 2>&1
 	ip link del "$BR" 2>/dev/null
-	rm -rf "$XNET_SIM_DIR"
+	if [ -n "${SOAK_KEEP:-}" ]; then
+		echo "soak: logs kept in $XNET_SIM_DIR" >&2
+	else
+		rm -rf "$XNET_SIM_DIR"
+	fi
 }
 trap cleanup EXIT INT TERM
 
@@ -89,10 +93,17 @@ sample() {
 
 ping_ok() { in_ns "$(guest 1)" ping -c1 -W1 "198.18.0.$1"; }
 
-# Every vif of every guest Connected (backend state 4 in `xnet vif list`).
+# Every vif of every guest Connected (backend state 4 in `xnet vif list`)
+# and its interface there in the guest.
 all_connected() {
 	n=$("$XNET" vif list | awk 'NR > 1 && $6 == 4' | wc -l)
-	[ "$n" -eq $(( NDOM * NVIF )) ]
+	[ "$n" -eq $(( NDOM * NVIF )) ] || return 1
+	ad=1
+	while [ "$ad" -le "$NDOM" ]; do
+		n=$(in_ns "$(guest "$ad")" ip -o link show | grep -c ': eth')
+		[ "$n" -eq "$NVIF" ] || return 1
+		ad=$((ad + 1))
+	done
 }
 
 # Detach vif slot V of domain D and attach it again.
@@ -201,6 +212,7 @@ while read -r p rss fds; do
 	fi
 done < "$XNET_SIM_DIR/sample.stop"
 if [ -n "$grew" ]; then
+	echo "soak: $(ip -o link show | grep -c "sk${TAG}d") backend links up" >&2
 	grep -h "leaving them shared" "$XNET_SIM_DIR"/xnetfront-*.log | head -3 >&2
 	fail "${grew#; }"
 fi
