@@ -30,14 +30,13 @@
 #include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 
 #include "netback/xnb_ctrl.h"
+#include "netback_simfront.h"
 #include "xnx_platform.h"
 #include "xnx_sim.h"
 #include "xnx_xs.h"
@@ -56,74 +55,13 @@ static const uint8_t rss_key[40] = {
 static const uint32_t mapping[MAP_SIZE] = { 1, 0, 0, 1, 1, 0, 1, 0 };
 static const uint8_t magic[8] = { 'x', 'n', 'b', 'c', 't', 'r', 'l', 0 };
 
-static char simdir[64];
-static pid_t simd_pid = -1, nb_pid = -1;
+static struct nbsf_sim sim;
 static struct xs_handle *xs;
 static bool ready;
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static bool wait_until(bool (*cond)(const void *), const void *arg, int ms)
-{
-	for (int t = 0; t < ms; t += 10) {
-		if (cond(arg))
-			return true;
-		sleep_ms(10);
-	}
-	return cond(arg);
-}
-
-static pid_t spawn(char *const argv[], const char *log, const char *domid)
-{
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	unsetenv("XENSTORED_PATH");
-	setenv("XNET_DOMID", domid, 1);
-	if (log) {
-		FILE *f = freopen(log, "a", stderr);
-		(void)f;
-	}
-	execv(argv[0], argv);
-	_exit(127);
-}
-
-static bool sock_answers(const void *arg)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, ok;
-
-	if (xnx_sim_store_path(0, sa.sun_path, sizeof(sa.sun_path)) < 0)
-		return false;
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
-struct want { struct xs_handle *h; const char *dir, *key, *val; };
-
-static bool key_is(const void *arg)
-{
-	const struct want *w = arg;
-	char *v = xnx_xs_read(w->h, XBT_NULL, w->dir, w->key);
-	bool ok = v && strcmp(v, w->val) == 0;
-
-	free(v);
-	return ok;
-}
-
 static bool wait_key(struct xs_handle *h, const char *dir, const char *key, const char *val)
 {
-	struct want w = { h, dir, key, val };
-
-	return wait_until(key_is, &w, WAIT_MS);
+	return nbsf_wait_key(h, dir, key, val, WAIT_MS);
 }
 
 /* The expectation both sides agree on: frame I's TCP source port, the
@@ -240,7 +178,7 @@ static uint32_t ctrl_call(struct fe *f, uint16_t type, uint32_t d0, uint32_t d1,
 	if (notify)
 		xnx_evtchn_notify(f->ev, (evtchn_port_t)f->cport);
 	for (int t = 0; t < WAIT_MS && XNB_READ_ONCE(f->ctrl.sring->rsp_prod) != want; t++)
-		sleep_ms(1);
+		nbsf_sleep_ms(1);
 	if (XNB_READ_ONCE(f->ctrl.sring->rsp_prod) != want)
 		return 0xffffffffu;
 	xen_rmb(); /* response after its index: pairs with the backend's wmb in the push */
@@ -416,7 +354,7 @@ static int frontend_run(struct fe *f)
 	for (int t = 0; t < 2 * WAIT_MS && f->got[0] + f->got[1] < NFRAMES; t++) {
 		if ((rc = fe_drain(f, 0)) || (rc = fe_drain(f, 1)))
 			return rc;
-		sleep_ms(1);
+		nbsf_sleep_ms(1);
 	}
 	fprintf(stderr, "frames on queue 0: %u, queue 1: %u\n", f->got[0], f->got[1]);
 	if (f->got[0] + f->got[1] != NFRAMES || !f->got[0] || !f->got[1])
@@ -522,83 +460,29 @@ static int send_frames(const char *ifname, const uint8_t mac[6])
 
 static int suite_init(void)
 {
-	const char *b = getenv("XNET_BIN");
-	char bindir[PATH_MAX], simd[PATH_MAX + 16], nb[PATH_MAX + 16], log[128];
-
-	snprintf(bindir, sizeof(bindir), "%s", b && *b ? b : "build/bin");
-	snprintf(simd, sizeof(simd), "%s/xnet-simd", bindir);
-	snprintf(nb, sizeof(nb), "%s/xnetback", bindir);
-	if (access(simd, X_OK) < 0 || access(nb, X_OK) < 0) {
-		printf("\n  (xnet-simd or xnetback not in %s: skipped)\n", bindir);
+	if (!nbsf_have_bins(&sim)) {
+		printf("\n  (xnet-simd or xnetback not in %s: skipped)\n", sim.bindir);
 		return 0;
 	}
 	if (unshare(CLONE_NEWNET) < 0) {
 		printf("\n  (no private network namespace: %s; skipped)\n", strerror(errno));
 		return 0;
 	}
-	snprintf(simdir, sizeof(simdir), "/tmp/nbctrl.XXXXXX");
-	if (!mkdtemp(simdir))
+	if (nbsf_start(&sim, "/tmp/nbctrl.XXXXXX", WAIT_MS) < 0)
 		return 1;
-	setenv("XNET_SIM_DIR", simdir, 1);
-	setenv("XNET_DOMID", "0", 1);
-	setenv("XNET_PLATFORM", "sim", 1);
-	snprintf(log, sizeof(log), "%s/xnet-simd.log", simdir);
-	char *sargv[] = { simd, "--foreground", "--dir", simdir, NULL };
-	simd_pid = spawn(sargv, log, "0");
-	if (!wait_until(sock_answers, NULL, WAIT_MS))
-		return 1;
-	snprintf(log, sizeof(log), "%s/xnetback.log", simdir);
-	char *nargv[] = { nb, "--foreground", "-v", NULL };
-	nb_pid = spawn(nargv, log, "0");
 	xs = xnx_xs_open();
 	ready = xs != NULL;
 	return ready ? 0 : 1;
 }
 
-static void stop(pid_t *pid)
-{
-	int st;
-
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	for (int t = 0; t < WAIT_MS && waitpid(*pid, &st, WNOHANG) != *pid; t += 10)
-		sleep_ms(10);
-	if (kill(*pid, 0) == 0) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, &st, 0);
-	}
-	*pid = -1;
-}
-
 static int suite_clean(void)
 {
-	char cmd[128];
-
 	if (xs)
 		xs_close(xs);
-	stop(&nb_pid);
-	stop(&simd_pid);
-	if (simdir[0] && getenv("NB_KEEP_LOGS") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", simdir);
-		if (system(cmd) != 0)
-			return 1;
-	} else if (simdir[0]) {
-		printf("\n  logs kept in %s\n", simdir);
-	}
-	return 0;
+	return nbsf_clean(&sim, WAIT_MS) < 0 ? 1 : 0;
 }
 
 struct guest { uint32_t domid; char be[128], fe[128], vifname[IFNAMSIZ]; uint8_t mac[6]; };
-
-static int set_perms(xs_transaction_t t, const char *path, unsigned owner, unsigned reader)
-{
-	struct xs_permissions p[2] = {
-		{ .id = owner, .perms = XS_PERM_NONE }, { .id = reader, .perms = XS_PERM_READ },
-	};
-
-	return xs_set_permissions(xs, t, path, p, 2) ? 0 : -errno;
-}
 
 static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
@@ -607,9 +491,9 @@ static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
 	int rc;
 
 	if ((rc = xnx_xs_printf(h, t, g->be, NULL, "%s", "")) < 0 ||
-	    (rc = set_perms(t, g->be, 0, g->domid)) < 0 ||
+	    (rc = nbsf_set_perms(h, t, g->be, 0, g->domid)) < 0 ||
 	    (rc = xnx_xs_printf(h, t, g->fe, NULL, "%s", "")) < 0 ||
-	    (rc = set_perms(t, g->fe, g->domid, 0)) < 0 ||
+	    (rc = nbsf_set_perms(h, t, g->fe, g->domid, 0)) < 0 ||
 	    (rc = xnx_xs_printf(h, t, g->fe, "backend", "%s", g->be)) < 0 ||
 	    (rc = xnx_xs_printf(h, t, g->fe, "backend-id", "0")) < 0 ||
 	    (rc = xnx_xs_printf(h, t, g->fe, "handle", "0")) < 0 ||
@@ -629,30 +513,19 @@ static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
 static pid_t start_frontend(const struct guest *g)
 {
 	char self[PATH_MAX], dom[16], log[128];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	if (n < 0)
+	if (nbsf_self_exe(self, sizeof(self)) < 0)
 		return -1;
-	self[n] = '\0';
 	snprintf(dom, sizeof(dom), "%u", g->domid);
-	snprintf(log, sizeof(log), "%s/frontend.log", simdir);
+	snprintf(log, sizeof(log), "%s/frontend.log", sim.dir);
 	char *argv[] = { self, "--frontend", (char *)g->fe, (char *)g->be, NULL };
-	return spawn(argv, log, dom);
+	return nbsf_spawn(argv, log, dom);
 }
 
 /* The child's exit status, or -2 if it did not finish in time. */
 static int wait_child(pid_t pid)
 {
-	int st;
-
-	for (int t = 0; t < 3 * WAIT_MS; t += 10) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-		sleep_ms(10);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -2;
+	return nbsf_wait_child(pid, 3 * WAIT_MS);
 }
 
 static void test_ctrl_sim_toeplitz_steering(void)
@@ -697,7 +570,7 @@ static void test_ctrl_sim_toeplitz_steering(void)
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
 	CU_ASSERT(wait_key(xs, g.be, "state", "6"));
-	CU_ASSERT_EQUAL(kill(nb_pid, 0), 0);	/* the daemon carries on */
+	CU_ASSERT_EQUAL(kill(sim.nb_pid, 0), 0);	/* the daemon carries on */
 }
 
 /* ---- static grants against the sim's grant table ------------------------------------- */

@@ -32,9 +32,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -42,6 +40,7 @@
 #include <CUnit/Basic.h>
 
 #include "netback/xnb.h"
+#include "netback_simfront.h"
 #include "xnx_link.h"
 #include "xnx_platform.h"
 #include "xnx_sim.h"
@@ -58,76 +57,15 @@
 #define DRAIN_MS "300"
 #define STALL_MS "2500"
 
-static char simdir[64];
-static pid_t simd_pid = -1, nb_pid = -1;
+static struct nbsf_sim sim;
 static struct xs_handle *xs;
 static bool ready;
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static bool wait_until(bool (*cond)(const void *), const void *arg, int ms)
-{
-	for (int t = 0; t < ms; t += 10) {
-		if (cond(arg))
-			return true;
-		sleep_ms(10);
-	}
-	return cond(arg);
-}
-
-static pid_t spawn(char *const argv[], const char *log, const char *domid)
-{
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	unsetenv("XENSTORED_PATH");
-	setenv("XNET_DOMID", domid, 1);
-	if (log) {
-		FILE *f = freopen(log, "a", stderr);
-		(void)f;
-	}
-	execv(argv[0], argv);
-	_exit(127);
-}
-
-static bool sock_answers(const void *arg)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, ok;
-
-	if (xnx_sim_store_path(0, sa.sun_path, sizeof(sa.sun_path)) < 0)
-		return false;
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
-struct want { const char *dir, *key, *val; };
-
-static bool key_is(const void *arg)
-{
-	const struct want *w = arg;
-	char *v = xnx_xs_read(xs, XBT_NULL, w->dir, w->key);
-	bool ok = v && strcmp(v, w->val) == 0;
-
-	free(v);
-	return ok;
-}
-
 static bool wait_key(const char *dir, const char *key, const char *val)
 {
-	struct want w = { dir, key, val };
-
-	return wait_until(key_is, &w, WAIT_MS);
+	return nbsf_wait_key(xs, dir, key, val, WAIT_MS);
 }
 
 static void put_marker(uint8_t *frame, const char *m)
@@ -161,25 +99,15 @@ struct guest {
 	pid_t fe_pid;
 };
 
-static int set_perms(xs_transaction_t t, const char *path, unsigned owner, unsigned reader)
-{
-	struct xs_permissions p[2] = {
-		{ .id = owner, .perms = XS_PERM_NONE },
-		{ .id = reader, .perms = XS_PERM_READ },
-	};
-
-	return xs_set_permissions(xs, t, path, p, 2) ? 0 : -errno;
-}
-
 static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
 	struct guest *g = arg;
 	int rc;
 
 	if ((rc = xnx_xs_printf(h, t, g->be, NULL, "%s", "")) < 0 ||
-	    (rc = set_perms(t, g->be, 0, g->domid)) < 0 ||
+	    (rc = nbsf_set_perms(h, t, g->be, 0, g->domid)) < 0 ||
 	    (rc = xnx_xs_printf(h, t, g->fe, NULL, "%s", "")) < 0 ||
-	    (rc = set_perms(t, g->fe, g->domid, 0)) < 0)
+	    (rc = nbsf_set_perms(h, t, g->fe, g->domid, 0)) < 0)
 		return rc;
 	if ((rc = xnx_xs_printf(h, t, g->fe, "backend", "%s", g->be)) < 0 ||
 	    (rc = xnx_xs_printf(h, t, g->fe, "backend-id", "0")) < 0 ||
@@ -244,7 +172,7 @@ static int make_guest(struct guest *g, const char *tag, unsigned vlan, const cha
 	uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x01, (uint8_t)g->domid };
 	memcpy(g->mac, mac, 6);
 	if (xnx_xs_transact(xs, add_vif, g) < 0 || !wait_key(g->be, "state", "2") ||
-	    !wait_until(if_exists, g->vifname, WAIT_MS) || if_up(g->vifname) < 0)
+	    !nbsf_wait_until(if_exists, g->vifname, WAIT_MS) || if_up(g->vifname) < 0)
 		return -EIO;
 	g->ifindex = if_nametoindex(g->vifname);
 	return xnx_xs_printf(xs, XBT_NULL, g->be, "hotplug-status", "connected");
@@ -253,35 +181,25 @@ static int make_guest(struct guest *g, const char *tag, unsigned vlan, const cha
 static void start_frontend(struct guest *g, const char *mode)
 {
 	char self[PATH_MAX], dom[16], log[128];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	if (n < 0)
+	if (nbsf_self_exe(self, sizeof(self)) < 0)
 		return;
-	self[n] = '\0';
 	snprintf(dom, sizeof(dom), "%u", g->domid);
-	snprintf(log, sizeof(log), "%s/frontend-%s.log", simdir, g->tag);
-	char *argv[] = { self, "--frontend", dom, (char *)mode, g->fe, g->be, simdir, NULL };
-	g->fe_pid = spawn(argv, log, dom);
+	snprintf(log, sizeof(log), "%s/frontend-%s.log", sim.dir, g->tag);
+	char *argv[] = { self, "--frontend", dom, (char *)mode, g->fe, g->be, sim.dir, NULL };
+	g->fe_pid = nbsf_spawn(argv, log, dom);
 }
 
 /* The frontend's exit status (killed after a bound: -2). */
 static int end_frontend(struct guest *g)
 {
-	int st;
+	int rc;
 
 	if (g->fe_pid <= 0)
 		return -1;
-	for (int t = 0; t < 2 * WAIT_MS; t += 10) {
-		if (waitpid(g->fe_pid, &st, WNOHANG) == g->fe_pid) {
-			g->fe_pid = -1;
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-		}
-		sleep_ms(10);
-	}
-	kill(g->fe_pid, SIGKILL);
-	waitpid(g->fe_pid, &st, 0);
+	rc = nbsf_wait_child(g->fe_pid, 2 * WAIT_MS);
 	g->fe_pid = -1;
-	return -2;
+	return rc;
 }
 
 /* ---- the host side: a packet socket on the vif ------------------------------- */
@@ -400,7 +318,7 @@ static bool find_counters(const void *arg)
 	bool found = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/xnetback.log", simdir);
+	snprintf(path, sizeof(path), "%s/xnetback.log", sim.dir);
 	snprintf(key, sizeof(key), "%s: counters: ", c->be);
 	f = fopen(path, "r");
 	while (f && fgets(line, sizeof(line), f)) {
@@ -435,7 +353,7 @@ static bool finish_guest(struct guest *g, struct counters_for *c)
 	}
 	if (xnx_sim_domain_destroy(g->domid) < 0)
 		return false;
-	return wait_until(find_counters, c, WAIT_MS);
+	return nbsf_wait_until(find_counters, c, WAIT_MS);
 }
 
 /* ---- the frontend (re-executed child) --------------------------------------------- */
@@ -464,7 +382,7 @@ static bool fe_wait_be(struct fe *f, const char *v)
 		free(s);
 		if (ok)
 			return true;
-		sleep_ms(10);
+		nbsf_sleep_ms(10);
 	}
 	return false;
 }
@@ -589,7 +507,7 @@ static void fe_send_ip(struct fe *f, uint16_t off, bool arp, uint8_t last, const
 static bool fe_tx_okay(struct fe *f, RING_IDX n)
 {
 	for (int t = 0; t < WAIT_MS && XNB_READ_ONCE(f->tx.sring->rsp_prod) < n; t += 10)
-		sleep_ms(10);
+		nbsf_sleep_ms(10);
 	if (XNB_READ_ONCE(f->tx.sring->rsp_prod) != n)
 		return false;
 	xen_rmb(); /* responses after their index: pairs with the backend's wmb */
@@ -610,7 +528,7 @@ static size_t fe_rx_next(struct fe *f, const uint8_t **frame)
 
 	for (int t = 0; t < WAIT_MS && XNB_READ_ONCE(f->rx.sring->rsp_prod) == f->rx_seen;
 	     t += 10)
-		sleep_ms(10);
+		nbsf_sleep_ms(10);
 	if (XNB_READ_ONCE(f->rx.sring->rsp_prod) == f->rx_seen)
 		return 0;
 	xen_rmb(); /* response after its index: pairs with the backend's wmb */
@@ -677,7 +595,7 @@ static int fe_stall(struct fe *f)
 	size_t len;
 
 	snprintf(go, sizeof(go), "%s/go-%u", f->dir, f->domid);
-	if (!wait_until(file_exists, go, 3 * WAIT_MS))
+	if (!nbsf_wait_until(file_exists, go, 3 * WAIT_MS))
 		return 60;
 	fe_post_rx(f);
 	for (unsigned i = 0; i < NRXBUF; i++) {
@@ -741,14 +659,8 @@ static bool own_netns(void)
 
 static int suite_init(void)
 {
-	const char *b = getenv("XNET_BIN");
-	char bindir[PATH_MAX], simd[PATH_MAX + 16], nb[PATH_MAX + 16], log[128];
-
-	snprintf(bindir, sizeof(bindir), "%s", b && *b ? b : "build/bin");
-	snprintf(simd, sizeof(simd), "%s/xnet-simd", bindir);
-	snprintf(nb, sizeof(nb), "%s/xnetback", bindir);
-	if (access(simd, X_OK) < 0 || access(nb, X_OK) < 0) {
-		printf("\n  (xnet-simd or xnetback not in %s: sim tests skipped)\n", bindir);
+	if (!nbsf_have_bins(&sim)) {
+		printf("\n  (xnet-simd or xnetback not in %s: sim tests skipped)\n", sim.bindir);
 		return 0;
 	}
 	if (!own_netns()) {
@@ -756,66 +668,20 @@ static int suite_init(void)
 		       strerror(errno));
 		return 0;
 	}
-	snprintf(simdir, sizeof(simdir), "/tmp/nbpol.XXXXXX");
-	if (!mkdtemp(simdir))
-		return 1;
-	setenv("XNET_SIM_DIR", simdir, 1);
-	setenv("XNET_DOMID", "0", 1);
-	setenv("XNET_PLATFORM", "sim", 1);
 	setenv("XNET_RX_DRAIN_MS", DRAIN_MS, 1);
 	setenv("XNET_RX_STALL_MS", STALL_MS, 1);
-	snprintf(log, sizeof(log), "%s/xnet-simd.log", simdir);
-	char *sargv[] = { simd, "--foreground", "--dir", simdir, NULL };
-	simd_pid = spawn(sargv, log, "0");
-	if (!wait_until(sock_answers, NULL, WAIT_MS))
+	if (nbsf_start(&sim, "/tmp/nbpol.XXXXXX", WAIT_MS) < 0)
 		return 1;
-	snprintf(log, sizeof(log), "%s/xnetback.log", simdir);
-	char *nargv[] = { nb, "--foreground", "-v", NULL };
-	nb_pid = spawn(nargv, log, "0");
 	xs = xnx_xs_open();
 	ready = xs != NULL;
 	return ready ? 0 : 1;
 }
 
-static void stop(pid_t *pid)
-{
-	int st;
-
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	for (int t = 0; t < WAIT_MS && waitpid(*pid, &st, WNOHANG) != *pid; t += 10)
-		sleep_ms(10);
-	if (kill(*pid, 0) == 0) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, &st, 0);
-	}
-	*pid = -1;
-}
-
 static int suite_clean(void)
 {
-	char cmd[128];
-
 	if (xs)
 		xs_close(xs);
-	stop(&nb_pid);
-	stop(&simd_pid);
-	if (simdir[0] && getenv("NB_KEEP_LOGS") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", simdir);
-		if (system(cmd) != 0)
-			return 1;
-	} else if (simdir[0]) {
-		printf("\n  logs kept in %s\n", simdir);
-	}
-	return 0;
-}
-
-static bool alive(pid_t pid)
-{
-	int st;
-
-	return pid > 0 && waitpid(pid, &st, WNOHANG) == 0;
+	return nbsf_clean(&sim, WAIT_MS) < 0 ? 1 : 0;
 }
 
 static void test_sim_spoofed_mac_dropped_and_counted(void)
@@ -850,7 +716,7 @@ static void test_sim_spoofed_mac_dropped_and_counted(void)
 	CU_ASSERT_FATAL(finish_guest(&g, &c));
 	CU_ASSERT_EQUAL(counter(c.line, "drop_tx_spoofed_mac"), 1);
 	CU_ASSERT_EQUAL(counter(c.line, "tx_packets"), 2);
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 }
 
 static void test_sim_ip_spoofing_dropped_and_counted(void)
@@ -884,7 +750,7 @@ static void test_sim_ip_spoofing_dropped_and_counted(void)
 	CU_ASSERT_FATAL(finish_guest(&g, &c));
 	CU_ASSERT_EQUAL(counter(c.line, "drop_tx_spoofed_ip"), 2);
 	CU_ASSERT_EQUAL(counter(c.line, "tx_packets"), 3);
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 }
 
 /* Fail closed: a malformed `ip` keeps the vif down, with the reason. */
@@ -903,7 +769,7 @@ static void test_sim_malformed_ip_refused(void)
 	free(err);
 	CU_ASSERT(end_frontend(&g) != 0);	/* it never saw Connected */
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 }
 
 static void test_sim_vlan_tagged_exchange(void)
@@ -942,7 +808,7 @@ static void test_sim_vlan_tagged_exchange(void)
 	CU_ASSERT_FATAL(finish_guest(&g, &c));
 	CU_ASSERT_EQUAL(counter(c.line, "drop_rx_wrong_vlan"), 2);
 	CU_ASSERT_EQUAL(counter(c.line, "rx_packets"), 1);
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 }
 
 static void test_sim_stalled_guest_bounded_then_recovers(void)
@@ -961,31 +827,31 @@ static void test_sim_stalled_guest_bounded_then_recovers(void)
 	CU_ASSERT_FATAL(fd >= 0);
 	start_frontend(&g, "stall");		/* posts no RX buffer */
 	CU_ASSERT_FATAL(wait_key(g.be, "state", "4"));
-	before = rss_kb(nb_pid);
+	before = rss_kb(sim.nb_pid);
 	/* 4000 frames of 1400 bytes (5.6 MB) at a guest that takes none. */
 	for (int i = 0; i < 4000; i++)
 		sent += pkt_send(fd, &g, -1, "FLOOD", 1400) == 0;
 	CU_ASSERT(sent > 0);
 	off = (struct link_want){ g.ifindex, false };
-	CU_ASSERT(wait_until(carrier_is, &off, WAIT_MS));	/* stalled: carrier off */
-	after = rss_kb(nb_pid);
+	CU_ASSERT(nbsf_wait_until(carrier_is, &off, WAIT_MS));	/* stalled: carrier off */
+	after = rss_kb(sim.nb_pid);
 	CU_ASSERT(before > 0 && after > 0);
 	if (after - before >= 3072)
 		printf("\n  xnetback RSS %ld kB → %ld kB\n", before, after);
 	CU_ASSERT(after - before < 3072);
 
 	/* The guest posts buffers: carrier back on, frames flow again. */
-	snprintf(go, sizeof(go), "%s/go-%u", simdir, g.domid);
+	snprintf(go, sizeof(go), "%s/go-%u", sim.dir, g.domid);
 	CU_ASSERT_FATAL(close(open(go, O_CREAT | O_WRONLY, 0600)) == 0);
 	on = (struct link_want){ g.ifindex, true };
-	CU_ASSERT(wait_until(carrier_is, &on, WAIT_MS));
+	CU_ASSERT(nbsf_wait_until(carrier_is, &on, WAIT_MS));
 	/* Until the frontend has it (the link may need a moment to pass
 	 * frames again after the carrier came back). */
 	for (int t = 0; t < WAIT_MS && code < 0; t += 100) {
 		int st;
 
 		pkt_send(fd, &g, -1, "AFTER", 60);
-		sleep_ms(100);
+		nbsf_sleep_ms(100);
 		if (waitpid(g.fe_pid, &st, WNOHANG) == g.fe_pid) {
 			code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 			g.fe_pid = -1;
@@ -996,7 +862,7 @@ static void test_sim_stalled_guest_bounded_then_recovers(void)
 	CU_ASSERT_FATAL(finish_guest(&g, &c));
 	CU_ASSERT(counter(c.line, "drop_rx_no_buffer") > 0);
 	CU_ASSERT(counter(c.line, "rx_packets") >= 1);
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 }
 
 int main(int argc, char **argv)

@@ -12,103 +12,37 @@
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
 
 #include "netback/xnb.h"
+#include "netback_simfront.h"
 #include "xnx_platform.h"
 #include "xnx_sim.h"
 #include "xnx_xs.h"
 
 #define WAIT_MS 10000
 
-static char simdir[64];
-static char bindir[PATH_MAX];
-static pid_t simd_pid = -1, nb_pid = -1;
+static struct nbsf_sim sim;
 static struct xs_handle *xs;
 static bool ready;
 
 /* ---- small helpers ---------------------------------------------------------- */
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* Poll COND every 10 ms for at most MS; true if it held. */
-static bool wait_until(bool (*cond)(const void *), const void *arg, int ms)
-{
-	for (int t = 0; t < ms; t += 10) {
-		if (cond(arg))
-			return true;
-		sleep_ms(10);
-	}
-	return cond(arg);
-}
-
-static pid_t spawn(char *const argv[], const char *log, const char *domid)
-{
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	unsetenv("XENSTORED_PATH");	/* each process finds its own socket */
-	setenv("XNET_DOMID", domid, 1);
-	if (log) {
-		FILE *f = freopen(log, "a", stderr);
-		(void)f;
-	}
-	execv(argv[0], argv);
-	_exit(127);
-}
-
-static bool sock_answers(const void *arg)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, ok;
-
-	if (xnx_sim_store_path(0, sa.sun_path, sizeof(sa.sun_path)) < 0)
-		return false;
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
 
 static char *rd(const char *dir, const char *key)
 {
 	return xnx_xs_read(xs, XBT_NULL, dir, key);
 }
 
-struct want { const char *dir, *key, *val; };
-
-static bool key_is(const void *arg)
-{
-	const struct want *w = arg;
-	char *v = rd(w->dir, w->key);
-	bool ok = v && strcmp(v, w->val) == 0;
-
-	free(v);
-	return ok;
-}
-
 static bool wait_key(const char *dir, const char *key, const char *val)
 {
-	struct want w = { dir, key, val };
-
-	return wait_until(key_is, &w, WAIT_MS);
+	return nbsf_wait_key(xs, dir, key, val, WAIT_MS);
 }
 
 /* ---- the toolstack's part --------------------------------------------------- */
@@ -119,16 +53,6 @@ struct guest {
 	char be[128], fe[128], vifname[IFNAMSIZ];
 };
 
-static int set_perms(xs_transaction_t t, const char *path, unsigned owner, unsigned reader)
-{
-	struct xs_permissions p[2] = {
-		{ .id = owner, .perms = XS_PERM_NONE },
-		{ .id = reader, .perms = XS_PERM_READ },
-	};
-
-	return xs_set_permissions(xs, t, path, p, 2) ? 0 : -errno;
-}
-
 /* libxl's layout, reduced to what a backend reads. */
 static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
@@ -136,9 +60,9 @@ static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
 	int rc;
 
 	if ((rc = xnx_xs_printf(h, t, g->be, NULL, "%s", "")) < 0 ||
-	    (rc = set_perms(t, g->be, 0, g->domid)) < 0 ||
+	    (rc = nbsf_set_perms(h, t, g->be, 0, g->domid)) < 0 ||
 	    (rc = xnx_xs_printf(h, t, g->fe, NULL, "%s", "")) < 0 ||
-	    (rc = set_perms(t, g->fe, g->domid, 0)) < 0)
+	    (rc = nbsf_set_perms(h, t, g->fe, g->domid, 0)) < 0)
 		return rc;
 	if ((rc = xnx_xs_printf(h, t, g->fe, "backend", "%s", g->be)) < 0 ||
 	    (rc = xnx_xs_printf(h, t, g->fe, "backend-id", "0")) < 0 ||
@@ -177,24 +101,13 @@ static int make_guest(struct guest *g, const char *tag)
 static int run_frontend(const struct guest *g, const char *mode)
 {
 	char self[PATH_MAX], dom[16], log[128];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int st;
 
-	if (n < 0)
+	if (nbsf_self_exe(self, sizeof(self)) < 0)
 		return -1;
-	self[n] = '\0';
 	snprintf(dom, sizeof(dom), "%u", g->domid);
-	snprintf(log, sizeof(log), "%s/frontend-%s.log", simdir, g->tag);
+	snprintf(log, sizeof(log), "%s/frontend-%s.log", sim.dir, g->tag);
 	char *argv[] = { self, "--frontend", dom, (char *)mode, (char *)g->fe, (char *)g->be, NULL };
-	pid_t pid = spawn(argv, log, dom);
-	for (int t = 0; t < 2 * WAIT_MS; t += 10) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-		sleep_ms(10);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -2;
+	return nbsf_wait_child(nbsf_spawn(argv, log, dom), 2 * WAIT_MS);
 }
 
 /* ---- the frontend (re-executed child) ---------------------------------------- */
@@ -213,7 +126,7 @@ static bool fe_wait_be(struct xs_handle *h, const char *be, const char *v)
 	for (int t = 0; t < WAIT_MS; t += 10) {
 		if (be_state_is(h, be, v))
 			return true;
-		sleep_ms(10);
+		nbsf_sleep_ms(10);
 	}
 	return false;
 }
@@ -257,7 +170,7 @@ static bool got_okay(netif_tx_front_ring_t *tx, RING_IDX n, uint16_t id)
 	netif_tx_response_t rsp;
 
 	for (int t = 0; t < WAIT_MS && XNB_READ_ONCE(tx->sring->rsp_prod) == n; t += 10)
-		sleep_ms(10);
+		nbsf_sleep_ms(10);
 	if (XNB_READ_ONCE(tx->sring->rsp_prod) != n + 1)
 		return false;
 	xen_rmb(); /* response after its index: pairs with the backend's wmb in the push */
@@ -394,7 +307,7 @@ static int frontend_mq(struct xs_handle *h, xnx_gntshr *gs, xnx_evtchn *ev, cons
 	if (notify)
 		xnx_evtchn_notify(ev, (evtchn_port_t)pub.ports[1]);
 	for (int t = 0; t < WAIT_MS && XNB_READ_ONCE(tx1.sring->rsp_prod) == 0; t += 10)
-		sleep_ms(10);
+		nbsf_sleep_ms(10);
 	if (XNB_READ_ONCE(tx1.sring->rsp_prod) != 1 || XNB_READ_ONCE(tx0.sring->rsp_prod) != 0)
 		return 24;
 	xen_rmb(); /* response after its index: pairs with the backend's wmb in the push */
@@ -426,74 +339,22 @@ static int frontend_main(const char *mode, const char *fe, const char *be)
 
 static int suite_init(void)
 {
-	const char *b = getenv("XNET_BIN");
-	char simd[PATH_MAX + 16], nb[PATH_MAX + 16], log[128];
-
-	snprintf(bindir, sizeof(bindir), "%s", b && *b ? b : "build/bin");
-	snprintf(simd, sizeof(simd), "%s/xnet-simd", bindir);
-	snprintf(nb, sizeof(nb), "%s/xnetback", bindir);
-	if (access(simd, X_OK) < 0 || access(nb, X_OK) < 0) {
-		printf("\n  (xnet-simd or xnetback not in %s: sim tests skipped)\n", bindir);
+	if (!nbsf_have_bins(&sim)) {
+		printf("\n  (xnet-simd or xnetback not in %s: sim tests skipped)\n", sim.bindir);
 		return 0;
 	}
-	snprintf(simdir, sizeof(simdir), "/tmp/nbsim.XXXXXX");
-	if (!mkdtemp(simdir))
+	if (nbsf_start(&sim, "/tmp/nbsim.XXXXXX", WAIT_MS) < 0)
 		return 1;
-	setenv("XNET_SIM_DIR", simdir, 1);
-	setenv("XNET_DOMID", "0", 1);
-	setenv("XNET_PLATFORM", "sim", 1);
-	snprintf(log, sizeof(log), "%s/xnet-simd.log", simdir);
-	char *sargv[] = { simd, "--foreground", "--dir", simdir, NULL };
-	simd_pid = spawn(sargv, log, "0");
-	if (!wait_until(sock_answers, NULL, WAIT_MS))
-		return 1;
-	snprintf(log, sizeof(log), "%s/xnetback.log", simdir);
-	char *nargv[] = { nb, "--foreground", "-v", NULL };
-	nb_pid = spawn(nargv, log, "0");
 	xs = xnx_xs_open();
 	ready = xs != NULL;
 	return ready ? 0 : 1;
 }
 
-static void stop(pid_t *pid)
-{
-	int st;
-
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	for (int t = 0; t < WAIT_MS && waitpid(*pid, &st, WNOHANG) != *pid; t += 10)
-		sleep_ms(10);
-	if (kill(*pid, 0) == 0) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, &st, 0);
-	}
-	*pid = -1;
-}
-
 static int suite_clean(void)
 {
-	char cmd[128];
-
 	if (xs)
 		xs_close(xs);
-	stop(&nb_pid);
-	stop(&simd_pid);
-	if (simdir[0] && getenv("NB_KEEP_LOGS") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", simdir);
-		if (system(cmd) != 0)
-			return 1;
-	} else if (simdir[0]) {
-		printf("\n  logs kept in %s\n", simdir);
-	}
-	return 0;
-}
-
-static bool alive(pid_t pid)
-{
-	int st;
-
-	return pid > 0 && waitpid(pid, &st, WNOHANG) == 0;
+	return nbsf_clean(&sim, WAIT_MS) < 0 ? 1 : 0;
 }
 
 static void test_sim_handshake_violation_isolated(void)
@@ -523,8 +384,8 @@ static void test_sim_handshake_violation_isolated(void)
 	xnx_xs_printf(xs, XBT_NULL, junk.be, "hotplug-status", "connected");
 	/* Hotplug done but the frontends still Initialising: nothing happens
 	 * (a negative check: give the daemon a moment to do something wrong). */
-	sleep_ms(200);
-	CU_ASSERT(key_is(&(struct want){ good.be, "state", "2" }));
+	nbsf_sleep_ms(200);
+	CU_ASSERT(nbsf_key_is(xs, good.be, "state", "2"));
 	err = rd(good.be, "error");
 	CU_ASSERT_PTR_NULL(err);
 	free(err);
@@ -535,7 +396,7 @@ static void test_sim_handshake_violation_isolated(void)
 	err = rd(bad.be, "error");
 	CU_ASSERT(err && strstr(err, "past the page"));
 	free(err);
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 
 	/* A garbage ring reference is refused by name; the vif closes. */
 	CU_ASSERT_EQUAL(run_frontend(&junk, "garbage"), 0);
@@ -546,7 +407,7 @@ static void test_sim_handshake_violation_isolated(void)
 	/* The other guest connects and is served as if nothing happened. */
 	CU_ASSERT_EQUAL(run_frontend(&good, "good"), 0);
 	CU_ASSERT(wait_key(good.be, "state", "4"));
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 
 	/* Destroying a domain tears its vif down: TAP gone, backend Closed. */
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(good.domid), 0);
@@ -554,7 +415,7 @@ static void test_sim_handshake_violation_isolated(void)
 	CU_ASSERT_EQUAL(if_nametoindex(good.vifname), 0);
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(bad.domid), 0);
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(junk.domid), 0);
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 }
 
 static void test_sim_multi_queue(void)
@@ -578,7 +439,7 @@ static void test_sim_multi_queue(void)
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
 	CU_ASSERT(wait_key(g.be, "state", "6"));
 	CU_ASSERT_EQUAL(if_nametoindex(g.vifname), 0);
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 }
 
 /* Out-of-order and early states, then a frontend that restarts. */
@@ -609,7 +470,7 @@ static void test_sim_frontend_states(void)
 
 	CU_ASSERT_EQUAL(run_frontend(&r, "reconnect"), 0);
 	CU_ASSERT(wait_key(r.be, "state", "4"));
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(r.domid), 0);
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(s7.domid), 0);
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(s4.domid), 0);
@@ -636,8 +497,8 @@ static void test_sim_backend_dir_removed(void)
 	CU_ASSERT(if_nametoindex(g.vifname) != 0);
 	CU_ASSERT_EQUAL(xnx_xs_rm(xs, XBT_NULL, g.be, NULL), 0);
 	w.name = g.vifname;
-	CU_ASSERT(wait_until(if_gone, &w, WAIT_MS));
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_wait_until(if_gone, &w, WAIT_MS));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
 }
 
