@@ -202,3 +202,29 @@ int nbsf_set_perms(struct xs_handle *h, xs_transaction_t t, const char *path, un
 
 	return xs_set_permissions(h, t, path, p, 2) ? 0 : -errno;
 }
+
+int nbsf_write_vif(struct xs_handle *h, xs_transaction_t t, unsigned domid, const char *be,
+		   const char *fe, const char *mac, const char *vifname)
+{
+	int rc;
+
+	if ((rc = xnx_xs_printf(h, t, be, NULL, "%s", "")) < 0 ||
+	    (rc = nbsf_set_perms(h, t, be, 0, domid)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, fe, NULL, "%s", "")) < 0 ||
+	    (rc = nbsf_set_perms(h, t, fe, domid, 0)) < 0)
+		return rc;
+	if ((rc = xnx_xs_printf(h, t, fe, "backend", "%s", be)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, fe, "backend-id", "0")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, fe, "handle", "0")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, fe, "mac", "%s", mac)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, fe, "state", "1")) < 0)
+		return rc;
+	if ((rc = xnx_xs_printf(h, t, be, "frontend", "%s", fe)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, be, "frontend-id", "%u", domid)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, be, "online", "1")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, be, "handle", "0")) < 0 ||
+	    (rc = xnx_xs_printf(h, t, be, "mac", "%s", mac)) < 0 ||
+	    (rc = xnx_xs_printf(h, t, be, "vifname", "%s", vifname)) < 0)
+		return rc;
+	return xnx_xs_printf(h, t, be, "hotplug-status", "%s", "");
+}

@@ -54,6 +54,12 @@ bool nbsf_key_is(struct xs_handle *h, const char *dir, const char *key, const ch
 /* Wait up to MS for KEY under DIR to read VAL. */
 bool nbsf_wait_key(struct xs_handle *h, const char *dir, const char *key, const char *val,
 		   int ms);
+/* Within T: vif 0 of DOMID as libxl lays it out, reduced to what a backend
+ * reads: both directories with their permissions, the frontend's keys
+ * (state 1) and the backend's, all but its state, which the caller writes
+ * last after any keys of its own. 0 or -errno. */
+int nbsf_write_vif(struct xs_handle *h, xs_transaction_t t, unsigned domid, const char *be,
+		   const char *fe, const char *mac, const char *vifname);
 /* PATH owned by OWNER, readable by READER (libxl's device layout). 0 or -errno. */
 int nbsf_set_perms(struct xs_handle *h, xs_transaction_t t, const char *path, unsigned owner,
 		   unsigned reader);

@@ -487,27 +487,9 @@ struct guest { uint32_t domid; char be[128], fe[128], vifname[IFNAMSIZ]; uint8_t
 static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
 	struct guest *g = arg;
-	const char *mac = "00:16:3e:00:00:42";
-	int rc;
+	int rc = nbsf_write_vif(h, t, g->domid, g->be, g->fe, "00:16:3e:00:00:42", g->vifname);
 
-	if ((rc = xnx_xs_printf(h, t, g->be, NULL, "%s", "")) < 0 ||
-	    (rc = nbsf_set_perms(h, t, g->be, 0, g->domid)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, NULL, "%s", "")) < 0 ||
-	    (rc = nbsf_set_perms(h, t, g->fe, g->domid, 0)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "backend", "%s", g->be)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "backend-id", "0")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "handle", "0")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "mac", "%s", mac)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "state", "1")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "frontend", "%s", g->fe)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "frontend-id", "%u", g->domid)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "online", "1")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "handle", "0")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "mac", "%s", mac)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "vifname", "%s", g->vifname)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "hotplug-status", "%s", "")) < 0)
-		return rc;
-	return xnx_xs_printf(h, t, g->be, "state", "1");
+	return rc < 0 ? rc : xnx_xs_printf(h, t, g->be, "state", "1");
 }
 
 static pid_t start_frontend(const struct guest *g)

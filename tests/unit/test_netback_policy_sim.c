@@ -102,30 +102,15 @@ struct guest {
 static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
 	struct guest *g = arg;
+	char mac[18];
 	int rc;
 
-	if ((rc = xnx_xs_printf(h, t, g->be, NULL, "%s", "")) < 0 ||
-	    (rc = nbsf_set_perms(h, t, g->be, 0, g->domid)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, NULL, "%s", "")) < 0 ||
-	    (rc = nbsf_set_perms(h, t, g->fe, g->domid, 0)) < 0)
-		return rc;
-	if ((rc = xnx_xs_printf(h, t, g->fe, "backend", "%s", g->be)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "backend-id", "0")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "handle", "0")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "mac", "00:16:3e:00:01:%02x", g->domid)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "state", "1")) < 0)
+	snprintf(mac, sizeof(mac), "00:16:3e:00:01:%02x", g->domid);
+	if ((rc = nbsf_write_vif(h, t, g->domid, g->be, g->fe, mac, g->vifname)) < 0)
 		return rc;
 	if (g->vlan && (rc = xnx_xs_printf(h, t, g->be, "vlan", "%u", g->vlan)) < 0)
 		return rc;
 	if (g->ip && (rc = xnx_xs_printf(h, t, g->be, "ip", "%s", g->ip)) < 0)
-		return rc;
-	if ((rc = xnx_xs_printf(h, t, g->be, "frontend", "%s", g->fe)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "frontend-id", "%u", g->domid)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "online", "1")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "handle", "0")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "mac", "00:16:3e:00:01:%02x", g->domid)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "vifname", "%s", g->vifname)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "hotplug-status", "%s", "")) < 0)
 		return rc;
 	return xnx_xs_printf(h, t, g->be, "state", "1");
 }
