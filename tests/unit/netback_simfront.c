@@ -129,6 +129,7 @@ int nbsf_start(struct nbsf_sim *s, const char *template, int ms)
 	char simd[PATH_MAX + 16], nb[PATH_MAX + 16], log[128];
 
 	s->simd_pid = s->nb_pid = -1;
+	s->xs = NULL;
 	snprintf(simd, sizeof(simd), "%s/xnet-simd", s->bindir);
 	snprintf(nb, sizeof(nb), "%s/xnetback", s->bindir);
 	snprintf(s->dir, sizeof(s->dir), "%s", template);
@@ -147,13 +148,17 @@ int nbsf_start(struct nbsf_sim *s, const char *template, int ms)
 	snprintf(log, sizeof(log), "%s/xnetback.log", s->dir);
 	char *nargv[] = { nb, "--foreground", "-v", NULL };
 	s->nb_pid = nbsf_spawn(nargv, log, "0");
-	return 0;
+	s->xs = xnx_xs_open();
+	return s->xs ? 0 : -1;
 }
 
 int nbsf_clean(struct nbsf_sim *s, int ms)
 {
 	char cmd[128];
 
+	if (s->xs)
+		xs_close(s->xs);
+	s->xs = NULL;
 	nbsf_stop(&s->nb_pid, ms);
 	nbsf_stop(&s->simd_pid, ms);
 	if (s->dir[0] && getenv("NB_KEEP_LOGS") == NULL) {

@@ -15,11 +15,13 @@
 
 #include <xenstore.h>
 
-/* One running sim: its directory and the two daemons serving it. */
+/* One running sim: its directory, the two daemons serving it and the
+ * toolstack's (domain 0's) xenstore connection. */
 struct nbsf_sim {
 	char bindir[PATH_MAX];
 	char dir[64];
 	pid_t simd_pid, nb_pid;
+	struct xs_handle *xs;
 };
 
 void nbsf_sleep_ms(int ms);
@@ -43,9 +45,10 @@ int nbsf_self_exe(char *buf, size_t len);
 bool nbsf_have_bins(struct nbsf_sim *s);
 /* Make a sim directory from TEMPLATE (mkdtemp), point XNET_SIM_DIR, XNET_DOMID
  * and XNET_PLATFORM at it, start xnet-simd, wait up to MS for its xenstore
- * socket, then start xnetback. Logs go to <dir>/<program>.log. 0 or -1. */
+ * socket, then start xnetback and open S->xs. Logs go to <dir>/<program>.log.
+ * 0 or -1. */
 int nbsf_start(struct nbsf_sim *s, const char *template, int ms);
-/* Stop both daemons and remove the directory (kept, and named, when
+/* Close S->xs, stop both daemons and remove the directory (kept, and named, when
  * NB_KEEP_LOGS is set). 0 or -1. */
 int nbsf_clean(struct nbsf_sim *s, int ms);
 

@@ -330,15 +330,14 @@ static int suite_init(void)
 	}
 	if (nbsf_start(&sim, "/tmp/nbsim.XXXXXX", WAIT_MS) < 0)
 		return 1;
-	xs = xnx_xs_open();
-	ready = xs != NULL;
-	return ready ? 0 : 1;
+	xs = sim.xs;
+	ready = true;
+	return 0;
 }
 
 static int suite_clean(void)
 {
-	if (xs)
-		xs_close(xs);
+	xs = NULL;
 	return nbsf_clean(&sim, WAIT_MS) < 0 ? 1 : 0;
 }
 
