@@ -3,6 +3,8 @@
 # network namespace (lo up); names are unique; destroy and sim down remove
 # the namespace; bad names and unknown domains fail with one line.
 set -u
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 BIN=${XNET_BIN:-$PWD/build/bin}
 T=$(mktemp -d /tmp/xnet-cli-dom.XXXXXX)
 PBIN="$T/bin"
@@ -11,9 +13,6 @@ XNET="$PBIN/xnet"
 G1=xtd1-$$
 G2=xtd2-$$
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 cleanup() {
 	set +e
 	"$XNET" sim down >/dev/null 2>&1

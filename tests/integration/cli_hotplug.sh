@@ -6,6 +6,8 @@
 # hotplug-status=error with a reason, and the daemon carries on; offline
 # takes the interface off the bridge when the device goes.
 set -u
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 BIN=${XNET_BIN:-$PWD/build/bin}
 T=$(mktemp -d /tmp/xnet-cli-hp.XXXXXX)
 PBIN="$T/bin"
@@ -17,22 +19,8 @@ TAP1=xth${$}a
 TAP2=xth${$}b
 TAP1R=xth${$}r
 
-fail() {
-	echo "FAIL: $*" >&2
-	cat "$XNET_SIM_DIR/xnet-hotplugd.log" >&2 2>/dev/null
-	exit 1
-}
-ok() { echo "ok: $*"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-wait_for() {
-	n=$(($1 * 10)); shift
-	while ! "$@" >/dev/null 2>&1; do
-		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
-	done
-}
+fail_hook() { cat "$XNET_SIM_DIR/xnet-hotplugd.log" >&2 2>/dev/null; }
 alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
-status_is() { [ "$(xs xenstore-read "$1/hotplug-status" 2>/dev/null)" = "$2" ]; }
 master_of() { basename "$(readlink "/sys/class/net/$1/master" 2>/dev/null)" 2>/dev/null; }
 no_master() { [ ! -e "/sys/class/net/$1/master" ]; }
 cleanup() {

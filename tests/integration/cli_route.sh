@@ -7,6 +7,8 @@
 # not outlive the daemon. Also: XNET_SCRIPTS_DIR is where bare names are
 # found.
 set -u
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 BIN=${XNET_BIN:-$PWD/build/bin}
 T=$(mktemp -d /tmp/xnet-cli-route.XXXXXX)
 PBIN="$T/bin"
@@ -17,21 +19,7 @@ H=xtrd-$$
 TAP=xtr${$}t
 hpd=""
 
-fail() {
-	echo "FAIL: $*" >&2
-	cat "$T/hp.log" >&2 2>/dev/null
-	exit 1
-}
-ok() { echo "ok: $*"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-wait_for() {
-	n=$(($1 * 10)); shift
-	while ! "$@" >/dev/null 2>&1; do
-		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
-	done
-}
-has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
-status_is() { [ "$(xs xenstore-read "$1/hotplug-status" 2>/dev/null)" = "$2" ]; }
+fail_hook() { cat "$T/hp.log" >&2 2>/dev/null; }
 no_route() { [ -z "$(ip -n "$H" route show "$1")" ]; }
 hp_ready() { [ "$(cat "$T/hp.pid" 2>/dev/null)" = "$hpd" ]; }
 cleanup() {

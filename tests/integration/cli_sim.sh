@@ -3,21 +3,15 @@
 # idempotent (restarts only what died), status tells pids and the sim dir,
 # down stops everything and leaves nothing; every command takes --help.
 set -u
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 BIN=${XNET_BIN:-$PWD/build/bin}
 T=$(mktemp -d /tmp/xnet-cli-sim.XXXXXX)
 PBIN="$T/bin"
 export XNET_SIM_DIR="$T/sim" XNET_BIN="$PBIN"
 XNET="$PBIN/xnet"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
 # wait_for SECONDS CMD... — until CMD succeeds, at most SECONDS.
-wait_for() {
-	n=$(($1 * 10)); shift
-	while ! "$@" >/dev/null 2>&1; do
-		n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1
-	done
-}
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 dead() { ! alive "$1"; }
 pid_of() { cat "$XNET_SIM_DIR/$1.pid" 2>/dev/null; }
