@@ -46,6 +46,7 @@ struct xnf_queue {
 	uint16_t tx_free[XNF_TX_RING_SIZE];	/* stack of free ids */
 	unsigned tx_nfree;
 	bool tx_pending[XNF_TX_RING_SIZE];	/* id awaits a response */
+	uint16_t tx_used[XNF_TX_RING_SIZE];	/* bytes of page id not zero */
 	unsigned tx_extras;			/* extra-info slots unanswered */
 	bool sg;				/* backend has feature-sg */
 	unsigned gso;				/* XNF_OFFLOAD_GSO_* the backend takes */

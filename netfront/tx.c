@@ -100,8 +100,15 @@ static void put_slot(struct xnf_queue *q, const uint8_t *src, unsigned chunk,
 		.size = size,
 	};
 
+	uint8_t *page = q->tx_pages + (size_t)id * XNF_PAGE_SIZE;
+
 	XNX_BUG_ON(q->tx_pending[id]);
-	memcpy(q->tx_pages + (size_t)id * XNF_PAGE_SIZE, src, chunk);
+	memcpy(page, src, chunk);
+	/* The backend can read the whole page: clear what an earlier, longer
+	 * frame left after this one (pages start zeroed). */
+	if (q->tx_used[id] > chunk)
+		memset(page + chunk, 0, q->tx_used[id] - chunk);
+	q->tx_used[id] = (uint16_t)chunk;
 	q->tx_pending[id] = true;
 	*RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt) = req;
 	q->tx.req_prod_pvt++;
