@@ -8,8 +8,10 @@ pass=0; fail=0; failed=""
 run() { # run NAME CMD...
 	name=$1; shift
 	echo "==== $name"
-	if "$@"; then pass=$((pass + 1)); echo "==== $name: PASS"
-	else fail=$((fail + 1)); failed="$failed $name"; echo "==== $name: FAIL"; fi
+	t0=$(date +%s)
+	if "$@"; then pass=$((pass + 1)); verdict=PASS
+	else fail=$((fail + 1)); failed="$failed $name"; verdict=FAIL; fi
+	echo "==== $name: $verdict ($(( $(date +%s) - t0 )) s)"
 }
 
 run unit       env XNET_BIN="$PWD/build/bin" sh tests/run-unit.sh build/tests/test_*
