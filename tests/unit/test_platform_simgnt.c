@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "xnx_simproto.h"
+#include "cunit_run.h"
 
 #define ME 5
 #define OTHER 6
@@ -233,10 +234,7 @@ static void test_recover_after_death(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct cunit_case tests[] = {
 		{ "init_rejects_bad_header", test_init_rejects_bad_header },
 		{ "acquire_status_codes", test_acquire_status_codes },
 		{ "acquire_dead_domain", test_acquire_dead_domain },
@@ -246,18 +244,6 @@ int main(void)
 		{ "journal_tracks_pins", test_journal_tracks_pins },
 		{ "recover_after_death", test_recover_after_death },
 	};
-	CU_pSuite s;
-	unsigned fails;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("platform_simgnt", setup, teardown);
-	for (size_t i = 0; s && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
-		CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return CUNIT_RUN("platform_simgnt", setup, teardown, tests);
 }

@@ -6,6 +6,7 @@
  * inherited, owner change), quotas, domain introduce/release.
  */
 #include "test_store_harness.h"
+#include "cunit_run.h"
 
 static struct xs_handle *d0, *g1, *g2;
 
@@ -621,10 +622,7 @@ static void test_store_set_target(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct cunit_case tests[] = {
 		{ "basic_ops", test_store_basic_ops },
 		{ "binary_value", test_store_binary_value },
 		{ "directory_part", test_store_directory_part },
@@ -648,18 +646,6 @@ int main(void)
 		{ "set_target", test_store_set_target },
 		{ "special_watches", test_store_special_watches },
 	};
-	CU_pSuite s;
-	unsigned fails;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("store", suite_init, suite_clean);
-	for (size_t i = 0; s && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
-		CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return CUNIT_RUN("store", suite_init, suite_clean, tests);
 }

@@ -5,6 +5,7 @@
  * connections, a 100k-node tree, RESET_WATCHES and pipelined requests.
  */
 #include "test_store_harness.h"
+#include "cunit_run.h"
 
 static struct xs_handle *d0;
 
@@ -450,10 +451,7 @@ static void test_store_wire_large_tree(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct cunit_case tests[] = {
 		{ "wire_errors", test_store_wire_errors },
 		{ "wire_guest_errors", test_store_wire_guest_errors },
 		{ "wire_oversized", test_store_wire_oversized },
@@ -468,18 +466,6 @@ int main(void)
 		{ "wire_large_tree", test_store_wire_large_tree },
 		{ "wire_garbage", test_store_wire_garbage },
 	};
-	CU_pSuite s;
-	unsigned fails;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("store_wire", suite_init, suite_clean);
-	for (size_t i = 0; s && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
-		CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return CUNIT_RUN("store_wire", suite_init, suite_clean, tests);
 }
