@@ -55,6 +55,15 @@ void xnb_backend_pause_tap(struct xnb_vq *vq, bool pause)
 
 /* ---- xenstore watches ------------------------------------------------------- */
 
+/* While one vif is served, every line logged starts with its backend path
+ * (lines that already name it are not prefixed twice). */
+static void vif_event(struct xnb_backend *be, uint32_t domid, uint32_t devid)
+{
+	xnx_log_ctx_set("%s/%u/%u", be->root, domid, devid);
+	xnb_xenbus_backend_event(be, domid, devid);
+	xnx_log_ctx_clear();
+}
+
 /* Look at every device under the backend root (start-up, or the root
  * itself changed). */
 static void scan_all(struct xnb_backend *be)
@@ -74,7 +83,7 @@ static void scan_all(struct xnb_backend *be)
 
 			snprintf(rel, sizeof(rel), "%s/%s", doms[i], devs[j]);
 			if (xnb_parse_dev_path(rel, &domid, &devid) == 0)
-				xnb_xenbus_backend_event(be, domid, devid);
+				vif_event(be, domid, devid);
 		}
 		free(devs);
 	}
@@ -82,7 +91,7 @@ static void scan_all(struct xnb_backend *be)
 	/* Devices whose directory vanished with a whole domain subtree. */
 	for (struct xnb_vif *v = be->vifs; v; v = v->next)
 		if (!v->dead)
-			xnb_xenbus_backend_event(be, v->domid, v->devid);
+			vif_event(be, v->domid, v->devid);
 }
 
 static void root_watch_cb(const char *path, void *arg)
@@ -94,7 +103,7 @@ static void root_watch_cb(const char *path, void *arg)
 	if (strncmp(path, be->root, n) != 0)
 		return;
 	if (path[n] == '/' && xnb_parse_dev_path(path + n + 1, &domid, &devid) == 0)
-		xnb_xenbus_backend_event(be, domid, devid);
+		vif_event(be, domid, devid);
 	else
 		scan_all(be);
 }
@@ -103,8 +112,11 @@ static void release_watch_cb(const char *path, void *arg)
 {
 	struct xnb_backend *be = arg;
 
-	for (struct xnb_vif *v = be->vifs; v; v = v->next)
+	for (struct xnb_vif *v = be->vifs; v; v = v->next) {
+		xnx_log_ctx_set("%s", v->path);
 		xnb_xenbus_release_check(v);
+	}
+	xnx_log_ctx_clear();
 }
 
 /* ---- event channels ---------------------------------------------------------- */
@@ -206,11 +218,13 @@ static int run_vifs(struct xnb_backend *be)
 
 		if (v->dead || !v->connected)
 			continue;
+		xnx_log_ctx_set("%s", v->path);
 		w = xnb_vif_run(v);
-		if (w == XNB_BROKEN) {
+		if (w == XNB_BROKEN)
 			xnb_xenbus_fatal(v, "%s", v->broken);
+		xnx_log_ctx_clear();
+		if (w == XNB_BROKEN)
 			continue;
-		}
 		if (w == XNB_MORE)
 			timeout = 0;
 		for (unsigned i = 0; i < v->nqueues; i++)
@@ -313,8 +327,11 @@ int xnb_backend_open(struct xnb_backend *be)
 void xnb_backend_close(struct xnb_backend *be)
 {
 	for (struct xnb_vif *v = be->vifs; v; v = v->next)
-		if (!v->dead)
+		if (!v->dead) {
+			xnx_log_ctx_set("%s", v->path);
 			xnb_xenbus_shutdown(v);
+		}
+	xnx_log_ctx_clear();
 	for (struct xnb_vif *v = be->vifs; v; v = v->next)
 		v->dead = true;
 	reap(be);

@@ -149,7 +149,11 @@ static int read_toolstack_keys(struct xnb_vif *vif, char *ifname, size_t len)
 
 static void frontend_watch_cb(const char *path, void *arg)
 {
-	xnb_xenbus_frontend_event(arg);
+	struct xnb_vif *vif = arg;
+
+	xnx_log_ctx_set("%s", vif->path);	/* see backend.c: vif_event */
+	xnb_xenbus_frontend_event(vif);
+	xnx_log_ctx_clear();
 }
 
 /* request-multicast-control may change at any time (we offer the dynamic
@@ -161,12 +165,14 @@ static void mcast_watch_cb(const char *path, void *arg)
 
 	if (vif->dead)
 		return;
+	xnx_log_ctx_set("%s", vif->path);
 	if (xnx_xs_read_bool(vif->be->xs, XBT_NULL, vif->fe_path, "request-multicast-control",
 			     false, &on) < 0)
 		xnx_warn("%s/request-multicast-control: not 0 or 1; filter off", vif->fe_path);
 	if (on != vif->mcast.enabled)
 		xnx_info("%s: multicast filter %s", vif->path, on ? "on" : "off");
 	vif->mcast.enabled = on;
+	xnx_log_ctx_clear();
 }
 
 /* As Linux netback: one queue per CPU, within our limit. */
