@@ -37,7 +37,8 @@ static void usage(FILE *f)
 		   "  --timeout SEC    kill a script after SEC seconds (default %d, or\n"
 		   "                   $XNET_HOTPLUG_TIMEOUT)\n"
 		   "  --foreground     log to stderr, do not daemonise\n"
-		   "  -v               more logging (repeat for debug)\n",
+		   "  -v, --verbose    more logging: -v info, -vv debug (default:\n"
+		   "                   warnings and errors)\n",
 		XHP_DEFAULT_SCRIPT, XHP_TIMEOUT_DEFAULT_S);
 }
 
@@ -166,6 +167,7 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -199,8 +201,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	xnx_log_open("xnet-hotplugd", !fg, verbose >= 2 ? XNX_LOG_DEBUG
-				     : verbose ? XNX_LOG_INFO : XNX_LOG_WARN);
+	xnx_log_open("xnet-hotplugd", !fg, xnx_log_verbosity(verbose));
 	if (scripts_dir(c.scripts_dir, sizeof(c.scripts_dir)) < 0) {
 		fprintf(stderr, "xnet-hotplugd: cannot find the scripts directory\n");
 		return 1;

@@ -32,7 +32,8 @@ static void usage(FILE *f)
 		"the frontend's rings and moves frames between them and the TAP.\n"
 		"\n"
 		"  -f, --foreground  stay in the foreground and log to stderr\n"
-		"  -v, --verbose     debug logging\n"
+		"  -v, --verbose     more logging: -v info, -vv debug (default:\n"
+		"                    warnings and errors)\n"
 		"  -s, --stats-socket PATH\n"
 		"                    serve the counters of every vif there (default\n"
 		"                    <run dir>/xnetback.sock; \"none\": no socket)\n"
@@ -96,8 +97,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &foreground, &verbose) < 0)
 		return 2;
-	xnx_log_open("xnetback", !foreground,
-		     verbose ? XNX_LOG_DEBUG : XNX_LOG_INFO);
+	xnx_log_open("xnetback", !foreground, xnx_log_verbosity(verbose));
 	if (!foreground && daemon(0, 0) < 0) {
 		xnx_err("daemon: %s", strerror(errno));
 		return 1;

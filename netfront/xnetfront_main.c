@@ -842,7 +842,8 @@ static void usage(FILE *f)
 		"                    where the backend offers it, have it deliver\n"
 		"                    only the multicast groups the interface joined\n"
 		"                    (off by default, as in Linux netfront)\n"
-		"  -v, --verbose     more log output (twice: debug)\n"
+		"  -v, --verbose     more logging: -v info, -vv debug (default:\n"
+		"                    warnings and errors)\n"
 		"  -h, --help        this text\n"
 		"\n"
 		"Environment: XNET_DOMID (this domain on the sim), XNET_SIM_DIR,\n"
@@ -936,9 +937,7 @@ int main(int argc, char **argv)
 
 		queues_opt = cpus < 1 ? 1 : cpus > MAX_QUEUES ? MAX_QUEUES : (unsigned)cpus;
 	}
-	xnx_log_open("xnetfront", 0, verbose > 1 ? XNX_LOG_DEBUG : XNX_LOG_INFO);
-	if (verbose == 0)
-		xnx_log_set_level(XNX_LOG_WARN);
+	xnx_log_open("xnetfront", 0, xnx_log_verbosity(verbose));
 	/* Detach before any thread (libxenstore's watch reader) exists. */
 	if (!foreground) {
 		xnx_log_open("xnetfront", 1, xnx_log_get_level());

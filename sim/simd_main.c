@@ -34,7 +34,8 @@ static void usage(FILE *f)
 		   "  Simulated Xen hypervisor and xenstored.\n"
 		   "  --dir DIR      run directory (default $XNET_SIM_DIR or %s)\n"
 		   "  --foreground   log to stderr, do not daemonise\n"
-		   "  -v             more logging (repeat for debug)\n",
+		   "  -v, --verbose  more logging: -v info, -vv debug (default:\n"
+		   "                 warnings and errors)\n",
 		XNX_SIM_DIR_DEFAULT);
 }
 
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "dir", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -197,8 +199,7 @@ int main(int argc, char **argv)
 	}
 	if (prepare_dir(xnx_sim_dir()) < 0)
 		return 1;
-	xnx_log_open("xnet-simd", 0, verbose >= 2 ? XNX_LOG_DEBUG
-				    : verbose ? XNX_LOG_INFO : XNX_LOG_WARN);
+	xnx_log_open("xnet-simd", 0, xnx_log_verbosity(verbose));
 	raise_nofile();
 
 	if (!fg) {

@@ -39,15 +39,17 @@ struct daemon {
 	const char *prog;
 	enum ready_kind ready;
 	bool required;
+	const char *verbose;	/* its -v option, or NULL */
 };
 
 /* Start order; stopped in reverse. */
 static const struct daemon daemons[] = {
-	{ "xnet-simd", READY_SOCKETS, true },
-	/* xnetback gives no readiness signal: running its binary is it. */
-	{ "xnetback", READY_EXEC, false },
+	{ "xnet-simd", READY_SOCKETS, true, NULL },
+	/* xnetback gives no readiness signal: running its binary is it. Its
+	 * log keeps a line per vif event (-v: info). */
+	{ "xnetback", READY_EXEC, false, "-v" },
 	/* xnet-hotplugd writes its pid file once its watch is in place. */
-	{ "xnet-hotplugd", READY_OWN_PIDFILE, false },
+	{ "xnet-hotplugd", READY_OWN_PIDFILE, false, NULL },
 };
 #define NDAEMONS (int)(sizeof(daemons) / sizeof(daemons[0]))
 
@@ -118,7 +120,7 @@ static int start(const struct daemon *d)
 	unlink(pidf);
 	snprintf(dir_env, sizeof(dir_env), "XNET_SIM_DIR=%s", xnx_sim_dir());
 	char *env[] = { dir_env, "XNET_DOMID=0", NULL };
-	char *argv[] = { prog, "--foreground", NULL };
+	char *argv[] = { prog, "--foreground", (char *)d->verbose, NULL };
 	if (xnt_spawn(argv, env, log, &pid) < 0)
 		return xnt_fail("sim up: cannot start %s: %s", d->prog, strerror(errno));
 	if (d->ready != READY_OWN_PIDFILE)
