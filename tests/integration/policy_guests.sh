@@ -29,9 +29,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # guest NAME VIFSPEC ADDR/PREFIX — create it with one vif (named after the
-# guest: unique to this run), address eth0.
+# guest: unique to this run), address eth0; its domain id in $domid.
 guest() {
-	"$XNET" domain create "$1"
+	domid=$("$XNET" domain create "$1" | awk '{ print $2 }')
+	[ -n "$domid" ] || fail "$1: domain create failed"
 	"$XNET" vif attach "$1" "$2,vifname=v$(echo "$1" | tr -d -)" >/dev/null
 	wait_for 20 in_ns "$1" ip link show eth0 || fail "$1: eth0 did not appear"
 	in_ns "$1" ip addr add "$3" dev eth0
@@ -48,6 +49,7 @@ ip link add "$BR" type bridge && ip link set "$BR" up
 
 # ---- anti-spoofing -------------------------------------------------------
 guest "$A" "mac=00:16:3e:00:e0:01,bridge=$BR,ip=198.19.0.1" 198.19.0.1/24
+domid_a=$domid
 guest "$B" "mac=00:16:3e:00:e0:02,bridge=$BR" 198.19.0.2/24
 wait_for 20 reaches "$A" 198.19.0.2 || fail "$A (listed address) cannot reach $B"
 
@@ -66,6 +68,12 @@ blocked "$A" 198.19.0.2 || fail "$A reached $B with a spoofed MAC"
 in_ns "$A" ip link set eth0 address 00:16:3e:00:e0:01
 wait_for 20 reaches "$A" 198.19.0.2 || fail "$A cannot reach $B with its own MAC"
 drops "$A" spoofed || fail "$A: no spoofed drops counted: $("$XNET" stats "$A/0")"
+# The operator reads why in xnetback's --foreground log: a timestamped line
+# that names the vif (the data path logs it, the vif's context prefixes it).
+stamp='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}[+-][0-9]{2}:[0-9]{2}'
+grep -Eq "^$stamp xnetback: warning: /local/domain/0/backend/vif/$domid_a/0: .*tx frame dropped: tx_spoofed_mac" \
+	"$XNET_SIM_DIR/xnetback.log" ||
+	fail "no vif-prefixed spoofing line in xnetback.log: $(grep spoofed "$XNET_SIM_DIR/xnetback.log")"
 
 # ---- VLAN ------------------------------------------------------------------
 guest "$C" "mac=00:16:3e:00:e0:03,bridge=$BR,vlan=10" 198.20.0.3/24
