@@ -99,5 +99,8 @@ clean:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
+# Keep test objects: they are intermediates of the unit programs.
+.SECONDARY:
+
 -include tests/fuzz/fuzz.mk
 -include tools/install.mk
