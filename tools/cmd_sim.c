@@ -26,7 +26,9 @@
 static const char sim_usage[] =
 	"usage: xnet sim up|down|status\n"
 	"  up      start xnet-simd, then xnetback and xnet-hotplugd in domain 0\n"
-	"          (those that are installed and not running); wait until ready\n"
+	"          (those that are installed and not running); wait until ready;\n"
+	"          if xnet-simd died, first stop and remove what its run left\n"
+	"          (its daemons, guests and TAPs), as after a host crash\n"
 	"  down    destroy the sim's domains and namespaces, stop its daemons,\n"
 	"          remove what the sim created\n"
 	"  status  what runs, with pids, and where\n"
@@ -62,6 +64,15 @@ static void daemon_files(const struct daemon *d, char *pidf, char *log,
 	xnt_sim_file(f, pidf, len);
 	snprintf(f, sizeof(f), "%s.log", d->prog);
 	xnt_sim_file(f, log, len);
+}
+
+/* The pid of daemon D if it runs, else 0. */
+static pid_t daemon_pid(const struct daemon *d)
+{
+	char pidf[PATH_MAX], log[PATH_MAX];
+
+	daemon_files(d, pidf, log, sizeof(pidf));
+	return xnt_running(pidf, d->prog);
 }
 
 struct ready_arg {
@@ -207,27 +218,6 @@ static void scripts_dir_from_defaults(void)
 		fclose(f);
 }
 
-static int up(void)
-{
-	int rc = make_sim_dir(), lock;
-
-	scripts_dir_from_defaults();
-	/* The scripts find xnet-linkid through XNET_BIN (an installed tree
-	 * keeps them apart from the programs). */
-	setenv("XNET_BIN", xnt_bin_dir(), 0);
-
-	if (rc < 0)
-		return xnt_fail("sim up: cannot create %s: %s", xnx_sim_dir(), strerror(-rc));
-	if ((lock = lock_sim()) < 0)
-		return xnt_fail("sim up: cannot lock %s: %s", xnx_sim_dir(), strerror(-lock));
-	for (int i = 0; i < NDAEMONS && rc == 0; i++)
-		rc = start(&daemons[i]);
-	close(lock);
-	if (rc == 0)
-		printf("sim up in %s\n", xnx_sim_dir());
-	return rc;
-}
-
 /* If FILE is PREFIX<name>SUFFIX, copy the name to OUT. */
 static bool record_name(const char *file, const char *prefix, const char *suffix,
 			char *out, size_t len)
@@ -240,6 +230,23 @@ static bool record_name(const char *file, const char *prefix, const char *suffix
 	memcpy(out, file + p, f - p - s);
 	out[f - p - s] = '\0';
 	return xnt_name_ok(out);
+}
+
+/* If FILE records a guest (its namespace or its frontend's pid file), copy
+ * the guest's name to OUT. */
+static bool guest_record(const char *file, char *out, size_t len)
+{
+	return record_name(file, "netns-", "", out, len) ||
+	       record_name(file, "xnetfront-", ".pid", out, len);
+}
+
+/* FILE is a domain's socket directory (dom<N>). */
+static bool domain_dir(const char *file)
+{
+	unsigned id;
+	char extra;
+
+	return sscanf(file, "dom%u%c", &id, &extra) == 1;
 }
 
 /* Every domain but 0; then namespaces and frontends left over from domains
@@ -261,8 +268,7 @@ static int teardown_domains(void)
 	dir = opendir(xnx_sim_dir());
 	while (dir && (e = readdir(dir)) != NULL) {
 		char name[XNX_SIM_NAME_MAX + 16];
-		if (record_name(e->d_name, "netns-", "", name, sizeof(name)) ||
-		    record_name(e->d_name, "xnetfront-", ".pid", name, sizeof(name)))
+		if (guest_record(e->d_name, name, sizeof(name)))
 			xnt_domain_teardown(NULL, name, false, 0);
 	}
 	if (dir)
@@ -270,12 +276,13 @@ static int teardown_domains(void)
 	return rc;
 }
 
-/* Remove the files the sim made; the directory too if sim up made it. */
-static void remove_files(void)
+/* Remove the sockets, pid files and domains' socket directories of a run
+ * whose daemons are stopped. */
+static void remove_run_files(void)
 {
 	/* xnetback removes its stats socket; not if it was killed. */
 	const char *names[] = { "xenstored.sock", "simd.sock", "xnetback.sock", NULL };
-	char path[PATH_MAX], marker[PATH_MAX];
+	char path[PATH_MAX];
 	DIR *dir;
 	struct dirent *e;
 
@@ -286,14 +293,11 @@ static void remove_files(void)
 		char pidf[PATH_MAX], log[PATH_MAX];
 		daemon_files(&daemons[i], pidf, log, sizeof(pidf));
 		unlink(pidf);
-		unlink(log);
 	}
 	/* Per-domain socket directories of domains that are gone. */
 	dir = opendir(xnx_sim_dir());
 	while (dir && (e = readdir(dir)) != NULL) {
-		unsigned id;
-		char extra;
-		if (sscanf(e->d_name, "dom%u%c", &id, &extra) != 1)
+		if (!domain_dir(e->d_name))
 			continue;
 		char *argv[] = { "rm", "-rf", "--", path, NULL };
 		snprintf(path, sizeof(path), "%s/%s", xnx_sim_dir(), e->d_name);
@@ -301,6 +305,19 @@ static void remove_files(void)
 	}
 	if (dir)
 		closedir(dir);
+}
+
+/* Remove the files the sim made; the directory too if sim up made it. */
+static void remove_files(void)
+{
+	char path[PATH_MAX], marker[PATH_MAX];
+
+	remove_run_files();
+	for (int i = 0; i < NDAEMONS; i++) {
+		char pidf[PATH_MAX], log[PATH_MAX];
+		daemon_files(&daemons[i], pidf, log, sizeof(pidf));
+		unlink(log);
+	}
 	xnt_sim_file(LOCK_FILE, path, sizeof(path));
 	unlink(path);
 	xnt_sim_file(MADE_DIR, marker, sizeof(marker));
@@ -308,10 +325,90 @@ static void remove_files(void)
 		rmdir(xnx_sim_dir());
 }
 
+/* Stop the daemons from FIRST on, in reverse start order. Returns -1 if
+ * one would not stop. */
+static int stop_daemons(int first)
+{
+	int rc = 0;
+
+	for (int i = NDAEMONS - 1; i >= first; i--) {
+		pid_t pid = daemon_pid(&daemons[i]);
+
+		if (pid <= 0)
+			continue;
+		if (xnt_stop(pid, daemons[i].prog, STOP_MS) < 0)
+			rc = -1;
+		else
+			printf("%s stopped (pid %d)\n", daemons[i].prog, (int)pid);
+	}
+	return rc;
+}
+
+/* True if the previous run left something: a domain's record, a domain's
+ * socket directory, or a daemon of domain 0 still running. */
+static bool leftovers(void)
+{
+	DIR *dir = opendir(xnx_sim_dir());
+	struct dirent *e;
+	bool found = false;
+
+	while (dir && !found && (e = readdir(dir)) != NULL) {
+		char name[XNX_SIM_NAME_MAX + 16];
+		found = guest_record(e->d_name, name, sizeof(name)) ||
+			domain_dir(e->d_name);
+	}
+	if (dir)
+		closedir(dir);
+	for (int i = 1; i < NDAEMONS && !found; i++)
+		found = daemon_pid(&daemons[i]) > 0;
+	return found;
+}
+
+/* xnet-simd is the machine: when it dies, every domain, grant and event
+ * channel dies with it, and what it leaves running (xnetback, xnet-hotplugd,
+ * the guests' xnetfront) holds connections to nothing. As after a host
+ * crash, the sim starts again from nothing: stop the previous run's
+ * daemons (their TAPs go with them), tear its guests down from their
+ * records and remove its sockets. The logs stay. */
+static int restart_after_crash(void)
+{
+	if (daemon_pid(&daemons[0]) > 0 || !leftovers())
+		return 0;
+	printf("xnet-simd is not running: its domains are gone (as after a host "
+	       "crash); clearing what its run left\n");
+	teardown_domains();
+	if (stop_daemons(1) < 0)
+		return xnt_fail("sim up: a daemon of the previous run would not stop");
+	remove_run_files();
+	return 0;
+}
+
+static int up(void)
+{
+	int rc = make_sim_dir(), lock;
+
+	scripts_dir_from_defaults();
+	/* The scripts find xnet-linkid through XNET_BIN (an installed tree
+	 * keeps them apart from the programs). */
+	setenv("XNET_BIN", xnt_bin_dir(), 0);
+
+	if (rc < 0)
+		return xnt_fail("sim up: cannot create %s: %s", xnx_sim_dir(), strerror(-rc));
+	if ((lock = lock_sim()) < 0)
+		return xnt_fail("sim up: cannot lock %s: %s", xnx_sim_dir(), strerror(-lock));
+	rc = restart_after_crash();
+	for (int i = 0; i < NDAEMONS && rc == 0; i++)
+		rc = start(&daemons[i]);
+	close(lock);
+	if (rc == 0)
+		printf("sim up in %s\n", xnx_sim_dir());
+	return rc;
+}
+
 static int down(void)
 {
 	struct stat st;
-	int rc, failed = 0, lock;
+	int rc, lock;
 
 	if (stat(xnx_sim_dir(), &st) < 0) {
 		printf("sim down: nothing in %s\n", xnx_sim_dir());
@@ -320,20 +417,7 @@ static int down(void)
 	if ((lock = lock_sim()) < 0)
 		return xnt_fail("sim down: cannot lock %s: %s", xnx_sim_dir(), strerror(-lock));
 	rc = teardown_domains();
-
-	for (int i = NDAEMONS - 1; i >= 0; i--) {
-		char pidf[PATH_MAX], log[PATH_MAX];
-		pid_t pid;
-
-		daemon_files(&daemons[i], pidf, log, sizeof(pidf));
-		if ((pid = xnt_running(pidf, daemons[i].prog)) > 0) {
-			if (xnt_stop(pid, daemons[i].prog, STOP_MS) < 0)
-				failed = 1;
-			else
-				printf("%s stopped (pid %d)\n", daemons[i].prog, (int)pid);
-		}
-	}
-	if (failed) {
+	if (stop_daemons(0) < 0) {
 		close(lock);
 		return xnt_fail("sim down: a daemon would not stop; files left in %s",
 				xnx_sim_dir());
@@ -366,11 +450,10 @@ static int status(void)
 
 	printf("sim dir: %s\n", xnx_sim_dir());
 	for (int i = 0; i < NDAEMONS; i++) {
-		char pidf[PATH_MAX], log[PATH_MAX], prog[PATH_MAX];
+		char prog[PATH_MAX];
 		pid_t pid;
 
-		daemon_files(&daemons[i], pidf, log, sizeof(pidf));
-		if ((pid = xnt_running(pidf, daemons[i].prog)) > 0) {
+		if ((pid = daemon_pid(&daemons[i])) > 0) {
 			printf("%-14s running  pid %d\n", daemons[i].prog, (int)pid);
 			up_count++;
 		} else if (xnt_prog_path(daemons[i].prog, prog, sizeof(prog)) < 0) {

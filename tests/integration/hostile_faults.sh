@@ -7,8 +7,10 @@
 #                    reconnects; no stale backend link;
 #   xnetback       — restarted, it finds the vifs (recover.c); the guests'
 #                    xnetfront restarted where it gave its vif up;
-#   xnet-simd      — xnetback and xnet-hotplugd do not crash or spin;
-#                    `xnet sim up` starts a new sim.
+#   xnet-simd      — the machine crashed: the others neither crash nor
+#                    spin; `xnet sim up` stops them, removes the guests
+#                    and their TAPs, starts a new sim; new guests attach
+#                    and pass traffic.
 # Nothing is left behind (namespaces, links, processes, sim directory).
 set -eu
 
@@ -55,6 +57,8 @@ front_pid() { "$XNET" domain list | awk -v n="$1" '$1 == n { print $NF }'; }
 domid() { "$XNET" domain list | awk -v n="$1" '$1 == n { print $2 }'; }
 ping_ok() { in_ns "$G1" ping -c1 -W1 198.18.7.2; }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+# Alive and not a zombie (an xnetfront this script restarted is its child).
+running() { alive "$1" && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 # CPU ticks of PID over a second: a spinning daemon uses most of them.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -155,18 +159,34 @@ else
 	echo "faults: xnetback killed and restarted; traffic resumed"
 fi
 
-# 4. xnet-simd
+# 4. xnet-simd: the machine crashed. The others stay up without spinning;
+# `xnet sim up` clears the previous run (its daemons, guests, TAPs) and
+# starts a new sim in which new guests attach and pass traffic.
 sd=$(pid_of xnet-simd) nb=$(pid_of xnetback) hp=$(pid_of xnet-hotplugd)
+f1=$(front_pid "$G1") f2=$(front_pid "$G2")
 kill -9 "$sd"
-sleep 1	# give the others a moment to notice (and, wrongly, to spin or die)
-for p in "$nb" "$hp"; do
-	if alive "$p"; then
-		not_spinning "$p" || fail "pid $p spins with xnet-simd gone"
-	fi
+wait_for 10 sh -c "! kill -0 $sd" || fail "xnet-simd outlived kill -9"
+for p in "$nb" "$hp" "$f1" "$f2"; do
+	alive "$p" || fail "pid $p ($(cat "/proc/$p/comm" 2>/dev/null)) died with xnet-simd"
+	not_spinning "$p" || fail "pid $p spins with xnet-simd gone"
 done
-echo "faults: xnet-simd killed; xnetback $(alive "$nb" && echo alive || echo exited), xnet-hotplugd $(alive "$hp" && echo alive || echo exited), neither spinning"
-"$XNET" sim up >/dev/null || fail "xnet sim up after xnet-simd was killed"
-[ -n "$(pid_of xnet-simd)" ] || fail "xnet sim up did not restart xnet-simd"
+"$XNET" sim up >"$XNET_SIM_DIR/up.out" || fail "xnet sim up after xnet-simd was killed"
+grep -q "as after a host crash" "$XNET_SIM_DIR/up.out" || fail "sim up did not say it cleared the crashed run"
+for p in "$nb" "$hp" "$f1" "$f2"; do
+	! running "$p" || fail "pid $p of the crashed run still runs"
+done
+for d in xnet-simd xnetback xnet-hotplugd; do
+	[ -n "$(pid_of "$d")" ] || fail "xnet sim up did not restart $d"
+done
+for i in 1 2; do
+	! ip link show "hf${TAG}g$i" >/dev/null 2>&1 || fail "TAP hf${TAG}g$i of the crashed run left"
+done
+for g in "$G1" "$G2"; do
+	! ip netns list | grep -qw "$g" || fail "namespace $g of the crashed run left"
+done
+[ "$("$XNET" domain list | awk 'NR > 1' | wc -l)" -eq 1 ] || fail "the new sim has domains besides Domain-0"
+setup_guests
+echo "faults: xnet-simd killed; the others stayed up; sim up cleared the crashed run and new guests pass traffic"
 
 "$XNET" sim down >/dev/null 2>&1 || true
 ip link del "$BR"
