@@ -22,6 +22,7 @@
 
 #include <linux/if_tun.h>
 
+#include "netfront/failover.h"
 #include "netfront/tap.h"
 #include "netfront/vnet.h"
 #include "netfront/xnetfront.h"
@@ -94,6 +95,9 @@ static bool offload = true;
 static bool mcast_control;
 /* Queues asked for per vif: the CPUs online (at most 8), or --queues. */
 static unsigned queues_opt;
+/* --failover: pair each TAP with a passthrough link of its MAC. */
+static const char *failover_spec;
+static struct xnf_failover *fo;
 /* Junk under device/vif is seen again at every rescan: say it rarely. */
 static struct xnx_ratelimit junk_rl = XNX_RATELIMIT_INIT(5, 1);
 static struct xnx_ratelimit csum_rl = XNX_RATELIMIT_INIT(5, 1);
@@ -192,6 +196,8 @@ static void vif_teardown(struct vif *v)
 
 	for (unsigned k = 1; k < v->ntapq; k++)
 		close(v->txq[k]->fd);
+	if (fo && v->tap >= 0)
+		xnf_fo_remove(fo, v->ifname);
 	if (v->tap >= 0)
 		close(v->tap);
 	v->tap = v->txq[0]->fd = -1;
@@ -291,6 +297,8 @@ static void vif_add(unsigned devid)
 	}
 	xnx_info("vif %u: %s, mac %02x:%02x:%02x:%02x:%02x:%02x", devid,
 		 v->ifname, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	if (fo && xnf_fo_add(fo, v->ifname) < 0)
+		xnx_err("vif %u (%s): no failover pairing", devid, v->ifname);
 }
 
 /* ---- xenstore: which vifs exist -------------------------------------------- */
@@ -695,8 +703,8 @@ static void reap(void)
 
 /* ---- main loop -------------------------------------------------------------- */
 
-enum { FD_SIG, FD_XS, FD_FIRST_VIF };
-/* Poll entries: two fixed, then per vif its device and its TAP queues. */
+enum { FD_SIG, FD_XS, FD_LINKS, FD_FIRST_VIF };
+/* Poll entries: three fixed, then per vif its device and its TAP queues. */
 #define NFDS (FD_FIRST_VIF + (1 + MAX_QUEUES) * MAX_VIFS)
 
 /* Whose a poll entry is: the vif, and its TAP queue (-1: the device). */
@@ -711,6 +719,7 @@ static int build_pollset(struct pollfd *p, int sigfd, struct slot *who)
 
 	p[FD_SIG] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 	p[FD_XS] = (struct pollfd){ .fd = xs_fileno(xs), .events = POLLIN };
+	p[FD_LINKS] = (struct pollfd){ .fd = fo ? xnf_fo_fd(fo) : -1, .events = POLLIN };
 	for (unsigned i = 0; i < nvifs; i++) {
 		struct vif *v = vifs[i];
 
@@ -792,6 +801,8 @@ static int run(int sigfd)
 			rescan_needed = false;
 			rescan(false);
 		}
+		if (p[FD_LINKS].revents)
+			xnf_fo_dispatch(fo);
 		handle_ready(p, n, who);
 		mcast_tick();
 		reap();
@@ -824,7 +835,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xnetfront [--foreground] [--no-offload] [--queues N]\n"
-		"                 [--multicast-control] [-v] [--help]\n"
+		"                 [--multicast-control] [--failover auto|LINK]\n"
+		"                 [-v] [--help]\n"
 		"\n"
 		"Xen network frontend for this domain: every vif under\n"
 		"/local/domain/<self>/device/vif becomes a TAP interface (eth0, eth1,\n"
@@ -842,6 +854,12 @@ static void usage(FILE *f)
 		"                    where the backend offers it, have it deliver\n"
 		"                    only the multicast groups the interface joined\n"
 		"                    (off by default, as in Linux netfront)\n"
+		"  -F, --failover auto|LINK\n"
+		"                    pair each interface with a passthrough link of\n"
+		"                    its MAC (auto: any such link; LINK: only that\n"
+		"                    one) as active-backup: the passthrough link\n"
+		"                    carries the traffic while it is up, the PV path\n"
+		"                    when it is gone or has no carrier\n"
 		"  -v, --verbose     more logging: -v info, -vv debug (default:\n"
 		"                    warnings and errors)\n"
 		"  -h, --help        this text\n"
@@ -894,6 +912,17 @@ static int setup_xenstore(void)
 	return 0;
 }
 
+static int setup_failover(void)
+{
+	if (!failover_spec)
+		return 0;
+	fo = xnf_fo_open(failover_spec);
+	if (!fo)
+		xnx_err("--failover %s: %s", failover_spec, errno == EINVAL ?
+			"neither 'auto' nor a link name" : strerror(errno));
+	return fo ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -902,6 +931,7 @@ int main(int argc, char **argv)
 		{ "no-offload", no_argument, NULL, 'n' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "multicast-control", no_argument, NULL, 'm' },
+		{ "failover", required_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -909,12 +939,13 @@ int main(int argc, char **argv)
 	int foreground = 0, verbose = 0, c, sigfd, rc;
 	unsigned long nq;
 
-	while ((c = getopt_long(argc, argv, "fonq:mvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fonq:mF:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = 1; break;
 		case 'o': offload = true; break;
 		case 'n': offload = false; break;
 		case 'm': mcast_control = true; break;
+		case 'F': failover_spec = optarg; break;
 		case 'q':
 			if (xnx_parse_uint(optarg, 1, MAX_QUEUES, &nq) < 0) {
 				fprintf(stderr, "xnetfront: --queues '%s' is not a "
@@ -947,11 +978,12 @@ int main(int argc, char **argv)
 		}
 	}
 	sigfd = setup_signals();
-	if (sigfd < 0 || setup_xenstore() < 0)
+	if (sigfd < 0 || setup_xenstore() < 0 || setup_failover() < 0)
 		return 1;
 	rescan(true);
 	rc = run(sigfd);
 	close_all();
+	xnf_fo_close(fo);
 	xnx_xs_watches_free(watches);
 	xs_close(xs);
 	return rc;
