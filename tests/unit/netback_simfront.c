@@ -124,14 +124,23 @@ static bool sock_answers(const void *arg)
 	return ok;
 }
 
+pid_t nbsf_start_netback(const struct nbsf_sim *s)
+{
+	char nb[PATH_MAX + 16], log[128];
+
+	snprintf(nb, sizeof(nb), "%s/xnetback", s->bindir);
+	snprintf(log, sizeof(log), "%s/xnetback.log", s->dir);
+	char *argv[] = { nb, "--foreground", "-v", NULL };
+	return nbsf_spawn(argv, log, "0");
+}
+
 int nbsf_start(struct nbsf_sim *s, const char *template, int ms)
 {
-	char simd[PATH_MAX + 16], nb[PATH_MAX + 16], log[128];
+	char simd[PATH_MAX + 16], log[128];
 
 	s->simd_pid = s->nb_pid = -1;
 	s->xs = NULL;
 	snprintf(simd, sizeof(simd), "%s/xnet-simd", s->bindir);
-	snprintf(nb, sizeof(nb), "%s/xnetback", s->bindir);
 	snprintf(s->dir, sizeof(s->dir), "%s", template);
 	if (!mkdtemp(s->dir)) {
 		s->dir[0] = '\0';
@@ -145,9 +154,7 @@ int nbsf_start(struct nbsf_sim *s, const char *template, int ms)
 	s->simd_pid = nbsf_spawn(sargv, log, "0");
 	if (!nbsf_wait_until(sock_answers, NULL, ms))
 		return -1;
-	snprintf(log, sizeof(log), "%s/xnetback.log", s->dir);
-	char *nargv[] = { nb, "--foreground", "-v", NULL };
-	s->nb_pid = nbsf_spawn(nargv, log, "0");
+	s->nb_pid = nbsf_start_netback(s);
 	s->xs = xnx_xs_open();
 	return s->xs ? 0 : -1;
 }

@@ -48,6 +48,9 @@ bool nbsf_have_bins(struct nbsf_sim *s);
  * socket, then start xnetback and open S->xs. Logs go to <dir>/<program>.log.
  * 0 or -1. */
 int nbsf_start(struct nbsf_sim *s, const char *template, int ms);
+/* Start xnetback (-v) for S's sim, its log appended to <dir>/xnetback.log
+ * (as nbsf_start does; again after it was killed). Its pid, or -1. */
+pid_t nbsf_start_netback(const struct nbsf_sim *s);
 /* Close S->xs, stop both daemons and remove the directory (kept, and named, when
  * NB_KEEP_LOGS is set). 0 or -1. */
 int nbsf_clean(struct nbsf_sim *s, int ms);

@@ -27,12 +27,13 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+
+#include "cunit_run.h"
+#include "netback_simfront.h"
 
 #include "netback/xnb.h"
 #include "xnx_platform.h"
@@ -43,85 +44,22 @@
 #define NPAGES 20
 #define RSS_SLACK_KB (16 * 1024)
 
-static char simdir[64];
-static char nb_bin[PATH_MAX + 16];
-static pid_t simd_pid = -1, nb_pid = -1, good_pid = -1;
-static struct xs_handle *xs;
+static struct nbsf_sim sim = { .simd_pid = -1, .nb_pid = -1 };
+static pid_t good_pid = -1;
+static struct xs_handle *xs;	/* the toolstack's: sim.xs */
 static bool ready;
 static long base_fds, base_rss;
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static void sleep_ms(int ms)
+static bool key_is(const char *dir, const char *key, const char *val)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static bool wait_until(bool (*cond)(const void *), const void *arg, int ms)
-{
-	for (int t = 0; t < ms; t += 10) {
-		if (cond(arg))
-			return true;
-		sleep_ms(10);
-	}
-	return cond(arg);
-}
-
-static pid_t spawn(char *const argv[], const char *log, const char *domid)
-{
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	unsetenv("XENSTORED_PATH");
-	setenv("XNET_DOMID", domid, 1);
-	if (log) {
-		FILE *f = freopen(log, "a", stderr);
-		(void)f;
-	}
-	execv(argv[0], argv);
-	_exit(127);
-}
-
-static bool sock_answers(const void *arg)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, ok;
-
-	if (xnx_sim_store_path(0, sa.sun_path, sizeof(sa.sun_path)) < 0)
-		return false;
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
-struct want { const char *dir, *key, *val; };
-
-static bool key_is(const void *arg)
-{
-	const struct want *w = arg;
-	char *v = xnx_xs_read(xs, XBT_NULL, w->dir, w->key);
-	bool ok = v && strcmp(v, w->val) == 0;
-
-	free(v);
-	return ok;
+	return nbsf_key_is(xs, dir, key, val);
 }
 
 static bool wait_key(const char *dir, const char *key, const char *val)
 {
-	struct want w = { dir, key, val };
-
-	return wait_until(key_is, &w, WAIT_MS);
-}
-
-static bool alive(pid_t pid)
-{
-	int st;
-
-	return pid > 0 && waitpid(pid, &st, WNOHANG) == 0;
+	return nbsf_wait_key(xs, dir, key, val, WAIT_MS);
 }
 
 /* Open descriptors of PID (from /proc/PID/fd), or -1. */
@@ -162,7 +100,7 @@ static long rss_kb(pid_t pid)
 
 static bool fds_back(const void *arg)
 {
-	long n = count_fds(nb_pid);
+	long n = count_fds(sim.nb_pid);
 
 	return n >= 0 && n <= base_fds;
 }
@@ -175,39 +113,15 @@ struct guest {
 	char be[128], fe[128], vifname[IFNAMSIZ];
 };
 
-static int set_perms(xs_transaction_t t, const char *path, unsigned owner, unsigned reader)
-{
-	struct xs_permissions p[2] = {
-		{ .id = owner, .perms = XS_PERM_NONE },
-		{ .id = reader, .perms = XS_PERM_READ },
-	};
-
-	return xs_set_permissions(xs, t, path, p, 2) ? 0 : -errno;
-}
-
 /* libxl's layout, reduced to what a backend reads; hotplug already done. */
 static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
 	struct guest *g = arg;
+	char mac[24];
 	int rc;
 
-	if ((rc = xnx_xs_printf(h, t, g->be, NULL, "%s", "")) < 0 ||
-	    (rc = set_perms(t, g->be, 0, g->domid)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, NULL, "%s", "")) < 0 ||
-	    (rc = set_perms(t, g->fe, g->domid, 0)) < 0)
-		return rc;
-	if ((rc = xnx_xs_printf(h, t, g->fe, "backend", "%s", g->be)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "backend-id", "0")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "handle", "0")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "mac", "00:16:3e:00:00:%02x", g->domid & 0xff)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->fe, "state", "1")) < 0)
-		return rc;
-	if ((rc = xnx_xs_printf(h, t, g->be, "frontend", "%s", g->fe)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "frontend-id", "%u", g->domid)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "online", "1")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "handle", "0")) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "mac", "00:16:3e:00:00:%02x", g->domid & 0xff)) < 0 ||
-	    (rc = xnx_xs_printf(h, t, g->be, "vifname", "%s", g->vifname)) < 0 ||
+	snprintf(mac, sizeof(mac), "00:16:3e:00:00:%02x", g->domid & 0xff);
+	if ((rc = nbsf_write_vif(h, t, g->domid, g->be, g->fe, mac, g->vifname)) < 0 ||
 	    (rc = xnx_xs_printf(h, t, g->be, "type", "vif")) < 0 ||
 	    (rc = xnx_xs_printf(h, t, g->be, "hotplug-status", "connected")) < 0)
 		return rc;
@@ -231,33 +145,21 @@ static int make_guest(struct guest *g, const char *tag)
 static pid_t start_frontend(const struct guest *g, const char *mode)
 {
 	char self[PATH_MAX], dom[16], log[128];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	if (n < 0)
+	if (nbsf_self_exe(self, sizeof(self)) < 0)
 		return -1;
-	self[n] = '\0';
 	snprintf(dom, sizeof(dom), "%u", g->domid);
-	snprintf(log, sizeof(log), "%s/frontend-%s.log", simdir, g->tag);
+	snprintf(log, sizeof(log), "%s/frontend-%s.log", sim.dir, g->tag);
 	char *argv[] = { self, "--frontend", (char *)mode, (char *)g->fe, (char *)g->be, NULL };
-	return spawn(argv, log, dom);
+	return nbsf_spawn(argv, log, dom);
 }
 
 /* Run a frontend to its end; its exit status, or -2 on timeout. */
 static int run_frontend(const struct guest *g, const char *mode)
 {
 	pid_t pid = start_frontend(g, mode);
-	int st;
 
-	for (int t = 0; pid > 0 && t < 3 * WAIT_MS; t += 10) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		sleep_ms(10);
-	}
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-	}
-	return -2;
+	return pid > 0 ? nbsf_wait_child(pid, 3 * WAIT_MS) : -2;
 }
 
 /* ---- the frontend (re-executed child) ------------------------------------------------ */
@@ -274,18 +176,10 @@ struct fe {
 	netif_rx_front_ring_t rx;
 };
 
+/* The backend's state reads V within MS (checked at least once). */
 static bool be_state(struct fe *f, const char *v, int ms)
 {
-	for (int t = 0; t <= ms; t += 10) {
-		char *s = xnx_xs_read(f->h, XBT_NULL, f->be, "state");
-		bool ok = s && strcmp(s, v) == 0;
-
-		free(s);
-		if (ok)
-			return true;
-		sleep_ms(10);
-	}
-	return false;
+	return nbsf_wait_key(f->h, f->be, "state", v, ms);
 }
 
 /* How a case spoils the keys it publishes: key, value (NULL: the good one). */
@@ -367,7 +261,7 @@ static bool wait_rsp(struct fe *f, RING_IDX n)
 	for (int t = 0; t < WAIT_MS; t += 5) {
 		if ((RING_IDX)(XNB_READ_ONCE(f->tx.sring->rsp_prod) - n) < 0x80000000u)
 			return true;
-		sleep_ms(5);
+		nbsf_sleep_ms(5);
 	}
 	return false;
 }
@@ -577,7 +471,7 @@ static int case_double_fetch(struct fe *f)
 		put(f, req(f->refs[i % NPAGES], 0, 60, (uint16_t)i, 0));
 		push(f);
 		for (int t = 0; t < 200 && XNB_READ_ONCE(f->tx.sring->rsp_prod) == n; t++)
-			sleep_ms(1);
+			nbsf_sleep_ms(1);
 		answered += XNB_READ_ONCE(f->tx.sring->rsp_prod) != n;
 		f->tx.rsp_cons = XNB_READ_ONCE(f->tx.sring->rsp_prod);
 	}
@@ -592,6 +486,12 @@ static int case_event_storm(struct fe *f)
 	for (int i = 0; i < 20000; i++)
 		xnx_evtchn_notify(f->ev, (evtchn_port_t)f->port);
 	return one_packet(f, req(f->refs[0], 0, 60, 1, 0)) == NETIF_RSP_OKAY ? 0 : 51;
+}
+
+/* An optional key spoiled: the vif still serves (one packet, OKAY). */
+static int case_one_good_packet(struct fe *f)
+{
+	return one_packet(f, req(f->refs[0], 0, 60, 1, 0)) == NETIF_RSP_OKAY ? 0 : 52;
 }
 
 /* ---- RX cases: the parent sends frames into the vif's TAP --------------------------- */
@@ -623,7 +523,7 @@ static bool parent_done(struct fe *f)
 		free(v);
 		if (ok)
 			return true;
-		sleep_ms(10);
+		nbsf_sleep_ms(10);
 	}
 	return false;
 }
@@ -633,7 +533,7 @@ static bool wait_rx_rsp(struct fe *f, RING_IDX n)
 	for (int t = 0; t < WAIT_MS; t += 5) {
 		if ((RING_IDX)(XNB_READ_ONCE(f->rx.sring->rsp_prod) - n) < 0x80000000u)
 			return true;
-		sleep_ms(5);
+		nbsf_sleep_ms(5);
 	}
 	return false;
 }
@@ -688,7 +588,7 @@ static int case_garbage_fields(struct fe *f)
 			return 0;
 		if (XNB_READ_ONCE(f->tx.sring->rsp_prod) == f->tx.req_prod_pvt)
 			return 0;
-		sleep_ms(10);
+		nbsf_sleep_ms(10);
 	}
 	return 76;
 }
@@ -747,7 +647,7 @@ static int case_good_forever(struct fe *f)
 		int st;
 
 		if (!be_state(f, "4", 0)) {	/* reattaching after a restart */
-			sleep_ms(10);
+			nbsf_sleep_ms(10);
 			continue;
 		}
 		put(f, req(f->refs[0], 0, 60, (uint16_t)sent, 0));
@@ -764,7 +664,7 @@ static int case_good_forever(struct fe *f)
 			fprintf(out, "%lu\n", sent);
 			fclose(out);
 		}
-		sleep_ms(5);
+		nbsf_sleep_ms(5);
 	}
 	return sent > 0 ? 0 : 62;
 }
@@ -800,6 +700,10 @@ static const struct fcase fcases[] = {
 	{ "xs_num_queues_no_dirs", NULL, { "multi-queue-num-queues", "2" } },
 	{ "xs_ctrl_ring_ref_garbage", NULL, { "ctrl-ring-ref", "ring" } },
 	{ "xs_ctrl_ring_without_channel", NULL, { "ctrl-ring-ref", "1" } },
+	{ "xs_event_channel_tx_garbage", NULL, { "event-channel-tx", "tx" } },
+	/* an optional key the backend may ignore: bad counts as off */
+	{ "xs_multicast_control_garbage", case_one_good_packet,
+	  { "request-multicast-control", "maybe" } },
 	/* xenstore garbage: the handshake is refused, by name */
 	{ "xs_num_queues_huge", NULL, { "multi-queue-num-queues", "4294967296" } },
 	{ "xs_tx_ring_ref_garbage", NULL, { "tx-ring-ref", "12x" } },
@@ -838,88 +742,35 @@ static int frontend_main(const char *mode, const char *fe_path, const char *be_p
 
 static struct guest good;
 
-static pid_t start_netback(void)
-{
-	char log[128];
-	char *nargv[] = { nb_bin, "--foreground", "-v", NULL };
-
-	snprintf(log, sizeof(log), "%s/xnetback.log", simdir);
-	return spawn(nargv, log, "0");
-}
-
 static int suite_init(void)
 {
-	const char *b = getenv("XNET_BIN");
-	char bindir[PATH_MAX], simd[PATH_MAX + 16], log[128];
-
-	snprintf(bindir, sizeof(bindir), "%s", b && *b ? b : "build/bin");
-	snprintf(simd, sizeof(simd), "%s/xnet-simd", bindir);
-	snprintf(nb_bin, sizeof(nb_bin), "%s/xnetback", bindir);
-	if (access(simd, X_OK) < 0 || access(nb_bin, X_OK) < 0) {
-		printf("\n  (xnet-simd or xnetback not in %s: hostile tests skipped)\n", bindir);
+	if (!nbsf_have_bins(&sim)) {
+		printf("\n  (xnet-simd or xnetback not in %s: hostile tests skipped)\n", sim.bindir);
 		return 0;
 	}
-	snprintf(simdir, sizeof(simdir), "/tmp/hostile.XXXXXX");
-	if (!mkdtemp(simdir))
-		return 1;
-	setenv("XNET_SIM_DIR", simdir, 1);
-	setenv("XNET_DOMID", "0", 1);
-	setenv("XNET_PLATFORM", "sim", 1);
 	/* Short RX drain/stall clocks, so that rx_never_posted sees them. */
 	setenv("XNET_RX_DRAIN_MS", "200", 1);
 	setenv("XNET_RX_STALL_MS", "500", 1);
-	snprintf(log, sizeof(log), "%s/xnet-simd.log", simdir);
-	char *sargv[] = { simd, "--foreground", "--dir", simdir, NULL };
-	simd_pid = spawn(sargv, log, "0");
-	if (!wait_until(sock_answers, NULL, WAIT_MS))
+	if (nbsf_start(&sim, "/tmp/hostile.XXXXXX", WAIT_MS) < 0)
 		return 1;
-	nb_pid = start_netback();
-	xs = xnx_xs_open();
-	if (!xs || make_guest(&good, "good") < 0 || !wait_key(good.be, "state", "2"))
+	xs = sim.xs;
+	if (make_guest(&good, "good") < 0 || !wait_key(good.be, "state", "2"))
 		return 1;
 	good_pid = start_frontend(&good, "good");
 	if (!wait_key(good.be, "state", "4"))
 		return 1;
-	sleep_ms(300);	/* let the good vif's first packets settle the baseline */
-	base_fds = count_fds(nb_pid);
-	base_rss = rss_kb(nb_pid);
+	nbsf_sleep_ms(300);	/* let the good vif's first packets settle the baseline */
+	base_fds = count_fds(sim.nb_pid);
+	base_rss = rss_kb(sim.nb_pid);
 	ready = base_fds > 0 && base_rss > 0;
 	return ready ? 0 : 1;
 }
 
-static void stop(pid_t *pid)
-{
-	int st;
-
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	for (int t = 0; t < WAIT_MS && waitpid(*pid, &st, WNOHANG) != *pid; t += 10)
-		sleep_ms(10);
-	if (kill(*pid, 0) == 0) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, &st, 0);
-	}
-	*pid = -1;
-}
-
 static int suite_clean(void)
 {
-	char cmd[128];
-
-	stop(&good_pid);
-	if (xs)
-		xs_close(xs);
-	stop(&nb_pid);
-	stop(&simd_pid);
-	if (simdir[0] && getenv("NB_KEEP_LOGS") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", simdir);
-		if (system(cmd) != 0)
-			return 1;
-	} else if (simdir[0]) {
-		printf("\n  logs kept in %s\n", simdir);
-	}
-	return 0;
+	nbsf_stop(&good_pid, WAIT_MS);
+	xs = NULL;
+	return nbsf_clean(&sim, WAIT_MS) < 0 ? 1 : 0;
 }
 
 static unsigned long good_count(void)
@@ -928,7 +779,7 @@ static unsigned long good_count(void)
 	unsigned long n = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/good.count", simdir);
+	snprintf(path, sizeof(path), "%s/good.count", sim.dir);
 	f = fopen(path, "r");
 	if (f) {
 		if (fscanf(f, "%lu", &n) != 1)
@@ -950,9 +801,9 @@ static void assert_good_serves(void)
 {
 	struct more m = { good_count() };
 
-	CU_ASSERT(alive(good_pid));
-	CU_ASSERT(key_is(&(struct want){ good.be, "state", "4" }));
-	CU_ASSERT(wait_until(good_moved, &m, WAIT_MS));
+	CU_ASSERT(nbsf_alive(good_pid));
+	CU_ASSERT(key_is(good.be, "state", "4"));
+	CU_ASSERT(nbsf_wait_until(good_moved, &m, WAIT_MS));
 }
 
 /* One hostile guest: run MODE, then check the vif's outcome: Closing with
@@ -981,10 +832,10 @@ static void hostile(const char *mode, const char *err)
 		CU_ASSERT_PTR_NULL(e);
 	}
 	free(e);
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 	assert_good_serves();
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
-	CU_ASSERT(wait_key(g.be, "state", "6") || !key_is(&(struct want){ g.be, "state", "4" }));
+	CU_ASSERT(wait_key(g.be, "state", "6") || !key_is(g.be, "state", "4"));
 }
 
 /* ---- sending into a vif's TAP from the host side ------------------------------------- */
@@ -1041,7 +892,6 @@ static void hostile_rx(const char *mode, int nframes, bool want_stall)
 {
 	struct guest g;
 	pid_t pid;
-	int st = -1;
 	long rss;
 
 	if (!ready)
@@ -1054,20 +904,14 @@ static void hostile_rx(const char *mode, int nframes, bool want_stall)
 	CU_ASSERT(inject(g.vifname, nframes, 1000) > 0);
 	if (want_stall) {
 		/* Stalled: carrier off, so the host stops; memory bounded. */
-		CU_ASSERT(wait_until(carrier_off, g.vifname, WAIT_MS));
+		CU_ASSERT(nbsf_wait_until(carrier_off, g.vifname, WAIT_MS));
 		CU_ASSERT(inject(g.vifname, nframes, 1000) >= 0);
-		rss = rss_kb(nb_pid);
+		rss = rss_kb(sim.nb_pid);
 		CU_ASSERT(rss > 0 && rss <= base_rss + RSS_SLACK_KB);
 	}
 	xnx_xs_printf(xs, XBT_NULL, g.fe, "hostile-done", "1");
-	for (int t = 0; t < 3 * WAIT_MS && waitpid(pid, &st, WNOHANG) != pid; t += 10)
-		sleep_ms(10);
-	if (kill(pid, 0) == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-	}
-	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT_EQUAL(nbsf_wait_child(pid, 3 * WAIT_MS), 0);
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 	assert_good_serves();
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
 }
@@ -1114,6 +958,8 @@ HOSTILE(xs_num_queues_zero, "multi-queue-num-queues")
 HOSTILE(xs_num_queues_no_dirs, "queue")
 HOSTILE(xs_ctrl_ring_ref_garbage, "ctrl-ring-ref")
 HOSTILE(xs_ctrl_ring_without_channel, "event-channel-ctrl")
+HOSTILE(xs_event_channel_tx_garbage, "event-channel-tx")
+HOSTILE(xs_multicast_control_garbage, NULL)
 
 /* Frontend states in illegal orders: each refused by name or ignored, the
  * daemon unharmed. */
@@ -1144,7 +990,7 @@ static void test_states_illegal_order(void)
 			CU_ASSERT_PTR_NOT_NULL(e);
 			free(e);
 		}
-		CU_ASSERT(alive(nb_pid));
+		CU_ASSERT(nbsf_alive(sim.nb_pid));
 		CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
 	}
 	assert_good_serves();
@@ -1177,11 +1023,11 @@ static void test_nothing_leaked(void)
 
 	if (!ready)
 		return;
-	CU_ASSERT(wait_until(only_good_tap, NULL, WAIT_MS));
-	CU_ASSERT(wait_until(fds_back, NULL, WAIT_MS));
-	rss = rss_kb(nb_pid);
+	CU_ASSERT(nbsf_wait_until(only_good_tap, NULL, WAIT_MS));
+	CU_ASSERT(nbsf_wait_until(fds_back, NULL, WAIT_MS));
+	rss = rss_kb(sim.nb_pid);
 	printf("\n  xnetback fds %ld -> %ld, rss %ld -> %ld KiB\n", base_fds,
-	       count_fds(nb_pid), base_rss, rss);
+	       count_fds(sim.nb_pid), base_rss, rss);
 	CU_ASSERT(rss > 0 && rss <= base_rss + RSS_SLACK_KB);
 	assert_good_serves();
 }
@@ -1195,73 +1041,67 @@ static void test_netback_killed_recovers(void)
 
 	if (!ready)
 		return;
-	kill(nb_pid, SIGKILL);
-	waitpid(nb_pid, &st, 0);
+	kill(sim.nb_pid, SIGKILL);
+	waitpid(sim.nb_pid, &st, 0);
 	m.than = good_count();
-	nb_pid = start_netback();
+	sim.nb_pid = nbsf_start_netback(&sim);
 	CU_ASSERT(wait_key(good.be, "state", "4"));
-	CU_ASSERT(wait_until(good_moved, &m, WAIT_MS));
-	CU_ASSERT(alive(good_pid));
-	CU_ASSERT(alive(nb_pid));
+	CU_ASSERT(nbsf_wait_until(good_moved, &m, WAIT_MS));
+	CU_ASSERT(nbsf_alive(good_pid));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
 	CU_ASSERT(if_nametoindex(good.vifname) != 0);
 	/* The devices of destroyed guests are not brought back. */
-	CU_ASSERT(wait_until(only_good_tap, NULL, WAIT_MS));
+	CU_ASSERT(nbsf_wait_until(only_good_tap, NULL, WAIT_MS));
 	printf("\n  xnetback after restart: %ld fds (first instance %ld)\n",
-	       count_fds(nb_pid), base_fds);
-	CU_ASSERT(count_fds(nb_pid) <= base_fds);
+	       count_fds(sim.nb_pid), base_fds);
+	CU_ASSERT(count_fds(sim.nb_pid) <= base_fds);
 }
 
+#define C(name) { #name, test_##name }
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	int failed;
+	static const struct cunit_case tests[] = {
+		C(prod_far_ahead),
+		C(offset_past_page),
+		C(too_many_slots),
+		C(extra_chain_endless),
+		C(extra_type_unknown),
+		C(gref_invalid),
+		C(gref_not_granted),
+		C(gref_revoked),
+		C(zero_length_packet),
+		C(zero_length_fragments),
+		C(tiny_packet_max_slots),
+		C(double_fetch),
+		C(event_storm),
+		C(xs_num_queues_huge),
+		C(xs_tx_ring_ref_garbage),
+		C(xs_tx_ring_ref_unshared),
+		C(xs_event_channel_garbage),
+		C(xs_rx_copy_garbage),
+		C(xs_feature_sg_garbage),
+		C(garbage_fields),
+		C(gref_revoked_mid_packet),
+		C(header_split_first_slot),
+		C(rx_readonly_gref),
+		C(rx_never_posted),
+		C(xs_rx_ring_ref_garbage),
+		C(xs_rx_notify_garbage),
+		C(xs_gso_garbage),
+		C(xs_no_csum_garbage),
+		C(xs_ipv6_csum_garbage),
+		C(xs_num_queues_zero),
+		C(xs_num_queues_no_dirs),
+		C(xs_ctrl_ring_ref_garbage),
+		C(xs_ctrl_ring_without_channel),
+		C(xs_event_channel_tx_garbage),
+		C(xs_multicast_control_garbage),
+		C(states_illegal_order),
+		C(nothing_leaked),
+		C(netback_killed_recovers),
+	};
 
 	if (argc == 5 && strcmp(argv[1], "--frontend") == 0)
 		return frontend_main(argv[2], argv[3], argv[4]);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("hostile_netback", suite_init, suite_clean);
-#define ADD(name) CU_add_test(s, #name, test_##name)
-	ADD(prod_far_ahead);
-	ADD(offset_past_page);
-	ADD(too_many_slots);
-	ADD(extra_chain_endless);
-	ADD(extra_type_unknown);
-	ADD(gref_invalid);
-	ADD(gref_not_granted);
-	ADD(gref_revoked);
-	ADD(zero_length_packet);
-	ADD(zero_length_fragments);
-	ADD(tiny_packet_max_slots);
-	ADD(double_fetch);
-	ADD(event_storm);
-	ADD(xs_num_queues_huge);
-	ADD(xs_tx_ring_ref_garbage);
-	ADD(xs_tx_ring_ref_unshared);
-	ADD(xs_event_channel_garbage);
-	ADD(xs_rx_copy_garbage);
-	ADD(xs_feature_sg_garbage);
-	ADD(garbage_fields);
-	ADD(gref_revoked_mid_packet);
-	ADD(header_split_first_slot);
-	ADD(rx_readonly_gref);
-	ADD(rx_never_posted);
-	ADD(xs_rx_ring_ref_garbage);
-	ADD(xs_rx_notify_garbage);
-	ADD(xs_gso_garbage);
-	ADD(xs_no_csum_garbage);
-	ADD(xs_ipv6_csum_garbage);
-	ADD(xs_num_queues_zero);
-	ADD(xs_num_queues_no_dirs);
-	ADD(xs_ctrl_ring_ref_garbage);
-	ADD(xs_ctrl_ring_without_channel);
-	ADD(states_illegal_order);
-	ADD(nothing_leaked);
-	ADD(netback_killed_recovers);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
-		 CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CUNIT_RUN("hostile_netback", suite_init, suite_clean, tests);
 }

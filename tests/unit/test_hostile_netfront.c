@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cunit_run.h"
 #include "netfront/queue.h"	/* before other Xen headers: interface version */
 #include "netfront/xnetfront.h"
 #include <xen/io/xenbus.h>
@@ -405,24 +406,49 @@ static void tx_rsp_prod_beyond_ring(struct back *b)
 	}
 }
 
-/* An RX response for the first posted buffer, with SIZE bytes at OFF. */
-static void rx_bad(struct back *b, int id_delta, uint16_t off, int16_t size)
+/* Wait (bounded) until the frontend has posted N RX buffers not taken. */
+static bool wait_rx(struct back *b, RING_IDX n)
+{
+	for (int t = 0; t < TIMEOUT_MS; t += 10) {
+		if (__atomic_load_n(&b->rx.sring->req_prod, __ATOMIC_ACQUIRE) - b->rx.req_cons >= n)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static netif_rx_request_t take_rx(struct back *b)
 {
 	netif_rx_request_t r;
 
-	for (int t = 0; t < TIMEOUT_MS && b->rx.sring->req_prod == b->rx.req_cons; t += 10)
-		usleep(10000);
-	if (b->rx.sring->req_prod == b->rx.req_cons)
-		return;
 	RING_COPY_REQUEST(&b->rx, b->rx.req_cons, &r);
 	b->rx.req_cons++;
-	answer_rx(b, (uint16_t)(r.id + id_delta), off, size);
+	return r;
+}
+
+/* An RX response for the first posted buffer, with SIZE bytes at OFF. */
+static void rx_bad(struct back *b, int id_delta, uint16_t off, int16_t size)
+{
+	if (wait_rx(b, 1))
+		answer_rx(b, (uint16_t)(take_rx(b).id + id_delta), off, size);
 }
 
 static void rx_size_beyond_buffer(struct back *b) { rx_bad(b, 0, 0, 5000); }
 static void rx_offset_size_past_page(struct back *b) { rx_bad(b, 0, 4000, 200); }
 static void rx_id_out_of_range(struct back *b) { rx_bad(b, 4000, 0, 60); }
 static void rx_status_out_of_range(struct back *b) { rx_bad(b, 0, 0, -77); }
+
+/* Two buffers taken, both answered with the first one's id. */
+static void rx_id_repeated(struct back *b)
+{
+	if (wait_rx(b, 2)) {
+		netif_rx_request_t r = take_rx(b);
+
+		take_rx(b);
+		answer_rx(b, r.id, 0, 60);
+		answer_rx(b, r.id, 0, 60);
+	}
+}
 
 static void rx_rsp_prod_beyond_ring(struct back *b)
 {
@@ -462,6 +488,7 @@ static const struct hcase hcases[] = {
 	{ { "rx_offset_size_past_page", 0, 60, XNF_BROKEN, NULL }, rx_offset_size_past_page },
 	{ { "rx_id_out_of_range", 0, 60, XNF_BROKEN, NULL }, rx_id_out_of_range },
 	{ { "rx_status_out_of_range", 0, 60, XNF_BROKEN, NULL }, rx_status_out_of_range },
+	{ { "rx_id_repeated", 0, 60, XNF_BROKEN, NULL }, rx_id_repeated },
 	{ { "rx_rsp_prod_beyond_ring", 0, 60, XNF_BROKEN, NULL }, rx_rsp_prod_beyond_ring },
 	{ { "event_storm", 1, 60, XNF_CONNECTED, NULL }, event_storm },
 	{ { "backend_vanishes", 1, 60, XNF_CLOSED, NULL }, backend_vanishes },
@@ -506,7 +533,7 @@ static void run_case(const struct hcase *c)
 
 #define HCASE(i) static void test_##i(void) { run_case(&hcases[i]); }
 HCASE(0) HCASE(1) HCASE(2) HCASE(3) HCASE(4) HCASE(5) HCASE(6) HCASE(7) HCASE(8)
-HCASE(9) HCASE(10)
+HCASE(9) HCASE(10) HCASE(11)
 
 /* ---- no leftovers in the pages granted to the backend ------------------------------ */
 
@@ -597,24 +624,15 @@ static void test_tx_pages_hold_only_the_frame(void)
 	CU_ASSERT(guest_ok(pid));
 }
 
+#define C(i) { hcases[i].g.name, test_##i }
 int main(void)
 {
-	CU_pSuite s;
-	int failed;
+	/* Not static: the names are read from hcases at run time. */
+	const struct cunit_case tests[] = {
+		C(0), C(1), C(2), C(3), C(4), C(5), C(6), C(7), C(8), C(9), C(10), C(11),
+		{ "tx_pages_hold_only_the_frame", test_tx_pages_hold_only_the_frame },
+	};
 
 	xnx_log_open("test_hostile_netfront", 0, XNX_LOG_WARN);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("hostile_netfront", suite_init, suite_clean);
-	void (*const fns[])(void) = { test_0, test_1, test_2, test_3, test_4, test_5, test_6,
-				      test_7, test_8, test_9, test_10 };
-	for (size_t i = 0; i < sizeof(hcases) / sizeof(hcases[0]); i++)
-		CU_add_test(s, hcases[i].g.name, fns[i]);
-	CU_add_test(s, "tx_pages_hold_only_the_frame", test_tx_pages_hold_only_the_frame);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
-		 CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CUNIT_RUN("hostile_netfront", suite_init, suite_clean, tests);
 }
