@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 
 #include "netback/xnb_ctrl.h"
 
@@ -239,22 +240,15 @@ static void test_hash_extra_layout(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int failed;
+	static const struct cunit_case tests[] = {
+		{ "toeplitz_rss_vectors", test_toeplitz_rss_vectors },
+		{ "toeplitz_short_key", test_toeplitz_short_key },
+		{ "hash_frame_types", test_hash_frame_types },
+		{ "hash_frame_refused", test_hash_frame_refused },
+		{ "hash_frame_vlan", test_hash_frame_vlan },
+		{ "hash_queue_select", test_hash_queue_select },
+		{ "hash_extra_layout", test_hash_extra_layout },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("hash", NULL, NULL);
-	CU_add_test(s, "toeplitz_rss_vectors", test_toeplitz_rss_vectors);
-	CU_add_test(s, "toeplitz_short_key", test_toeplitz_short_key);
-	CU_add_test(s, "hash_frame_types", test_hash_frame_types);
-	CU_add_test(s, "hash_frame_refused", test_hash_frame_refused);
-	CU_add_test(s, "hash_frame_vlan", test_hash_frame_vlan);
-	CU_add_test(s, "hash_queue_select", test_hash_queue_select);
-	CU_add_test(s, "hash_extra_layout", test_hash_extra_layout);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CUNIT_RUN("hash", NULL, NULL, tests);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 
 #include "netback/xnb_ctrl.h"
 
@@ -598,31 +599,27 @@ static void test_rx_frame_starts_without_hash(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int failed;
+	int rc;
+	static const struct cunit_case tests[] = {
+		{ "ctrl_handle_table", test_ctrl_handle_table },
+		{ "ctrl_key_live_whole", test_ctrl_key_live_whole },
+		{ "ctrl_mapping_bad_queue_changes_nothing", test_ctrl_mapping_bad_queue_changes_nothing },
+		{ "ctrl_flags_and_alg", test_ctrl_flags_and_alg },
+		{ "ctrl_ring_budget_and_order", test_ctrl_ring_budget_and_order },
+		{ "ctrl_ring_producer_too_far", test_ctrl_ring_producer_too_far },
+		{ "ctrl_gref_add_del", test_ctrl_gref_add_del },
+		{ "ctrl_gref_del_in_use", test_ctrl_gref_del_in_use },
+		{ "gref_copy_local", test_gref_copy_local },
+		{ "rx_hash_extra_slots", test_rx_hash_extra_slots },
+		{ "rx_frame_starts_without_hash", test_rx_frame_starts_without_hash },
+	};
 
 	pages = aligned_alloc(XNB_PAGE_SIZE, NPAGES * XNB_PAGE_SIZE);
 	ring_page = aligned_alloc(XNB_PAGE_SIZE, XNB_PAGE_SIZE);
-	if (!pages || !ring_page || CU_initialize_registry() != CUE_SUCCESS)
+	if (!pages || !ring_page)
 		return 2;
-	s = CU_add_suite("netback_ctrl", NULL, NULL);
-	CU_add_test(s, "ctrl_handle_table", test_ctrl_handle_table);
-	CU_add_test(s, "ctrl_key_live_whole", test_ctrl_key_live_whole);
-	CU_add_test(s, "ctrl_mapping_bad_queue_changes_nothing",
-		    test_ctrl_mapping_bad_queue_changes_nothing);
-	CU_add_test(s, "ctrl_flags_and_alg", test_ctrl_flags_and_alg);
-	CU_add_test(s, "ctrl_ring_budget_and_order", test_ctrl_ring_budget_and_order);
-	CU_add_test(s, "ctrl_ring_producer_too_far", test_ctrl_ring_producer_too_far);
-	CU_add_test(s, "ctrl_gref_add_del", test_ctrl_gref_add_del);
-	CU_add_test(s, "ctrl_gref_del_in_use", test_ctrl_gref_del_in_use);
-	CU_add_test(s, "gref_copy_local", test_gref_copy_local);
-	CU_add_test(s, "rx_hash_extra_slots", test_rx_hash_extra_slots);
-	CU_add_test(s, "rx_frame_starts_without_hash", test_rx_frame_starts_without_hash);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = CUNIT_RUN("netback_ctrl", NULL, NULL, tests);
 	free(pages);
 	free(ring_page);
-	return failed ? 1 : 0;
+	return rc;
 }

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 
 #include "netback/xnb_ctrl.h"
 #include "netback_simfront.h"
@@ -757,20 +758,12 @@ static void test_ctrl_sim_static_grants(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	int failed;
+	static const struct cunit_case tests[] = {
+		{ "ctrl_sim_toeplitz_steering", test_ctrl_sim_toeplitz_steering },
+		{ "ctrl_sim_static_grants", test_ctrl_sim_static_grants },
+	};
 
 	if (argc == 4 && strcmp(argv[1], "--frontend") == 0)
 		return frontend_main(argv[2], argv[3]);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("netback_ctrl_sim", suite_init, suite_clean);
-	CU_add_test(s, "ctrl_sim_toeplitz_steering", test_ctrl_sim_toeplitz_steering);
-	CU_add_test(s, "ctrl_sim_static_grants", test_ctrl_sim_static_grants);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
-		 CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CUNIT_RUN("netback_ctrl_sim", suite_init, suite_clean, tests);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 
 #include "netback/xnb.h"
 
@@ -681,31 +682,25 @@ static void test_drop_names(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int failed;
+	int rc;
+	static const struct cunit_case tests[] = {
+		{ "parse_iplist_table", test_parse_iplist_table },
+		{ "parse_iplist_masks_and_limit", test_parse_iplist_masks_and_limit },
+		{ "policy_tx_table", test_policy_tx_table },
+		{ "vlan_tx_iov_tags_and_shifts_offsets", test_vlan_tx_iov_tags_and_shifts_offsets },
+		{ "vlan_rx_table", test_vlan_rx_table },
+		{ "vlan_rx_short_and_bad_csum_start", test_vlan_rx_short_and_bad_csum_start },
+		{ "rx_stall_drain_then_recover", test_rx_stall_drain_then_recover },
+		{ "rx_stall_needs_no_buffers_posted", test_rx_stall_needs_no_buffers_posted },
+		{ "rx_no_policy_no_stall_logic", test_rx_no_policy_no_stall_logic },
+		{ "rx_vlan_strip_through_ring", test_rx_vlan_strip_through_ring },
+		{ "drop_names", test_drop_names },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("netback_policy", NULL, NULL);
-	CU_add_test(s, "parse_iplist_table", test_parse_iplist_table);
-	CU_add_test(s, "parse_iplist_masks_and_limit", test_parse_iplist_masks_and_limit);
-	CU_add_test(s, "policy_tx_table", test_policy_tx_table);
-	CU_add_test(s, "vlan_tx_iov_tags_and_shifts_offsets", test_vlan_tx_iov_tags_and_shifts_offsets);
-	CU_add_test(s, "vlan_rx_table", test_vlan_rx_table);
-	CU_add_test(s, "vlan_rx_short_and_bad_csum_start", test_vlan_rx_short_and_bad_csum_start);
-	CU_add_test(s, "rx_stall_drain_then_recover", test_rx_stall_drain_then_recover);
-	CU_add_test(s, "rx_stall_needs_no_buffers_posted", test_rx_stall_needs_no_buffers_posted);
-	CU_add_test(s, "rx_no_policy_no_stall_logic", test_rx_no_policy_no_stall_logic);
-	CU_add_test(s, "rx_vlan_strip_through_ring", test_rx_vlan_strip_through_ring);
-	CU_add_test(s, "drop_names", test_drop_names);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
-		 CU_get_number_of_suites_failed();
+	rc = CUNIT_RUN("netback_policy", NULL, NULL, tests);
 	if (q) {
 		xnb_queue_fini(q);
 		free(q);
 	}
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return rc;
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 
 #include "netback/xnb_vif.h"
 #include "xnx_link.h"
@@ -238,21 +239,13 @@ static void test_rename_dead_vif_ignored(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int failed;
+	static const struct cunit_case tests[] = {
+		{ "rename_record", test_rename_record },
+		{ "rename_follows", test_rename_follows },
+		{ "rename_other_link_ignored", test_rename_other_link_ignored },
+		{ "rename_dir_gone_not_recreated", test_rename_dir_gone_not_recreated },
+		{ "rename_dead_vif_ignored", test_rename_dead_vif_ignored },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("netback_rename", suite_init, suite_clean);
-	CU_add_test(s, "rename_record", test_rename_record);
-	CU_add_test(s, "rename_follows", test_rename_follows);
-	CU_add_test(s, "rename_other_link_ignored", test_rename_other_link_ignored);
-	CU_add_test(s, "rename_dir_gone_not_recreated", test_rename_dir_gone_not_recreated);
-	CU_add_test(s, "rename_dead_vif_ignored", test_rename_dead_vif_ignored);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
-		 CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CUNIT_RUN("netback_rename", suite_init, suite_clean, tests);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <linux/if_tun.h>
 
 #include "netback/xnb_vif.h"
@@ -91,18 +92,11 @@ static void test_tap_offloads_table(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int failed;
+	static const struct cunit_case tests[] = {
+		{ "parse_dev_path_table", test_parse_dev_path_table },
+		{ "parse_mac_table", test_parse_mac_table },
+		{ "tap_offloads_table", test_tap_offloads_table },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("netback_xenbus", NULL, NULL);
-	CU_add_test(s, "parse_dev_path_table", test_parse_dev_path_table);
-	CU_add_test(s, "parse_mac_table", test_parse_mac_table);
-	CU_add_test(s, "tap_offloads_table", test_tap_offloads_table);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CUNIT_RUN("netback_xenbus", NULL, NULL, tests);
 }

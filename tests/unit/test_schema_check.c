@@ -2,6 +2,7 @@
  * front+back pair in every handshake state and layout passes; each kind of
  * violation is reported with its path and reason. */
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -529,23 +530,16 @@ static int teardown(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int fails;
+	static const struct cunit_case tests[] = {
+		{ "tree_set_and_get", tree_set_and_get },
+		{ "check_valid_every_state", check_valid_every_state },
+		{ "check_valid_variants", check_valid_variants },
+		{ "check_each_violation", check_each_violation },
+		{ "check_nul_and_control_characters", check_nul_and_control_characters },
+		{ "check_hostile_values", check_hostile_values },
+		{ "check_domain_filter", check_domain_filter },
+		{ "check_empty_store", check_empty_store },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("schema_check", setup, teardown);
-	CU_add_test(s, "tree_set_and_get", tree_set_and_get);
-	CU_add_test(s, "check_valid_every_state", check_valid_every_state);
-	CU_add_test(s, "check_valid_variants", check_valid_variants);
-	CU_add_test(s, "check_each_violation", check_each_violation);
-	CU_add_test(s, "check_nul_and_control_characters", check_nul_and_control_characters);
-	CU_add_test(s, "check_hostile_values", check_hostile_values);
-	CU_add_test(s, "check_domain_filter", check_domain_filter);
-	CU_add_test(s, "check_empty_store", check_empty_store);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() || CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return CUNIT_RUN("schema_check", setup, teardown, tests);
 }

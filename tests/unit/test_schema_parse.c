@@ -2,6 +2,7 @@
  * lines whose error must name the line), the value types, key matching,
  * the Markdown renderer and where the schema is found at run time. */
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -448,25 +449,18 @@ static void schema_default_honours_env(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int fails;
+	static const struct cunit_case tests[] = {
+		{ "schema_parse_builtin_covers_contract", schema_parse_builtin_covers_contract },
+		{ "schema_builtin_matches_file", schema_builtin_matches_file },
+		{ "schema_parse_broken_lines", schema_parse_broken_lines },
+		{ "schema_parse_long_line", schema_parse_long_line },
+		{ "schema_parse_every_deletion", schema_parse_every_deletion },
+		{ "schema_load_missing_file", schema_load_missing_file },
+		{ "value_ok_per_type", value_ok_per_type },
+		{ "key_match_patterns", key_match_patterns },
+		{ "render_every_key_escaped", render_every_key_escaped },
+		{ "schema_default_honours_env", schema_default_honours_env },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("schema_parse", NULL, NULL);
-	CU_add_test(s, "schema_parse_builtin_covers_contract", schema_parse_builtin_covers_contract);
-	CU_add_test(s, "schema_builtin_matches_file", schema_builtin_matches_file);
-	CU_add_test(s, "schema_parse_broken_lines", schema_parse_broken_lines);
-	CU_add_test(s, "schema_parse_long_line", schema_parse_long_line);
-	CU_add_test(s, "schema_parse_every_deletion", schema_parse_every_deletion);
-	CU_add_test(s, "schema_load_missing_file", schema_load_missing_file);
-	CU_add_test(s, "value_ok_per_type", value_ok_per_type);
-	CU_add_test(s, "key_match_patterns", key_match_patterns);
-	CU_add_test(s, "render_every_key_escaped", render_every_key_escaped);
-	CU_add_test(s, "schema_default_honours_env", schema_default_honours_env);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() || CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return CUNIT_RUN("schema_parse", NULL, NULL, tests);
 }

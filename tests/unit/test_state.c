@@ -1,6 +1,7 @@
 /* test_state.c — the XenbusState transition table, the path walker and the
  * strict number parser used for every xenstore value. */
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <errno.h>
 #include <stdlib.h>
 
@@ -115,19 +116,13 @@ static void parse_uint_range_and_junk(void)
 
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cunit_case tests[] = {
+		{ "state_step_ok_every_pair", state_step_ok_every_pair },
+		{ "state_path_every_pair_is_legal", state_path_every_pair_is_legal },
+		{ "state_path_shortest", state_path_shortest },
+		{ "state_parse_strict", state_parse_strict },
+		{ "parse_uint_range_and_junk", parse_uint_range_and_junk },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("state", NULL, NULL);
-	CU_add_test(s, "state_step_ok_every_pair", state_step_ok_every_pair);
-	CU_add_test(s, "state_path_every_pair_is_legal", state_path_every_pair_is_legal);
-	CU_add_test(s, "state_path_shortest", state_path_shortest);
-	CU_add_test(s, "state_parse_strict", state_parse_strict);
-	CU_add_test(s, "parse_uint_range_and_junk", parse_uint_range_and_junk);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	int failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CUNIT_RUN("state", NULL, NULL, tests);
 }

@@ -4,6 +4,7 @@
  * served through epoll, a live path refused, a stale one replaced, the
  * file removed on close. */
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,17 +200,10 @@ static int teardown(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int fails;
+	static const struct cunit_case tests[] = {
+		{ "stats_write_totals_and_rings", test_stats_write_totals_and_rings },
+		{ "stats_sock_life", test_stats_sock_life },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("stats_sock", setup, teardown);
-	CU_add_test(s, "stats_write_totals_and_rings", test_stats_write_totals_and_rings);
-	CU_add_test(s, "stats_sock_life", test_stats_sock_life);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = (int)(CU_get_number_of_failures() + CU_get_number_of_tests_failed());
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return CUNIT_RUN("stats_sock", setup, teardown, tests);
 }

@@ -2,6 +2,7 @@
  * answers served by a thread on a socket in a temp dir are parsed, or
  * refused when malformed; drop groups; the JSON writer's escapes. */
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -193,20 +194,13 @@ static int teardown(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	int fails;
+	static const struct cunit_case tests[] = {
+		{ "stats_fetch_good", test_fetch_good },
+		{ "stats_fetch_bad", test_fetch_bad },
+		{ "stats_fetch_too_many", test_fetch_too_many },
+		{ "stats_fetch_no_server", test_fetch_no_server },
+		{ "json_escapes", test_json_escapes },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("statsc", setup, teardown);
-	CU_add_test(s, "stats_fetch_good", test_fetch_good);
-	CU_add_test(s, "stats_fetch_bad", test_fetch_bad);
-	CU_add_test(s, "stats_fetch_too_many", test_fetch_too_many);
-	CU_add_test(s, "stats_fetch_no_server", test_fetch_no_server);
-	CU_add_test(s, "json_escapes", test_json_escapes);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = (int)(CU_get_number_of_failures() + CU_get_number_of_tests_failed());
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return CUNIT_RUN("statsc", setup, teardown, tests);
 }

@@ -1,5 +1,6 @@
 /* test_vifspec.c — table-driven tests of the xl vifspec parser. */
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,19 +219,12 @@ static void test_parse_rate_overflow(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct cunit_case tests[] = {
+		{ "vifspec_parse_valid", test_vifspec_parse_valid },
+		{ "vifspec_parse_invalid", test_vifspec_parse_invalid },
+		{ "vifspec_parse_keys_recorded", test_vifspec_parse_keys_recorded },
+		{ "parse_rate_overflow", test_parse_rate_overflow },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("vifspec", NULL, NULL);
-	CU_add_test(s, "vifspec_parse_valid", test_vifspec_parse_valid);
-	CU_add_test(s, "vifspec_parse_invalid", test_vifspec_parse_invalid);
-	CU_add_test(s, "vifspec_parse_keys_recorded", test_vifspec_parse_keys_recorded);
-	CU_add_test(s, "parse_rate_overflow", test_parse_rate_overflow);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return CUNIT_RUN("vifspec", NULL, NULL, tests);
 }
