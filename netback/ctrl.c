@@ -25,7 +25,6 @@
 /* Entries of a gref list that fit the one page it comes in. */
 #define GREF_LIST_MAX (XNB_PAGE_SIZE / sizeof(struct xen_netif_gref))
 
-static struct xnx_ratelimit ctrl_rl = XNX_RATELIMIT_INIT(10, 5);
 
 /* ---- grant copies of the frontend's pages --------------------------------- */
 
@@ -41,8 +40,8 @@ static int copy_in(struct xnb_ctrl *c, uint32_t ref, void *dst, size_t len)
 	g.len = (uint16_t)len;
 	g.flags = GNTCOPY_source_gref;
 	if (c->io->grant_copy(c->io->ctx, 1, &g) < 0 || g.status != GNTST_okay) {
-		xnx_log_rl(&ctrl_rl, XNX_LOG_WARN, "dom%u ctrl: copy from gref %u: status %d",
-			   c->domid, ref, g.status);
+		xnx_log_limited(XNX_LOG_WARN, "ctrl: copy from gref %u: status %d",
+		                ref, g.status);
 		return -EFAULT;
 	}
 	return 0;
@@ -60,8 +59,8 @@ static int copy_out(struct xnb_ctrl *c, uint32_t ref, const void *src, size_t le
 	g.len = (uint16_t)len;
 	g.flags = GNTCOPY_dest_gref;
 	if (c->io->grant_copy(c->io->ctx, 1, &g) < 0 || g.status != GNTST_okay) {
-		xnx_log_rl(&ctrl_rl, XNX_LOG_WARN, "dom%u ctrl: copy to gref %u: status %d",
-			   c->domid, ref, g.status);
+		xnx_log_limited(XNX_LOG_WARN, "ctrl: copy to gref %u: status %d",
+		                ref, g.status);
 		return -EFAULT;
 	}
 	return 0;
@@ -260,8 +259,8 @@ static uint32_t gref_map_all(struct xnb_ctrl *c, struct xnb_gref_table *nt,
 	}
 	if (i == n)
 		return ST_OK;
-	xnx_log_rl(&ctrl_rl, XNX_LOG_WARN, "dom%u ctrl: adding gref %u (entry %u) refused",
-		   c->domid, list[i].ref, i);
+	xnx_log_limited(XNX_LOG_WARN, "ctrl: adding gref %u (entry %u) refused",
+	                list[i].ref, i);
 	while (i-- > 0)
 		c->io->unmap(c->io->ctx, done[i]);
 	return ST_INVAL;

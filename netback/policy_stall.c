@@ -49,8 +49,8 @@ void xnb_rx_stall_begin(struct xnb_queue *q, RING_IDX prod, uint64_t now)
 		q->rx_held_since = 0;
 		q->stats->drops[XNB_DROP_RX_NO_BUF]++;
 		if (!q->rx_draining)
-			xnx_info("dom%u queue %u: a frame waited %llu ms for rx buffers: "
-				 "dropping frames that find none", q->domid, q->id,
+			xnx_info("queue %u: a frame waited %llu ms for rx buffers: "
+				 "dropping frames that find none", q->id,
 				 ms(p->rx_drain_ns));
 		q->rx_draining = true;
 	}
@@ -58,15 +58,15 @@ void xnb_rx_stall_begin(struct xnb_queue *q, RING_IDX prod, uint64_t now)
 		if (prod != q->rx.req_cons) {
 			q->rx_stalled = false;
 			q->rx_last_ns = now;
-			xnx_info("dom%u queue %u: guest rx ready again", q->domid, q->id);
+			xnx_info("queue %u: guest rx ready again", q->id);
 			set_carrier(q, true);
 		}
 		return;
 	}
 	if (p->rx_stall_ns && prod == q->rx.req_cons && now - q->rx_last_ns >= p->rx_stall_ns) {
 		q->rx_stalled = q->rx_draining = true;
-		xnx_warn("dom%u queue %u: guest rx stalled (no buffer for %llu ms): carrier off",
-			 q->domid, q->id, ms(now - q->rx_last_ns));
+		xnx_warn("queue %u: guest rx stalled (no buffer for %llu ms): carrier off",
+			 q->id, ms(now - q->rx_last_ns));
 		set_carrier(q, false);
 	}
 }

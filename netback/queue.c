@@ -73,7 +73,7 @@ void xnb_queue_fail(struct xnb_queue *q, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(q->reason, sizeof(q->reason), fmt, ap);
 	va_end(ap);
-	xnx_err("dom%u queue %u: protocol violation: %s", q->domid, q->id, q->reason);
+	xnx_err("queue %u: protocol violation: %s", q->id, q->reason);
 }
 
 /* One "name value" line per counter: what the stats socket will serve. */

@@ -13,7 +13,6 @@
 
 #define VH_LEN sizeof(struct virtio_net_hdr)
 
-static struct xnx_ratelimit rx_rl = XNX_RATELIMIT_INIT(10, 5);
 
 /* Map the virtio-net GSO type onto netif's; -EINVAL if F does not take it. */
 static int gso_from_vh(const struct virtio_net_hdr *vh, const struct xnb_feat *f,
@@ -167,8 +166,7 @@ static ssize_t next_frame(struct xnb_queue *q, uint8_t *stage, size_t *skip)
 	}
 	n = q->io->tap_read(q->io->ctx, stage, VH_LEN + XNB_RX_MAX_FRAME);
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
-		xnx_log_rl(&rx_rl, XNX_LOG_WARN, "dom%u: tap read: %s", q->domid,
-			   strerror(errno));
+		xnx_log_limited(XNX_LOG_WARN, "tap read: %s", strerror(errno));
 	if (n <= 0)
 		return 0;
 	off = xnb_policy_rx_vlan(q->policy, stage, (size_t)n);
@@ -274,8 +272,8 @@ static bool copies_ok(const struct xnb_queue *q, const struct xnb_rx_pkt *pkt)
 		const xengnttab_grant_copy_segment_t *g = &q->rx_segs[pkt->first_seg + i];
 
 		if (g->status != GNTST_okay) {
-			xnx_log_rl(&rx_rl, XNX_LOG_WARN, "dom%u: rx copy to gref %u: status %d",
-				   q->domid, g->dest.foreign.ref, g->status);
+			xnx_log_limited(XNX_LOG_WARN, "rx copy to gref %u: status %d",
+			                g->dest.foreign.ref, g->status);
 			return false;
 		}
 	}
@@ -288,8 +286,7 @@ static void finish_batch(struct xnb_queue *q, const struct rx_batch *b)
 	netif_rx_response_t rsp[XNB_RX_MAX_PKT_SLOTS];
 
 	if (b->nsegs && q->io->grant_copy(q->io->ctx, b->nsegs, q->rx_segs) < 0) {
-		xnx_log_rl(&rx_rl, XNX_LOG_WARN, "dom%u: rx grant copy failed: %s",
-			   q->domid, strerror(errno));
+		xnx_log_limited(XNX_LOG_WARN, "rx grant copy failed: %s", strerror(errno));
 		for (unsigned i = 0; i < b->nsegs; i++)
 			q->rx_segs[i].status = GNTST_general_error;
 	}

@@ -9,7 +9,6 @@
 #include "xnb.h"
 #include "xnx_log.h"
 
-static struct xnx_ratelimit tx_rl = XNX_RATELIMIT_INIT(10, 5);
 
 /* One request slot, copied with one volatile load (STYLE: hostile memory). */
 static void copy_slot(const netif_tx_back_ring_t *ring, RING_IDX idx,
@@ -246,8 +245,7 @@ static void copy_batch(struct xnb_queue *q, unsigned nsegs)
 	if (nsegs == 0)
 		return;
 	if (q->io->grant_copy(q->io->ctx, nsegs, q->tx_segs) < 0) {
-		xnx_log_rl(&tx_rl, XNX_LOG_WARN, "dom%u: tx grant copy failed: %s",
-			   q->domid, strerror(errno));
+		xnx_log_limited(XNX_LOG_WARN, "tx grant copy failed: %s", strerror(errno));
 		for (unsigned i = 0; i < nsegs; i++)
 			q->tx_segs[i].status = GNTST_general_error;
 	}
@@ -260,8 +258,8 @@ static void check_copies(struct xnb_queue *q, struct xnb_tx_pkt *pkt)
 		const xengnttab_grant_copy_segment_t *g = &q->tx_segs[pkt->first_seg + i];
 
 		if (g->status != GNTST_okay) {
-			xnx_log_rl(&tx_rl, XNX_LOG_WARN, "dom%u: tx copy of gref %u: status %d",
-				   q->domid, g->source.foreign.ref, g->status);
+			xnx_log_limited(XNX_LOG_WARN, "tx copy of gref %u: status %d",
+			                g->source.foreign.ref, g->status);
 			pkt_bad(pkt, XNB_DROP_TX_COPY);
 			return;
 		}
@@ -285,8 +283,8 @@ static void deliver(struct xnb_queue *q, struct xnb_tx_pkt *pkt)
 		/* Answered OKAY, as Linux answers a frame it copied and then
 		 * dropped (and as a filter behind the vif would): counted. */
 		q->stats->drops[why]++;
-		xnx_log_rl(&tx_rl, XNX_LOG_WARN, "dom%u: tx frame dropped: %s (%llu so far)",
-			   q->domid, xnb_drop_name(why), (unsigned long long)q->stats->drops[why]);
+		xnx_log_limited(XNX_LOG_WARN, "tx frame dropped: %s (%llu so far)",
+		                xnb_drop_name(why), (unsigned long long)q->stats->drops[why]);
 		return;
 	}
 	iovcnt = xnb_policy_tx_iov(q->policy, &vh, pkt->data, pkt->size, tag, iov);
@@ -328,8 +326,8 @@ static void finish_batch(struct xnb_queue *q, unsigned npkts)
 		}
 		if (pkt->status != NETIF_RSP_OKAY) {
 			q->stats->drops[pkt->why]++;
-			xnx_log_rl(&tx_rl, XNX_LOG_WARN, "dom%u: tx packet id %u refused: %s",
-				   q->domid, pkt->slot[0].id, xnb_drop_name(pkt->why));
+			xnx_log_limited(XNX_LOG_WARN, "tx packet id %u refused: %s",
+			                pkt->slot[0].id, xnb_drop_name(pkt->why));
 		}
 		respond(q, pkt);
 	}
