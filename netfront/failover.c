@@ -238,18 +238,27 @@ static int redirect_add(struct xnf_failover *fo, unsigned from, bool from_ingres
 	return talk(fo, nlh, NULL, NULL);
 }
 
+/* A TYPE request about link ID, acknowledged; *IFI to fill in more. */
+static struct nlmsghdr *link_msg(char *buf, uint16_t type, unsigned id,
+				 struct ifinfomsg **ifi)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	*ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(**ifi));
+	(*ifi)->ifi_family = AF_UNSPEC;
+	(*ifi)->ifi_index = (int)id;
+	return nlh;
+}
+
 /* Bring link ID up, as a bonding driver opens its slaves. */
 static int link_up(struct xnf_failover *fo, unsigned id)
 {
 	char buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, id, &ifi);
 
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = (int)id;
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
 	return talk(fo, nlh, NULL, NULL);
@@ -310,15 +319,10 @@ static int stats_cb(const struct nlmsghdr *nlh, void *data)
 static void read_stats(struct xnf_failover *fo, unsigned id, uint64_t *tx, uint64_t *rx)
 {
 	char buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, id, &ifi);
 	struct stats_ans a = { .id = id };
 
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = (int)id;
 	if (talk(fo, nlh, stats_cb, &a) == 0 && a.found) {
 		*tx = a.tx;
 		*rx = a.rx;

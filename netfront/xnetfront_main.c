@@ -26,6 +26,7 @@
 #include "netfront/tap.h"
 #include "netfront/vnet.h"
 #include "netfront/xnetfront.h"
+#include "xnx_link.h"
 #include "xnx_log.h"
 #include "xnx_platform.h"
 #include "xnx_state.h"
@@ -918,8 +919,7 @@ static int setup_failover(void)
 		return 0;
 	fo = xnf_fo_open(failover_spec);
 	if (!fo)
-		xnx_err("--failover %s: %s", failover_spec, errno == EINVAL ?
-			"neither 'auto' nor a link name" : strerror(errno));
+		xnx_err("--failover %s: %s", failover_spec, strerror(errno));
 	return fo ? 0 : -1;
 }
 
@@ -945,7 +945,14 @@ int main(int argc, char **argv)
 		case 'o': offload = true; break;
 		case 'n': offload = false; break;
 		case 'm': mcast_control = true; break;
-		case 'F': failover_spec = optarg; break;
+		case 'F':
+			if (strcmp(optarg, "auto") != 0 && !xnx_link_name_ok(optarg)) {
+				fprintf(stderr, "xnetfront: --failover '%s' is neither "
+					"'auto' nor a link name\n", optarg);
+				return 2;
+			}
+			failover_spec = optarg;
+			break;
 		case 'q':
 			if (xnx_parse_uint(optarg, 1, MAX_QUEUES, &nq) < 0) {
 				fprintf(stderr, "xnetfront: --queues '%s' is not a "

@@ -69,6 +69,13 @@ pv_rises() {
 replies() { grep -c 'bytes from' "$W/ping.out"; }
 more_replies() { n=$(replies); wait_for 5 sh -c "[ \$(grep -c 'bytes from' $W/ping.out) -gt $((n + 10)) ]"; }
 
+# A --failover that is neither auto nor a link name is refused up front.
+rc=0
+"$BIN/xnetfront" --foreground --failover 'no/such' 2>"$XNET_SIM_DIR/bad.err" || rc=$?
+{ [ "$rc" -eq 2 ] && grep -q "'no/such' is neither 'auto' nor a link name" \
+	"$XNET_SIM_DIR/bad.err"; } || fail "bad --failover: rc $rc, $(cat "$XNET_SIM_DIR/bad.err")"
+ok "a bad --failover is refused, naming it"
+
 "$XNET" sim up >/dev/null
 mkdir "$W"
 # The guest, with its xnetfront started again with --failover.
