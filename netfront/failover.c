@@ -42,7 +42,7 @@
 #define EV_BUDGET 64	/* event datagrams read per dispatch */
 /* Our filters' priority on the clsact hooks: one fixed number, so a
  * filter left by an earlier xnetfront is found and replaced. */
-#define FO_PRIO 0xfa11
+#define FO_PRIO 0xfa11u
 
 /* ---- path choice (pure) -------------------------------------------------- */
 
