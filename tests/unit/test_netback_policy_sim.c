@@ -38,6 +38,7 @@
 #include <linux/if_packet.h>
 
 #include <CUnit/Basic.h>
+#include "cunit_run.h"
 
 #include "netback/xnb.h"
 #include "netback_simfront.h"
@@ -360,16 +361,7 @@ struct fe {
 
 static bool fe_wait_be(struct fe *f, const char *v)
 {
-	for (int t = 0; t < WAIT_MS; t += 10) {
-		char *s = xnx_xs_read(f->h, XBT_NULL, f->be, "state");
-		bool ok = s && strcmp(s, v) == 0;
-
-		free(s);
-		if (ok)
-			return true;
-		nbsf_sleep_ms(10);
-	}
-	return false;
+	return nbsf_wait_key(f->h, f->be, "state", v, WAIT_MS);
 }
 
 static int fe_publish(struct xs_handle *h, xs_transaction_t t, void *arg)
@@ -851,24 +843,15 @@ static void test_sim_stalled_guest_bounded_then_recovers(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	int failed;
+	static const struct cunit_case tests[] = {
+		{ "sim_spoofed_mac_dropped_and_counted", test_sim_spoofed_mac_dropped_and_counted },
+		{ "sim_ip_spoofing_dropped_and_counted", test_sim_ip_spoofing_dropped_and_counted },
+		{ "sim_malformed_ip_refused", test_sim_malformed_ip_refused },
+		{ "sim_vlan_tagged_exchange", test_sim_vlan_tagged_exchange },
+		{ "sim_stalled_guest_bounded_then_recovers", test_sim_stalled_guest_bounded_then_recovers },
+	};
 
 	if (argc == 7 && strcmp(argv[1], "--frontend") == 0)
 		return frontend_main(argv);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("netback_policy_sim", suite_init, suite_clean);
-	CU_add_test(s, "sim_spoofed_mac_dropped_and_counted", test_sim_spoofed_mac_dropped_and_counted);
-	CU_add_test(s, "sim_ip_spoofing_dropped_and_counted", test_sim_ip_spoofing_dropped_and_counted);
-	CU_add_test(s, "sim_malformed_ip_refused", test_sim_malformed_ip_refused);
-	CU_add_test(s, "sim_vlan_tagged_exchange", test_sim_vlan_tagged_exchange);
-	CU_add_test(s, "sim_stalled_guest_bounded_then_recovers",
-		    test_sim_stalled_guest_bounded_then_recovers);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() || CU_get_number_of_tests_failed() ||
-		 CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CUNIT_RUN("netback_policy_sim", suite_init, suite_clean, tests);
 }
