@@ -212,6 +212,10 @@ static void child_exec(char *const argv[], char *const env[], const char *log)
 	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
 	    dup2(out, 2) < 0)
 		_exit(127);
+	/* Nothing else of ours goes with it: a daemon that kept a descriptor
+	 * the caller holds (a lock file, a pipe) would hold it for its whole
+	 * life. */
+	closefrom(3);
 	/* xnet's own xenstore socket is the privileged one; a daemon finds
 	 * its domain's socket itself. */
 	unsetenv("XENSTORED_PATH");

@@ -16,18 +16,18 @@ set -eu
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
-export XNET_SIM_DIR="$(mktemp -d /tmp/xnet-faults.XXXXXX)"
+XNET_SIM_DIR=$(mktemp -d /tmp/xnet-faults.XXXXXX)
+export XNET_SIM_DIR
 TAG=$(( $$ % 100000 ))
 G1=xhf1-$TAG G2=xhf2-$TAG BR=xhfbr$TAG
-fail() {
-	echo "FAIL: $*" >&2
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
+fail_hook() {
 	{
-		tail -n 60 "$XNET_SIM_DIR"/*.log
 		ip -br link | grep "hf$TAG"
 		"$XNET" vif list
 		for g in "$G1" "$G2"; do in_ns "$g" ip -br addr; done
 	} >&2 2>/dev/null || true
-	exit 1
 }
 
 cleanup() {
@@ -42,16 +42,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-wait_for() {
-	t=$1; shift
-	end=$(( $(date +%s) + t ))
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
 pid_of() { "$XNET" sim status | awk -v p="$1" '$1 == p && $2 == "running" { print $4 }'; }
 front_pid() { "$XNET" domain list | awk -v n="$1" '$1 == n { print $NF }'; }
 domid() { "$XNET" domain list | awk -v n="$1" '$1 == n { print $2 }'; }
@@ -103,9 +93,18 @@ readdress() {
 	in_ns "$1" ip link set eth0 up
 }
 
+# A descriptor of ours must not go with the daemons xnet starts (had a
+# daemon kept a lock file open, the lock would outlive the test).
+exec 9>"$XNET_SIM_DIR/held"
 "$XNET" sim up >/dev/null
 ip link add "$BR" type bridge && ip link set "$BR" up
 setup_guests
+for p in $(pid_of xnet-simd) $(pid_of xnetback) $(pid_of xnet-hotplugd) $(front_pid "$G1"); do
+	for fd in "/proc/$p/fd"/*; do
+		[ "$(readlink "$fd")" != "$XNET_SIM_DIR/held" ] || fail "pid $p inherited our descriptor"
+	done
+done
+exec 9>&-
 
 # 1. xnet-hotplugd
 hp=$(pid_of xnet-hotplugd) nb=$(pid_of xnetback) sd=$(pid_of xnet-simd)
@@ -179,10 +178,10 @@ for d in xnet-simd xnetback xnet-hotplugd; do
 	[ -n "$(pid_of "$d")" ] || fail "xnet sim up did not restart $d"
 done
 for i in 1 2; do
-	! ip link show "hf${TAG}g$i" >/dev/null 2>&1 || fail "TAP hf${TAG}g$i of the crashed run left"
+	! has_link "hf${TAG}g$i" || fail "TAP hf${TAG}g$i of the crashed run left"
 done
 for g in "$G1" "$G2"; do
-	! ip netns list | grep -qw "$g" || fail "namespace $g of the crashed run left"
+	! has_ns "$g" || fail "namespace $g of the crashed run left"
 done
 [ "$("$XNET" domain list | awk 'NR > 1' | wc -l)" -eq 1 ] || fail "the new sim has domains besides Domain-0"
 setup_guests
