@@ -31,6 +31,8 @@ struct xhp_dev {
 	char ifname[32];	/* vif<domid>.<devid> or vifname */
 	unsigned ifindex;	/* its link id (XNET_VIF_LINKID), from when it came up:
 				 * survives a rename */
+	unsigned instance;	/* the backend's vif-linkid when it came up (0: none):
+				 * a new one means a new interface under the same path */
 	char script[4096];	/* resolved path */
 	char netdev[32];	/* gatewaydev, or empty */
 	enum xhp_phase phase;

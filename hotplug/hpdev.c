@@ -72,6 +72,7 @@ struct view {
 	bool present;
 	bool online;
 	unsigned long state;
+	unsigned linkid;	/* vif-linkid, 0 if absent or bad */
 	char status[16];	/* hotplug-status, truncated */
 };
 
@@ -92,6 +93,10 @@ static int read_view(struct xhp_ctx *c, const char *path, struct view *v)
 		return rc;
 	s = xnx_xs_read(c->xs, XBT_NULL, path, "hotplug-status");
 	snprintf(v->status, sizeof(v->status), "%s", s ? s : "");
+	free(s);
+	s = xnx_xs_read(c->xs, XBT_NULL, path, "vif-linkid");
+	if (!s || xnx_link_parse_id(s, &v->linkid) < 0)
+		v->linkid = 0;
 	free(s);
 	return 0;
 }
@@ -188,13 +193,17 @@ static void start(struct xhp_ctx *c, struct xhp_dev *d, const char *action,
 }
 
 /* The device came up: online=1 and the backend has reached InitWait (or is
- * further on, e.g. after a restart of this daemon). */
-static void come_up(struct xhp_ctx *c, struct xhp_dev *d, const struct view *v)
+ * further on, e.g. after a restart of this daemon). FIRST: the first look
+ * at it, so a hotplug-status=connected there is a script's of an earlier
+ * run of ours; later (a device we ran offline for) it can only be stale. */
+static void come_up(struct xhp_ctx *c, struct xhp_dev *d, const struct view *v, bool first)
 {
 	char reason[300];
 	int rc = learn(c, d, reason, sizeof(reason));
 
-	if (!strcmp(v->status, "connected")) {
+	d->instance = v->linkid;
+
+	if (first && !strcmp(v->status, "connected")) {
 		d->phase = XHP_ONLINE;	/* done before we started */
 		return;
 	}
@@ -204,6 +213,16 @@ static void come_up(struct xhp_ctx *c, struct xhp_dev *d, const struct view *v)
 		return;
 	}
 	start(c, d, "online", XHP_RUN_ONLINE);
+}
+
+/* The directory now holds another interface than the one D came up with:
+ * the device was removed and added again between two looks (the same
+ * devid reused at once), or a restarted backend made a new interface for
+ * it. Either way the old one is gone (offline) and the new one needs its
+ * online. */
+static bool replaced(const struct xhp_dev *d, const struct view *v)
+{
+	return d && d->instance && v->linkid && v->linkid != d->instance;
 }
 
 void xhp_check(struct xhp_ctx *c, unsigned domid, unsigned devid)
@@ -219,12 +238,12 @@ void xhp_check(struct xhp_ctx *c, unsigned domid, unsigned devid)
 			   "ignored", path);
 		return;
 	}
-	going = !v.present || (!v.online && v.state == XenbusStateClosed);
+	going = !v.present || (!v.online && v.state == XenbusStateClosed) || replaced(d, &v);
 	coming = v.present && v.online && v.state >= XenbusStateInitWait &&
 		 v.state <= XenbusStateConnected;
 	if (!d) {
 		if (coming && (d = add(c, domid, devid)) != NULL)
-			come_up(c, d, &v);
+			come_up(c, d, &v, true);
 		return;
 	}
 	switch (d->phase) {
@@ -244,7 +263,7 @@ void xhp_check(struct xhp_ctx *c, unsigned domid, unsigned devid)
 	case XHP_DONE:
 		/* Removed and added again between two looks: a new device. */
 		if (coming)
-			come_up(c, d, &v);
+			come_up(c, d, &v, false);
 		break;
 	}
 	if (!v.present && !d->pid)

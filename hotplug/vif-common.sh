@@ -89,8 +89,11 @@ xs_read_default() {
 	fi
 }
 
-# xs_write KEY VALUE — write $XENBUS_PATH/KEY.
+# xs_write KEY VALUE — write $XENBUS_PATH/KEY. A directory the toolstack
+# removed meanwhile (the device went while this ran) is not made again: a
+# device added at once under the same devid would find it taken.
 xs_write() {
+	xenstore-exists "$XENBUS_PATH" 2>/dev/null || fatal "$XENBUS_PATH is gone"
 	xenstore-write "$XENBUS_PATH/$1" "$2" || fatal "cannot write $XENBUS_PATH/$1"
 }
 

@@ -108,15 +108,28 @@ static void wait_old_tap(struct xs_handle *xs, const char *path, uint32_t domid,
 		nanosleep(&ms10, NULL);
 }
 
-/* Probe one device again: Initialising, then probe (which may connect at
- * once to a frontend that is still Connected), then reattach. */
+/* Back to Initialising, and hotplug-status emptied: the interface the
+ * hotplug script wired went with the previous instance, so the new one
+ * waits for the script's online as a new device does (the hotplug daemon
+ * runs it when it sees the new vif-linkid). */
+static int reset_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	const char *path = arg;
+	int rc = xnx_xs_printf(xs, t, path, "state", "%d", XenbusStateInitialising);
+
+	return rc < 0 ? rc : xnx_xs_printf(xs, t, path, "hotplug-status", "%s", "");
+}
+
+/* Probe one device again: Initialising, then probe; the rings are
+ * reattached when it connects (to a frontend that is still Connected
+ * once the hotplug script is done). */
 static void recover_one(struct xnb_backend *be, uint32_t domid, uint32_t devid,
 			const char *path)
 {
 	struct xnb_vif *vif;
 	int rc;
 
-	rc = xnx_xs_printf(be->xs, XBT_NULL, path, "state", "%d", XenbusStateInitialising);
+	rc = xnx_xs_transact(be->xs, reset_txn, (void *)path);
 	if (rc < 0) {
 		xnx_err("%s: resetting to Initialising: %s", path, strerror(-rc));
 		return;
@@ -129,7 +142,10 @@ static void recover_one(struct xnb_backend *be, uint32_t domid, uint32_t devid,
 		xnx_warn("%s: not probed again (toolstack keys missing?)", path);
 		return;
 	}
-	xnb_recover_attach(vif);
+	if (vif->connected)
+		xnb_recover_attach(vif);
+	else
+		vif->reattach = true;	/* at connect (xenbus.c) */
 }
 
 int xnb_recover(struct xnb_backend *be)

@@ -26,7 +26,7 @@ struct xnb_rename {
 
 struct record {
 	const char *path;
-	const char *name;
+	const char *name;	/* NULL: the link id only */
 	unsigned id;
 };
 
@@ -36,20 +36,21 @@ static int record_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
 	const struct record *r = arg;
 	char *dir = xnx_xs_read(xs, t, r->path, NULL);
-	int rc;
+	int rc = 0;
 
 	if (!dir)
 		return errno == ENOENT ? 0 : -errno;
 	free(dir);
-	rc = xnx_xs_printf(xs, t, r->path, "vifname", "%s", r->name);
+	if (r->name)
+		rc = xnx_xs_printf(xs, t, r->path, "vifname", "%s", r->name);
 	if (rc == 0)
 		rc = xnx_xs_printf(xs, t, r->path, "vif-linkid", "%u", r->id);
 	return rc;
 }
 
-int xnb_rename_record(struct xnb_vif *vif)
+static int record(struct xnb_vif *vif, const char *name)
 {
-	struct record r = { vif->path, vif->tap.name, (unsigned)vif->tap.ifindex };
+	struct record r = { vif->path, name, (unsigned)vif->tap.ifindex };
 	int rc;
 
 	if (vif->tap.ifindex <= 0)
@@ -57,8 +58,18 @@ int xnb_rename_record(struct xnb_vif *vif)
 	rc = xnx_xs_transact(vif->be->xs, record_txn, &r);
 	if (rc < 0)
 		xnx_warn("%s: cannot record vifname %s / vif-linkid %u: %s", vif->path,
-			 r.name, r.id, strerror(-rc));
+			 name ? name : "(unchanged)", r.id, strerror(-rc));
 	return rc;
+}
+
+int xnb_rename_record(struct xnb_vif *vif)
+{
+	return record(vif, vif->tap.name);
+}
+
+int xnb_rename_record_linkid(struct xnb_vif *vif)
+{
+	return record(vif, NULL);
 }
 
 static struct xnb_vif *by_linkid(struct xnb_backend *be, unsigned id)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "xnb_policy.h"
+#include "xnb_recover.h"
 #include "xnb_vif.h"
 #include "xnx_log.h"
 #include "xnx_state.h"
@@ -86,7 +87,6 @@ static int write_features(struct xs_handle *xs, xs_transaction_t t, void *arg)
 		{ "feature-ctrl-ring", 1 },
 	};
 	struct xnb_vif *vif = arg;
-	char *name;
 	int rc;
 
 	for (size_t i = 0; i < sizeof(feats) / sizeof(feats[0]); i++) {
@@ -94,16 +94,7 @@ static int write_features(struct xs_handle *xs, xs_transaction_t t, void *arg)
 		if (rc < 0)
 			return rc;
 	}
-	rc = xnx_xs_printf(xs, t, vif->path, "multi-queue-max-queues", "%u", vif->max_queues);
-	if (rc < 0)
-		return rc;
-	/* Record the interface name unless the toolstack chose it. */
-	name = xnx_xs_read(xs, t, vif->path, "vifname");
-	if (name) {
-		free(name);
-		return 0;
-	}
-	return xnx_xs_printf(xs, t, vif->path, "vifname", "%s", vif->tap.name);
+	return xnx_xs_printf(xs, t, vif->path, "multi-queue-max-queues", "%u", vif->max_queues);
 }
 
 /* Read what probing needs. 0, -EAGAIN (toolstack not done yet), -EINVAL. */
@@ -234,7 +225,9 @@ static void probe(struct xnb_backend *be, uint32_t domid, uint32_t devid)
 		xnb_xenbus_fatal(vif, "writing features: %s", strerror(-rc));
 		return;
 	}
-	xnb_rename_record(vif);		/* vifname, vif-linkid: renames follow */
+	/* vif-linkid; vifname stays the toolstack's (absent: the interface
+	 * is vif<domid>.<devid>, as Xen's scripts expect) until a rename. */
+	xnb_rename_record_linkid(vif);
 	snprintf(vif->fe_state_path, sizeof(vif->fe_state_path), "%s/state", vif->fe_path);
 	if (xnx_xs_watch_add(be->watches, vif->fe_state_path, frontend_watch_cb, vif) == 0)
 		vif->watching_fe = true;
@@ -437,6 +430,10 @@ static void try_connect(struct xnb_vif *vif)
 		xnb_xenbus_fatal(vif, "%s", why);
 		return;
 	}
+	/* Recovered from a previous instance: go on where it stopped. */
+	if (vif->reattach && xnb_recover_attach(vif) < 0)
+		return;
+	vif->reattach = false;
 	set_state(vif, XenbusStateConnected);
 	xnx_info("%s: connected, %u queue%s (queue 0: tx-ring-ref %u rx-ring-ref %u "
 		 "evtchn %u/%u)%s%s%s", vif->path, c.nqueues, c.nqueues > 1 ? "s" : "",

@@ -83,6 +83,7 @@ struct xnb_vif {
 	bool online, hotplug_ok, hotplug_failed, watching_fe;
 	bool fe_seen;		/* the frontend's state node existed once */
 	bool failed;		/* fatal error: down until the frontend restarts */
+	bool reattach;		/* recovered: attach to the rings as they are */
 	bool dead;		/* to be freed at the end of this loop turn */
 	unsigned mtu;
 	struct xnb_tap tap;
@@ -138,6 +139,8 @@ void xnb_rename_event(struct xnb_backend *be);
 void xnb_rename_close(struct xnb_backend *be);
 /* Write the vif's current vifname and vif-linkid. 0 or -errno. */
 int xnb_rename_record(struct xnb_vif *vif);
+/* Write vif-linkid only (a new vif: vifname is the toolstack's to set). */
+int xnb_rename_record_linkid(struct xnb_vif *vif);
 
 /* stats_sock.c — the stats socket, served from the epoll loop. */
 struct xnb_stats_sock;

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages xnet needs to build, test and demo — only those
-# missing, with one apt-get call. Run as root on Debian 12.
+# missing, with one apt-get call. Run as root on Debian 12. xen-utils-common
+# brings Xen's own hotplug scripts and tools only (it starts no service).
 set -eu
 
-PKGS="gcc make pkg-config libxen-dev libcunit1-dev libmnl-dev xenstore-utils
+PKGS="gcc make pkg-config libxen-dev libcunit1-dev libmnl-dev xenstore-utils xen-utils-common
 iproute2 iputils-ping iperf3 bridge-utils tcpdump procps psmisc kmod tmux
 shellcheck clang libclang-rt-14-dev
 man-db groff-base qemu-system-x86 cpio

@@ -5,7 +5,8 @@
 #   xnet-hotplugd  — traffic never stops; restarted;
 #   xnetfront      — restarted in its guest, it walks its vif back and
 #                    reconnects; no stale backend link;
-#   xnetback       — restarted, it finds the vifs (recover.c); the guests'
+#   xnetback       — restarted, it finds the vifs (recover.c) and xnet-hotplugd
+#                    puts their new TAPs back on the bridge; the guests'
 #                    xnetfront restarted where it gave its vif up;
 #   xnet-simd      — the machine crashed: the others neither crash nor
 #                    spin; `xnet sim up` stops them, removes the guests
@@ -49,6 +50,7 @@ ping_ok() { in_ns "$G1" ping -c1 -W1 198.18.7.2; }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 # Alive and not a zombie (an xnetfront this script restarted is its child).
 running() { alive "$1" && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+on_bridge() { [ "$(basename "$(readlink "/sys/class/net/$1/master" 2>/dev/null)")" = "$BR" ]; }
 
 # CPU ticks of PID over a second: a spinning daemon uses most of them.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -138,11 +140,11 @@ for i in 1 2; do
 done
 grep -q "left by a previous instance" "$XNET_SIM_DIR/xnetback.log" ||
 	fail "restarted xnetback did not recover the vifs"
-# A vif's bridge port went with the old TAP: the hotplug script runs again
-# only when the device comes up anew, so plug the new TAPs here.
+# A vif's bridge port went with the old TAP: xnet-hotplugd runs the
+# script's online again for the new one.
 for i in 1 2; do
-	ip link set "hf${TAG}g$i" master "$BR" 2>/dev/null || true
-	ip link set "hf${TAG}g$i" up
+	wait_for 20 on_bridge "hf${TAG}g$i" ||
+		fail "hf${TAG}g$i not put back on $BR by its hotplug script"
 done
 if ! wait_for 10 ping_ok; then
 	# xnetfront gives a vif up when its backend's channel closes: restart it.

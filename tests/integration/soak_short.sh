@@ -6,8 +6,13 @@
 # behind. Short by default (for make check: every vif cycled once before
 # the first sample, then SOAK_SECONDS=25 s measured); SOAK_SECONDS=600 for
 # the long run, SOAK_DOMAINS x SOAK_VIFS_PER_DOMAIN vifs (default 16 x 4 = 64).
-# A re-attached vif gets a fresh devid, as xl gives it; SOAK_REUSE_DEVID=1
-# reuses the old one.
+# A re-attached vif gets a fresh devid (as xl gives it) and the old one
+# in turn: the same devid attached again at once after its detach
+# (SOAK_REUSE_DEVID=0: always fresh, 1: always the old one).
+# Descriptors: the TAPs must stay exactly as many (every vif is Connected
+# at both samples); the others within SOAK_FD_SLACK (an event channel's
+# sending end is fetched on its first notification, so sockets follow the
+# traffic a little), far below the one per round a leak would show.
 # With XNET_BIN pointing at an ASan build it runs under the sanitizers.
 set -eu
 
@@ -17,7 +22,8 @@ SECONDS_TOTAL=${SOAK_SECONDS:-25}
 NDOM=${SOAK_DOMAINS:-16}
 NVIF=${SOAK_VIFS_PER_DOMAIN:-4}
 RSS_SLACK_KB=${SOAK_RSS_SLACK_KB:-8192}
-FD_SLACK=${SOAK_FD_SLACK:-4}
+FD_SLACK=${SOAK_FD_SLACK:-16}
+REUSE=${SOAK_REUSE_DEVID:-alternate}
 export XNET_SIM_DIR="$(mktemp -d /tmp/xnet-soak.XXXXXX)"
 TAG=$(( $$ % 100000 ))
 BR=xskbr$TAG
@@ -58,8 +64,7 @@ mac() { printf '00:16:3e:5a:%02x:%02x' "$1" "$2"; }
 vifname() { echo "sk${TAG}d${1}v${2}"; }
 
 # Slot V of domain D holds one vif at a time; its current devid is kept in
-# a file. A re-attach takes a fresh devid, as xl does (SOAK_REUSE_DEVID=1
-# reuses the slot's devid instead).
+# a file. A re-attach takes a fresh devid or the old one (REUSE, above).
 slot_file() { echo "$XNET_SIM_DIR/slot.$1.$2"; }
 devid_of() { cat "$(slot_file "$1" "$2")"; }
 
@@ -81,22 +86,24 @@ fd_kinds() {
 		awk 'NR > 1 { sub(/:\[.*/, "", $NF); print $NF }' | sort | uniq -c | tr -s ' \n' ' '
 }
 
-# "pid rss_kb fds" for each daemon; the kinds of descriptors into $1.kinds.
+# "pid rss_kb fds taps" for each daemon; the kinds of descriptors into
+# $1.kinds.
 sample() {
 	for p in $(daemon_pids); do
 		echo "$p: $(fd_kinds "$p")" >> "$1.kinds"
 		rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
 		fds=$(ls "/proc/$p/fd" 2>/dev/null | wc -l)
-		echo "$p ${rss:-0} $fds"
+		taps=$(find "/proc/$p/fd" -lname /dev/net/tun 2>/dev/null | wc -l)
+		echo "$p ${rss:-0} $fds $taps"
 	done
 }
 
 ping_ok() { in_ns "$(guest 1)" ping -c1 -W1 "198.18.0.$1"; }
 
-# Every vif of every guest Connected (backend state 4 in `xnet vif list`)
-# and its interface there in the guest.
+# Every vif of every guest Connected at both ends and its interface there
+# in the guest.
 all_connected() {
-	n=$("$XNET" vif list | awk 'NR > 1 && $6 == 4' | wc -l)
+	n=$("$XNET" vif list --json | jq '[.[] | select(.state == "4" and .be_state == "4")] | length')
 	[ "$n" -eq $(( NDOM * NVIF )) ] || return 1
 	ad=1
 	while [ "$ad" -le "$NDOM" ]; do
@@ -114,8 +121,12 @@ cycle() {
 	old=$(devid_of "$d" "$v")
 	out=$("$XNET" vif detach --timeout 10 "$(guest "$d")" "$old" 2>&1) ||
 		fail "detach $d/$old after $rounds rounds: $out; $("$XNET" vif list "$(guest "$d")")"
-	new=$(( ${SOAK_REUSE_DEVID:-0} == 1 ? old : next_devid ))
-	next_devid=$((next_devid + 1))
+	case $REUSE in
+	1) new=$old ;;
+	0) new=$next_devid ;;
+	*) new=$(( rounds % 2 ? old : next_devid )) ;;
+	esac
+	[ "$new" = "$old" ] || next_devid=$((next_devid + 1))
 	attach "$d" "$v" "$new" || fail "attach $d/$new"
 	ping_ok 2 >/dev/null 2>&1 || wait_for 10 ping_ok 2 ||
 		fail "guest 1 lost guest 2 after $rounds rounds"
@@ -200,12 +211,15 @@ wait_for 10 ping_ok 2 || fail "no ping at the end"
 
 # Flat: each daemon sampled at both ends within the tolerance.
 grew=""
-while read -r p rss fds; do
+while read -r p rss fds taps; do
 	line=$(grep "^$p " "$XNET_SIM_DIR/sample.start") || continue
 	set -- $line
-	echo "soak: pid $p ($(cat /proc/$p/comm 2>/dev/null)): rss $2 -> $rss KiB, fds $3 -> $fds"
+	echo "soak: pid $p ($(cat /proc/$p/comm 2>/dev/null)): rss $2 -> $rss KiB, fds $3 -> $fds, TAPs $4 -> $taps"
 	if [ "$rss" -gt $(( $2 + RSS_SLACK_KB )) ]; then
 		grew="$grew; pid $p: rss grew $2 -> $rss KiB"
+	fi
+	if [ "$taps" -ne "$4" ]; then
+		grew="$grew; pid $p: TAP descriptors $4 -> $taps"
 	fi
 	if [ "$fds" -gt $(( $3 + FD_SLACK )) ]; then
 		grew="$grew; pid $p: fds grew $3 -> $fds: at start $(grep "^$p:" "$XNET_SIM_DIR/sample.start.kinds"), at end $(grep "^$p:" "$XNET_SIM_DIR/sample.stop.kinds")"
