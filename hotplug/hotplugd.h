@@ -43,6 +43,12 @@ struct xhp_dev {
 	struct xhp_dev *next;
 };
 
+/* Devices named by one batch of watch events, each looked at once. */
+#define XHP_MAX_PENDING 64
+struct xhp_pending {
+	unsigned domid, devid;
+};
+
 struct xhp_ctx {
 	struct xs_handle *xs;
 	unsigned self;			/* our domain id */
@@ -50,6 +56,9 @@ struct xhp_ctx {
 	char scripts_dir[4096];
 	unsigned timeout_s;
 	struct xhp_dev *devs;
+	struct xhp_pending pending[XHP_MAX_PENDING];
+	unsigned npending;
+	bool rescan;		/* look at every device */
 };
 
 /* hpdev.c: look at one device (after a watch fired under it), or at all. */

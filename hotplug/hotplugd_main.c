@@ -75,15 +75,39 @@ static int write_pidfile(const char *path)
 	return 0;
 }
 
+/* Note the device a watch event names; a toolstack writes a dozen keys
+ * at once, and each device is looked at once per batch (what it needs
+ * is read then, not taken from the event). */
 static void on_watch(const char *path, void *arg)
 {
 	struct xhp_ctx *c = arg;
 	unsigned domid, devid;
 
-	if (xhp_parse_path(c, path, &domid, &devid))
-		xhp_check(c, domid, devid);
+	if (!xhp_parse_path(c, path, &domid, &devid)) {
+		c->rescan = true;	/* a whole domain's directory, or the base */
+		return;
+	}
+	for (unsigned i = 0; i < c->npending; i++)
+		if (c->pending[i].domid == domid && c->pending[i].devid == devid)
+			return;
+	if (c->npending == XHP_MAX_PENDING)
+		c->rescan = true;
 	else
-		xhp_scan(c);	/* a whole domain's directory, or the base */
+		c->pending[c->npending++] = (struct xhp_pending){ domid, devid };
+}
+
+static void run_pending(struct xhp_ctx *c)
+{
+	unsigned n = c->npending;
+
+	c->npending = 0;
+	if (c->rescan) {
+		c->rescan = false;
+		xhp_scan(c);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		xhp_check(c, c->pending[i].domid, c->pending[i].devid);
 }
 
 static void reap(struct xhp_ctx *c)
@@ -126,6 +150,7 @@ static int run(struct xhp_ctx *c, struct xnx_xs_watches *w, int sfd)
 			return -ECONNRESET;
 		if (p[0].revents & POLLIN && xnx_xs_dispatch(w) < 0)
 			return -ECONNRESET;
+		run_pending(c);
 		if (p[1].revents & POLLIN && read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 				return 0;

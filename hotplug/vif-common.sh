@@ -41,7 +41,7 @@ fi
 dev=${vif:-}
 
 log() {
-	echo "$(basename "$0") $command ${dev:-?}: $*" >&2
+	echo "${0##*/} $command ${dev:-?}: $*" >&2
 }
 
 # fatal MSG... — report MSG through hotplug-status/hotplug-error and stop.
@@ -89,12 +89,18 @@ xs_read_default() {
 	fi
 }
 
-# xs_write KEY VALUE — write $XENBUS_PATH/KEY. A directory the toolstack
-# removed meanwhile (the device went while this ran) is not made again: a
-# device added at once under the same devid would find it taken.
+# xs_write KEY VALUE [KEY VALUE...] — write $XENBUS_PATH/KEY, in one
+# call. A directory the toolstack removed meanwhile (the device went while
+# this ran) is not made again: a device added at once under the same devid
+# would find it taken.
 xs_write() {
+	local args=()
+	while [ $# -ge 2 ]; do
+		args+=("$XENBUS_PATH/$1" "$2")
+		shift 2
+	done
 	xenstore-exists "$XENBUS_PATH" 2>/dev/null || fatal "$XENBUS_PATH is gone"
-	xenstore-write "$XENBUS_PATH/$1" "$2" || fatal "cannot write $XENBUS_PATH/$1"
+	xenstore-write "${args[@]}" || fatal "cannot write ${args[*]}"
 }
 
 # success — tell the backend the host side is wired: it may connect now.
@@ -108,8 +114,10 @@ success() {
 
 # The link-id helper: next to the programs, next to this script (or to
 # what it links to), or on PATH.
+# (Parameter expansion rather than dirname: every program run costs.)
 linkid_bin=
-for d in "${XNET_BIN:-}" "$(dirname "$0")" "$(dirname "$(readlink -f "$0")")"; do
+for d in "${XNET_BIN:-}" "${0%/*}" "@readlink"; do
+	[ "$d" = @readlink ] && { d=$(readlink -f "$0"); d=${d%/*}; }
 	if [ -n "$d" ] && [ -x "$d/xnet-linkid" ]; then
 		linkid_bin="$d/xnet-linkid"
 		break
@@ -147,9 +155,18 @@ link_master() {
 	"$linkid_bin" master "$1" 2>/dev/null || true
 }
 
-# link_info ID KEY — one field (kind, mac, mtu, ...) of `xnet-linkid info`.
+# info_field INFO KEY — one field (id, name, kind, mac, mtu, ...) of the
+# output INFO of `xnet-linkid info`.
+info_field() {
+	local line
+	while IFS= read -r line; do
+		case $line in "$2="*) printf '%s\n' "${line#*=}" ;; esac
+	done <<<"$1"
+}
+
+# link_info ID KEY — one field of `xnet-linkid info ID`.
 link_info() {
-	"$linkid_bin" info "$1" 2>/dev/null | sed -n "s/^$2=//p"
+	info_field "$("$linkid_bin" info "$1" 2>/dev/null)" "$2"
 }
 
 # The device's numbers, from XENBUS_PATH (.../backend/vif/<domid>/<devid>).

@@ -94,6 +94,22 @@ static void scan_all(struct xnb_backend *be)
 			vif_event(be, v->domid, v->devid);
 }
 
+/* Note that device (DOMID, DEVID) changed. A toolstack writes a dozen keys
+ * at once and so do we: each fires the watch, and looking at the device
+ * once per batch instead of once per key saves a dozen xenstore round
+ * trips a key (what we look at is read then, not taken from the event). */
+static void mark(struct xnb_backend *be, uint32_t domid, uint32_t devid)
+{
+	for (unsigned i = 0; i < be->npending; i++)
+		if (be->pending[i].domid == domid && be->pending[i].devid == devid)
+			return;
+	if (be->npending == XNB_MAX_PENDING) {
+		be->rescan = true;
+		return;
+	}
+	be->pending[be->npending++] = (struct xnb_pending){ domid, devid };
+}
+
 static void root_watch_cb(const char *path, void *arg)
 {
 	struct xnb_backend *be = arg;
@@ -103,9 +119,26 @@ static void root_watch_cb(const char *path, void *arg)
 	if (strncmp(path, be->root, n) != 0)
 		return;
 	if (path[n] == '/' && xnb_parse_dev_path(path + n + 1, &domid, &devid) == 0)
-		vif_event(be, domid, devid);
+		mark(be, domid, devid);
 	else
+		be->rescan = true;
+}
+
+/* Look at each device the last batch of watch events named, once. */
+static void run_pending(struct xnb_backend *be)
+{
+	struct xnb_pending p[XNB_MAX_PENDING];
+	unsigned n = be->npending;
+
+	be->npending = 0;
+	if (be->rescan) {
+		be->rescan = false;
 		scan_all(be);
+		return;
+	}
+	memcpy(p, be->pending, n * sizeof(p[0]));
+	for (unsigned i = 0; i < n; i++)
+		vif_event(be, p[i].domid, p[i].devid);
 }
 
 static void release_watch_cb(const char *path, void *arg)
@@ -156,6 +189,7 @@ static void dispatch(struct xnb_backend *be, const struct epoll_event *ev)
 	case XNB_EP_XS:
 		if (xnx_xs_dispatch(be->watches) < 0)
 			xnx_warn("xenstore watch dispatch: %s", strerror(errno));
+		run_pending(be);
 		break;
 	case XNB_EP_EVTCHN:
 		evtchn_ready(be);

@@ -600,6 +600,14 @@ static void backend_changed(struct xnb_vif *vif)
 		remove_vif(vif, "backend directory removed");
 		return;
 	}
+	/* Only a toolstack writes Initialising, and only into a new
+	 * directory: the device was removed and added again (its devid
+	 * reused) before we saw it go. */
+	if (st == XenbusStateInitialising && vif->state != XenbusStateInitialising) {
+		remove_vif(vif, "added again");
+		probe(vif->be, vif->domid, vif->devid);
+		return;
+	}
 	if (xnx_xs_read_bool(xs, XBT_NULL, vif->path, "online", true, &online) == 0)
 		vif->online = online;
 	/* The toolstack closes a device by writing our state to Closing. */

@@ -104,6 +104,13 @@ struct xnb_vif {
 	struct xnb_stats stats;
 };
 
+/* Devices whose backend directory changed during one batch of watch
+ * events, each looked at once when the batch is read (backend.c). */
+#define XNB_MAX_PENDING 128
+struct xnb_pending {
+	uint32_t domid, devid;
+};
+
 struct xnb_backend {
 	struct xs_handle *xs;
 	struct xnx_xs_watches *watches;
@@ -116,6 +123,9 @@ struct xnb_backend {
 	struct xnb_ep xs_ep, evt_ep;
 	struct xnb_stats_sock *stats_sock;	/* NULL: none (stats_sock.c) */
 	struct xnb_rename *rename;	/* link watch (rename.c); NULL: none */
+	struct xnb_pending pending[XNB_MAX_PENDING];
+	unsigned npending;
+	bool rescan;		/* look at every device (the root changed, or too many) */
 	volatile int stop;
 };
 

@@ -239,18 +239,21 @@ static int add_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	if ((rc = put(xs, t, p.lx, "frontend", p.fe, NULL)) < 0 ||
 	    (rc = put(xs, t, p.lx, "backend", p.be, NULL)) < 0)
 		return rc;
-	/* Frontend: the guest owns it; the mtu is read-only for the guest. */
+	/* Frontend: the guest owns it; the mtu is read-only for the guest.
+	 * A new node inherits its directory's permissions (xenstored's rule,
+	 * written by dom0), so only the mtu needs its own: one round trip a
+	 * key instead of two. */
 	if (!xs_mkdir(xs, t, p.fe) || !xs_set_permissions(xs, t, p.fe, fe_perms, 2))
 		return -errno;
-	if ((rc = put(xs, t, p.fe, "backend", p.be, fe_perms)) < 0 ||
-	    (rc = put_all(xs, t, p.fe, fkv, nf, fe_perms)) < 0 ||
+	if ((rc = put(xs, t, p.fe, "backend", p.be, NULL)) < 0 ||
+	    (rc = put_all(xs, t, p.fe, fkv, nf, NULL)) < 0 ||
 	    (rc = put_all(xs, t, p.fe, &mtu, 1, be_perms)) < 0)
 		return rc;
 	/* Backend: the backend domain owns it, the guest may read it. */
 	if (!xs_mkdir(xs, t, p.be) || !xs_set_permissions(xs, t, p.be, be_perms, 2))
 		return -errno;
-	if ((rc = put(xs, t, p.be, "frontend", p.fe, be_perms)) < 0 ||
-	    (rc = put_all(xs, t, p.be, bkv, nb, be_perms)) < 0)
+	if ((rc = put(xs, t, p.be, "frontend", p.fe, NULL)) < 0 ||
+	    (rc = put_all(xs, t, p.be, bkv, nb, NULL)) < 0)
 		return rc;
 	return put_all(xs, t, p.lx, bkv, nb, NULL);
 }
