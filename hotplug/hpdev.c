@@ -72,6 +72,8 @@ struct view {
 	bool present;
 	bool online;
 	unsigned long state;
+	bool stateless;		/* no state node: only what a script wrote after the
+				 * device went (a toolstack writes state with the rest) */
 	unsigned linkid;	/* vif-linkid, 0 if absent or bad */
 	char status[16];	/* hotplug-status, truncated */
 };
@@ -86,10 +88,14 @@ static int read_view(struct xhp_ctx *c, const char *path, struct view *v)
 		return errno == ENOENT ? 0 : -errno;
 	free(s);
 	v->present = true;
-	if ((rc = xnx_xs_read_bool(c->xs, XBT_NULL, path, "online", false, &v->online)) < 0 ||
-	    (rc = xnx_xs_read_uint_def(c->xs, XBT_NULL, path, "state", 0,
-				       XenbusStateReconfigured, XenbusStateUnknown,
-				       &v->state)) < 0)
+	if ((rc = xnx_xs_read_bool(c->xs, XBT_NULL, path, "online", false, &v->online)) < 0)
+		return rc;
+	rc = xnx_xs_read_uint(c->xs, XBT_NULL, path, "state", 0, XenbusStateReconfigured,
+			      &v->state);
+	v->stateless = rc == -ENOENT;
+	if (v->stateless)
+		v->state = XenbusStateUnknown;
+	else if (rc < 0)
 		return rc;
 	s = xnx_xs_read(c->xs, XBT_NULL, path, "hotplug-status");
 	snprintf(v->status, sizeof(v->status), "%s", s ? s : "");
@@ -215,6 +221,38 @@ static void come_up(struct xhp_ctx *c, struct xhp_dev *d, const struct view *v, 
 	start(c, d, "online", XHP_RUN_ONLINE);
 }
 
+/* The device is done with: remove its backend directory, as xl devd does
+ * once the offline script has run, if it is still the device that went
+ * (online=0, Closed) or only what a script wrote after it went. One added
+ * again meanwhile is left alone. */
+static int finish_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	const char *path = arg;
+	char *dir = xnx_xs_read(xs, t, path, NULL);
+	unsigned long st;
+	bool online = true;
+	int rc;
+
+	if (!dir)
+		return 0;
+	free(dir);
+	rc = xnx_xs_read_uint(xs, t, path, "state", 0, 255, &st);
+	if (rc == 0 && (xnx_xs_read_bool(xs, t, path, "online", true, &online) < 0 ||
+			online || st != XenbusStateClosed))
+		return 0;
+	if (rc < 0 && rc != -ENOENT)
+		return 0;
+	return xs_rm(xs, t, path) || errno == ENOENT ? 0 : -errno;
+}
+
+static void finish(struct xhp_ctx *c, const char *path)
+{
+	int rc = xnx_xs_transact(c->xs, finish_txn, (void *)path);
+
+	if (rc < 0)
+		xnx_warn("%s: cannot remove it: %s", path, strerror(-rc));
+}
+
 /* The directory now holds another interface than the one D came up with:
  * the device was removed and added again between two looks (the same
  * devid reused at once), or a restarted backend made a new interface for
@@ -238,12 +276,15 @@ void xhp_check(struct xhp_ctx *c, unsigned domid, unsigned devid)
 			   "ignored", path);
 		return;
 	}
-	going = !v.present || (!v.online && v.state == XenbusStateClosed) || replaced(d, &v);
+	going = !v.present || (!v.online && v.state == XenbusStateClosed) || v.stateless ||
+		replaced(d, &v);
 	coming = v.present && v.online && v.state >= XenbusStateInitWait &&
 		 v.state <= XenbusStateConnected;
 	if (!d) {
 		if (coming && (d = add(c, domid, devid)) != NULL)
 			come_up(c, d, &v, true);
+		else if (going && v.present)
+			finish(c, path);	/* no script ran: nothing to undo */
 		return;
 	}
 	switch (d->phase) {
@@ -264,6 +305,8 @@ void xhp_check(struct xhp_ctx *c, unsigned domid, unsigned devid)
 		/* Removed and added again between two looks: a new device. */
 		if (coming)
 			come_up(c, d, &v, false);
+		else if (going && v.present)
+			finish(c, path);
 		break;
 	}
 	if (!v.present && !d->pid)
@@ -333,5 +376,5 @@ void xhp_script_done(struct xhp_ctx *c, struct xhp_dev *d, int status)
 			xnx_warn("%s: offline: %s", d->path, reason);
 		d->phase = XHP_DONE;
 	}
-	xhp_check(c, d->domid, d->devid);	/* gone meanwhile? */
+	xhp_check(c, d->domid, d->devid);	/* gone meanwhile? done? */
 }

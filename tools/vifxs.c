@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,10 +361,15 @@ static bool backend_closed(struct xs_handle *xs, const char *be)
 	return rc == 0 && st == XenbusStateClosed;
 }
 
-/* Wait for the backend to reach Closed (or go), up to TIMEOUT_MS. */
-static int wait_closed(struct xs_handle *xs, const char *be, int timeout_ms)
+static bool backend_gone(struct xs_handle *xs, const char *be)
 {
-	uint64_t end = xnx_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	return !exists(xs, XBT_NULL, be);
+}
+
+/* Wait until DONE(xs, BE) holds, watching BE, until END (ns). */
+static int wait_backend(struct xs_handle *xs, const char *be, uint64_t end,
+			bool (*done)(struct xs_handle *, const char *))
+{
 	struct xnx_xs_watches *w = xnx_xs_watches_new(xs);
 	int rc = -ETIMEDOUT;
 
@@ -375,7 +381,7 @@ static int wait_closed(struct xs_handle *xs, const char *be, int timeout_ms)
 		uint64_t now = xnx_now_ns();
 		struct pollfd pfd = { .fd = xs_fileno(xs), .events = POLLIN };
 
-		if (backend_closed(xs, be)) {
+		if (done(xs, be)) {
 			rc = 0;
 			break;
 		}
@@ -386,6 +392,30 @@ static int wait_closed(struct xs_handle *xs, const char *be, int timeout_ms)
 	}
 	xnx_xs_watches_free(w);
 	return rc;
+}
+
+/* Does an xnet-hotplugd serve backend domain BDOMID (its pidfile names a
+ * live process)? It runs the offline script once the backend is Closed and
+ * then removes the backend directory, as xl devd does in a driver domain:
+ * removing it ourselves while a script runs would let the script's writes
+ * make it again. */
+static bool hotplugd_serves(unsigned bdomid)
+{
+	char path[PATH_LEN + 64];
+	int pid = 0;
+	FILE *f;
+
+	if (bdomid == 0)
+		snprintf(path, sizeof(path), "%s/xnet-hotplugd.pid", xnx_sim_dir());
+	else
+		snprintf(path, sizeof(path), "%s/xnet-hotplugd-dom%u.pid", xnx_sim_dir(), bdomid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
 struct rm_arg { const struct paths *p; unsigned bdomid, domid; };
@@ -427,11 +457,17 @@ int xnt_vif_remove(struct xs_handle *xs, unsigned domid, unsigned devid,
 	if (!p.be[0] && !exists(xs, XBT_NULL, p.fe) && !exists(xs, XBT_NULL, p.lx))
 		return -ENOENT;
 	if (p.be[0]) {
+		uint64_t end = xnx_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+
 		sscanf(p.be, "/local/domain/%u/", &a.bdomid);
 		if ((rc = xnx_xs_transact(xs, close_txn, p.be)) < 0)
 			return rc;
-		if (wait_closed(xs, p.be, timeout_ms) < 0)
+		if (wait_backend(xs, p.be, end, backend_closed) < 0)
 			*forced = true;
+		else if (hotplugd_serves(a.bdomid) &&
+			 wait_backend(xs, p.be, end, backend_gone) < 0)
+			xnt_warn("the hotplug script's offline for %s did not end in time; "
+				 "removing it anyway", p.be);
 	}
 	return xnx_xs_transact(xs, rm_txn, &a);
 }
