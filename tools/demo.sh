@@ -14,9 +14,13 @@ G1=xdemo-g1-$$
 G2=xdemo-g2-$$
 BR=xenbr0
 made_bridge=0
+IPERF_PID="$XNET_SIM_DIR/iperf3.pid"
 
 cleanup() {
 	set +e
+	# A server whose client failed would outlive its namespace.
+	p=$(cat "$IPERF_PID" 2>/dev/null) && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = iperf3 ] &&
+		kill "$p"
 	"$XNET" domain destroy "$G1" >/dev/null 2>&1
 	"$XNET" domain destroy "$G2" >/dev/null 2>&1
 	"$XNET" sim down >/dev/null 2>&1
@@ -68,7 +72,7 @@ ip netns exec "$G1" ping -c 5 -i 0.2 198.18.0.2
 ip netns exec "$G2" ping -c 5 -i 0.2 198.18.0.1
 
 step "iperf3 TCP $G1 -> $G2 (5 s)"
-ip netns exec "$G2" iperf3 -s -1 -D -B 198.18.0.2 >/dev/null
+ip netns exec "$G2" iperf3 -s -1 -D -B 198.18.0.2 -I "$IPERF_PID" >/dev/null
 wait_for 10 sh -c "ip netns exec '$G2' ss -Hltn 'sport = :5201' | grep -q 5201"
 ip netns exec "$G1" iperf3 -c 198.18.0.2 -t 5 -f g | tail -4
 

@@ -13,6 +13,7 @@ G1=xfp1-$$ G2=xfp2-$$ G3=xfp3-$$ BR=xfpbr$$
 
 cleanup() {
 	set +e
+	iperf_stop
 	for g in "$G1" "$G2" "$G3"; do "$XNET" domain destroy "$g" >/dev/null 2>&1; done
 	"$XNET" sim down >/dev/null 2>&1
 	ip link del "$BR" 2>/dev/null
@@ -39,13 +40,14 @@ for pair in "$G1 198.18.0.2" "$G2 198.18.0.1"; do
 	echo "$out" | grep -q ' 0% packet loss' || fail "ping $1 -> $2: $out"
 done
 
-in_ns "$G2" iperf3 -s -1 -D -B 198.18.0.2 >/dev/null
-wait_for 10 sh -c "ip netns exec '$G2' ss -Hltn 'sport = :5201' | grep -q 5201" || fail "iperf3 server"
+iperf_server "$G2" 198.18.0.2 || fail "iperf3 server"
 json=$(in_ns "$G1" iperf3 -c 198.18.0.2 -n 1G -J) || fail "iperf3 1 GB failed"
 # end.sum_received.bytes: what the server acknowledged receiving.
 bytes=$(echo "$json" | awk '/"sum_received"/ { f = 1 } f && /"bytes"/ { gsub(/[^0-9]/, ""); print; exit }')
 [ "${bytes:-0}" -ge 1000000000 ] || fail "iperf3 moved only ${bytes:-0} bytes"
 echo "iperf3: $bytes bytes received"
+
+schema_ok "with three guests connected"
 
 # Detach G3's vif: G1 <-> G2 must keep working.
 "$XNET" vif detach "$G3" 0
@@ -55,7 +57,7 @@ echo "$out" | grep -q ' 0% packet loss' || fail "ping after detach: $out"
 
 for g in "$G1" "$G2" "$G3"; do "$XNET" domain destroy "$g"; done
 pids=$("$XNET" sim status | awk '$2 == "running" { print $4 }')
-"$XNET" sim down
+sim_down
 ip link del "$BR"
 # Nothing of ours may remain: backend links, namespaces, daemons.
 for v in $vifs; do

@@ -5,7 +5,12 @@
 #   # shellcheck source=lib/common.sh disable=SC1091
 #   . "$(dirname "$0")/lib/common.sh"
 # A test that wants more shown on failure defines fail_hook after sourcing.
-# Uses XNET_SIM_DIR (the sim's directory) when it is set.
+# Uses XNET_SIM_DIR (the sim's directory) when it is set, XNET_BIN (the
+# programs) for schema_ok and sim_down.
+#
+# Every scenario that runs a sim checks the live store against the xenstore
+# schema: schema_ok while its guests are still up, and sim_down (check, then
+# `xnet sim down`) instead of a bare `xnet sim down` when it ends.
 
 # fail_hook — run by fail before the logs are shown; tests may redefine it.
 fail_hook() { :; }
@@ -57,3 +62,49 @@ blocked() {
 # hp_status BE — the hotplug-status of backend directory BE.
 hp_status() { xs xenstore-read "$1/hotplug-status" 2>/dev/null; }
 status_is() { [ "$(hp_status "$1")" = "$2" ]; }
+
+# schema_ok [WHEN] — the sim's store obeys the xenstore schema (`xnet schema
+# check`, every domain); otherwise fail, naming each violation.
+schema_ok() {
+	schema_out=$("${XNET_BIN:?}/xnet" schema check 2>&1) ||
+		fail "xenstore schema check${1:+ $1}:
+$schema_out"
+}
+
+# sim_down — schema_ok, then `xnet sim down`; fails if either does.
+sim_down() {
+	schema_ok "before sim down"
+	"${XNET_BIN:?}/xnet" sim down >/dev/null || fail "xnet sim down"
+}
+
+# iperf_server NS ADDR [PORT] — a one-client iperf3 server in NS on ADDR,
+# listening when this returns. A test's cleanup calls iperf_stop, which
+# ends any server whose client never came (a failed client leaves it
+# waiting, and it would outlive its namespace's deletion). Pid files are
+# named after the test's shell ($$ is the same in subshells).
+iperf_server() {
+	port=${3:-5201}
+	in_ns "$1" iperf3 -s -1 -D -B "$2" -p "$port" \
+		-I "/tmp/xnet-iperf3-$$-$1-$port.pid" >/dev/null || return 1
+	wait_for 10 sh -c "ip netns exec '$1' ss -Hltn 'sport = :$port' | grep -q :$port"
+}
+
+iperf_stop() {
+	for f in /tmp/xnet-iperf3-$$-*.pid; do
+		[ -f "$f" ] || continue
+		p=$(cat "$f" 2>/dev/null) || p=""
+		[ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = iperf3 ] && kill "$p"
+		rm -f "$f"
+	done
+}
+
+# make_guest NAME VIFSPEC ADDR/PREFIX — domain NAME with one vif attached
+# by VIFSPEC, its eth0 up with ADDR/PREFIX; its domain id in $domid.
+make_guest() {
+	domid=$("${XNET_BIN:?}/xnet" domain create "$1" | awk '{ print $2 }')
+	[ -n "$domid" ] || fail "$1: domain create failed"
+	"${XNET_BIN:?}/xnet" vif attach "$1" "$2" >/dev/null || fail "$1: vif attach '$2'"
+	wait_for 20 in_ns "$1" ip link show eth0 || fail "$1: eth0 did not appear"
+	in_ns "$1" ip addr add "$3" dev eth0
+	in_ns "$1" ip link set eth0 up
+}
