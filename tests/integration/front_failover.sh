@@ -9,6 +9,8 @@
 #   - unplugged (moved to another namespace): traffic goes on over the vif
 #     with a few pings lost at most;
 #   - plugged back: traffic is back on the passthrough link;
+#   - its far end down (no carrier): the vif again; up: the link again;
+#   - a --failover value that is not a link name is refused;
 #   - eth0 keeps its address and link id, and the TCP connection opened
 #     before the unplug carries data to the end.
 # Cleans up every domain, link, namespace, process and the sim directory,
@@ -162,6 +164,17 @@ wait_for 20 said "failback to passthrough $PT" 2 || fail "no failback"
 wait_for 20 pt_only || fail "traffic did not return to $PT"
 more_replies || fail "pings stopped after the plug"
 ok "plugged back: traffic on $PT again"
+
+# Carrier: the far end of the passthrough link goes down, then up.
+ip link set "$PTH" down
+wait_for 10 said "failover to the PV path: $PT (link [0-9]*) no carrier" 1 ||
+	fail "no failover on carrier loss"
+pv_rises || fail "the vif carries nothing without carrier on $PT"
+ip link set "$PTH" up
+wait_for 20 said "failback to passthrough $PT" 3 || fail "no failback on carrier"
+wait_for 20 pt_only || fail "traffic did not return to $PT with carrier"
+more_replies || fail "pings stopped after the carrier came back"
+ok "carrier lost: PV path; carrier back: $PT"
 
 touch "$W/stop"
 wait "$TCP" || fail "the TCP connection broke: $(cat "$W/tcp.out")"
