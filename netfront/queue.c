@@ -77,7 +77,7 @@ int xnf_check_rsp_prod(struct xnf_queue *q, const char *ring,
 	/* Unsigned differences: correct across index wrap-around. */
 	if (rsp_prod - rsp_cons > req_prod - rsp_cons) {
 		xnf_queue_break(q, "%s rsp_prod %u is %u ahead of rsp_cons %u, "
-				"with only %u requests outstanding", ring,
+				"with only %u requests published", ring,
 				rsp_prod, rsp_prod - rsp_cons, rsp_cons,
 				req_prod - rsp_cons);
 		return -EPIPE;

@@ -48,6 +48,7 @@ struct xnf_queue {
 	bool tx_pending[XNF_TX_RING_SIZE];	/* id awaits a response */
 	uint16_t tx_used[XNF_TX_RING_SIZE];	/* bytes of page id not zero */
 	unsigned tx_extras;			/* extra-info slots unanswered */
+	RING_IDX tx_published;			/* req_prod as we last pushed it */
 	bool sg;				/* backend has feature-sg */
 	unsigned gso;				/* XNF_OFFLOAD_GSO_* the backend takes */
 
@@ -62,6 +63,7 @@ struct xnf_queue {
 	bool rx_posted[XNF_RX_RING_SIZE];
 	struct xnf_rx_slot rx_slot[XNF_RX_RING_SIZE];
 	RING_IDX rx_done;
+	RING_IDX rx_published;			/* req_prod as we last pushed it */
 	bool rx_want_extra;			/* next slot is an extra-info */
 	/* Buffers in use: at most rx_window requests outstanding, and the
 	 * request at ring index i uses page i % rx_window (a power of two,
@@ -95,7 +97,8 @@ void xnf_queue_break(struct xnf_queue *q, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Check a producer index read once from the shared page: a backend cannot
- * answer more requests than were made. 0, or -EPIPE (Q broken). */
+ * answer more requests than we published (REQ_PROD: our own record of the
+ * req_prod we pushed, never the shared one). 0, or -EPIPE (Q broken). */
 int xnf_check_rsp_prod(struct xnf_queue *q, const char *ring,
 		       RING_IDX rsp_prod, RING_IDX rsp_cons, RING_IDX req_prod);
 

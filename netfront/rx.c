@@ -38,6 +38,7 @@ void xnf_rx_refill(struct xnf_queue *q, bool *notify)
 	q->rx.req_prod_pvt = idx;
 	/* Requests before req_prod, req_prod before req_event: see tx_push. */
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->rx, n);
+	q->rx_published = q->rx.req_prod_pvt;
 	*notify = n;
 	if (n)
 		q->stats.notify_rx++;
@@ -110,7 +111,7 @@ int xnf_rx_pull(struct xnf_queue *q)
 	if (q->broken)
 		return -EPIPE;
 	prod = __atomic_load_n(&q->rx.sring->rsp_prod, __ATOMIC_RELAXED);
-	if (xnf_check_rsp_prod(q, "rx", prod, cons, q->rx.req_prod_pvt) < 0)
+	if (xnf_check_rsp_prod(q, "rx", prod, cons, q->rx_published) < 0)
 		return -EPIPE;
 	/* Responses are read after rsp_prod: pairs with the wmb in the
 	 * backend's RING_PUSH_RESPONSES. */

@@ -179,6 +179,7 @@ void xnf_tx_push(struct xnf_queue *q, bool *notify)
 	 * req_prod before reading req_event (mb); pairs with the backend's
 	 * RING_FINAL_CHECK_FOR_REQUESTS. */
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, n);
+	q->tx_published = q->tx.req_prod_pvt;
 	*notify = n;
 	if (n)
 		q->stats.notify_tx++;
@@ -230,7 +231,7 @@ int xnf_tx_gc(struct xnf_queue *q)
 		if (q->broken)
 			return -EPIPE;
 		prod = __atomic_load_n(&q->tx.sring->rsp_prod, __ATOMIC_RELAXED);
-		if (xnf_check_rsp_prod(q, "tx", prod, cons, q->tx.req_prod_pvt) < 0)
+		if (xnf_check_rsp_prod(q, "tx", prod, cons, q->tx_published) < 0)
 			return -EPIPE;
 		/* Responses are read after rsp_prod: pairs with the wmb in
 		 * the backend's RING_PUSH_RESPONSES. */

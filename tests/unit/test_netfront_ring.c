@@ -231,7 +231,7 @@ static void tx_ring_full_then_reuse(void)
 
 /* ---- transmit: responses from a hostile backend --------------------------- */
 
-enum tx_script { TX_ONE, TX_TWO, TX_REPEAT, TX_PROD_AHEAD, TX_PROD_RING };
+enum tx_script { TX_ONE, TX_TWO, TX_REPEAT, TX_PROD_AHEAD, TX_PROD_RING, TX_UNPUBLISHED };
 
 static const struct tx_case {
 	const char *name;
@@ -254,6 +254,10 @@ static const struct tx_case {
 	{ "two good",          TX_TWO, 0, 0, 2, NULL },
 	{ "rsp_prod past requests", TX_PROD_AHEAD, 0, 0, -EPIPE, "ahead of rsp_cons" },
 	{ "rsp_prod beyond ring", TX_PROD_RING, 0, 0, -EPIPE, "ahead of rsp_cons" },
+	/* The second request is queued, not published: the backend read it
+	 * off the page before req_prod said it was there. */
+	{ "answers a request not published", TX_UNPUBLISHED, 0, 0, -EPIPE,
+	  "1 requests published" },
 };
 
 static void tx_run_case(const struct tx_case *c)
@@ -263,10 +267,12 @@ static void tx_run_case(const struct tx_case *c)
 	if (c->script == TX_TWO || c->script == TX_REPEAT)
 		CU_ASSERT_EQUAL_FATAL(send_one(60, 2), 0);
 	push_tx();
+	if (c->script == TX_UNPUBLISHED)
+		CU_ASSERT_EQUAL_FATAL(send_one(60, 2), 0);
 	struct netif_tx_request r = back_tx_req();
 	uint16_t id = c->id == 0 ? r.id : c->id;
 	back_tx_rsp(id, c->status);
-	if (c->script == TX_TWO)
+	if (c->script == TX_TWO || c->script == TX_UNPUBLISHED)
 		back_tx_rsp(back_tx_req().id, NETIF_RSP_OKAY);
 	if (c->script == TX_REPEAT)
 		back_tx_rsp(id, NETIF_RSP_OKAY);
@@ -766,7 +772,7 @@ static void rx_run_case(const struct rx_case *c)
 	refill();
 	if (c->script == RX_PROD_AHEAD) {
 		/* A queue with only 4 buffers posted. */
-		F.q->rx.req_prod_pvt = 4;
+		F.q->rx.req_prod_pvt = F.q->rx_published = 4;
 	}
 	rx_script_run(c);
 	int rc = xnf_rx_pull(F.q);
@@ -901,7 +907,7 @@ static void ring_index_wraparound(void)
 {
 	fix_up(false);
 	RING_IDX start = 0xfffffff0u;
-	F.q->tx.req_prod_pvt = F.q->tx.rsp_cons = start;
+	F.q->tx.req_prod_pvt = F.q->tx.rsp_cons = F.q->tx_published = start;
 	F.btx.req_cons = F.btx.rsp_prod_pvt = start;
 	F.btx.sring->req_prod = F.btx.sring->rsp_prod = start;
 	for (int round = 0; round < 40; round++) {
