@@ -8,10 +8,10 @@
  *   backend   domain 0, in a network namespace of its own (its unused TAP
  *             never shows on the host): xnetback's library (xenstore
  *             handshake, ring mapping, event channels, tx.c/rx.c, batched
- *             grant copy) driven by a copy of xnetback's loop, with the
- *             queue's TAP hooks (struct xnb_io tap_write/tap_read) pointed
- *             at a sink that counts frames and a source that copies a
- *             prepared frame out, as a TAP read would;
+ *             grant copy) running xnetback's own loop and queue workers,
+ *             with the backend's I/O hook (struct xnb_io_hook) pointing
+ *             each queue at a sink that counts frames and a source that
+ *             copies a prepared frame out, as a TAP read would;
  *   frontend  the guest domain: libxnetfront's public API, sending or
  *             receiving bursts of 32 frames as fast as the ring allows.
  * They and the parent share one page of counters and commands. A run
@@ -20,10 +20,6 @@
  * figures each have a setup of their own (sim, helpers, vif); with two
  * queues the frontend sends on both in turn, and the backend's source
  * feeds both.
- *
- * The hook we lack: xnetback has no way to give a vif another struct
- * xnb_io than the TAP's, so the backend helper swaps tap_write/tap_read
- * once the vif connects; see PROFILE.md.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,7 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -65,7 +62,7 @@ struct ring_shm {
 	uint32_t size;			/* parent: frame size */
 	atomic_uint domid;		/* backend: the guest, once made (0: not yet) */
 	atomic_int attached;		/* parent: the vif is in xenstore */
-	atomic_int be_hooked;		/* backend: vif connected, TAP hooks ours */
+	atomic_int be_hooked;		/* backend: a queue connected through our hook */
 	atomic_int fe_up;		/* frontend: connected */
 	atomic_uint offloads;		/* frontend: xnf_backend_offloads() */
 	atomic_int err;			/* a helper failed: -errno */
@@ -142,9 +139,17 @@ static size_t frame_size(size_t size)
 
 /* ---- backend helper ------------------------------------------------------------ */
 
-static uint8_t *src_frame;		/* virtio-net header + frame */
-static size_t src_len;
-static uint32_t src_size;
+/* The source's frame for one size: virtio-net header + frame, made once
+ * and kept (workers may still be copying an older one). */
+struct src {
+	struct src *next;
+	uint32_t size;
+	size_t len;
+	uint8_t buf[];
+};
+static struct src *srcs;		/* the side thread's list */
+static struct src *cur_src;		/* atomic: what source_read copies */
+static int src_efd = -1;		/* readable while the source has frames */
 
 static ssize_t sink_write(void *ctx, const struct iovec *iov, int iovcnt)
 {
@@ -157,17 +162,20 @@ static ssize_t sink_write(void *ctx, const struct iovec *iov, int iovcnt)
 	return (ssize_t)n;
 }
 
-/* Prepare the source's frame for SIZE: header as the TAP would give it. */
-static int source_prepare(uint32_t size)
+/* The source's frame for SIZE: header as the TAP would give it. */
+static struct src *source_frame(uint32_t size)
 {
 	struct virtio_net_hdr vh = { 0 };
 	size_t fs = frame_size(size);
+	struct src *s;
 
-	free(src_frame);
-	src_frame = malloc(VH + fs);
-	if (!src_frame)
-		return -ENOMEM;
-	build_frame(src_frame + VH, fs, is_gso(size));
+	for (s = srcs; s; s = s->next)
+		if (s->size == size)
+			return s;
+	s = malloc(sizeof(*s) + VH + fs);
+	if (!s)
+		return NULL;
+	build_frame(s->buf + VH, fs, is_gso(size));
 	if (is_gso(size)) {
 		vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
@@ -176,134 +184,117 @@ static int source_prepare(uint32_t size)
 		vh.csum_start = 14 + 20;
 		vh.csum_offset = 16;
 	}
-	memcpy(src_frame, &vh, VH);
-	src_len = VH + fs;
-	src_size = size;
-	return 0;
+	memcpy(s->buf, &vh, VH);
+	s->len = VH + fs;
+	s->size = size;
+	s->next = srcs;
+	srcs = s;
+	return s;
 }
 
 static ssize_t source_read(void *ctx, void *buf, size_t len)
 {
-	if (atomic_load_explicit(&shm->phase, memory_order_relaxed) != PH_RUN ||
-	    shm->dir != XBENCH_RX || len < src_len) {
+	const struct src *s = __atomic_load_n(&cur_src, __ATOMIC_ACQUIRE);
+
+	if (!s || len < s->len) {
 		errno = EAGAIN;
 		return -1;
 	}
-	if (shm->size != src_size && source_prepare(shm->size) < 0) {
-		errno = EAGAIN;
-		return -1;
-	}
-	memcpy(buf, src_frame, src_len);	/* what a TAP read costs at least */
-	return (ssize_t)src_len;
+	memcpy(buf, s->buf, s->len);	/* what a TAP read costs at least */
+	return (ssize_t)s->len;
 }
 
-/* Once the vif is there: play the hotplug script (there is no bridge to
- * join); once connected: point its queues' TAP hooks at ours. */
-static void tend(struct xnb_backend *be)
+/* xnetback's hook: this queue's frames go to the sink and come from the
+ * source, which is "readable" while src_efd is. */
+static void hook_connect(void *arg, struct xnb_vq *vq, struct xnb_io *io, int *rx_fd)
 {
-	for (struct xnb_vif *v = be->vifs; v; v = v->next) {
-		if (v->dead)
-			continue;
-		if (!v->hotplug_ok)
-			xnx_xs_printf(be->xs, XBT_NULL, v->path, "hotplug-status", "connected");
-		for (unsigned i = 0; v->connected && i < v->nqueues; i++) {
-			v->vq[i].io.tap_write = sink_write;
-			v->vq[i].io.tap_read = source_read;
-		}
-		if (v->connected)
-			atomic_store(&shm->be_hooked, 1);
-	}
+	io->tap_write = sink_write;
+	io->tap_read = source_read;
+	*rx_fd = src_efd;
+	atomic_store(&shm->be_hooked, 1);
 }
 
-/* As xnetback's loop does (backend.c): kicks mark their queues pending. */
-static void kicked(struct xnb_backend *be)
+/* Turn the source on (the frame for SIZE) or off. */
+static void source_switch(bool on, uint32_t size)
 {
-	xenevtchn_port_or_error_t p;
+	uint64_t v = 1;
 
-	while ((p = xnx_evtchn_pending(be->evt)) >= 0) {
-		xnx_evtchn_unmask(be->evt, (evtchn_port_t)p);
-		for (struct xnb_vif *v = be->vifs; v; v = v->next)
-			for (unsigned i = 0; v->connected && i < v->nqueues; i++) {
-				v->vq[i].tx_pending |= v->vq[i].q->tx_port == (uint32_t)p;
-				v->vq[i].rx_pending |= v->vq[i].q->rx_port == (uint32_t)p;
-			}
+	if (on) {
+		__atomic_store_n(&cur_src, source_frame(size), __ATOMIC_RELEASE);
+		if (write(src_efd, &v, sizeof(v)) < 0)
+			atomic_store(&shm->err, -errno);
+	} else {
+		__atomic_store_n(&cur_src, NULL, __ATOMIC_RELEASE);
+		if (read(src_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			atomic_store(&shm->err, -errno);
 	}
 }
 
-static void dispatch(struct xnb_backend *be, const struct epoll_event *ev)
+/* Play the hotplug script once the vif's backend directory is there
+ * (there is no bridge to join). True once done. */
+static bool hotplug(struct xs_handle *xs, const char *root)
 {
-	struct xnb_ep *ep = ev->data.ptr;
+	char dir[160], *fe;
+	unsigned domid = atomic_load(&shm->domid);
 
-	if (ep->kind == XNB_EP_XS)
-		xnx_xs_dispatch(be->watches);
-	else if (ep->kind == XNB_EP_EVTCHN)
-		kicked(be);
+	snprintf(dir, sizeof(dir), "%s/%u/0", root, domid);
+	fe = xnx_xs_read(xs, XBT_NULL, dir, "frontend");
+	free(fe);
+	return fe && xnx_xs_printf(xs, XBT_NULL, dir, "hotplug-status", "connected") == 0;
 }
 
-/* One turn over the vifs; returns the epoll timeout. The source is always
- * readable while RX runs, so RX work is always pending then, unless a
- * frame waits for the frontend's buffers (it kicks us: feature-rx-notify). */
-static int run_vifs(struct xnb_backend *be)
+/* Beside xnetback's own loop: the hotplug step, the source following the
+ * parent's phase, and the end. */
+static void *tender(void *arg)
 {
-	bool rx = atomic_load(&shm->phase) == PH_RUN && shm->dir == XBENCH_RX;
-	int timeout = IDLE_MS;
+	struct xnb_backend *be = arg;
+	struct xs_handle *xs = xnx_xs_open();
+	bool plugged = false, on = false;
+	int ph;
 
-	for (struct xnb_vif *v = be->vifs; v; v = v->next) {
-		if (v->dead || !v->connected)
-			continue;
-		for (unsigned i = 0; i < v->nqueues; i++)
-			v->vq[i].rx_pending |= rx && !v->vq[i].rx_waiting;
-		enum xnb_work w = xnb_vif_run(v);
+	while ((ph = atomic_load(&shm->phase)) != PH_QUIT) {
+		bool want = ph == PH_RUN && shm->dir == XBENCH_RX;
 
-		if (w == XNB_BROKEN) {
-			xnb_xenbus_fatal(v, "%s", v->broken);
-			atomic_store(&shm->err, -EPROTO);
-		} else if (w == XNB_MORE || (rx && !v->vq[0].rx_waiting)) {
-			timeout = 0;
-		}
+		if (!plugged && xs)
+			plugged = hotplug(xs, be->root);
+		if (want != on || (on && cur_src && cur_src->size != shm->size))
+			source_switch(want, shm->size);
+		on = want;
+		usleep(want ? 200 : 1000);
 	}
-	return timeout;
-}
-
-static void reap(struct xnb_backend *be)
-{
-	for (struct xnb_vif **p = &be->vifs; *p;) {
-		struct xnb_vif *v = *p;
-
-		if (v->dead) {
-			*p = v->next;
-			xnb_vif_free(v);
-		} else {
-			p = &v->next;
-		}
-	}
+	if (xs)
+		xs_close(xs);
+	be->stop = 1;
+	xnb_backend_wake(be);
+	return NULL;
 }
 
 static int backend_main(void)
 {
 	struct xnb_backend be;
-	struct epoll_event evs[64];
+	pthread_t side;
 	uint32_t domid;
-	int timeout = 0, r;
+	int r;
 
 	if (unshare(CLONE_NEWNET) < 0)
 		return -errno;
 	if (xnx_sim_domain_create(shm->dom, 0, &domid) < 0)
 		return -errno;
+	src_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (src_efd < 0)
+		return -errno;
 	if ((r = xnb_backend_open(&be)) < 0)
 		return r;
-	atomic_store(&shm->domid, domid);
-	while (atomic_load(&shm->phase) != PH_QUIT) {
-		int n = epoll_wait(be.epfd, evs, 64, timeout);
-
-		for (int i = 0; i < n; i++)
-			dispatch(&be, &evs[i]);
-		tend(&be);
-		timeout = run_vifs(&be);
-		reap(&be);
+	be.hook = (struct xnb_io_hook){ .connect = hook_connect };
+	if ((r = -pthread_create(&side, NULL, tender, &be)) < 0) {
+		xnb_backend_close(&be);
+		return r;
 	}
+	atomic_store(&shm->domid, domid);
+	r = xnb_backend_run(&be);
+	pthread_join(side, NULL);
 	xnb_backend_close(&be);
-	return 0;
+	return r;
 }
 
 /* ---- frontend helper -------------------------------------------------------------- */

@@ -1,7 +1,7 @@
 /*
  * backend.c — the xnetback daemon core: one epoll loop over xenstore
- * watches, the event channel device and every connected vif's TAP. Each
- * ring round is budgeted, so a busy or broken vif never starves the others.
+ * watches, the control rings' event channels and the stats socket. Each
+ * connected queue is served by a worker thread of its own (worker.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,9 +14,6 @@
 #include "xnx_log.h"
 
 #define MAX_EVENTS 64
-/* How often a frame waiting for RX buffers is retried when the frontend
- * does not kick us on posting them (no feature-rx-notify). */
-#define RX_POLL_MS 10
 
 struct xnb_vif *xnb_backend_find(struct xnb_backend *be, uint32_t domid, uint32_t devid)
 {
@@ -24,33 +21,6 @@ struct xnb_vif *xnb_backend_find(struct xnb_backend *be, uint32_t domid, uint32_
 		if (v->domid == domid && v->devid == devid && !v->dead)
 			return v;
 	return NULL;
-}
-
-/* ---- TAP registration ------------------------------------------------------ */
-
-int xnb_backend_add_tap(struct xnb_vq *vq)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &vq->ep };
-
-	vq->ep = (struct xnb_ep){ .kind = XNB_EP_TAP, .vq = vq };
-	vq->tap_paused = false;
-	return epoll_ctl(vq->vif->be->epfd, EPOLL_CTL_ADD, vq->tap_fd, &ev) < 0 ? -errno : 0;
-}
-
-void xnb_backend_del_tap(struct xnb_vq *vq)
-{
-	if (vq->tap_fd >= 0)
-		epoll_ctl(vq->vif->be->epfd, EPOLL_CTL_DEL, vq->tap_fd, NULL);
-}
-
-void xnb_backend_pause_tap(struct xnb_vq *vq, bool pause)
-{
-	struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.ptr = &vq->ep };
-
-	if (pause == vq->tap_paused)
-		return;
-	vq->tap_paused = pause;
-	epoll_ctl(vq->vif->be->epfd, EPOLL_CTL_MOD, vq->tap_fd, &ev);
 }
 
 /* ---- xenstore watches ------------------------------------------------------- */
@@ -154,31 +124,15 @@ static void release_watch_cb(const char *path, void *arg)
 
 /* ---- event channels ---------------------------------------------------------- */
 
-static void port_kicked(struct xnb_backend *be, evtchn_port_t port)
-{
-	for (struct xnb_vif *v = be->vifs; v; v = v->next) {
-		for (unsigned i = 0; v->connected && i < v->nqueues; i++) {
-			struct xnb_vq *vq = &v->vq[i];
-
-			if (vq->q->tx_port == port)
-				vq->tx_pending = true;
-			if (vq->q->rx_port == port)
-				vq->rx_pending = true;
-			vq->notify_received += vq->q->tx_port == port || vq->q->rx_port == port;
-		}
-	}
-}
-
-/* Drain pending ports. Unmask first: a kick that lands while we work
- * raises the port again, and the ring is re-read anyway. */
+/* Drain pending ports: the control rings' (each queue's worker has its
+ * own handle). Unmask first: a kick that lands while we work raises the
+ * port again, and every control ring is looked at this turn anyway. */
 static void evtchn_ready(struct xnb_backend *be)
 {
 	xenevtchn_port_or_error_t p;
 
-	while ((p = xnx_evtchn_pending(be->evt)) >= 0) {
+	while ((p = xnx_evtchn_pending(be->evt)) >= 0)
 		xnx_evtchn_unmask(be->evt, (evtchn_port_t)p);
-		port_kicked(be, (evtchn_port_t)p);
-	}
 }
 
 static void dispatch(struct xnb_backend *be, const struct epoll_event *ev)
@@ -194,10 +148,11 @@ static void dispatch(struct xnb_backend *be, const struct epoll_event *ev)
 	case XNB_EP_EVTCHN:
 		evtchn_ready(be);
 		break;
-	case XNB_EP_TAP:
-		if (!ep->vq->vif->dead && ep->vq->vif->connected)
-			ep->vq->rx_pending = true;
+	case XNB_EP_WAKE:
+		xnb_backend_woken(be);	/* a worker's queue broke: run_vifs sees it */
 		break;
+	case XNB_EP_TAP:
+		break;		/* the queues' workers watch their TAPs */
 	case XNB_EP_STATS:
 		xnb_stats_sock_event(be, ep, ev->events);
 		break;
@@ -208,39 +163,6 @@ static void dispatch(struct xnb_backend *be, const struct epoll_event *ev)
 }
 
 /* ---- the loop ------------------------------------------------------------------ */
-
-/* The smaller of two epoll timeouts (-1 = none). */
-static int sooner(int a, int b)
-{
-	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
-}
-
-/* Milliseconds until AT (ns), at least 1. */
-static int ms_until(uint64_t at)
-{
-	uint64_t now = xnx_now_ns();
-
-	return at <= now ? 1 : (int)((at - now) / 1000000u + 1);
-}
-
-/* The next wake-up VQ needs besides its events: a throttled TX, or an RX
- * frame waiting on a frontend that will not kick us. */
-static int queue_timeout(struct xnb_vq *vq, int timeout)
-{
-	if (vq->tx_throttled)
-		timeout = sooner(timeout, ms_until(vq->q->tx_retry_ns));
-	if (vq->rx_waiting && !vq->vif->conf.feat.rx_notify) {
-		vq->rx_pending = true;	/* poll */
-		timeout = sooner(timeout, RX_POLL_MS);
-	}
-	/* RX stall detection's clock (policy_stall.c). */
-	if (vq->q->rx_deadline_ns) {
-		if (vq->q->rx_deadline_ns <= xnx_now_ns())
-			vq->rx_pending = true;
-		timeout = sooner(timeout, ms_until(vq->q->rx_deadline_ns));
-	}
-	return timeout;
-}
 
 /* Run every vif's pending work once. Returns the epoll timeout to use. */
 static int run_vifs(struct xnb_backend *be)
@@ -261,8 +183,6 @@ static int run_vifs(struct xnb_backend *be)
 			continue;
 		if (w == XNB_MORE)
 			timeout = 0;
-		for (unsigned i = 0; i < v->nqueues; i++)
-			timeout = queue_timeout(&v->vq[i], timeout);
 	}
 	return timeout;
 }
@@ -315,7 +235,7 @@ int xnb_backend_open(struct xnb_backend *be)
 	int domid, rc;
 
 	memset(be, 0, sizeof(*be));
-	be->epfd = -1;
+	be->epfd = be->wake_fd = -1;
 	domid = xnx_self_domid();
 	if (domid < 0) {
 		xnx_err("cannot tell our own domain id: %s", strerror(errno));
@@ -338,7 +258,9 @@ int xnb_backend_open(struct xnb_backend *be)
 		xnb_backend_close(be);
 		return rc ? rc : -ENOMEM;
 	}
-	rc = add_fd(be, xs_fileno(be->xs), &be->xs_ep, XNB_EP_XS);
+	rc = xnb_workers_open(be);
+	if (rc == 0)
+		rc = add_fd(be, xs_fileno(be->xs), &be->xs_ep, XNB_EP_XS);
 	if (rc == 0)
 		rc = add_fd(be, xnx_evtchn_fd(be->evt), &be->evt_ep, XNB_EP_EVTCHN);
 	if (rc == 0)
@@ -369,6 +291,7 @@ void xnb_backend_close(struct xnb_backend *be)
 	for (struct xnb_vif *v = be->vifs; v; v = v->next)
 		v->dead = true;
 	reap(be);
+	xnb_workers_close(be);
 	xnb_rename_close(be);
 	if (be->watches)
 		xnx_xs_watches_free(be->watches);
@@ -381,5 +304,5 @@ void xnb_backend_close(struct xnb_backend *be)
 	if (be->xs)
 		xs_close(be->xs);
 	memset(be, 0, sizeof(*be));
-	be->epfd = -1;
+	be->epfd = be->wake_fd = -1;
 }

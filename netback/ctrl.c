@@ -508,6 +508,12 @@ void xnb_ctrl_fini(struct xnb_ctrl *c)
 
 _Static_assert(XNB_CTRL_MAX_QUEUES == XNB_MAX_QUEUES, "one control ring serves every queue");
 
+/* Each queue's worker splits its copies in its own scratch space. */
+struct scratch {
+	xengnttab_grant_copy_segment_t segs[SCRATCH_SEGS];
+	unsigned rest[SCRATCH_SEGS];
+};
+
 struct inbox {
 	unsigned head, n;
 	uint8_t *frame[INBOX_MAX];
@@ -520,8 +526,10 @@ struct xnb_vif_ctrl {
 	struct xnb_ctrl_io io;
 	void *map;		/* the ring page */
 	bool bound;
-	xengnttab_grant_copy_segment_t scratch[SCRATCH_SEGS];
-	unsigned rest[SCRATCH_SEGS];
+	struct scratch *scratch;	/* [nqueues] */
+	/* Frames steered between the queues' workers; inbox_lock guards the
+	 * inboxes and the two counters. */
+	pthread_mutex_t inbox_lock;
 	struct inbox inbox[XNB_MAX_QUEUES];
 	uint64_t steered, steer_drops;
 };
@@ -566,6 +574,8 @@ static void vc_free(struct xnb_vif_ctrl *vc)
 		xnx_evtchn_unbind(vc->vif->be->evt, vc->c.port);
 	if (vc->map && xnx_gnttab_unmap(vc->vif->be->gnt, vc->map, 1) < 0)
 		xnx_warn("%s: unmapping the ctrl ring: %s", vc->vif->path, strerror(errno));
+	pthread_mutex_destroy(&vc->inbox_lock);
+	free(vc->scratch);
 	free(vc);
 }
 
@@ -583,6 +593,12 @@ int xnb_vif_ctrl_connect(struct xnb_vif *vif, const struct xnb_fe_conf *conf, ch
 		return -ENOMEM;
 	}
 	vc->vif = vif;
+	pthread_mutex_init(&vc->inbox_lock, NULL);
+	vc->scratch = calloc(conf->nqueues, sizeof(*vc->scratch));
+	if (!vc->scratch) {
+		snprintf(why, whylen, "out of memory");
+		goto err;
+	}
 	vc->io = (struct xnb_ctrl_io){ .grant_copy = vc_copy, .notify = vc_notify,
 				       .map = vc_map, .unmap = vc_unmap, .ctx = vc };
 	vc->map = xnx_gnttab_map_grant_ref(vif->be->gnt, vif->domid, conf->ctrl_ring_ref,
@@ -629,28 +645,22 @@ void xnb_vif_ctrl_disconnect(struct xnb_vif *vif)
 	vc_free(vc);
 }
 
-/* Frames wait for a queue that can take them now: make sure it runs. */
-static bool inbox_pending(struct xnb_vif *vif)
+bool xnb_vif_ctrl_pending(const struct xnb_vif *vif)
 {
-	bool any = false;
+	const xen_netif_ctrl_back_ring_t *r;
 
-	for (unsigned i = 0; i < vif->nqueues; i++) {
-		if (vif->ctrl->inbox[i].n && !vif->vq[i].rx_waiting) {
-			vif->vq[i].rx_pending = true;
-			any = true;
-		}
-	}
-	return any;
+	if (!vif->ctrl)
+		return false;
+	r = &vif->ctrl->c.ring;
+	return vif->ctrl->c.broken || XNB_READ_ONCE(r->sring->req_prod) != r->req_cons;
 }
 
-enum xnb_work xnb_vif_ctrl_run(struct xnb_vif *vif, bool after)
+enum xnb_work xnb_vif_ctrl_run(struct xnb_vif *vif)
 {
 	enum xnb_work w;
 
 	if (!vif->ctrl)
 		return XNB_IDLE;
-	if (after)
-		return inbox_pending(vif) ? XNB_MORE : XNB_IDLE;
 	w = xnb_ctrl_run(&vif->ctrl->c);
 	if (w == XNB_BROKEN)
 		vif->broken = vif->ctrl->c.reason;
@@ -661,49 +671,72 @@ int xnb_vq_grant_copy(struct xnb_vq *vq, unsigned n, xengnttab_grant_copy_segmen
 {
 	struct xnb_vif_ctrl *vc = vq->vif->ctrl;
 	xnx_gnttab *gnt = vq->vif->be->gnt;
+	struct scratch *sc;
 	unsigned m;
 
 	if (!vc || vc->c.grefs[vq->idx].n == 0 || n > SCRATCH_SEGS)
 		return xnx_gnttab_grant_copy(gnt, n, segs) < 0 ? -errno : 0;
-	m = xnb_gref_copy_local(&vc->c.grefs[vq->idx], vq->vif->domid, n, segs, vc->rest);
+	sc = &vc->scratch[vq->idx];
+	m = xnb_gref_copy_local(&vc->c.grefs[vq->idx], vq->vif->domid, n, segs, sc->rest);
+	vq->static_segs += n - m;
 	if (m == 0)
 		return 0;	/* all static: no grant operation at all */
 	for (unsigned i = 0; i < m; i++)
-		vc->scratch[i] = segs[vc->rest[i]];
-	if (xnx_gnttab_grant_copy(gnt, m, vc->scratch) < 0)
+		sc->segs[i] = segs[sc->rest[i]];
+	if (xnx_gnttab_grant_copy(gnt, m, sc->segs) < 0)
 		return -errno;
 	for (unsigned i = 0; i < m; i++)
-		segs[vc->rest[i]].status = vc->scratch[i].status;
+		segs[sc->rest[i]].status = sc->segs[i].status;
 	return 0;
 }
 
-/* Park a copy of a frame for queue Q; dropped (counted) when it is full. */
+/* Park a copy of a frame for queue Q and wake its worker; dropped
+ * (counted) when its inbox is full. */
 static void inbox_push(struct xnb_vif_ctrl *vc, unsigned q, const void *buf, size_t len)
 {
 	struct inbox *in = &vc->inbox[q];
-	struct xnb_vq *vq = &vc->vif->vq[q];
-	uint8_t *copy;
+	uint8_t *copy = malloc(len);
+	bool kept = false;
 
-	if (in->n == INBOX_MAX || !(copy = malloc(len))) {
+	if (copy)
+		memcpy(copy, buf, len);
+	pthread_mutex_lock(&vc->inbox_lock);
+	if (copy && in->n < INBOX_MAX) {
+		in->frame[(in->head + in->n) % INBOX_MAX] = copy;
+		in->len[(in->head + in->n) % INBOX_MAX] = len;
+		in->n++;
+		vc->steered++;
+		kept = true;
+	} else {
 		vc->steer_drops++;
-		return;
 	}
-	memcpy(copy, buf, len);
-	in->frame[(in->head + in->n) % INBOX_MAX] = copy;
-	in->len[(in->head + in->n) % INBOX_MAX] = len;
-	in->n++;
-	vc->steered++;
-	if (!vq->rx_waiting)
-		vq->rx_pending = true;	/* the loop runs it this turn or the next */
+	pthread_mutex_unlock(&vc->inbox_lock);
+	if (kept)
+		xnb_worker_kick(&vc->vif->vq[q]);
+	else
+		free(copy);
 }
 
-static ssize_t inbox_pop(struct inbox *in, void *buf, size_t len)
+/* The oldest frame parked for queue Q into BUF, as read(2); -1/EAGAIN
+ * when there is none. */
+static ssize_t inbox_pop(struct xnb_vif_ctrl *vc, unsigned q, void *buf, size_t len)
 {
-	size_t n = in->len[in->head];
-	uint8_t *f = in->frame[in->head];
+	struct inbox *in = &vc->inbox[q];
+	uint8_t *f = NULL;
+	size_t n = 0;
 
-	in->head = (in->head + 1) % INBOX_MAX;
-	in->n--;
+	pthread_mutex_lock(&vc->inbox_lock);
+	if (in->n) {
+		n = in->len[in->head];
+		f = in->frame[in->head];
+		in->head = (in->head + 1) % INBOX_MAX;
+		in->n--;
+	}
+	pthread_mutex_unlock(&vc->inbox_lock);
+	if (!f) {
+		errno = EAGAIN;
+		return -1;
+	}
 	if (n > len)
 		n = len;	/* cannot happen: same buffer size everywhere */
 	memcpy(buf, f, n);
@@ -732,8 +765,10 @@ ssize_t xnb_vq_tap_read(struct xnb_vq *vq, void *buf, size_t len)
 	struct xnb_vif_ctrl *vc = vq->vif->ctrl;
 	struct xnb_tap t = { .fd = vq->tap_fd };
 
-	if (vc->inbox[vq->idx].n)
-		return inbox_pop(&vc->inbox[vq->idx], buf, len);
+	ssize_t parked = inbox_pop(vc, vq->idx, buf, len);
+
+	if (parked >= 0)
+		return parked;
 	/* Frames for other queues are passed on; bounded, and the TAP stays
 	 * readable (level-triggered) if we stop early. */
 	for (unsigned i = 0; i < XNB_RX_BUDGET; i++) {

@@ -29,7 +29,7 @@ static void io_notify(void *ctx, uint32_t port)
 {
 	struct xnb_vq *vq = ctx;
 
-	if (xnx_evtchn_notify(vq->vif->be->evt, port) < 0)
+	if (xnx_evtchn_notify(vq->evt, port) < 0)
 		xnx_warn("%s: notify port %u: %s", vq->vif->path, port, strerror(errno));
 }
 
@@ -64,8 +64,10 @@ static void io_carrier(void *ctx, bool on)
 	bool stalled = false;
 	int rc;
 
+	/* Other queues' flags, read while their workers may set them. */
 	for (unsigned i = 0; i < vif->nqueues; i++)
-		stalled |= vif->vq[i].q && vif->vq[i].q->rx_stalled;
+		stalled |= vif->vq[i].q && __atomic_load_n(&vif->vq[i].q->rx_stalled,
+							    __ATOMIC_RELAXED);
 	rc = xnb_tap_carrier(vq->tap_fd, !stalled);
 	if (rc < 0)
 		xnx_warn("%s: carrier %s: %s", vif->path, on ? "on" : "off", strerror(-rc));
@@ -75,7 +77,7 @@ static void io_carrier(void *ctx, bool on)
 static int bind_ports(struct xnb_vq *vq, const struct xnb_fe_queue *c, char *why,
 		      size_t whylen)
 {
-	xnx_evtchn *evt = vq->vif->be->evt;
+	xnx_evtchn *evt = vq->evt;
 	uint32_t domid = vq->vif->domid;
 	xenevtchn_port_or_error_t tx, rx;
 
@@ -102,7 +104,7 @@ static int bind_ports(struct xnb_vq *vq, const struct xnb_fe_queue *c, char *why
 
 static void unbind_ports(struct xnb_vq *vq)
 {
-	xnx_evtchn *evt = vq->vif->be->evt;
+	xnx_evtchn *evt = vq->evt;
 
 	xnx_evtchn_unbind(evt, vq->q->tx_port);
 	if (vq->q->rx_port != vq->q->tx_port)
@@ -154,18 +156,51 @@ static void close_tap_queue(struct xnb_vq *vq)
 	vq->tap_fd = -1;
 }
 
-/* Undo connect_queue, in reverse. */
+/* The queue's own event channel handle: its worker waits on it alone. */
+static int open_evtchn(struct xnb_vq *vq, char *why, size_t whylen)
+{
+	vq->evt = xnx_evtchn_open();
+	if (!vq->evt) {
+		snprintf(why, whylen, "queue %u: opening event channels: %s", vq->idx,
+			 strerror(errno));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void close_evtchn(struct xnb_vq *vq)
+{
+	if (vq->evt)
+		xnx_evtchn_close(vq->evt);
+	vq->evt = NULL;
+}
+
+/* Undo connect_queue, in reverse (its worker already stopped). */
 static void disconnect_queue(struct xnb_vq *vq)
 {
 	xnb_stats_add(&vq->vif->stats, &vq->stats);	/* the vif's totals live on */
-	xnb_backend_del_tap(vq);
 	close_tap_queue(vq);
 	unbind_ports(vq);
+	close_evtchn(vq);
 	xnb_queue_fini(vq->q);
 	unmap_rings(vq);
 	free(vq->q);
+	pthread_mutex_destroy(&vq->lock);
 	memset(vq, 0, sizeof(*vq));
-	vq->tap_fd = -1;
+	vq->tap_fd = vq->rx_fd = vq->epfd = vq->wake_fd = -1;
+}
+
+/* The queue's I/O: the TAP, unless the backend's hook says otherwise. */
+static void setup_io(struct xnb_vq *vq)
+{
+	const struct xnb_io_hook *h = &vq->vif->be->hook;
+
+	vq->io = (struct xnb_io){ .grant_copy = io_grant_copy, .notify = io_notify,
+				  .tap_write = io_tap_write, .tap_read = io_tap_read,
+				  .carrier = io_carrier, .rx_hash = io_rx_hash, .ctx = vq };
+	vq->rx_fd = vq->tap_fd;
+	if (h->connect)
+		h->connect(h->arg, vq, &vq->io, &vq->rx_fd);
 }
 
 /* Queue I: map, set up, bind, attach its TAP queue, watch it. */
@@ -176,10 +211,9 @@ static int connect_queue(struct xnb_vif *vif, unsigned i, const struct xnb_fe_co
 	const struct xnb_fe_queue *fq = &c->q[i];
 	int rc;
 
-	*vq = (struct xnb_vq){ .vif = vif, .idx = i, .tap_fd = -1 };
-	vq->io = (struct xnb_io){ .grant_copy = io_grant_copy, .notify = io_notify,
-				  .tap_write = io_tap_write, .tap_read = io_tap_read,
-				  .carrier = io_carrier, .rx_hash = io_rx_hash, .ctx = vq };
+	*vq = (struct xnb_vq){ .vif = vif, .idx = i, .tap_fd = -1, .rx_fd = -1, .epfd = -1,
+			       .wake_fd = -1 };
+	pthread_mutex_init(&vq->lock, NULL);
 	vq->q = calloc(1, sizeof(*vq->q));
 	if (!vq->q) {
 		snprintf(why, whylen, "out of memory");
@@ -199,23 +233,20 @@ static int connect_queue(struct xnb_vif *vif, unsigned i, const struct xnb_fe_co
 	}
 	vq->q->mcast = &vif->mcast;
 	vq->q->policy = &vif->policy;
-	if (bind_ports(vq, fq, why, whylen) < 0)
+	if (open_evtchn(vq, why, whylen) < 0)
 		goto err_fini;
+	if (bind_ports(vq, fq, why, whylen) < 0)
+		goto err_evtchn;
 	if (open_tap_queue(vq, why, whylen) < 0)
 		goto err_unbind;
-	rc = xnb_backend_add_tap(vq);
-	if (rc < 0) {
-		snprintf(why, whylen, "queue %u: watching %s: %s", i, vif->tap.name, strerror(-rc));
-		goto err_close;
-	}
+	setup_io(vq);
 	xnb_credit_set(&vq->q->credit, vif->rate_bytes, vif->rate_usec, xnx_now_ns());
-	vq->tx_pending = vq->rx_pending = true;	/* whatever is queued already */
 	return 0;
 
-err_close:
-	close_tap_queue(vq);
 err_unbind:
 	unbind_ports(vq);
+err_evtchn:
+	close_evtchn(vq);
 err_fini:
 	xnb_queue_fini(vq->q);
 err_unmap:
@@ -223,7 +254,31 @@ err_unmap:
 err_free:
 	free(vq->q);
 	vq->q = NULL;
+	pthread_mutex_destroy(&vq->lock);
 	return -EINVAL;
+}
+
+/* Stop every started worker of VIF's first N queues. */
+static void stop_workers(struct xnb_vif *vif, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		xnb_worker_stop(&vif->vq[i]);
+}
+
+/* Start one worker per queue, once everything they use is set up. */
+static int start_workers(struct xnb_vif *vif, unsigned n, char *why, size_t whylen)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int rc = xnb_worker_start(&vif->vq[i]);
+
+		if (rc < 0) {
+			snprintf(why, whylen, "queue %u: starting its worker: %s", i,
+				 strerror(-rc));
+			stop_workers(vif, i);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
@@ -238,11 +293,8 @@ int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
 			return -EINVAL;
 		}
 	}
-	if (xnb_vif_ctrl_connect(vif, c, why, whylen) < 0) {
-		for (unsigned i = c->nqueues; i-- > 0;)
-			disconnect_queue(&vif->vq[i]);
-		return -EINVAL;
-	}
+	if (xnb_vif_ctrl_connect(vif, c, why, whylen) < 0)
+		goto err_queues;
 	rc = xnb_tap_set_offload(&vif->tap, &c->feat);
 	if (rc < 0)
 		xnx_warn("%s: TAP offloads: %s (continuing without)", vif->path, strerror(-rc));
@@ -250,8 +302,15 @@ int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
 	vif->nqueues = c->nqueues;
 	vif->conf = *c;
 	vif->broken = NULL;
+	vif->workers = false;	/* started by the main loop's next turn */
 	vif->connected = true;
 	return 0;
+
+err_queues:
+	for (unsigned i = c->nqueues; i-- > 0;)
+		disconnect_queue(&vif->vq[i]);
+	vif->nqueues = 0;
+	return -EINVAL;
 }
 
 void xnb_vif_disconnect(struct xnb_vif *vif)
@@ -259,6 +318,7 @@ void xnb_vif_disconnect(struct xnb_vif *vif)
 	if (!vif->connected)
 		return;
 	vif->connected = false;
+	stop_workers(vif, vif->nqueues);	/* nobody uses the rings any more */
 	xnb_vif_ctrl_disconnect(vif);	/* its static grants first: queues use them */
 	for (unsigned i = vif->nqueues; i-- > 0;)
 		disconnect_queue(&vif->vq[i]);
@@ -268,55 +328,44 @@ void xnb_vif_disconnect(struct xnb_vif *vif)
 	xnb_policy_log_stats(vif->path, &vif->stats);
 }
 
-/* Run one side of VQ. */
-static enum xnb_work run_side(struct xnb_vq *vq, bool tx)
+/* The workers start once the loop turn that connected the vif is over, so
+ * that what follows a connect in that turn (recover.c reattaching to rings
+ * a previous instance served) happens before any queue is served. */
+static enum xnb_work ensure_workers(struct xnb_vif *vif)
 {
-	enum xnb_work w = tx ? xnb_tx_run(vq->q) : xnb_rx_run(vq->q);
+	static char why[XNB_REASON_MAX];
 
-	if (tx) {
-		vq->tx_pending = w == XNB_MORE || w == XNB_THROTTLED;
-		vq->tx_throttled = w == XNB_THROTTLED;
-		return w;
-	}
-	vq->rx_pending = w == XNB_MORE;
-	vq->rx_waiting = w == XNB_WAIT;
-	/* While a frame waits for buffers, leave the rest in the TAP. */
-	xnb_backend_pause_tap(vq, vq->rx_waiting);
-	return w;
-}
-
-/* One queue's pending work. */
-static enum xnb_work run_queue(struct xnb_vq *vq)
-{
-	if ((vq->tx_pending && run_side(vq, true) == XNB_BROKEN) ||
-	    (vq->rx_pending && run_side(vq, false) == XNB_BROKEN))
+	if (vif->workers)
+		return XNB_IDLE;
+	if (start_workers(vif, vif->nqueues, why, sizeof(why)) < 0) {
+		vif->broken = why;
 		return XNB_BROKEN;
-	if (vq->rx_pending || (vq->tx_pending && !vq->tx_throttled))
-		return XNB_MORE;
+	}
+	vif->workers = true;
 	return XNB_IDLE;
 }
 
 enum xnb_work xnb_vif_run(struct xnb_vif *vif)
 {
-	enum xnb_work w = XNB_IDLE;
+	enum xnb_work w;
 
 	if (!vif->connected)
 		return XNB_IDLE;
-	w = xnb_vif_ctrl_run(vif, false);	/* hash settings before the frames */
-	if (w == XNB_BROKEN)
+	if (ensure_workers(vif) == XNB_BROKEN)
 		return XNB_BROKEN;
 	for (unsigned i = 0; i < vif->nqueues; i++) {
-		enum xnb_work qw = run_queue(&vif->vq[i]);
-
-		if (qw == XNB_BROKEN) {
+		if (__atomic_load_n(&vif->vq[i].failed, __ATOMIC_ACQUIRE)) {
 			vif->broken = vif->vq[i].q->reason;
 			return XNB_BROKEN;
 		}
-		if (qw == XNB_MORE)
-			w = XNB_MORE;
 	}
-	if (xnb_vif_ctrl_run(vif, true) == XNB_MORE)
-		w = XNB_MORE;	/* frames passed to a queue that already ran */
+	/* Hash settings and static grants change between two rounds of every
+	 * queue, never under one. */
+	if (!xnb_vif_ctrl_pending(vif))
+		return XNB_IDLE;
+	xnb_vif_lock_queues(vif);
+	w = xnb_vif_ctrl_run(vif);
+	xnb_vif_unlock_queues(vif);
 	return w;
 }
 
@@ -326,6 +375,9 @@ void xnb_vif_set_rate(struct xnb_vif *vif, uint64_t bytes, uint64_t usec)
 		return;
 	vif->rate_bytes = bytes;
 	vif->rate_usec = usec;
-	for (unsigned i = 0; vif->connected && i < vif->nqueues; i++)
+	for (unsigned i = 0; vif->connected && i < vif->nqueues; i++) {
+		pthread_mutex_lock(&vif->vq[i].lock);
 		xnb_credit_set(&vif->vq[i].q->credit, bytes, usec, xnx_now_ns());
+		pthread_mutex_unlock(&vif->vq[i].lock);
+	}
 }

@@ -6,6 +6,7 @@
  * multicast filter (netif.h "feature-multicast-control").
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,33 +83,47 @@ static bool is_broadcast(const uint8_t a[6])
 	return (a[0] & a[1] & a[2] & a[3] & a[4] & a[5]) == 0xff;
 }
 
+/* The list is shared by the vif's queues: one queue's worker changes it
+ * (TX extras) while another's reads it (RX). */
 int xnb_mcast_add(struct xnb_mcast *m, const uint8_t addr[6])
 {
+	int rc = 0;
+
 	if (!is_multicast(addr))
 		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
 	if (m->n == XNB_MCAST_MAX)
-		return -ENOSPC;
-	memcpy(m->addr[m->n++], addr, 6);
-	return 0;
+		rc = -ENOSPC;
+	else
+		memcpy(m->addr[m->n++], addr, 6);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
 }
 
 void xnb_mcast_del(struct xnb_mcast *m, const uint8_t addr[6])
 {
+	pthread_mutex_lock(&m->lock);
 	for (unsigned i = 0; i < m->n; i++) {
 		if (memcmp(m->addr[i], addr, 6) == 0) {
 			memmove(m->addr[i], m->addr[i + 1], (m->n - i - 1) * 6u);
 			m->n--;
-			return;
+			break;
 		}
 	}
+	pthread_mutex_unlock(&m->lock);
 }
 
-bool xnb_mcast_pass(const struct xnb_mcast *m, const uint8_t dest[6])
+bool xnb_mcast_pass(struct xnb_mcast *m, const uint8_t dest[6])
 {
-	if (!m || !m->enabled || !is_multicast(dest) || is_broadcast(dest))
+	bool pass = false;
+
+	/* Unicast and broadcast without a lock: the common case. */
+	if (!m || !is_multicast(dest) || is_broadcast(dest) ||
+	    !__atomic_load_n(&m->enabled, __ATOMIC_RELAXED))
 		return true;
-	for (unsigned i = 0; i < m->n; i++)
-		if (memcmp(m->addr[i], dest, 6) == 0)
-			return true;
-	return false;
+	pthread_mutex_lock(&m->lock);
+	for (unsigned i = 0; i < m->n && !pass; i++)
+		pass = memcmp(m->addr[i], dest, 6) == 0;
+	pthread_mutex_unlock(&m->lock);
+	return pass;
 }

@@ -56,7 +56,8 @@ void xnb_rx_stall_begin(struct xnb_queue *q, RING_IDX prod, uint64_t now)
 	}
 	if (q->rx_stalled) {
 		if (prod != q->rx.req_cons) {
-			q->rx_stalled = false;
+			/* Atomic: the other queues' workers read it (carrier). */
+			__atomic_store_n(&q->rx_stalled, false, __ATOMIC_RELAXED);
 			q->rx_last_ns = now;
 			xnx_info("queue %u: guest rx ready again", q->id);
 			set_carrier(q, true);
@@ -64,7 +65,9 @@ void xnb_rx_stall_begin(struct xnb_queue *q, RING_IDX prod, uint64_t now)
 		return;
 	}
 	if (p->rx_stall_ns && prod == q->rx.req_cons && now - q->rx_last_ns >= p->rx_stall_ns) {
-		q->rx_stalled = q->rx_draining = true;
+		q->rx_draining = true;
+		/* Atomic: the other queues' workers read it (carrier). */
+		__atomic_store_n(&q->rx_stalled, true, __ATOMIC_RELAXED);
 		xnx_warn("queue %u: guest rx stalled (no buffer for %llu ms): carrier off",
 			 q->id, ms(now - q->rx_last_ns));
 		set_carrier(q, false);

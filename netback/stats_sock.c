@@ -99,9 +99,12 @@ static unsigned occupancy(RING_IDX prod, RING_IDX cons, unsigned size)
 	return n > size ? size : n;
 }
 
-static void put_queue(FILE *f, const struct xnb_vq *vq)
+/* One queue's lines; its worker is held between two rounds meanwhile. */
+static void put_queue(FILE *f, struct xnb_vq *vq)
 {
 	const struct xnb_queue *q = vq->q;
+
+	pthread_mutex_lock(&vq->lock);
 	RING_IDX tx_prod = XNB_READ_ONCE(q->tx.sring->req_prod);
 	RING_IDX rx_prod = XNB_READ_ONCE(q->rx.sring->req_prod);
 
@@ -110,6 +113,7 @@ static void put_queue(FILE *f, const struct xnb_vq *vq)
 	fprintf(f, "notify_received %llu\n", (unsigned long long)vq->notify_received);
 	fprintf(f, "grant_copy_calls %llu\n", (unsigned long long)vq->copy_calls);
 	fprintf(f, "grant_copy_segs %llu\n", (unsigned long long)vq->copy_segs);
+	fprintf(f, "static_grant_segs %llu\n", (unsigned long long)vq->static_segs);
 	fprintf(f, "grant_maps %u\n", (vq->tx_map != NULL) + (vq->rx_map != NULL));
 	fprintf(f, "tx_ring_size %u\n", (unsigned)RING_SIZE(&q->tx));
 	fprintf(f, "rx_ring_size %u\n", (unsigned)RING_SIZE(&q->rx));
@@ -119,23 +123,32 @@ static void put_queue(FILE *f, const struct xnb_vq *vq)
 	fprintf(f, "rx_ring_posted %u\n", occupancy(rx_prod, q->rx.req_cons, RING_SIZE(&q->rx)));
 	fprintf(f, "tx_port %u\nrx_port %u\n", q->tx_port, q->rx_port);
 	fprintf(f, "throttled %d\nrx_stalled %d\n", vq->tx_throttled, q->rx_stalled);
+	fprintf(f, "worker_tid %d\n", __atomic_load_n(&vq->tid, __ATOMIC_ACQUIRE));
+	fprintf(f, "polls %llu\npoll_hits %llu\n", (unsigned long long)vq->spins,
+		(unsigned long long)vq->spin_hits);
+	pthread_mutex_unlock(&vq->lock);
 }
 
-static void put_vif(FILE *f, const struct xnb_vif *v)
+static void put_vif(FILE *f, struct xnb_vif *v)
 {
 	struct xnb_stats total = v->stats;
-	uint64_t kicks = 0, calls = 0, segs = 0;
+	uint64_t kicks = 0, calls = 0, segs = 0, statics = 0;
 	char name[IF_NAMESIZE] = "";
 
 	/* The name now, by link id: it may have been renamed since. */
 	if (v->tap.ifindex <= 0 || !if_indextoname((unsigned)v->tap.ifindex, name))
 		snprintf(name, sizeof(name), "%s", v->tap.name[0] ? v->tap.name : "-");
+	if (v->connected)
+		xnb_vif_lock_queues(v);	/* one consistent sum */
 	for (unsigned i = 0; v->connected && i < v->nqueues; i++) {
 		xnb_stats_add(&total, &v->vq[i].stats);
 		kicks += v->vq[i].notify_received;
 		calls += v->vq[i].copy_calls;
 		segs += v->vq[i].copy_segs;
+		statics += v->vq[i].static_segs;
 	}
+	if (v->connected)
+		xnb_vif_unlock_queues(v);
 	fprintf(f, "vif %u %u\n", v->domid, v->devid);
 	fprintf(f, "name %s\nifindex %d\nstate %d\nconnected %d\nqueues %u\n", name,
 		v->tap.ifindex, (int)v->state, v->connected, v->connected ? v->nqueues : 0);
@@ -143,6 +156,7 @@ static void put_vif(FILE *f, const struct xnb_vif *v)
 	fprintf(f, "notify_received %llu\ngrant_copy_calls %llu\ngrant_copy_segs %llu\n",
 		(unsigned long long)kicks, (unsigned long long)calls,
 		(unsigned long long)segs);
+	fprintf(f, "static_grant_segs %llu\n", (unsigned long long)statics);
 	for (unsigned i = 0; v->connected && i < v->nqueues; i++)
 		put_queue(f, &v->vq[i]);
 }
@@ -151,7 +165,7 @@ int xnb_stats_write(const struct xnb_backend *be, FILE *f)
 {
 	fprintf(f, "xnetback %d\npid %d\ndomain %u\nplatform %s\n", FORMAT_VERSION,
 		(int)getpid(), be->self, xnx_platform_name());
-	for (const struct xnb_vif *v = be->vifs; v; v = v->next)
+	for (struct xnb_vif *v = be->vifs; v; v = v->next)
 		if (!v->dead)
 			put_vif(f, v);
 	fputs("end\n", f);

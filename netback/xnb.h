@@ -7,6 +7,7 @@
 #ifndef XNB_H
 #define XNB_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -120,6 +121,7 @@ bool xnb_credit_take(struct xnb_credit *c, uint32_t size, uint64_t now, uint64_t
  * applied to RX while `request-multicast-control` is set. */
 struct xnb_mcast {
 	bool enabled;
+	pthread_mutex_t lock;	/* n and addr: zeroed is initialised (glibc) */
 	unsigned n;
 	uint8_t addr[XNB_MCAST_MAX][6];
 };
@@ -130,7 +132,7 @@ int xnb_mcast_add(struct xnb_mcast *m, const uint8_t addr[6]);
 void xnb_mcast_del(struct xnb_mcast *m, const uint8_t addr[6]);
 /* Should a frame to DEST reach the frontend? Unicast and broadcast always;
  * multicast only if the filter is off or DEST is on the list. */
-bool xnb_mcast_pass(const struct xnb_mcast *m, const uint8_t dest[6]);
+bool xnb_mcast_pass(struct xnb_mcast *m, const uint8_t dest[6]);
 
 /* ---- per-vif policy: anti-spoofing, VLAN, MTU, RX stall (policy_*.c) ------- */
 

@@ -131,12 +131,13 @@ int xnb_vif_ctrl_connect(struct xnb_vif *vif, const struct xnb_fe_conf *conf, ch
 			 size_t whylen);
 /* Unmap every static grant and the ring, unbind, drop parked frames. */
 void xnb_vif_ctrl_disconnect(struct xnb_vif *vif);
-/* Before the queues run (AFTER false): serve the control ring, XNB_BROKEN
- * with vif->broken set on a violation. After them (AFTER true): XNB_MORE
- * if frames wait for a queue that can take them. */
-enum xnb_work xnb_vif_ctrl_run(struct xnb_vif *vif, bool after);
-/* The queue's grant copy: static grants by memcpy, the rest in one call.
- * 0 or -errno. */
+/* Has the frontend queued control requests (or is the ring broken)? */
+bool xnb_vif_ctrl_pending(const struct xnb_vif *vif);
+/* Serve the control ring (every queue lock held): XNB_BROKEN with
+ * vif->broken set on a violation, XNB_MORE when the budget ran out. */
+enum xnb_work xnb_vif_ctrl_run(struct xnb_vif *vif);
+/* The queue's grant copy: static grants by memcpy (counted in
+ * vq->static_segs), the rest in one call. 0 or -errno. */
 int xnb_vq_grant_copy(struct xnb_vq *vq, unsigned n, xengnttab_grant_copy_segment_t *segs);
 /* Read the next frame for VQ (virtio-net header first): frames parked for
  * it, else the TAP, passing on those the frontend's hash sends to another

@@ -8,6 +8,7 @@
 #define XNB_VIF_H
 
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <xen/io/xenbus.h>
 #include <xenstore.h>
@@ -41,7 +42,10 @@ struct xnb_fe_conf {
 };
 
 /* What an epoll event belongs to. */
-enum xnb_ep_kind { XNB_EP_XS = 1, XNB_EP_EVTCHN, XNB_EP_TAP, XNB_EP_STATS, XNB_EP_LINK };
+enum xnb_ep_kind {
+	XNB_EP_XS = 1, XNB_EP_EVTCHN, XNB_EP_TAP, XNB_EP_STATS, XNB_EP_LINK,
+	XNB_EP_WAKE,		/* a queue's worker asks the main loop to look */
+};
 struct xnb_ep {
 	enum xnb_ep_kind kind;
 	struct xnb_vq *vq;
@@ -49,22 +53,37 @@ struct xnb_ep {
 
 struct xnb_vif;
 
-/* One queue of a connected vif as the loop sees it: its rings, its TAP
- * queue, what is pending. */
+/* One queue of a connected vif: its rings, its TAP queue, its event
+ * channel handle and the worker thread that serves them (worker.c). The
+ * fields below `lock` are the worker's; other threads (the control ring,
+ * the stats socket, a rate change) take `lock` to look at or change them. */
 struct xnb_vq {
 	struct xnb_vif *vif;
 	unsigned idx;
 	struct xnb_queue *q;
 	void *tx_map, *rx_map;
 	int tap_fd;		/* queue 0: the vif's TAP fd; others their own */
+	int rx_fd;		/* readable when frames wait: the TAP's, or the hook's */
+	xnx_evtchn *evt;	/* this queue's own handle: its ports, its kicks */
 	struct xnb_ep ep;
 	struct xnb_io io;
+	/* The worker: its thread, epoll set and wake-up eventfd. */
+	pthread_t thread;
+	bool started;
+	int epfd, wake_fd;
+	struct xnb_ep evt_ep, wake_ep;
+	int stop;		/* atomic: the worker is to return */
+	int failed;		/* atomic: q->reason says why (main loop acts) */
+	int tid;		/* atomic: the worker's thread id, once running */
+	pthread_mutex_t lock;	/* held by the worker for each round */
 	bool tx_pending, rx_pending, rx_waiting, tap_paused, tx_throttled;
+	uint64_t spins, spin_hits;	/* polling rounds; those that found work */
 	/* This connection's counters (q->stats points here); folded into the
 	 * vif's on disconnect. Read as they are by the stats socket. */
 	struct xnb_stats stats;
 	uint64_t notify_received;	/* kicks on this queue's port(s) */
 	uint64_t copy_calls, copy_segs;	/* batched grant copies, segments */
+	uint64_t static_segs;	/* of those, served from static grants by memcpy */
 };
 
 struct xnb_backend;
@@ -90,6 +109,7 @@ struct xnb_vif {
 	unsigned max_queues;	/* what we offered */
 	/* Data side, valid while connected. */
 	bool connected;
+	bool workers;		/* the queues' workers run (interface.c) */
 	struct xnb_fe_conf conf;
 	unsigned nqueues;
 	struct xnb_vq vq[XNB_MAX_QUEUES];
@@ -111,6 +131,17 @@ struct xnb_pending {
 	uint32_t domid, devid;
 };
 
+/* Lets a program that embeds xnetback (the ring benchmark) move a vif's
+ * frames to and from something other than its TAP. */
+struct xnb_io_hook {
+	/* Called for each queue as it connects, with IO set up for the TAP:
+	 * may replace tap_write/tap_read (they get IO's ctx, the queue) and
+	 * set *RX_FD to the descriptor whose readability means frames are
+	 * waiting (default: the TAP queue's). */
+	void (*connect)(void *arg, struct xnb_vq *vq, struct xnb_io *io, int *rx_fd);
+	void *arg;
+};
+
 struct xnb_backend {
 	struct xs_handle *xs;
 	struct xnx_xs_watches *watches;
@@ -126,18 +157,37 @@ struct xnb_backend {
 	struct xnb_pending pending[XNB_MAX_PENDING];
 	unsigned npending;
 	bool rescan;		/* look at every device (the root changed, or too many) */
+	struct xnb_io_hook hook;	/* connect == NULL: the TAP */
+	unsigned poll_us;	/* workers poll their rings this long before sleeping */
+	int wake_fd;		/* workers wake the main loop (worker.c) */
+	struct xnb_ep wake_ep;
 	volatile int stop;
 };
+
+/* worker.c — one thread per connected queue. */
+/* Default for be->poll_us; XNETBACK_POLL_US overrides it. */
+#define XNB_POLL_US_DEFAULT 20
+/* The main loop's wake-up eventfd (in BE's epoll set), poll_us. 0 or -errno. */
+int xnb_workers_open(struct xnb_backend *be);
+void xnb_workers_close(struct xnb_backend *be);
+/* Wake BE's main loop (from any thread). */
+void xnb_backend_wake(struct xnb_backend *be);
+/* The main loop was woken: clear the wake-up. */
+void xnb_backend_woken(struct xnb_backend *be);
+/* Start VQ's worker (the queue fully set up), stop and join it. 0 or -errno. */
+int xnb_worker_start(struct xnb_vq *vq);
+void xnb_worker_stop(struct xnb_vq *vq);
+/* Wake VQ's worker to look at its pending flags and inbox (any thread). */
+void xnb_worker_kick(struct xnb_vq *vq);
+/* Take / release every queue lock of VIF, in queue order. */
+void xnb_vif_lock_queues(struct xnb_vif *vif);
+void xnb_vif_unlock_queues(struct xnb_vif *vif);
 
 /* backend.c */
 int xnb_backend_open(struct xnb_backend *be);
 int xnb_backend_run(struct xnb_backend *be);
 void xnb_backend_close(struct xnb_backend *be);
 struct xnb_vif *xnb_backend_find(struct xnb_backend *be, uint32_t domid, uint32_t devid);
-/* Watch / unwatch a connected queue's TAP fd in the loop. 0 or -errno. */
-int xnb_backend_add_tap(struct xnb_vq *vq);
-void xnb_backend_del_tap(struct xnb_vq *vq);
-void xnb_backend_pause_tap(struct xnb_vq *vq, bool pause);
 
 /* rename.c — follow renames of our TAPs (vifname, vif-linkid in xenstore). */
 struct xnb_rename;
@@ -193,9 +243,11 @@ void xnb_vif_free(struct xnb_vif *vif);
 int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
 		    size_t whylen);
 void xnb_vif_disconnect(struct xnb_vif *vif);
-/* Run the queues' pending work; XNB_BROKEN (see vif->broken) on a
- * violation, XNB_MORE if some work is left for the next turn. */
+/* The main loop's share of a connected vif: its control ring, and
+ * XNB_BROKEN (see vif->broken) when a queue's worker found a violation. */
 enum xnb_work xnb_vif_run(struct xnb_vif *vif);
+/* One round of VQ's pending work (its worker, with vq->lock held). */
+enum xnb_work xnb_vq_run(struct xnb_vq *vq);
 /* Apply the toolstack's rate (BYTES per USEC; 0 = unlimited) now or at
  * connect. */
 void xnb_vif_set_rate(struct xnb_vif *vif, uint64_t bytes, uint64_t usec);
