@@ -412,7 +412,7 @@ enum xnb_work xnb_tx_run(struct xnb_queue *q)
 	bool throttled = false;
 	unsigned nsegs = 0;
 	RING_IDX prod;
-	int npkts, more;
+	int npkts;
 
 	if (q->broken)
 		return XNB_BROKEN;
@@ -438,9 +438,26 @@ enum xnb_work xnb_tx_run(struct xnb_queue *q)
 	}
 	if (q->tx.req_cons != prod)
 		return XNB_MORE;
+	if (q->tx_defer_arm) {
+		/* The caller polls the ring a while and arms before it sleeps:
+		 * a frontend need not kick a backend that is looking anyway. */
+		q->tx_unarmed = true;
+		return XNB_IDLE;
+	}
+	q->tx_unarmed = true;
+	return xnb_tx_arm(q) ? XNB_MORE : XNB_IDLE;
+}
+
+bool xnb_tx_arm(struct xnb_queue *q)
+{
+	int more;
+
+	if (!q->tx_unarmed)
+		return false;
+	q->tx_unarmed = false;
 	/* Sets req_event = req_cons + 1; its mb orders that store before the
 	 * re-read of req_prod (pairs with the mb in the frontend's
 	 * RING_PUSH_REQUESTS_AND_CHECK_NOTIFY). */
 	RING_FINAL_CHECK_FOR_REQUESTS(&q->tx, more);
-	return more ? XNB_MORE : XNB_IDLE;
+	return more;
 }

@@ -10,6 +10,7 @@
  * a queue, and learns of a broken queue through its own wake-up eventfd.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +298,21 @@ static bool poll_briefly(struct xnb_vq *vq, struct epoll_event *evs)
 	return true;
 }
 
+/* Before sleeping: the kick we did not want while polling. True if
+ * requests arrived meanwhile. */
+static bool arm(struct xnb_vq *vq)
+{
+	bool more;
+
+	if (vq->tx_throttled)
+		return false;	/* we come back by the clock */
+	pthread_mutex_lock(&vq->lock);
+	more = xnb_tx_arm(vq->q);
+	vq->tx_pending |= more;
+	pthread_mutex_unlock(&vq->lock);
+	return more;
+}
+
 static void *worker_main(void *arg)
 {
 	struct xnb_vq *vq = arg;
@@ -309,6 +325,8 @@ static void *worker_main(void *arg)
 		int n = 0;
 
 		if (timeout != 0 && worked && vq->vif->be->poll_us && poll_briefly(vq, evs))
+			timeout = 0;
+		else if (timeout != 0 && arm(vq))
 			timeout = 0;
 		else
 			n = epoll_wait(vq->epfd, evs, MAX_EVENTS, timeout);
@@ -341,6 +359,20 @@ static void close_fds(struct xnb_vq *vq)
 	vq->epfd = vq->wake_fd = -1;
 }
 
+/* The thread, with every signal blocked: they are the main loop's (its
+ * handlers set be->stop and its epoll_wait must be the one interrupted). */
+static int spawn(struct xnb_vq *vq)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = -pthread_create(&vq->thread, NULL, worker_main, vq);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 int xnb_worker_start(struct xnb_vq *vq)
 {
 	int rc;
@@ -359,8 +391,9 @@ int xnb_worker_start(struct xnb_vq *vq)
 		rc = ep_add(vq, vq->rx_fd, &vq->ep, XNB_EP_TAP);
 	vq->tap_paused = false;
 	vq->tx_pending = vq->rx_pending = true;	/* whatever is queued already */
+	vq->q->tx_defer_arm = vq->vif->be->poll_us > 0;
 	if (rc == 0)
-		rc = -pthread_create(&vq->thread, NULL, worker_main, vq);
+		rc = spawn(vq);
 	if (rc < 0) {
 		close_fds(vq);
 		return rc;

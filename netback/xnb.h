@@ -263,6 +263,11 @@ struct xnb_queue {
 	size_t rx_held_len;
 	unsigned rx_held_need;	/* slots it needs */
 
+	/* TX's request event: with tx_defer_arm an idle round leaves it
+	 * unarmed (tx_unarmed) for the caller to arm with xnb_tx_arm() once it
+	 * stops polling the ring. */
+	bool tx_defer_arm, tx_unarmed;
+
 	/* Rate limit on guest TX; while throttled, TX waits until tx_retry_ns. */
 	struct xnb_credit credit;
 	uint64_t tx_retry_ns;
@@ -318,6 +323,10 @@ unsigned xnb_tx_packet_to_responses(const struct xnb_tx_pkt *pkt,
 int xnb_tx_packet_to_vnet_hdr(const struct xnb_tx_pkt *pkt, struct virtio_net_hdr *vh);
 /* One TX round on Q. */
 enum xnb_work xnb_tx_run(struct xnb_queue *q);
+/* After an idle round that left the request event unarmed: ask the
+ * frontend to kick us for its next request. True if requests came in
+ * meanwhile (run again instead of sleeping). */
+bool xnb_tx_arm(struct xnb_queue *q);
 
 /* rx.c */
 

@@ -1,9 +1,9 @@
 /*
  * test_netback_sim.c — xnetback as a process on the simulated hypervisor,
  * with a frontend driven by hand: the handshake and feature keys, a good
- * packet answered, a protocol violation that closes only the offending vif
- * (error node, Closing) while the daemon and the other vif carry on, and
- * teardown when a guest domain is destroyed.
+ * packet answered, one worker thread per queue, a protocol violation that
+ * closes only the offending vif (error node, Closing) while the daemon and
+ * the other vif carry on, and teardown when a guest domain is destroyed.
  *
  * Needs xnet-simd and xnetback in $XNET_BIN (default build/bin); skips if
  * they are missing. The frontend is this program re-executed with
@@ -23,6 +23,7 @@
 
 #include "netback/xnb.h"
 #include "netback_simfront.h"
+#include "tools/xnet.h"
 #include "xnx_platform.h"
 #include "xnx_sim.h"
 #include "xnx_xs.h"
@@ -402,6 +403,60 @@ static void test_sim_handshake_violation_isolated(void)
 	CU_ASSERT(nbsf_alive(sim.nb_pid));
 }
 
+/* The vif's queues as the stats socket shows them. */
+struct mq_look {
+	uint32_t domid;
+	unsigned long long tid[2], segs[2];
+};
+
+static bool both_workers_seen(const void *arg)
+{
+	struct mq_look *m = (struct mq_look *)arg;
+	char path[PATH_MAX], why[160];
+	struct xnt_stats st;
+	const struct xnt_vifstats *v;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/xnetback.sock", sim.dir);
+	if (xnt_stats_fetch(path, &st, why, sizeof(why)) < 0)
+		return false;
+	v = xnt_stats_find(&st, m->domid, 0);
+	ok = v && v->nq == 2;
+	for (unsigned i = 0; ok && i < 2; i++) {
+		m->tid[i] = xnt_ctr(&v->q[i].c, "worker_tid");
+		m->segs[i] = xnt_ctr(&v->q[i].c, "grant_copy_segs");
+		ok = m->tid[i] != 0;
+	}
+	xnt_stats_free(&st);
+	return ok;
+}
+
+static bool is_thread_of(pid_t pid, unsigned long long tid)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d/task/%llu", (int)pid, tid);
+	return access(p, F_OK) == 0;
+}
+
+/* One worker thread per queue: two distinct threads of xnetback (not its
+ * main thread), and the packet sent on queue 1 copied by queue 1 only. */
+static void assert_worker_per_queue(const struct guest *g)
+{
+	struct mq_look m = { .domid = g->domid };
+
+	CU_ASSERT_FATAL(nbsf_wait_until(both_workers_seen, &m, WAIT_MS));
+	printf("\n  queue workers: tid %llu and %llu (xnetback pid %d)\n", m.tid[0], m.tid[1],
+	       (int)sim.nb_pid);
+	CU_ASSERT(m.tid[0] != m.tid[1]);
+	CU_ASSERT(m.tid[0] != (unsigned long long)sim.nb_pid);
+	CU_ASSERT(m.tid[1] != (unsigned long long)sim.nb_pid);
+	CU_ASSERT(is_thread_of(sim.nb_pid, m.tid[0]));
+	CU_ASSERT(is_thread_of(sim.nb_pid, m.tid[1]));
+	CU_ASSERT_EQUAL(m.segs[0], 0);
+	CU_ASSERT_EQUAL(m.segs[1], 1);
+}
+
 static void test_sim_multi_queue(void)
 {
 	unsigned long maxq = 0;
@@ -419,6 +474,7 @@ static void test_sim_multi_queue(void)
 	} else {
 		CU_ASSERT_EQUAL(run_frontend(&g, "mq"), 0);
 		CU_ASSERT(wait_key(g.be, "state", "4"));
+		assert_worker_per_queue(&g);
 	}
 	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
 	CU_ASSERT(wait_key(g.be, "state", "6"));
