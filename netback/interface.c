@@ -258,29 +258,6 @@ err_free:
 	return -EINVAL;
 }
 
-/* Stop every started worker of VIF's first N queues. */
-static void stop_workers(struct xnb_vif *vif, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		xnb_worker_stop(&vif->vq[i]);
-}
-
-/* Start one worker per queue, once everything they use is set up. */
-static int start_workers(struct xnb_vif *vif, unsigned n, char *why, size_t whylen)
-{
-	for (unsigned i = 0; i < n; i++) {
-		int rc = xnb_worker_start(&vif->vq[i]);
-
-		if (rc < 0) {
-			snprintf(why, whylen, "queue %u: starting its worker: %s", i,
-				 strerror(-rc));
-			stop_workers(vif, i);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 int xnb_vif_connect(struct xnb_vif *vif, const struct xnb_fe_conf *c, char *why,
 		    size_t whylen)
 {
@@ -318,7 +295,7 @@ void xnb_vif_disconnect(struct xnb_vif *vif)
 	if (!vif->connected)
 		return;
 	vif->connected = false;
-	stop_workers(vif, vif->nqueues);	/* nobody uses the rings any more */
+	xnb_workers_stop(vif, vif->nqueues);	/* nobody uses the rings any more */
 	xnb_vif_ctrl_disconnect(vif);	/* its static grants first: queues use them */
 	for (unsigned i = vif->nqueues; i-- > 0;)
 		disconnect_queue(&vif->vq[i]);
@@ -334,10 +311,13 @@ void xnb_vif_disconnect(struct xnb_vif *vif)
 static enum xnb_work ensure_workers(struct xnb_vif *vif)
 {
 	static char why[XNB_REASON_MAX];
+	int rc;
 
 	if (vif->workers)
 		return XNB_IDLE;
-	if (start_workers(vif, vif->nqueues, why, sizeof(why)) < 0) {
+	rc = xnb_workers_start(vif, vif->nqueues);
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "starting the queues' workers: %s", strerror(-rc));
 		vif->broken = why;
 		return XNB_BROKEN;
 	}

@@ -272,10 +272,11 @@ static bool ring_work(struct xnb_vq *vq)
 
 /* Poll for up to be->poll_us after a round that did work: the rings by
  * their indices, the TAP and the ports by a non-blocking epoll_wait now and
- * then. True if there is work (pending flags set). */
-static bool poll_briefly(struct xnb_vq *vq, struct epoll_event *evs)
+ * then. Returns the events left in EVS to dispatch (0: ring work, pending
+ * flags set), or -1 when nothing came. */
+static int poll_briefly(struct xnb_vq *vq, struct epoll_event *evs)
 {
-	uint64_t start = xnx_now_ns(), end = start + (uint64_t)vq->vif->be->poll_us * 1000u;
+	uint64_t end = xnx_now_ns() + (uint64_t)vq->vif->be->poll_us * 1000u;
 	unsigned turn = 0;
 
 	vq->spins++;
@@ -285,17 +286,17 @@ static bool poll_briefly(struct xnb_vq *vq, struct epoll_event *evs)
 		if (++turn % 16 == 0) {
 			int n = epoll_wait(vq->epfd, evs, MAX_EVENTS, 0);
 
-			for (int i = 0; i < n; i++)
-				dispatch(vq, evs[i].data.ptr);
-			if (n > 0)
-				break;
+			if (n > 0) {
+				vq->spin_hits++;
+				return n;
+			}
 			if (xnx_now_ns() >= end)
-				return false;
+				return -1;
 		}
 		__builtin_ia32_pause();
 	}
 	vq->spin_hits++;
-	return true;
+	return 0;
 }
 
 /* Before sleeping: the kick we did not want while polling. True if
@@ -322,13 +323,13 @@ static void *worker_main(void *arg)
 
 	__atomic_store_n(&vq->tid, (int)gettid(), __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&vq->stop, __ATOMIC_ACQUIRE)) {
-		int n = 0;
+		int n = -1;
 
-		if (timeout != 0 && worked && vq->vif->be->poll_us && poll_briefly(vq, evs))
-			timeout = 0;
-		else if (timeout != 0 && arm(vq))
-			timeout = 0;
-		else
+		if (timeout != 0 && worked && vq->vif->be->poll_us)
+			n = poll_briefly(vq, evs);
+		if (n < 0 && timeout != 0 && arm(vq))
+			n = 0;
+		if (n < 0)
 			n = epoll_wait(vq->epfd, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR) {
 			xnx_err("%s: queue %u: epoll_wait: %s", vq->vif->path, vq->idx,
@@ -373,7 +374,7 @@ static int spawn(struct xnb_vq *vq)
 	return rc;
 }
 
-int xnb_worker_start(struct xnb_vq *vq)
+static int worker_start(struct xnb_vq *vq)
 {
 	int rc;
 
@@ -402,13 +403,34 @@ int xnb_worker_start(struct xnb_vq *vq)
 	return 0;
 }
 
-void xnb_worker_stop(struct xnb_vq *vq)
+int xnb_workers_start(struct xnb_vif *vif, unsigned n)
 {
-	if (!vq->started)
-		return;
-	__atomic_store_n(&vq->stop, 1, __ATOMIC_RELEASE);
-	xnb_worker_kick(vq);
-	pthread_join(vq->thread, NULL);
-	vq->started = false;
-	close_fds(vq);
+	for (unsigned i = 0; i < n; i++) {
+		int rc = worker_start(&vif->vq[i]);
+
+		if (rc < 0) {
+			xnb_workers_stop(vif, i);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void xnb_workers_stop(struct xnb_vif *vif, unsigned n)
+{
+	/* All told, all joined, then the descriptors closed: until every
+	 * worker is gone one may still kick another (steered frames). */
+	for (unsigned i = 0; i < n; i++) {
+		if (vif->vq[i].started) {
+			__atomic_store_n(&vif->vq[i].stop, 1, __ATOMIC_RELEASE);
+			xnb_worker_kick(&vif->vq[i]);
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (vif->vq[i].started)
+			pthread_join(vif->vq[i].thread, NULL);
+		vif->vq[i].started = false;
+	}
+	for (unsigned i = 0; i < n; i++)
+		close_fds(&vif->vq[i]);
 }

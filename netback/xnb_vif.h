@@ -174,9 +174,10 @@ void xnb_workers_close(struct xnb_backend *be);
 void xnb_backend_wake(struct xnb_backend *be);
 /* The main loop was woken: clear the wake-up. */
 void xnb_backend_woken(struct xnb_backend *be);
-/* Start VQ's worker (the queue fully set up), stop and join it. 0 or -errno. */
-int xnb_worker_start(struct xnb_vq *vq);
-void xnb_worker_stop(struct xnb_vq *vq);
+/* Start a worker for each of VIF's first N queues (fully set up): 0, or
+ * -errno with none left running. Stop and join them. */
+int xnb_workers_start(struct xnb_vif *vif, unsigned n);
+void xnb_workers_stop(struct xnb_vif *vif, unsigned n);
 /* Wake VQ's worker to look at its pending flags and inbox (any thread). */
 void xnb_worker_kick(struct xnb_vq *vq);
 /* Take / release every queue lock of VIF, in queue order. */
