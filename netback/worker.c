@@ -69,7 +69,7 @@ int xnb_workers_open(struct xnb_backend *be)
 
 void xnb_workers_close(struct xnb_backend *be)
 {
-	if (be->wake_fd > 0)
+	if (be->wake_fd >= 0)
 		close(be->wake_fd);
 	be->wake_fd = -1;
 }
@@ -322,6 +322,7 @@ static void *worker_main(void *arg)
 	bool worked = true;
 
 	__atomic_store_n(&vq->tid, (int)gettid(), __ATOMIC_RELEASE);
+	xnx_log_ctx_set("%s", vq->vif->path);	/* this thread's lines name the vif */
 	while (!__atomic_load_n(&vq->stop, __ATOMIC_ACQUIRE)) {
 		int n = -1;
 
