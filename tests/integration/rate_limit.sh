@@ -11,7 +11,8 @@ set -eu
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
-export XNET_SIM_DIR="$(mktemp -d /tmp/xnet-rate.XXXXXX)"
+XNET_SIM_DIR=$(mktemp -d /tmp/xnet-rate.XXXXXX)
+export XNET_SIM_DIR
 A=xra-$$ B=xrb-$$ BR=xrbr$$
 
 cleanup() {
@@ -39,6 +40,7 @@ throttled() { "$XNET" stats --json "$A/0" | jq -r '.vifs[0].counters.tx_throttle
 "$XNET" sim up >/dev/null
 ip link add "$BR" type bridge && ip link set "$BR" up
 make_guest "$A" "mac=00:16:3e:00:9a:01,bridge=$BR,rate=10Mb/s" 198.18.9.1/24
+# shellcheck disable=SC2154 # make_guest sets domid
 ida=$domid
 make_guest "$B" "mac=00:16:3e:00:9a:02,bridge=$BR" 198.18.9.2/24
 BE="/local/domain/0/backend/vif/$ida/0"

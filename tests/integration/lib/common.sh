@@ -90,7 +90,7 @@ iperf_server() {
 }
 
 iperf_stop() {
-	for f in /tmp/xnet-iperf3-$$-*.pid; do
+	for f in "/tmp/xnet-iperf3-$$-"*.pid; do
 		[ -f "$f" ] || continue
 		p=$(cat "$f" 2>/dev/null) || p=""
 		[ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = iperf3 ] && kill "$p"
