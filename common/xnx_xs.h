@@ -66,7 +66,7 @@ int xnx_xs_watch_add(struct xnx_xs_watches *w, const char *path,
 		     xnx_xs_watch_fn fn, void *arg);
 int xnx_xs_watch_del(struct xnx_xs_watches *w, const char *path, void *arg);
 /* Deliver every queued event without blocking. Returns the number delivered
- * or -errno. */
+ * or -errno (-ECONNRESET: the connection to xenstore is gone for good). */
 int xnx_xs_dispatch(struct xnx_xs_watches *w);
 
 #endif

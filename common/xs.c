@@ -264,5 +264,10 @@ int xnx_xs_dispatch(struct xnx_xs_watches *w)
 		}
 		free(vec);
 	}
-	return errno == EAGAIN ? n : -errno;
+	/* NULL with EAGAIN: nothing pending. libxenstore says EINVAL when its
+	 * reader thread found the connection closed (and dropped it): every
+	 * later call says the same, so name it for what it is. */
+	if (errno == EAGAIN)
+		return n;
+	return errno == EINVAL ? -ECONNRESET : -errno;
 }

@@ -86,7 +86,10 @@ int xnf_ctrl_setup(struct xnf_dev *dev)
 	SHARED_RING_INIT((struct xen_netif_ctrl_sring *)c->sring);
 	FRONT_RING_INIT(&c->ring, (struct xen_netif_ctrl_sring *)c->sring,
 			XNF_PAGE_SIZE);
+	/* From the start, also after a reconnect. */
 	c->step = STEP_GREF_SIZE;
+	c->waiting = c->hashing = false;
+	c->gref_size = c->grefs_sent = c->grefs_left = 0;
 	return 0;
 }
 

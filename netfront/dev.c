@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dev.h"
@@ -27,8 +28,13 @@
 /* How long opening waits for the backend to follow a reset. */
 #define RESET_TIMEOUT_MS 5000
 
+/* How long a reconnect waits for a gone backend's mappings to go. */
+#define RECONNECT_RELEASE_MS 1000
+
 static int poll_fd(struct xnf_dev *dev, int timeout_ms);
 static int remaining_ms(uint64_t deadline);
+static void backend_lost(struct xnf_dev *dev, const char *why);
+static void reconnect_step(struct xnf_dev *dev, enum xenbus_state be);
 
 /* ---- state changes ------------------------------------------------------- */
 
@@ -78,6 +84,7 @@ static void dev_closed(struct xnf_dev *dev, const char *why)
 		return;
 	snprintf(dev->reason, sizeof(dev->reason), "%s", why);
 	dev->state = XNF_CLOSED;
+	dev->reconnect = XNF_RC_NONE;
 	xnx_info("vif %u: closed: %s", dev->devid, why);
 	if (dev->fe_state != XenbusStateClosed && xnf_xb_vif_exists(dev))
 		xnf_xb_set_state(dev, XenbusStateClosing);
@@ -106,8 +113,16 @@ static void backend_changed(struct xnf_dev *dev, enum xenbus_state be)
 	int rc;
 
 	switch (be) {
+	case XenbusStateInitialising:
 	case XenbusStateInitWait:
-		if (dev->fe_state != XenbusStateInitialising)
+		/* A restarted backend probing the device anew. */
+		if (dev->state == XNF_CONNECTED &&
+		    (dev->cfg.flags & XNF_CFG_RECONNECT)) {
+			backend_lost(dev, "backend started over");
+			break;
+		}
+		if (be != XenbusStateInitWait ||
+		    dev->fe_state != XenbusStateInitialising)
 			break;
 		dev->reason[0] = 0;
 		rc = xnf_dev_connect(dev);
@@ -120,13 +135,13 @@ static void backend_changed(struct xnf_dev *dev, enum xenbus_state be)
 			go_connected(dev);
 		break;
 	case XenbusStateClosing:
-		dev_closed(dev, "backend is Closing");
+		backend_lost(dev, "backend is Closing");
 		break;
 	case XenbusStateClosed:
 		/* Before we published, a missing or Closed backend is one
 		 * the toolstack has not set up yet. */
 		if (dev->fe_state != XenbusStateInitialising)
-			dev_closed(dev, "backend is Closed");
+			backend_lost(dev, "backend is Closed");
 		break;
 	default:
 		break;
@@ -167,7 +182,10 @@ static void advance(struct xnf_dev *dev)
 			  dev->be_path, strerror(-rc));
 		return;
 	}
-	backend_changed(dev, be);
+	if (dev->reconnect != XNF_RC_NONE)
+		reconnect_step(dev, be);
+	else
+		backend_changed(dev, be);
 	carrier_changed(dev);
 }
 
@@ -344,6 +362,20 @@ static int unshare_all(struct xnf_dev *dev)
 	return rc;
 }
 
+static void stats_add(struct xnf_stats *to, const struct xnf_stats *from)
+{
+	to->tx_frames += from->tx_frames;
+	to->tx_bytes += from->tx_bytes;
+	to->tx_errors += from->tx_errors;
+	to->tx_dropped += from->tx_dropped;
+	to->rx_frames += from->rx_frames;
+	to->rx_bytes += from->rx_bytes;
+	to->rx_errors += from->rx_errors;
+	to->rx_dropped += from->rx_dropped;
+	to->notify_tx += from->notify_tx;
+	to->notify_rx += from->notify_rx;
+}
+
 /* Release rings, pools and ports; what cannot be released is logged and
  * left (never freed under the backend's feet). */
 void xnf_dev_disconnect(struct xnf_dev *dev)
@@ -356,6 +388,8 @@ void xnf_dev_disconnect(struct xnf_dev *dev)
 	for (unsigned i = 0; i < XNF_MAX_QUEUES; i++) {
 		struct xnf_qres *q = &dev->qs[i];
 
+		if (q->q)
+			stats_add(&dev->past[i], &q->q->stats);
 		free(q->q);
 		q->q = NULL;
 		if (q->port_rx >= 0 && q->port_rx != q->port_tx)
@@ -570,15 +604,20 @@ static void process_rings(struct xnf_dev *dev, int events)
 		return;
 	}
 	if (events && done == 0 && idle && peer_gone(dev))
-		dev_closed(dev, "backend closed its event channel");
+		backend_lost(dev, "backend closed its event channel");
 }
 
 int xnf_process(struct xnf_dev *dev)
 {
 	int rc = xnx_xs_dispatch(dev->watches), events;
+	char why[64];
 
-	if (rc < 0)
-		xnx_warn("vif %u: xenstore watch: %s", dev->devid, strerror(-rc));
+	/* Without xenstore the handshake cannot be followed: closed, said
+	 * once (not at every call). */
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "xenstore connection lost: %s", strerror(-rc));
+		dev_closed(dev, why);
+	}
 	if (dev->xs_changed) {
 		dev->xs_changed = false;
 		advance(dev);
@@ -689,10 +728,66 @@ static void wait_backend_closing(struct xnf_dev *dev, uint64_t deadline)
 /* Unshare, giving a backend that is still unmapping until DEADLINE. */
 static void release(struct xnf_dev *dev, uint64_t deadline)
 {
+	const struct timespec step = { .tv_nsec = 5000000 };
+
 	while (dev->published && unshare_all(dev) == -EBUSY &&
 	       remaining_ms(deadline) > 0)
-		poll_fd(dev, remaining_ms(deadline) < 20 ? remaining_ms(deadline) : 20);
+		nanosleep(&step, NULL);
 	xnf_dev_disconnect(dev);
+}
+
+/* ---- reconnect ------------------------------------------------------------- */
+
+/* The backend went away (its channel closed, Closing, Closed) or started
+ * over. Without XNF_CFG_RECONNECT, or when the toolstack is unplugging the
+ * vif (online=0), the device is closed; else it goes Closing and
+ * reconnect_step takes it from there. */
+static void backend_lost(struct xnf_dev *dev, const char *why)
+{
+	if (!(dev->cfg.flags & XNF_CFG_RECONNECT) || dev->shutdown ||
+	    !xnf_xb_backend_online(dev)) {
+		dev_closed(dev, why);
+		return;
+	}
+	if (dev->reconnect != XNF_RC_NONE)
+		return;
+	xnx_warn("vif %u: %s; reconnecting", dev->devid, why);
+	dev->state = XNF_CONNECTING;
+	dev->reconnect = XNF_RC_RELEASE;
+	dev->reconnects++;
+	if (dev->fe_state != XenbusStateClosing && dev->fe_state != XenbusStateClosed)
+		xnf_xb_set_state(dev, XenbusStateClosing);
+	advance(dev);
+}
+
+/* One step of a reconnect, BE the backend's state: once the backend has
+ * let go of our pages, free them and go Closed; once a backend starts
+ * over (Initialising, InitWait, or Closed after following us), go
+ * Initialising: the usual handshake connects at InitWait. A backend still
+ * Connected (one that died) or Closing is waited for. */
+static void reconnect_step(struct xnf_dev *dev, enum xenbus_state be)
+{
+	if (dev->reconnect == XNF_RC_RELEASE) {
+		if (!backend_released(dev))
+			return;
+		release(dev, xnx_now_ns() + RECONNECT_RELEASE_MS * 1000000ull);
+		xnf_xb_set_state(dev, XenbusStateClosed);
+		dev->reconnect = XNF_RC_WAIT;
+		if (xnf_xb_backend_state(dev, &be) < 0)
+			return;
+	}
+	if (be == XenbusStateClosed && !xnf_xb_backend_online(dev)) {
+		dev_closed(dev, "backend is Closed and offline");
+		return;
+	}
+	if (be != XenbusStateInitialising && be != XenbusStateInitWait &&
+	    be != XenbusStateClosed)
+		return;
+	dev->reconnect = XNF_RC_NONE;
+	xnx_info("vif %u: backend is %s; connecting again", dev->devid,
+		 xnx_state_name(be));
+	if (xnf_xb_set_state(dev, XenbusStateInitialising) == 0)
+		backend_changed(dev, be);
 }
 
 int xnf_shutdown(struct xnf_dev *dev)
@@ -959,24 +1054,15 @@ unsigned xnf_mtu(const struct xnf_dev *dev)
 	return dev->mtu;
 }
 
-/* Sum of the queues' counters. */
+/* Sum of the queues' counters, the earlier connections' included. */
 void xnf_get_stats(const struct xnf_dev *dev, struct xnf_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < XNF_MAX_QUEUES; i++) {
 		const struct xnf_queue *q = dev->qs[i].q;
 
-		if (!q)
-			continue;
-		out->tx_frames += q->stats.tx_frames;
-		out->tx_bytes += q->stats.tx_bytes;
-		out->tx_errors += q->stats.tx_errors;
-		out->tx_dropped += q->stats.tx_dropped;
-		out->rx_frames += q->stats.rx_frames;
-		out->rx_bytes += q->stats.rx_bytes;
-		out->rx_errors += q->stats.rx_errors;
-		out->rx_dropped += q->stats.rx_dropped;
-		out->notify_tx += q->stats.notify_tx;
-		out->notify_rx += q->stats.notify_rx;
+		stats_add(out, &dev->past[i]);
+		if (q)
+			stats_add(out, &q->stats);
 	}
 }

@@ -100,6 +100,18 @@ struct xnf_dev {
 	bool carrier_off;		/* the backend wrote carrier=0 */
 	struct xnf_ctrl ctrl;		/* used when feat.ctrl_ring */
 	unsigned nqueues;		/* queues in use (1 until connect) */
+	int reconnect;			/* XNF_RC_*: where a reconnect is */
+	unsigned reconnects;		/* backends lost and reconnected to */
+	/* Counters of the queues freed by earlier connections, per queue. */
+	struct xnf_stats past[XNF_MAX_QUEUES];
+};
+
+/* Reconnecting after the backend went away (XNF_CFG_RECONNECT). */
+enum {
+	XNF_RC_NONE,		/* not reconnecting */
+	XNF_RC_RELEASE,		/* Closing: waiting for the backend to let go */
+	XNF_RC_WAIT,		/* Closed, old rings released: waiting for a
+				 * backend to start over */
 };
 
 /* xenbus.c */
@@ -114,6 +126,8 @@ int xnf_xb_backend_state(struct xnf_dev *dev, enum xenbus_state *out);
 bool xnf_xb_vif_exists(struct xnf_dev *dev);
 /* The backend's optional `carrier` key: false only for "0". */
 bool xnf_xb_carrier(struct xnf_dev *dev);
+/* The backend's `online` key: false only for "0" (toolstack unplugging). */
+bool xnf_xb_backend_online(struct xnf_dev *dev);
 void xnf_xb_write_error(struct xnf_dev *dev, int err, const char *reason);
 /* Parse "aa:bb:cc:dd:ee:ff" strictly. 0 or -EINVAL. */
 int xnf_parse_mac(const char *s, uint8_t mac[6]);

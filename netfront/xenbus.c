@@ -372,6 +372,14 @@ bool xnf_xb_carrier(struct xnf_dev *dev)
 	return rc < 0 || v != 0;
 }
 
+bool xnf_xb_backend_online(struct xnf_dev *dev)
+{
+	bool online = true;
+
+	xnx_xs_read_bool(dev->xs, XBT_NULL, dev->be_path, "online", true, &online);
+	return online;
+}
+
 /* Where and how Linux's xenbus_dev_error puts it: "<errno> <reason>" in
  * error/<nodename>/error under our domain's home. */
 void xnf_xb_write_error(struct xnf_dev *dev, int err, const char *reason)

@@ -21,6 +21,16 @@
  * (xnf_state() == XNF_BROKEN, reason in xnf_broken_reason()), logs the
  * reason, writes it to xenstore and takes the device to Closing. The process
  * is never harmed; the caller then closes the device.
+ *
+ * A backend that goes away (its event channel closes, it goes Closing or
+ * Closed, or a restarted one starts over at Initialising/InitWait) closes
+ * the device (XNF_CLOSED) by default. With XNF_CFG_RECONNECT the device
+ * instead goes back to XNF_CONNECTING: xnf_process lets go of the old
+ * rings, pages and channels once the backend has, walks our state
+ * Closing, Closed, Initialising, and connects again (features read anew)
+ * when a backend reaches InitWait; xnf_process then reports XNF_CONNECTED
+ * again. A backend whose `online` key is 0 (the toolstack unplugging the
+ * vif) still closes the device.
  */
 #ifndef XNETFRONT_H
 #define XNETFRONT_H
@@ -65,6 +75,7 @@ struct xnf_frame {
 /* struct xnf_config flags. */
 #define XNF_CFG_MCAST_CONTROL 0x1	/* ask for multicast filtering, if
 					 * offered: see xnf_mcast_add */
+#define XNF_CFG_RECONNECT     0x2	/* outlive the backend: see below */
 
 struct xnf_config {
 	/* What we accept from the backend (published as feature keys);

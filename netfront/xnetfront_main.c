@@ -4,8 +4,9 @@
  * and pumps frames between the TAP and libxnetfront from one poll loop: a
  * TAP queue per ring queue, offloads mapped to the virtio-net header, the
  * TAP's multicast list mirrored into the backend's filter, the backend's
- * carrier onto the TAP. A vif that goes away, closes or breaks is torn
- * down; the others carry on.
+ * carrier onto the TAP. A backend that goes away and comes back is
+ * reconnected to under the same TAP. A vif that goes away, is unplugged
+ * or breaks is torn down; the others carry on.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -276,8 +277,10 @@ static void vif_add(unsigned devid)
 	if (!v)
 		return;
 	vifs[nvifs++] = v;
-	/* The TAP's multicast list is ours to mirror (mcast_sync). */
-	struct xnf_config cfg = { .flags = mcast_control ? XNF_CFG_MCAST_CONTROL : 0,
+	/* The TAP's multicast list is ours to mirror (mcast_sync). A
+	 * backend that restarts finds the vif again: the TAP outlives it. */
+	struct xnf_config cfg = { .flags = XNF_CFG_RECONNECT |
+					   (mcast_control ? XNF_CFG_MCAST_CONTROL : 0),
 				  .max_queues = queues_opt };
 
 	if (offload)
@@ -665,8 +668,11 @@ static void vif_service(struct vif *v)
 		xnf_tap_set_carrier(v->tap, v->ifname, v->carrier);
 	}
 	for (int round = 0; round < ROUNDS; round++) {
-		if (xnf_state(v->dev) != XNF_CONNECTED)
+		/* Reconnecting: the TAP waits, set up again once connected. */
+		if (xnf_state(v->dev) != XNF_CONNECTED) {
+			v->offload_set = false;
 			return;
+		}
 		if (!v->offload_set && v->tap >= 0)
 			set_tap_offload(v);
 		for (unsigned k = 0; k < xnf_queues(v->dev); k++)
@@ -782,6 +788,7 @@ static int run(int sigfd)
 {
 	struct pollfd p[NFDS];
 	struct slot who[NFDS];
+	int rc;
 
 	for (;;) {
 		int n = build_pollset(p, sigfd, who);
@@ -794,8 +801,8 @@ static int run(int sigfd)
 		}
 		if (p[FD_SIG].revents)
 			return 0;
-		if (p[FD_XS].revents && xnx_xs_dispatch(watches) < 0) {
-			xnx_err("xenstore connection lost: %s", strerror(errno));
+		if (p[FD_XS].revents && (rc = xnx_xs_dispatch(watches)) < 0) {
+			xnx_err("xenstore connection lost: %s", strerror(-rc));
 			return 1;
 		}
 		if (rescan_needed) {
@@ -938,6 +945,10 @@ int main(int argc, char **argv)
 	};
 	int foreground = 0, verbose = 0, c, sigfd, rc;
 	unsigned long nq;
+
+	/* Hold only what we open: a descriptor inherited from whoever started
+	 * us (a lock, a pipe) would otherwise live as long as we do. */
+	close_range(3, ~0u, 0);
 
 	while ((c = getopt_long(argc, argv, "fonq:mF:vh", opts, NULL)) != -1) {
 		switch (c) {

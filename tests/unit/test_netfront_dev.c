@@ -1624,6 +1624,157 @@ static void dev_backend_closing_closes_device(void)
 	CU_ASSERT_TRUE(guest_ok(pid));
 }
 
+/* Open files of this process (on the sim, every bound port holds some). */
+static int count_fds(void)
+{
+	int n = 0;
+	char path[64];
+
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/* Wait (bounded) until DEV is in state WANT. */
+static bool guest_until(struct xnf_dev *dev, enum xnf_state want)
+{
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+
+	while (xnf_state(dev) != want && xnx_now_ns() < end)
+		xnf_wait(dev, 100);
+	return xnf_state(dev) == want;
+}
+
+/* The backend goes away and comes back: with XNF_CFG_RECONNECT the device
+ * goes back to connecting, then connected on new rings, holding no more
+ * than before (old ports unbound), and a frame goes through. */
+static void guest_reconnects(unsigned devid)
+{
+	struct xnf_config cfg = { .flags = XNF_CFG_RECONNECT };
+	uint8_t a[60];
+	struct xnf_frame out = { .data = a, .len = 60 };
+	struct xnf_dev *dev;
+	char id[16];
+	int fds;
+
+	snprintf(id, sizeof(id), "%u", guest);
+	setenv("XNET_DOMID", id, 1);
+	unsetenv("XENSTORED_PATH");
+	dev = xnf_open_config(devid, &cfg);
+	if (!dev || xnf_wait_connected(dev, TIMEOUT_MS) < 0)
+		FAIL("not connected: %s", strerror(errno));
+	fds = count_fds();
+	if (!guest_until(dev, XNF_CONNECTING))
+		FAIL("state %d after the backend went away", xnf_state(dev));
+	if (!guest_until(dev, XNF_CONNECTED))
+		FAIL("state %d (%s): not connected again", xnf_state(dev),
+		     xnf_broken_reason(dev));
+	if (count_fds() != fds)
+		FAIL("%d open files after reconnecting, %d before", count_fds(), fds);
+	frame(a, sizeof(a), 7);
+	if (xnf_send_burst(dev, &out, 1) != 1)
+		FAIL("send_burst after reconnecting");
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
+/* How the backend goes away in dev_reconnect_table. */
+static const struct reconnect_case {
+	const char *name;
+	bool dies;		/* unmaps and unbinds, says nothing */
+} reconnect_cases[] = {
+	{ "killed: channel closed, state left Connected", true },
+	{ "closed: Closing, Closed, then InitWait again", false },
+};
+
+/* The backend's side of one case: gone, then back at InitWait. */
+static void back_lose(struct back *b, const struct reconnect_case *c)
+{
+	if (!c->dies) {
+		back_close(b, false);	/* Closing; Closed once the guest is */
+		CU_ASSERT_TRUE(wait_state(fe, S(Initialising)));
+	} else {
+		xnx_gnttab_unmap(b->gt, b->txs, 1);
+		xnx_gnttab_unmap(b->gt, b->rxs, 1);
+		xnx_evtchn_close(b->ev);
+		xnx_gnttab_close(b->gt);
+		CU_ASSERT_TRUE(wait_state(fe, S(Closed)));
+		CU_ASSERT_TRUE(is(be, "state", "4"));
+		w(be, "state", "1");	/* as a restarted xnetback does */
+	}
+	w(be, "state", "2");
+}
+
+static void dev_reconnect_table(void)
+{
+	for (size_t i = 0; i < sizeof(reconnect_cases) / sizeof(reconnect_cases[0]); i++) {
+		const struct reconnect_case *c = &reconnect_cases[i];
+		unsigned devid = add_vif(false);
+		pid_t pid = spawn(guest_reconnects, devid);
+		uint8_t a[60];
+		struct back b;
+
+		CU_ASSERT_FATAL(pid > 0);
+		if (!back_connect(&b, false)) {
+			back_abort(&b, pid);
+			return;
+		}
+		back_lose(&b, c);
+		if (!back_connect(&b, false)) {
+			fprintf(stderr, "\n  case '%s': no second handshake", c->name);
+			back_abort(&b, pid);
+			return;
+		}
+		frame(a, sizeof(a), 7);
+		if (back_wait_tx(&b, 1)) {
+			back_take_tx(&b, a, 60, -1, NETIF_RSP_OKAY);
+			back_push_tx(&b);
+		}
+		back_close(&b, true);
+		CU_ASSERT_TRUE(guest_ok(pid));
+	}
+}
+
+/* The toolstack unplugging the vif (online=0, Closing) still closes a
+ * device that would reconnect. */
+static void guest_reconnect_offline(unsigned devid)
+{
+	struct xnf_config cfg = { .flags = XNF_CFG_RECONNECT };
+	struct xnf_dev *dev;
+	char id[16];
+
+	snprintf(id, sizeof(id), "%u", guest);
+	setenv("XNET_DOMID", id, 1);
+	unsetenv("XENSTORED_PATH");
+	dev = xnf_open_config(devid, &cfg);
+	if (!dev || xnf_wait_connected(dev, TIMEOUT_MS) < 0)
+		FAIL("not connected: %s", strerror(errno));
+	if (!guest_until(dev, XNF_CLOSED))
+		FAIL("state %d after an unplug", xnf_state(dev));
+	if (xnf_close(dev) < 0)
+		FAIL("close: %s", strerror(errno));
+	_exit(0);
+}
+
+static void dev_reconnect_not_when_unplugged(void)
+{
+	unsigned devid = add_vif(false);
+	pid_t pid = spawn(guest_reconnect_offline, devid);
+	struct back b;
+
+	CU_ASSERT_FATAL(pid > 0);
+	if (!back_connect(&b, false)) {
+		back_abort(&b, pid);
+		return;
+	}
+	w(be, "online", "0");
+	back_close(&b, false);
+	CU_ASSERT_TRUE(guest_ok(pid));
+}
+
 /* A vif with a malformed mac is refused at open, naming the key. */
 static void dev_open_rejects_bad_mac(void)
 {
@@ -1952,6 +2103,9 @@ int main(void)
 		    dev_backend_closing_closes_device);
 	CU_add_test(s, "dev_backend_unbinding_closes_device",
 		    dev_backend_unbinding_closes_device);
+	CU_add_test(s, "dev_reconnect_table", dev_reconnect_table);
+	CU_add_test(s, "dev_reconnect_not_when_unplugged",
+		    dev_reconnect_not_when_unplugged);
 	CU_add_test(s, "dev_reopen_after_close", dev_reopen_after_close);
 	CU_add_test(s, "dev_reopen_after_crash", dev_reopen_after_crash);
 	CU_add_test(s, "dev_open_rejects_bad_mac", dev_open_rejects_bad_mac);
