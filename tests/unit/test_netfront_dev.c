@@ -1984,8 +1984,10 @@ static void daemon_scenario(pid_t daemon)
 	back_push_rx(&b);
 	CU_ASSERT_TRUE(ns_until("ip neigh show 198.18.0.1 | grep -q 02:00:00:00:00:01"));
 	daemon_checksum_and_carrier(&b, mac);
-	/* The backend goes away: the vif closes, eth0 disappears, the daemon
-	 * keeps running. */
+	/* The toolstack unplugs the vif (online=0, the backend closes): the
+	 * vif closes, eth0 disappears, the daemon keeps running. (A backend
+	 * that closes while online is reconnected to: front_reconnect.sh.) */
+	w(be, "online", "0");
 	back_close(&b, false);
 	CU_ASSERT_TRUE(ns_until("! ip link show eth0"));
 	CU_ASSERT_EQUAL(kill(daemon, 0), 0);
