@@ -1066,3 +1066,20 @@ void xnf_get_stats(const struct xnf_dev *dev, struct xnf_stats *out)
 			stats_add(out, &q->stats);
 	}
 }
+
+int xnf_get_queue_stats(const struct xnf_dev *dev, unsigned qi, struct xnf_stats *out)
+{
+	if (qi >= XNF_MAX_QUEUES) {
+		errno = EINVAL;
+		return -1;
+	}
+	*out = dev->past[qi];
+	if (dev->qs[qi].q)
+		stats_add(out, &dev->qs[qi].q->stats);
+	return 0;
+}
+
+unsigned xnf_reconnects(const struct xnf_dev *dev)
+{
+	return dev->reconnects;
+}

@@ -194,7 +194,14 @@ unsigned xnf_devid(const struct xnf_dev *dev);
 void xnf_mac(const struct xnf_dev *dev, uint8_t mac[6]);
 /* The MTU from the vif's `mtu` key (1500 when absent). */
 unsigned xnf_mtu(const struct xnf_dev *dev);
+/* Counters since xnf_open, every connection's (see XNF_CFG_RECONNECT). */
 void xnf_get_stats(const struct xnf_dev *dev, struct xnf_stats *out);
+/* Queue QUEUE's counters alone: 0, or -1 with EINVAL for a queue number
+ * not below XNF_MAX_QUEUES (8). */
+int xnf_get_queue_stats(const struct xnf_dev *dev, unsigned queue,
+			struct xnf_stats *out);
+/* How often the backend went away and the device reconnected. */
+unsigned xnf_reconnects(const struct xnf_dev *dev);
 
 /* Close: while still connected, ask the backend to drop our static grants
  * (control ring; up to 0.5 s), then state Closing, wait (bounded, 5 s) for

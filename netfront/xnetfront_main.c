@@ -19,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/if_tun.h>
 
 #include "netfront/failover.h"
+#include "netfront/stats.h"
 #include "netfront/tap.h"
 #include "netfront/vnet.h"
 #include "netfront/xnetfront.h"
@@ -100,6 +102,11 @@ static unsigned queues_opt;
 /* --failover: pair each TAP with a passthrough link of its MAC. */
 static const char *failover_spec;
 static struct xnf_failover *fo;
+/* The stats socket (--stats-socket; default in the run directory), its
+ * listening fd (-1: none) and the file's inode, to remove only our own. */
+static char stats_path[256];
+static int stats_fd = -1;
+static ino_t stats_ino;
 /* Junk under device/vif is seen again at every rescan: say it rarely. */
 static struct xnx_ratelimit junk_rl = XNX_RATELIMIT_INIT(5, 1);
 static struct xnx_ratelimit csum_rl = XNX_RATELIMIT_INIT(5, 1);
@@ -708,10 +715,63 @@ static void reap(void)
 	}
 }
 
+/* ---- stats socket ------------------------------------------------------------ */
+
+/* Every vif with a device: the library's counters and ours. */
+static void stats_write(FILE *f, void *arg)
+{
+	(void)arg;
+	xnf_stats_put_header(f);
+	for (unsigned i = 0; i < nvifs; i++) {
+		struct vif *v = vifs[i];
+
+		if (!v->dev)
+			continue;
+		xnf_stats_put_dev(f, v->dev, v->tap >= 0 ? v->ifname : "");
+		fprintf(f, "tap_drops %llu\ncsum_filled %llu\ncsum_unplaceable %llu\n",
+			(unsigned long long)v->tap_drops,
+			(unsigned long long)v->csum_filled,
+			(unsigned long long)v->csum_unplaceable);
+		xnf_stats_put_queues(f, v->dev);
+	}
+}
+
+/* A stats socket that cannot be opened is said and done without. */
+static void stats_open(void)
+{
+	struct stat st;
+
+	if (!stats_path[0] &&
+	    xnf_stats_default_path((unsigned)xnx_self_domid(), stats_path,
+				   sizeof(stats_path)) < 0)
+		return;
+	stats_fd = xnf_stats_listen(stats_path);
+	if (stats_fd < 0) {
+		xnx_warn("stats socket %s: %s; serving none", stats_path,
+			 strerror(-stats_fd));
+		return;
+	}
+	if (stat(stats_path, &st) == 0)
+		stats_ino = st.st_ino;
+	xnx_info("stats socket %s", stats_path);
+}
+
+static void stats_close(void)
+{
+	struct stat st;
+
+	if (stats_fd < 0)
+		return;
+	close(stats_fd);
+	/* Remove the file only if it is still ours (not a successor's). */
+	if (stat(stats_path, &st) == 0 && st.st_ino == stats_ino)
+		unlink(stats_path);
+}
+
 /* ---- main loop -------------------------------------------------------------- */
 
-enum { FD_SIG, FD_XS, FD_LINKS, FD_FIRST_VIF };
-/* Poll entries: three fixed, then per vif its device and its TAP queues. */
+enum { FD_SIG, FD_XS, FD_LINKS, FD_STATS, FD_FIRST_VIF };
+/* Poll entries: four fixed, then per vif its device and its TAP queues. */
 #define NFDS (FD_FIRST_VIF + (1 + MAX_QUEUES) * MAX_VIFS)
 
 /* Whose a poll entry is: the vif, and its TAP queue (-1: the device). */
@@ -727,6 +787,7 @@ static int build_pollset(struct pollfd *p, int sigfd, struct slot *who)
 	p[FD_SIG] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 	p[FD_XS] = (struct pollfd){ .fd = xs_fileno(xs), .events = POLLIN };
 	p[FD_LINKS] = (struct pollfd){ .fd = fo ? xnf_fo_fd(fo) : -1, .events = POLLIN };
+	p[FD_STATS] = (struct pollfd){ .fd = stats_fd, .events = POLLIN };
 	for (unsigned i = 0; i < nvifs; i++) {
 		struct vif *v = vifs[i];
 
@@ -811,6 +872,8 @@ static int run(int sigfd)
 		}
 		if (p[FD_LINKS].revents)
 			xnf_fo_dispatch(fo);
+		if (p[FD_STATS].revents)
+			xnf_stats_serve(stats_fd, stats_write, NULL);
 		handle_ready(p, n, who);
 		mcast_tick();
 		reap();
@@ -844,7 +907,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: xnetfront [--foreground] [--no-offload] [--queues N]\n"
 		"                 [--multicast-control] [--failover auto|LINK]\n"
-		"                 [-v] [--help]\n"
+		"                 [--stats-socket PATH] [-v] [--help]\n"
 		"\n"
 		"Xen network frontend for this domain: every vif under\n"
 		"/local/domain/<self>/device/vif becomes a TAP interface (eth0, eth1,\n"
@@ -868,6 +931,10 @@ static void usage(FILE *f)
 		"                    one) as active-backup: the passthrough link\n"
 		"                    carries the traffic while it is up, the PV path\n"
 		"                    when it is gone or has no carrier\n"
+		"  -s, --stats-socket PATH\n"
+		"                    serve the vifs' counters there (default: the run\n"
+		"                    directory's xnetfront-dom<N>.sock; read by\n"
+		"                    `xnet stats`)\n"
 		"  -v, --verbose     more logging: -v info, -vv debug (default:\n"
 		"                    warnings and errors)\n"
 		"  -h, --help        this text\n"
@@ -939,6 +1006,7 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 'q' },
 		{ "multicast-control", no_argument, NULL, 'm' },
 		{ "failover", required_argument, NULL, 'F' },
+		{ "stats-socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -950,7 +1018,7 @@ int main(int argc, char **argv)
 	 * us (a lock, a pipe) would otherwise live as long as we do. */
 	close_range(3, ~0u, 0);
 
-	while ((c = getopt_long(argc, argv, "fonq:mF:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fonq:mF:s:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = 1; break;
 		case 'o': offload = true; break;
@@ -963,6 +1031,14 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			failover_spec = optarg;
+			break;
+		case 's':
+			if (strlen(optarg) >= sizeof(stats_path) || !optarg[0]) {
+				fprintf(stderr, "xnetfront: --stats-socket '%s': empty or "
+					"too long\n", optarg);
+				return 2;
+			}
+			snprintf(stats_path, sizeof(stats_path), "%s", optarg);
 			break;
 		case 'q':
 			if (xnx_parse_uint(optarg, 1, MAX_QUEUES, &nq) < 0) {
@@ -998,10 +1074,12 @@ int main(int argc, char **argv)
 	sigfd = setup_signals();
 	if (sigfd < 0 || setup_xenstore() < 0 || setup_failover() < 0)
 		return 1;
+	stats_open();
 	rescan(true);
 	rc = run(sigfd);
 	close_all();
 	xnf_fo_close(fo);
+	stats_close();
 	xnx_xs_watches_free(watches);
 	xs_close(xs);
 	return rc;

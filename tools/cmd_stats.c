@@ -1,5 +1,6 @@
 /* cmd_stats.c — `xnet stats [VIF]`: every vif's counters (per vif and per
- * queue) from the backend's stats socket, as text or --json. */
+ * queue) from the backend's stats socket and, where its guest's xnetfront
+ * answers on its own, the frontend's, as text or --json. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,12 @@ static const char stats_usage[] =
 	"  vif1.0, or DOMAIN/DEVID) and of each of its queues, read from\n"
 	"  xnetback's stats socket: packets and bytes each way (tx: guest to\n"
 	"  host, rx: host to guest), drops by reason, notifications sent and\n"
-	"  received, ring occupancy, grant copies and maps.\n"
-	"  --json         one JSON object: {\"backend\":{...},\"vifs\":[...]}\n"
+	"  received, ring occupancy, grant copies and maps; and the guest's\n"
+	"  side from its xnetfront's stats socket (xnetfront-dom<N>.sock in\n"
+	"  the run dir), when it answers: packets, bytes, errors, drops per\n"
+	"  queue, reconnects.\n"
+	"  --json         one JSON object: {\"backend\":{...},\"vifs\":[...]};\n"
+	"                 each vif's \"frontend\" is null when no frontend answers\n"
 	"  --socket PATH  only this stats socket (default $XNET_STATS_SOCKET,\n"
 	"                 else every backend's in the run dir: xnetback.sock\n"
 	"                 and the driver domains' xnetback-dom<N>.sock)\n";
@@ -80,7 +85,36 @@ static void json_counters(struct xnt_json *j, const char *key, const struct xnt_
 	xnt_json_end(j, '}');
 }
 
-static void json_vif(struct xnt_json *j, struct xs_handle *xs, const struct xnt_vifstats *v)
+static void json_queues(struct xnt_json *j, const struct xnt_vifstats *v)
+{
+	xnt_json_arr(j, "queues");
+	for (unsigned q = 0; q < v->nq; q++) {
+		xnt_json_obj(j, NULL);
+		xnt_json_u64(j, "id", v->q[q].id);
+		json_counters(j, "counters", &v->q[q].c);
+		xnt_json_end(j, '}');
+	}
+	xnt_json_end(j, ']');
+}
+
+/* The guest's side of the vif, FE (NULL: no frontend answered). */
+static void json_front(struct xnt_json *j, const struct xnt_vifstats *fe)
+{
+	if (!fe) {
+		xnt_json_str(j, "frontend", NULL);
+		return;
+	}
+	xnt_json_obj(j, "frontend");
+	xnt_json_str(j, "name", fe->name);
+	xnt_json_bool(j, "connected", xnt_ctr(&fe->c, "connected") != 0);
+	xnt_json_u64(j, "reconnects", xnt_ctr(&fe->c, "reconnects"));
+	json_counters(j, "counters", &fe->c);
+	json_queues(j, fe);
+	xnt_json_end(j, '}');
+}
+
+static void json_vif(struct xnt_json *j, struct xs_handle *xs, const struct xnt_vifstats *v,
+		     const struct xnt_vifstats *fe)
 {
 	char dom[64] = "";
 
@@ -101,18 +135,13 @@ static void json_vif(struct xnt_json *j, struct xs_handle *xs, const struct xnt_
 		xnt_json_u64(j, xnt_drop_group_name(g), xnt_drop_group(&v->c, g));
 	xnt_json_u64(j, "total", xnt_drops_total(&v->c));
 	xnt_json_end(j, '}');
-	xnt_json_arr(j, "queues");
-	for (unsigned q = 0; q < v->nq; q++) {
-		xnt_json_obj(j, NULL);
-		xnt_json_u64(j, "id", v->q[q].id);
-		json_counters(j, "counters", &v->q[q].c);
-		xnt_json_end(j, '}');
-	}
-	xnt_json_end(j, ']');
+	json_queues(j, v);
+	json_front(j, fe);
 	xnt_json_end(j, '}');
 }
 
-static void print_json(const struct xnt_stats *st, struct xs_handle *xs, const struct sel *s)
+static void print_json(const struct xnt_stats *st, const struct xnt_stats *fronts,
+		       struct xs_handle *xs, const struct sel *s)
 {
 	struct xnt_json j;
 
@@ -134,12 +163,20 @@ static void print_json(const struct xnt_stats *st, struct xs_handle *xs, const s
 		xnt_json_end(&j, '}');
 	}
 	xnt_json_end(&j, ']');
-	/* The frontends do not serve counters yet: say so, not zeros. */
-	xnt_json_str(&j, "frontend", NULL);
+	xnt_json_arr(&j, "frontends");	/* the xnetfronts that answered */
+	for (int i = 0; i < fronts->nbackends; i++) {
+		xnt_json_obj(&j, NULL);
+		xnt_json_str(&j, "socket", fronts->be[i].socket);
+		xnt_json_int(&j, "pid", fronts->be[i].pid);
+		xnt_json_u64(&j, "domain", fronts->be[i].domain);
+		xnt_json_end(&j, '}');
+	}
+	xnt_json_end(&j, ']');
 	xnt_json_arr(&j, "vifs");
 	for (int i = 0; i < st->nvifs; i++)
 		if (selected(s, &st->vif[i]))
-			json_vif(&j, xs, &st->vif[i]);
+			json_vif(&j, xs, &st->vif[i],
+				 xnt_stats_find(fronts, st->vif[i].domid, st->vif[i].devid));
 	xnt_json_end(&j, ']');
 	xnt_json_end(&j, '}');
 }
@@ -159,7 +196,27 @@ static void print_queue(unsigned id, const struct xnt_counters *c)
 	       C(c, "grant_maps"));
 }
 
-static void print_vif(struct xs_handle *xs, const struct xnt_vifstats *v)
+/* The guest's side: one line for the vif, one per queue. */
+static void print_front(const struct xnt_vifstats *fe)
+{
+	const struct xnt_counters *c = &fe->c;
+
+	printf("  frontend %s: %s, %llu reconnect(s); tx %llu pkts %llu B, %llu errors, "
+	       "%llu dropped; rx %llu pkts %llu B, %llu errors, %llu dropped\n", fe->name,
+	       C(c, "connected") ? "connected" : "not connected", C(c, "reconnects"),
+	       C(c, "tx_packets"), C(c, "tx_bytes"), C(c, "tx_errors"), C(c, "tx_dropped"),
+	       C(c, "rx_packets"), C(c, "rx_bytes"), C(c, "rx_errors"), C(c, "rx_dropped"));
+	for (unsigned q = 0; q < fe->nq; q++) {
+		c = &fe->q[q].c;
+		printf("    queue %u: tx %llu pkts %llu B, rx %llu pkts %llu B; kicks tx %llu "
+		       "rx %llu\n", fe->q[q].id, C(c, "tx_packets"), C(c, "tx_bytes"),
+		       C(c, "rx_packets"), C(c, "rx_bytes"), C(c, "notify_tx"),
+		       C(c, "notify_rx"));
+	}
+}
+
+static void print_vif(struct xs_handle *xs, const struct xnt_vifstats *v,
+		      const struct xnt_vifstats *fe)
 {
 	const struct xnt_counters *c = &v->c;
 	char dom[64] = "";
@@ -185,13 +242,15 @@ static void print_vif(struct xs_handle *xs, const struct xnt_vifstats *v)
 	       C(c, "grant_copy_segs"));
 	for (unsigned q = 0; q < v->nq; q++)
 		print_queue(v->q[q].id, &v->q[q].c);
+	if (fe)
+		print_front(fe);
 }
 
 int xnt_cmd_stats(int argc, char **argv)
 {
 	const char *sock = NULL, *vif = NULL;
 	struct xs_handle *xs;
-	struct xnt_stats st;
+	struct xnt_stats st, fronts;
 	struct sel sel;
 	bool json = false;
 	char why[512];
@@ -227,16 +286,20 @@ int xnt_cmd_stats(int argc, char **argv)
 					sock ? sock : xnt_stats_socket());
 		return xnt_fail("stats: %s", why);
 	}
+	xnt_front_stats_fetch_all(&fronts);
 	for (int i = 0; i < st.nvifs; i++)
 		found += selected(vif ? &sel : NULL, &st.vif[i]);
 	if (vif && !found)
 		rc = xnt_fail("stats: no vif '%s'", vif);
 	else if (json)
-		print_json(&st, xs, vif ? &sel : NULL);
+		print_json(&st, &fronts, xs, vif ? &sel : NULL);
 	else
 		for (int i = 0; i < st.nvifs; i++)
 			if (selected(vif ? &sel : NULL, &st.vif[i]))
-				print_vif(xs, &st.vif[i]);
+				print_vif(xs, &st.vif[i],
+					  xnt_stats_find(&fronts, st.vif[i].domid,
+							 st.vif[i].devid));
+	xnt_stats_free(&fronts);
 	xnt_stats_free(&st);
 	if (xs)
 		xs_close(xs);

@@ -128,7 +128,7 @@ static int parse_header(struct parser *p, const char *key, const char *val)
 		p->s->pid = (long)v;
 	else if (!strcmp(key, "domain"))
 		p->s->domain = (unsigned)v;
-	else if (!strcmp(key, "xnetback") && v != 1)
+	else if ((!strcmp(key, "xnetback") || !strcmp(key, "xnetfront")) && v != 1)
 		return -EPROTONOSUPPORT;
 	return 0;
 }
@@ -254,13 +254,21 @@ static int merge(struct xnt_stats *all, struct xnt_stats *one)
 	return 0;
 }
 
-/* Is NAME a driver domain's socket, xnetback-dom<N>.sock? */
-static bool driver_socket(const char *name)
+/* Is NAME PREFIX-dom<N>.sock (a driver domain's xnetback, a guest's
+ * xnetfront)? */
+static bool dom_socket(const char *name, const char *prefix)
 {
+	size_t len = strlen(prefix);
 	unsigned n;
 	int end = 0;
 
-	return sscanf(name, "xnetback-dom%u.sock%n", &n, &end) == 1 && name[end] == '\0';
+	return !strncmp(name, prefix, len) &&
+	       sscanf(name + len, "-dom%u.sock%n", &n, &end) == 1 && name[len + end] == '\0';
+}
+
+static bool driver_socket(const char *name)
+{
+	return dom_socket(name, "xnetback");
 }
 
 int xnt_stats_fetch_all(const char *sock, struct xnt_stats *out, char *why, size_t whylen)
@@ -298,6 +306,29 @@ int xnt_stats_fetch_all(const char *sock, struct xnt_stats *out, char *why, size
 	}
 	closedir(dir);
 	return out->nbackends > 0 ? 0 : first;
+}
+
+int xnt_front_stats_fetch_all(struct xnt_stats *out)
+{
+	struct dirent *e;
+	DIR *dir;
+
+	memset(out, 0, sizeof(*out));
+	if ((dir = opendir(xnx_sim_dir())) == NULL)
+		return 0;
+	while ((e = readdir(dir)) != NULL) {
+		struct xnt_stats one;
+		char path[512], w[512];
+
+		if (!dom_socket(e->d_name, "xnetfront"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", xnx_sim_dir(), e->d_name);
+		/* A frontend gone (its file left) or not ours to read: skipped. */
+		if (xnt_stats_fetch(path, &one, w, sizeof(w)) == 0 && merge(out, &one) < 0)
+			xnt_stats_free(&one);
+	}
+	closedir(dir);
+	return 0;
 }
 
 void xnt_stats_free(struct xnt_stats *s)

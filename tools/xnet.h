@@ -136,7 +136,7 @@ struct xnt_vifstats {
 	unsigned nq;
 	struct { unsigned id; struct xnt_counters c; } q[XNT_MAX_QUEUES];
 };
-#define XNT_MAX_BACKENDS 16
+#define XNT_MAX_BACKENDS 64	/* also frontends, one per guest */
 struct xnt_backend {
 	char socket[256];
 	long pid;
@@ -163,6 +163,10 @@ int xnt_stats_fetch(const char *path, struct xnt_stats *out, char *why, size_t w
  * (driver domains); sockets that do not answer are skipped. -ENOENT if
  * none answers (WHY says which failed how). */
 int xnt_stats_fetch_all(const char *sock, struct xnt_stats *out, char *why, size_t whylen);
+/* Every frontend's answer merged (their xnetfront-dom<N>.sock in the run
+ * dir; same form, "be" naming the frontends' sockets); those that do not
+ * answer are skipped. Always 0 (none: OUT empty). */
+int xnt_front_stats_fetch_all(struct xnt_stats *out);
 void xnt_stats_free(struct xnt_stats *s);
 /* Counter NAME of C (0 if absent). */
 unsigned long long xnt_ctr(const struct xnt_counters *c, const char *name);

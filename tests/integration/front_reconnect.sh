@@ -102,6 +102,15 @@ in_ns "$G1" ip -br addr show eth0 | grep -q 198.18.9.1/24 || fail "$G1 lost its 
 	fail "xnetfront descriptors: $fds1 -> $(nfds "$fe1"), $fds2 -> $(nfds "$fe2")"
 ok "same interfaces, addresses and descriptor counts"
 
+# The frontends' stats socket says so: one reconnect each, counters kept.
+J="$XNET_SIM_DIR/stats.json"
+"$XNET" stats --json >"$J" || fail "xnet stats --json"
+for g in "$G1" "$G2"; do
+	jq -e ".vifs[] | select(.domain == \"$g\") | .frontend |
+		.reconnects == 1 and .connected and .counters.rx_packets > 0" "$J" >/dev/null ||
+		fail "$g: stats after the reconnect: $(cat "$J")"
+done
+
 # The stream: finished without error, and data arrived in its last
 # second, after the restart.
 wait "$IPERF" || fail "iperf3 failed across the restart"
