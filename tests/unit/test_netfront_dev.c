@@ -450,7 +450,8 @@ static void frame(uint8_t *b, size_t len, uint8_t seed)
 #define FAIL(...) do { fprintf(stderr, "\n  guest: " __VA_ARGS__); \
 		       fprintf(stderr, "\n"); _exit(1); } while (0)
 
-static struct xnf_dev *guest_open(unsigned devid)
+/* Open with CFG (NULL: the defaults) and wait until connected. */
+static struct xnf_dev *guest_open_config(unsigned devid, const struct xnf_config *cfg)
 {
 	char id[16];
 	struct xnf_dev *dev;
@@ -460,12 +461,17 @@ static struct xnf_dev *guest_open(unsigned devid)
 	unsetenv("XENSTORED_PATH");
 	if (getenv("XNET_TEST_DEBUG"))
 		xnx_log_set_level(XNX_LOG_DEBUG);
-	dev = xnf_open(devid);
+	dev = xnf_open_config(devid, cfg);
 	if (!dev)
 		FAIL("xnf_open: %s", strerror(errno));
 	if (xnf_wait_connected(dev, TIMEOUT_MS) < 0)
 		FAIL("not connected: %s (%s)", strerror(errno), xnf_broken_reason(dev));
 	return dev;
+}
+
+static struct xnf_dev *guest_open(unsigned devid)
+{
+	return guest_open_config(devid, NULL);
 }
 
 /* Send two frames, receive two, close. */
@@ -1655,17 +1661,9 @@ static void guest_reconnects(unsigned devid)
 	struct xnf_config cfg = { .flags = XNF_CFG_RECONNECT };
 	uint8_t a[60];
 	struct xnf_frame out = { .data = a, .len = 60 };
-	struct xnf_dev *dev;
-	char id[16];
-	int fds;
+	struct xnf_dev *dev = guest_open_config(devid, &cfg);
+	int fds = count_fds();
 
-	snprintf(id, sizeof(id), "%u", guest);
-	setenv("XNET_DOMID", id, 1);
-	unsetenv("XENSTORED_PATH");
-	dev = xnf_open_config(devid, &cfg);
-	if (!dev || xnf_wait_connected(dev, TIMEOUT_MS) < 0)
-		FAIL("not connected: %s", strerror(errno));
-	fds = count_fds();
 	if (!guest_until(dev, XNF_CONNECTING))
 		FAIL("state %d after the backend went away", xnf_state(dev));
 	if (!guest_until(dev, XNF_CONNECTED))
@@ -1743,15 +1741,8 @@ static void dev_reconnect_table(void)
 static void guest_reconnect_offline(unsigned devid)
 {
 	struct xnf_config cfg = { .flags = XNF_CFG_RECONNECT };
-	struct xnf_dev *dev;
-	char id[16];
+	struct xnf_dev *dev = guest_open_config(devid, &cfg);
 
-	snprintf(id, sizeof(id), "%u", guest);
-	setenv("XNET_DOMID", id, 1);
-	unsetenv("XENSTORED_PATH");
-	dev = xnf_open_config(devid, &cfg);
-	if (!dev || xnf_wait_connected(dev, TIMEOUT_MS) < 0)
-		FAIL("not connected: %s", strerror(errno));
 	if (!guest_until(dev, XNF_CLOSED))
 		FAIL("state %d after an unplug", xnf_state(dev));
 	if (xnf_close(dev) < 0)
