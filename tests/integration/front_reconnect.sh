@@ -12,7 +12,8 @@ set -eu
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
-export XNET_SIM_DIR="$(mktemp -d /tmp/xnet-frc.XXXXXX)"
+XNET_SIM_DIR="$(mktemp -d /tmp/xnet-frc.XXXXXX)"
+export XNET_SIM_DIR
 TAG=$(( $$ % 100000 ))
 G1=xfrc1-$TAG G2=xfrc2-$TAG BR=xfrcbr$TAG
 RUN=8	# seconds of TCP stream, across the restart
@@ -37,7 +38,7 @@ trap 'exit 1' INT TERM
 pid_of() { "$XNET" sim status | awk -v p="$1" '$1 == p && $2 == "running" { print $4 }'; }
 front_pid() { "$XNET" domain list | awk -v n="$1" '$1 == n { print $NF }'; }
 ifindex() { in_ns "$1" cat /sys/class/net/eth0/ifindex; }
-nfds() { ls "/proc/$1/fd" | wc -l; }
+nfds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 established() { in_ns "$G2" ss -Htn state established '( sport = :5201 )' | grep -q .; }
 logged() { grep -q "$2" "$XNET_SIM_DIR/xnetfront-$1.log"; }
 # fe_state G N — guest G's vif 0 is in XenbusState N.
@@ -48,15 +49,8 @@ fe_state() {
 
 "$XNET" sim up >/dev/null
 ip link add "$BR" type bridge && ip link set "$BR" up
-i=1
-for g in "$G1" "$G2"; do
-	"$XNET" domain create "$g" >/dev/null
-	"$XNET" vif attach "$g" "mac=00:16:3e:00:fc:0$i,bridge=$BR,vifname=frc${TAG}g$i" >/dev/null
-	wait_for 20 in_ns "$g" ip link show eth0 || fail "$g: eth0 did not appear"
-	in_ns "$g" ip addr add "198.18.9.$i/24" dev eth0
-	in_ns "$g" ip link set eth0 up
-	i=$((i + 1))
-done
+make_guest "$G1" "mac=00:16:3e:00:fc:01,bridge=$BR,vifname=frc${TAG}g1" 198.18.9.1/24
+make_guest "$G2" "mac=00:16:3e:00:fc:02,bridge=$BR,vifname=frc${TAG}g2" 198.18.9.2/24
 wait_for 20 reaches "$G1" 198.18.9.2 || fail "no first ping"
 idx1=$(ifindex "$G1") idx2=$(ifindex "$G2")
 fe1=$(front_pid "$G1") fe2=$(front_pid "$G2")
@@ -78,10 +72,10 @@ for g in "$G1" "$G2"; do
 	wait_for 10 logged "$g" "reconnecting" || fail "$g: xnetfront did not notice xnetback's death"
 	wait_for 10 fe_state "$g" 6 || fail "$g: vif not Closed after xnetback's death"
 done
-kill -0 "$fe1" && kill -0 "$fe2" || fail "an xnetfront died with xnetback"
+for p in "$fe1" "$fe2"; do kill -0 "$p" || fail "an xnetfront died with xnetback"; done
 "$XNET" sim up >/dev/null
 nb2=$(pid_of xnetback)
-[ -n "$nb2" ] && [ "$nb2" != "$nb" ] || fail "xnet sim up did not restart xnetback"
+if [ -z "$nb2" ] || [ "$nb2" = "$nb" ]; then fail "xnet sim up did not restart xnetback"; fi
 # The restarted backend makes new TAPs; the bridge port went with the old.
 for i in 1 2; do
 	wait_for 20 has_link "frc${TAG}g$i" || fail "backend link frc${TAG}g$i not recreated"
@@ -95,11 +89,13 @@ wait_for 5 reaches "$G2" 198.18.9.1 || fail "no traffic back after the restart"
 t1=$(date +%s)
 ok "traffic resumed $((t1 - t0)) s after the kill"
 
-[ "$(ifindex "$G1")" = "$idx1" ] && [ "$(ifindex "$G2")" = "$idx2" ] ||
+if [ "$(ifindex "$G1")" != "$idx1" ] || [ "$(ifindex "$G2")" != "$idx2" ]; then
 	fail "a guest's eth0 was replaced"
+fi
 in_ns "$G1" ip -br addr show eth0 | grep -q 198.18.9.1/24 || fail "$G1 lost its address"
-[ "$(nfds "$fe1")" = "$fds1" ] && [ "$(nfds "$fe2")" = "$fds2" ] ||
+if [ "$(nfds "$fe1")" != "$fds1" ] || [ "$(nfds "$fe2")" != "$fds2" ]; then
 	fail "xnetfront descriptors: $fds1 -> $(nfds "$fe1"), $fds2 -> $(nfds "$fe2")"
+fi
 ok "same interfaces, addresses and descriptor counts"
 
 # The frontends' stats socket says so: one reconnect each, counters kept.

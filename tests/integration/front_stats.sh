@@ -12,7 +12,8 @@ set -eu
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
-export XNET_SIM_DIR="$(mktemp -d /tmp/xnet-fst.XXXXXX)"
+XNET_SIM_DIR="$(mktemp -d /tmp/xnet-fst.XXXXXX)"
+export XNET_SIM_DIR
 unset XNET_STATS_SOCKET
 TAG=$(( $$ % 100000 ))
 G1=xfst1-$TAG G2=xfst2-$TAG BR=xfstbr$TAG
@@ -37,15 +38,8 @@ vif() { echo ".vifs[] | select(.domain == \"$1\" and .devid == 0)"; }
 
 "$XNET" sim up >/dev/null
 ip link add "$BR" type bridge && ip link set "$BR" up
-i=1
-for g in "$G1" "$G2"; do
-	"$XNET" domain create "$g" >/dev/null
-	"$XNET" vif attach "$g" "mac=00:16:3e:00:f5:0$i,bridge=$BR" >/dev/null
-	wait_for 20 in_ns "$g" ip link show eth0 || fail "$g: eth0 did not appear"
-	in_ns "$g" ip addr add "198.18.10.$i/24" dev eth0
-	in_ns "$g" ip link set eth0 up
-	i=$((i + 1))
-done
+make_guest "$G1" "mac=00:16:3e:00:f5:01,bridge=$BR" 198.18.10.1/24
+make_guest "$G2" "mac=00:16:3e:00:f5:02,bridge=$BR" 198.18.10.2/24
 wait_for 20 reaches "$G1" 198.18.10.2 || fail "no first ping"
 
 "$XNET" stats --json >"$J" || fail "xnet stats --json"
