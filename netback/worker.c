@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -48,10 +49,25 @@ static unsigned poll_us_from_env(void)
 	return (unsigned)v;
 }
 
+/* Each queue's worker has descriptors of its own (event channel handle,
+ * epoll set, wake-up): take every descriptor the hard limit allows, as a
+ * daemon serving hundreds of vifs needs more than the usual soft 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			xnx_warn("raising the descriptor limit: %s", strerror(errno));
+	}
+}
+
 int xnb_workers_open(struct xnb_backend *be)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &be->wake_ep };
 
+	raise_fd_limit();
 	be->poll_us = poll_us_from_env();
 	be->wake_ep = (struct xnb_ep){ .kind = XNB_EP_WAKE };
 	be->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
