@@ -86,7 +86,7 @@ has_ns "$G1" && fail "namespace $G1 left after a failed create"
 rm "$PBIN/xnetfront"
 ok "a frontend that fails to start: create fails naming why, nothing left"
 
-"$XNET" sim down >/dev/null || fail "sim down"
+sim_down
 has_ns "$G2" && fail "sim down left namespace $G2"
 [ ! -e "$XNET_SIM_DIR" ] || fail "sim down left files: $(ls -A "$XNET_SIM_DIR")"
 ok "sim down destroys the remaining domain and its namespace"

@@ -70,6 +70,7 @@ ip netns exec "$G1" ip link set eth0 up
 ip netns exec "$G2" ip link set eth0 up
 wait_for 20 ip netns exec "$G1" ping -c1 -W1 198.51.100.2 || fail "$G1 cannot ping $G2"
 ok "ping across the bridge"
+schema_ok "with two guests connected"
 
 out=$("$XNET" vif detach "$G1" 0 2>&1) || fail "detach: $out"
 echo "$out" | grep -q warning && fail "detach had to force: $out"
@@ -83,7 +84,7 @@ wait_for 5 dead "$f2" || fail "xnetfront of $G2 still running"
 wait_for 10 no_link "$V2" || fail "$V2 left after domain destroy"
 ok "domain destroy: frontend stopped, vif and namespace gone"
 
-"$XNET" sim down >/dev/null || fail "sim down"
+sim_down
 wait_for 5 no_ns "$G1" || fail "namespace $G1 left after sim down"
 [ ! -e "$XNET_SIM_DIR" ] || fail "sim down left $(ls -A "$XNET_SIM_DIR")"
 ok "sim down leaves nothing"

@@ -128,6 +128,6 @@ xs xenstore-write "$bedir/4/state" 2
 wait_for 10 status_is "$bedir/4" connected || fail "daemon stopped serving after a hang"
 ok "hanging script killed at the timeout; the daemon carries on"
 
-"$XNET" sim down >/dev/null || fail "sim down"
+sim_down
 alive "$hpd" && fail "hotplugd still running after sim down"
 ok "sim down"

@@ -66,6 +66,7 @@ ip -n "$H" -4 addr show dev "$TAP" | grep -q "10.77.1.1/32" || fail "$TAP lacks 
 [ "$(ip netns exec "$H" cat "/proc/sys/net/ipv4/conf/$TAP/proxy_arp")" = 1 ] ||
 	fail "no proxy ARP on $TAP"
 ok "vif-route online: gateway address, proxy ARP, a route per guest address"
+schema_ok "with a routed vif in a driver domain"
 
 "$XNET" vif detach --timeout 0 "$G" 0 >/dev/null 2>&1 || fail "detach"
 wait_for 10 no_route 10.77.2.5 || fail "route for 10.77.2.5 left after offline"
@@ -93,3 +94,5 @@ kill "$hpd" && wait "$hpd"
 hpd=""
 hang_runs && fail "the script outlived xnet-hotplugd"
 ok "xnet-hotplugd stops its running scripts when it exits"
+
+schema_ok "at the end"

@@ -90,7 +90,7 @@ alive "$hpd2" || fail "sim up did not restart hotplugd"
 [ "$hpd2" != "$hpd" ] || fail "hotplugd pid file not renewed"
 ok "sim up restarts only what died"
 
-"$XNET" sim down >/dev/null || fail "sim down"
+sim_down
 dead "$simd" || fail "xnet-simd still running after sim down"
 dead "$hpd2" || fail "hotplugd still running after sim down"
 [ ! -e "$XNET_SIM_DIR" ] || fail "sim down left $(ls -A "$XNET_SIM_DIR")"

@@ -14,6 +14,8 @@
 #                    and pass traffic.
 # Nothing is left behind (namespaces, links, processes, sim directory).
 set -eu
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"	# schema_ok; the helpers below are this test's own
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
@@ -160,6 +162,8 @@ for i in 1 2; do
 	on_bridge "hf${TAG}g$i" || fail "hf${TAG}g$i not put back on $BR by its hotplug script"
 done
 
+schema_ok "after xnetback recovered the vifs"
+
 # 4. xnet-simd: the machine crashed. The others stay up without spinning;
 # `xnet sim up` clears the previous run (its daemons, guests, TAPs) and
 # starts a new sim in which new guests attach and pass traffic.
@@ -188,6 +192,7 @@ done
 [ "$("$XNET" domain list | awk 'NR > 1' | wc -l)" -eq 1 ] || fail "the new sim has domains besides Domain-0"
 setup_guests
 echo "faults: xnet-simd killed; the others stayed up; sim up cleared the crashed run and new guests pass traffic"
+schema_ok "with the new sim's guests"
 
 "$XNET" sim down >/dev/null 2>&1 || true
 ip link del "$BR"

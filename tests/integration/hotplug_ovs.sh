@@ -99,7 +99,8 @@ xs xenstore-read "$BE/hotplug-error" | grep -q "VLAN 5000 is not 1..4094" ||
 	fail "VLAN 5000: $(xs xenstore-read "$BE/hotplug-error")"
 ok "bridge=$OB.5000 refused: $(xs xenstore-read "$BE/hotplug-error")"
 
+schema_ok "with the OVS guests and a refused vif"
 for g in "$A" "$B" "$C" "$D"; do "$XNET" domain destroy "$g" >/dev/null; done
 wait_for 10 no_port "xsvc$$" || fail "port xsvc$$ still on $OB after destroy"
-"$XNET" sim down >/dev/null
+sim_down
 echo "PASS hotplug_ovs"

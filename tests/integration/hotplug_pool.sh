@@ -100,7 +100,7 @@ up_eth0 "$G2" 198.18.10.2
 wait_for 20 reaches "$G1" "$OUT" || fail "$G1 cannot reach the outside host through $D1"
 wait_for 20 reaches "$G2" "$OUT" || fail "$G2 cannot reach the outside host through $D2"
 wait_for 20 reaches "$G1" 198.18.10.2 || fail "$G1 cannot reach $G2"
-"$XNET" schema check >"$XNET_SIM_DIR/schema" 2>&1 || fail "schema: $(cat "$XNET_SIM_DIR/schema")"
+schema_ok "with two guests on pool devices"
 ok "two guests, each on a pool device with its MAC, reach the outside host and each other"
 
 # ---- exhausted --------------------------------------------------------------
@@ -150,5 +150,5 @@ xs xenstore-read "$(be "$I3")/hotplug-error" | grep -q "not a pool name" ||
 "$XNET" domain destroy "$G3" >/dev/null
 ok "destroy returns every device with its MAC; pool=.. is refused"
 
-"$XNET" sim down >/dev/null
+sim_down
 echo "PASS hotplug_pool"

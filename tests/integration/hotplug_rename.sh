@@ -128,6 +128,7 @@ wait_for 10 is_name "$bedir" "$VA2" || fail "vifname is $(xs xenstore-read "$bed
 [ "$("$BIN/xnet-linkid" master "$vid")" = "$brid" ] || fail "$VA2 is no longer on $BR2"
 ok "xnetback follows the rename: vifname $VA2, same vif-linkid; bridge-linkid names $BR2"
 
+schema_ok "after the renames"
 "$XNET" vif detach "$A" 0 >/dev/null || fail "detach $A"
 wait_for 10 sh -c "! ip link show $VA2" || fail "$VA2 still there after detach"
 if grep -q "error" "$XNET_SIM_DIR/xnet-hotplugd.log" 2>/dev/null; then
@@ -140,5 +141,5 @@ reaches "$B" 198.18.7.254 || fail "$B lost the outside host when $A went"
 ok "detach after the renames: vif gone, no errors, $B still reaches the outside host"
 
 for g in "$A" "$B"; do "$XNET" domain destroy "$g" >/dev/null; done
-"$XNET" sim down >/dev/null
+sim_down
 echo "PASS hotplug_rename"

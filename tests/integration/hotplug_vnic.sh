@@ -124,7 +124,7 @@ wait_for 20 reaches "$G1" 198.18.9.2 || fail "bridge: $G1 cannot reach $G2"
 seen_outside "$G1" 198.18.9.2 198.18.9.2 && fail "bridge: guest-to-guest frames went outside"
 check_vnic "$B1" bridge 00:16:3e:18:09:01
 check_vnic "$BE" bridge 00:16:3e:18:09:02
-"$XNET" schema check >"$XNET_SIM_DIR/schema" 2>&1 || fail "schema: $(cat "$XNET_SIM_DIR/schema")"
+schema_ok "with the vnic guests"
 # The physical link renamed during a ping.
 in_ns "$G1" ping -i 0.05 -c 100 -W 1 "$OUT" >"$XNET_SIM_DIR/ping" 2>&1 &
 pp=$!
@@ -184,5 +184,5 @@ reaches "$G1" "$OUT" || fail "passthru: $G1 lost the outside host when the secon
 teardown
 ok "passthru: one guest out; a second VNIC refused ($err)"
 
-"$XNET" sim down >/dev/null
+sim_down
 echo "PASS hotplug_vnic"

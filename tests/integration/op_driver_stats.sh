@@ -91,3 +91,5 @@ NB=
 jq -e '(.backends | length) == 1 and all(.vifs[]; .backend_domid == 0)' "$T/s3.json" \
 	>/dev/null || fail "after the driver xnetback stopped: $(cat "$T/s3.json")"
 ok "a stopped driver domain backend drops out; its socket is removed"
+
+schema_ok "at the end"

@@ -168,6 +168,7 @@ wait_for 20 is "/local/domain/0/backend/vif/$domid/0/hotplug-status" connected |
 	fail "hotplug script not found or failed: $(xs xenstore-read \
 		"/local/domain/0/backend/vif/$domid/0/hotplug-error" 2>&1)"
 wait_for 20 is "/local/domain/0/backend/vif/$domid/0/state" 4 || fail "installed: not Connected"
+out=$(run_sim schema check 2>&1) || fail "installed: xenstore schema check: $out"
 run_sim sim down >/dev/null || fail "installed sim down"
 [ ! -e "$T/sim" ] || fail "installed sim down left $(ls -A "$T/sim")"
 ok "installed programs: sim up, a vif through its installed hotplug script to Connected"

@@ -150,6 +150,6 @@ grep -q "ERROR (hotplug) /local/domain/0/backend/vif/$domid/1/hotplug-error: ." 
 	fail "status text error: $(cat "$T/st.txt")"
 ok "status: daemons, domains, vif states, and the failed hotplug with its reason"
 
-"$XNET" sim down >/dev/null || fail "sim down"
+sim_down
 [ ! -e "$XNET_SIM_DIR" ] || fail "sim down left $(ls -A "$XNET_SIM_DIR")"
 ok "sim down leaves nothing (stats socket removed)"

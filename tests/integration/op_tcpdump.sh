@@ -57,3 +57,5 @@ rep=$(grep -c "> $MAC, .* 198\.18\.0\.1 > 198\.18\.0\.2: ICMP echo reply" "$T/du
 [ "$req" = "$N" ] || fail "$req of $N echo requests from $MAC seen on $V"
 [ "$rep" = "$N" ] || fail "$rep of $N echo replies to $MAC seen on $V"
 ok "tcpdump -i $V sees the guest's $N requests (from $MAC) and the $N replies"
+
+schema_ok "at the end"

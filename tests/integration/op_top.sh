@@ -89,3 +89,5 @@ $TM send-keys -t top q
 wait_for 5 test -s "$T/rc" || fail "q did not end top"
 [ "$(cat "$T/rc")" = 0 ] || fail "top exited $(cat "$T/rc") on q"
 ok "q exits with status 0"
+
+schema_ok "at the end"

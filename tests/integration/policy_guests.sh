@@ -28,16 +28,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# guest NAME VIFSPEC ADDR/PREFIX — create it with one vif (named after the
-# guest: unique to this run), address eth0; its domain id in $domid.
-guest() {
-	domid=$("$XNET" domain create "$1" | awk '{ print $2 }')
-	[ -n "$domid" ] || fail "$1: domain create failed"
-	"$XNET" vif attach "$1" "$2,vifname=v$(echo "$1" | tr -d -)" >/dev/null
-	wait_for 20 in_ns "$1" ip link show eth0 || fail "$1: eth0 did not appear"
-	in_ns "$1" ip addr add "$3" dev eth0
-	in_ns "$1" ip link set eth0 up
-}
+# guest NAME VIFSPEC ADDR/PREFIX — make_guest, its vif named after the guest
+# (unique to this run).
+guest() { make_guest "$1" "$2,vifname=v$(echo "$1" | tr -d -)" "$3"; }
 
 # drops GUEST GROUP — GUEST's vif has dropped at least one frame of GROUP.
 drops() {
@@ -94,7 +87,8 @@ drops "$D" filtered || fail "$D: VLAN 10 frames not counted: $("$XNET" stats "$D
 in_ns "$B" ip addr add 198.20.0.2/24 dev eth0
 blocked "$C" 198.20.0.2 || fail "$C (VLAN 10) reached untagged $B"
 
+schema_ok "with the policy guests"
 for g in "$A" "$B" "$C" "$D"; do "$XNET" domain destroy "$g"; done
-"$XNET" sim down
+sim_down
 ip link del "$BR"
 echo "PASS policy_guests"

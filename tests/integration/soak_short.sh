@@ -15,6 +15,8 @@
 # traffic a little), far below the one per round a leak would show.
 # With XNET_BIN pointing at an ASan build it runs under the sanitizers.
 set -eu
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"	# schema_ok; the helpers below are this test's own
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
@@ -236,6 +238,7 @@ if [ -n "$grew" ]; then
 	fail "${grew#; }"
 fi
 [ "$rounds" -gt 0 ] || fail "no churn round ran"
+schema_ok "after the churn"
 
 d=1
 while [ "$d" -le "$NDOM" ]; do "$XNET" domain destroy "$(guest "$d")" >/dev/null; d=$((d + 1)); done
