@@ -53,7 +53,7 @@ bedir=/local/domain/0/backend/vif/$id
 ip tuntap add dev "$TAP1" mode tap || fail "cannot make TAP $TAP1"
 "$XNET" vif attach "$G" "vifname=$TAP1,bridge=$BR,mtu=1400" >/dev/null || fail "attach 0"
 # Stand in for the backend: it reaches InitWait.
-xs xenstore-write "$bedir/0/state" 2
+initwait "$bedir/0"
 wait_for 10 status_is "$bedir/0" connected || fail "no hotplug-status=connected"
 [ -d "/sys/class/net/$BR/bridge" ] || fail "bridge $BR not created"
 ip link show "$BR" | grep -q ",UP" || fail "bridge $BR not up"
@@ -72,7 +72,7 @@ ok "offline on removal: TAP off the bridge"
 # online=0 and Closed (what a backend does on unplug) also runs offline,
 # and finds the interface by its link id after a rename.
 "$XNET" vif attach "$G" "vifname=$TAP1,bridge=$BR,devid=5" >/dev/null || fail "attach 5"
-xs xenstore-write "$bedir/5/state" 2
+initwait "$bedir/5"
 wait_for 10 status_is "$bedir/5" connected || fail "devid 5 not connected"
 [ "$(master_of "$TAP1")" = "$BR" ] || fail "$TAP1 not on $BR again"
 ip link set dev "$TAP1" down || fail "cannot take $TAP1 down"
@@ -87,7 +87,7 @@ ok "offline on online=0 + Closed, interface renamed meanwhile"
 ip tuntap add dev "$TAP2" mode tap || fail "cannot make TAP $TAP2"
 "$XNET" vif attach "$G" "vifname=$TAP2,bridge=$BR,script=$T/scripts/vif-fail,devid=1" >/dev/null ||
 	fail "attach 1"
-xs xenstore-write "$bedir/1/state" 2
+initwait "$bedir/1"
 wait_for 10 status_is "$bedir/1" error || fail "failing script: no hotplug-status=error"
 xs xenstore-read "$bedir/1/hotplug-error" | grep -q "exited with status 3" ||
 	fail "hotplug-error: $(xs xenstore-read "$bedir/1/hotplug-error")"
@@ -96,7 +96,7 @@ ok "failing script (absolute path): hotplug-status=error with the exit status"
 
 # vif-bridge's own error report: the interface does not exist.
 "$XNET" vif attach "$G" "vifname=xthnone$$,bridge=$BR,devid=2" >/dev/null || fail "attach 2"
-xs xenstore-write "$bedir/2/state" 2
+initwait "$bedir/2"
 wait_for 10 status_is "$bedir/2" error || fail "vif-bridge: no hotplug-status=error"
 xs xenstore-read "$bedir/2/hotplug-error" | grep -q "xthnone$$ not found" ||
 	fail "vif-bridge's reason lost: $(xs xenstore-read "$bedir/2/hotplug-error")"
@@ -105,7 +105,7 @@ ok "vif-bridge reports its own reason through hotplug-error"
 # A relative path with a directory is refused: whose directory would it be?
 "$XNET" vif attach "$G" "vifname=$TAP2,script=scripts/vif-fail,devid=7" >/dev/null ||
 	fail "attach 7"
-xs xenstore-write "$bedir/7/state" 2
+initwait "$bedir/7"
 wait_for 10 status_is "$bedir/7" error || fail "relative script path: no error"
 xs xenstore-read "$bedir/7/hotplug-error" | grep -q "script 'scripts/vif-fail' is neither" ||
 	fail "hotplug-error: $(xs xenstore-read "$bedir/7/hotplug-error")"
@@ -116,7 +116,7 @@ hang_runs() { pgrep -f "$T/scripts/vif-hang" >/dev/null; }
 hang_gone() { ! hang_runs; }
 "$XNET" vif attach "$G" "vifname=$TAP2,script=$T/scripts/vif-hang,devid=3" >/dev/null ||
 	fail "attach 3"
-xs xenstore-write "$bedir/3/state" 2
+initwait "$bedir/3"
 wait_for 10 hang_runs || fail "the hanging script did not start"
 wait_for 15 status_is "$bedir/3" error || fail "hanging script: no error"
 xs xenstore-read "$bedir/3/hotplug-error" | grep -q "timed out" ||
@@ -124,7 +124,7 @@ xs xenstore-read "$bedir/3/hotplug-error" | grep -q "timed out" ||
 wait_for 5 hang_gone || fail "the hung script is still running"
 alive "$hpd" || fail "xnet-hotplugd died"
 "$XNET" vif attach "$G" "vifname=$TAP1,bridge=$BR,devid=4" >/dev/null || fail "attach 4"
-xs xenstore-write "$bedir/4/state" 2
+initwait "$bedir/4"
 wait_for 10 status_is "$bedir/4" connected || fail "daemon stopped serving after a hang"
 ok "hanging script killed at the timeout; the daemon carries on"
 

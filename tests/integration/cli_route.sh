@@ -57,7 +57,7 @@ id=$("$XNET" domain create "$G" | awk '{print $2}') || fail "domain create"
 be=/local/domain/$did/backend/vif/$id
 "$XNET" vif attach "$G" "backend=$H,vifname=$TAP,script=vif-route,ip=10.77.2.5 10.77.2.6,gatewaydev=gw0" \
 	>/dev/null || fail "attach"
-xs xenstore-write "$be/0/state" 2
+initwait "$be/0"
 wait_for 10 status_is "$be/0" connected || fail "vif-route: not connected"
 for a in 10.77.2.5 10.77.2.6; do
 	ip -n "$H" route show "$a" | grep -q "dev $TAP" || fail "no route for $a via $TAP"
@@ -75,7 +75,7 @@ ok "vif-route offline: routes gone"
 
 "$XNET" vif attach "$G" "backend=$H,vifname=$TAP,script=vif-route,ip=10.77.2.7,gatewaydev=gw1,devid=1" \
 	>/dev/null || fail "attach 1"
-xs xenstore-write "$be/1/state" 2
+initwait "$be/1"
 wait_for 10 status_is "$be/1" error || fail "gateway without address: no error"
 xs xenstore-read "$be/1/hotplug-error" | grep -q "gw1 has no IPv4 address" ||
 	fail "hotplug-error: $(xs xenstore-read "$be/1/hotplug-error")"
@@ -87,7 +87,7 @@ printf '#!/bin/sh\nsleep 1000\n' >"$T/vif-hang"
 chmod +x "$T/vif-hang"
 "$XNET" vif attach "$G" "backend=$H,vifname=$TAP,script=$T/vif-hang,devid=2" >/dev/null ||
 	fail "attach 2"
-xs xenstore-write "$be/2/state" 2
+initwait "$be/2"
 hang_runs() { pgrep -f "$T/vif-hang" >/dev/null; }
 wait_for 10 hang_runs || fail "the script did not start"
 kill "$hpd" && wait "$hpd"

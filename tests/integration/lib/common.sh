@@ -59,6 +59,13 @@ blocked() {
 	echo "$out" | grep -q ' 100% packet loss'
 }
 
+# initwait BE — stand in for a backend (tests of the hotplug side without
+# xnetback): what it writes on its way to InitWait that the schema requires
+# from then on, then state 2.
+initwait() {
+	xs xenstore-write "$1/feature-rx-copy" 1 "$1/state" 2
+}
+
 # hp_status BE — the hotplug-status of backend directory BE.
 hp_status() { xs xenstore-read "$1/hotplug-status" 2>/dev/null; }
 status_is() { [ "$(hp_status "$1")" = "$2" ]; }
