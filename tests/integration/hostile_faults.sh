@@ -14,8 +14,6 @@
 #                    and pass traffic.
 # Nothing is left behind (namespaces, links, processes, sim directory).
 set -eu
-# shellcheck source=lib/common.sh disable=SC1091
-. "$(dirname "$0")/lib/common.sh"	# schema_ok; the helpers below are this test's own
 
 BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
