@@ -46,7 +46,7 @@ make_guest "$B" "mac=00:16:3e:00:9a:02,bridge=$BR" 198.18.9.2/24
 BE="/local/domain/0/backend/vif/$ida/0"
 is "$BE/rate" "62500,50000" || fail "rate key: '$(xs xenstore-read "$BE/rate")'"
 wait_for 20 reaches "$A" 198.18.9.2 || fail "$A cannot reach $B"
-ifindex=$(cat "/sys/class/net/$(xs xenstore-read "$BE/vifname")/ifindex")
+linkid=$(xs xenstore-read "$BE/vif-linkid") || fail "no vif-linkid"
 
 got=$(mbits)
 within "$got" 10 || fail "rate=10Mb/s: $got Mbit/s received"
@@ -57,8 +57,9 @@ xs xenstore-write "$BE/rate" "31250,50000"
 got=$(mbits)
 within "$got" 5 || fail "rate rewritten to 5 Mbit/s: $got Mbit/s received"
 is "$BE/state" 4 || fail "the vif left Connected when its rate changed"
-[ "$(cat "/sys/class/net/$(xs xenstore-read "$BE/vifname")/ifindex")" = "$ifindex" ] ||
+[ "$(xs xenstore-read "$BE/vif-linkid")" = "$linkid" ] ||
 	fail "the vif's interface was recreated when its rate changed"
+ip -o link | grep -q "^$linkid:" || fail "the vif's interface (link id $linkid) is gone"
 ok "rate rewritten while connected (31250,50000): $got Mbit/s received"
 
 schema_ok "with a rate-limited vif"
