@@ -250,8 +250,11 @@ static int setup_queue(struct xnf_dev *dev, unsigned i)
 		return -ENOMEM;
 	xnf_queue_init(r->q, r->tx_sring, r->rx_sring, r->tx_pool, r->tx_refs,
 		       r->rx_pool, r->rx_refs, dev->feat.sg);
-	r->q->gso = (dev->feat.gso_tcpv4 ? XNF_OFFLOAD_GSO_TCPV4 : 0) |
-		    (dev->feat.gso_tcpv6 ? XNF_OFFLOAD_GSO_TCPV6 : 0);
+	/* A GSO frame spans slots: without feature-sg there is no GSO, as
+	 * Linux netfront drops TSO with SG. */
+	if (dev->feat.sg)
+		r->q->gso = (dev->feat.gso_tcpv4 ? XNF_OFFLOAD_GSO_TCPV4 : 0) |
+			    (dev->feat.gso_tcpv6 ? XNF_OFFLOAD_GSO_TCPV6 : 0);
 	return 0;
 }
 

@@ -42,14 +42,11 @@ daemon_pid() { "$XNET" sim status | awk -v p="$1" '$1 == p && $2 == "running" { 
 
 # The features as the table names them; each case below says which keys
 # it edits, on which side, and what must follow.
-# xfail, sg be: xnetfront keeps TCP segmentation offload on its TAP when
-# the backend lacks feature-sg (Linux netfront drops SG and with it TSO),
-# so 64 KiB frames it cannot send in one slot stall TCP from the guest.
 #   NAME       SIDE KEYS                          VALUE   EXPECT
 CASES='
 defaults       -  -                                 -       split queues=NQ txgso rxgso static mcast
-sg             be feature-sg                        0       !txgso xfail
-sg             be feature-sg                        absent  !txgso xfail
+sg             be feature-sg                        0       !txgso
+sg             be feature-sg                        absent  !txgso
 sg             fe feature-sg                        0       !rxgso
 sg             fe feature-sg                        absent  !rxgso
 gso-tcpv4      be feature-gso-tcpv4                 0       !txgso
