@@ -195,3 +195,4 @@ ok "$((sent - got)) of $sent pings lost over unplug and plug"
 in_ns "$G" ip -4 -br addr show eth0 | grep -q " $GIP/24" || fail "eth0 lost its address"
 [ "$(in_ns "$G" cat /sys/class/net/eth0/ifindex)" = "$ID0" ] || fail "eth0 is another link"
 ok "eth0 kept its address and link id"
+sim_down

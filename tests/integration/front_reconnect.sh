@@ -114,4 +114,5 @@ IPERF=
 last=$(jq '.intervals[-1].sum.bytes' "$XNET_SIM_DIR/iperf.json")
 [ "${last:-0}" -gt 0 ] || fail "no TCP data in the stream's last second"
 ok "the TCP connection carried data after the restart ($last bytes in the last second)"
+sim_down
 echo "PASS front_reconnect"

@@ -78,4 +78,5 @@ grep -q "^  frontend eth0: connected, 0 reconnect(s); tx [1-9]" "$XNET_SIM_DIR/s
 grep -q "^    queue 0: tx [1-9]" "$XNET_SIM_DIR/stats.txt" ||
 	fail "text output, queue: $(cat "$XNET_SIM_DIR/stats.txt")"
 ok "text output has the frontend and its queues"
+sim_down
 echo "PASS front_stats"

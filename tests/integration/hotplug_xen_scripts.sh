@@ -70,4 +70,5 @@ wait_for 10 eval "! has_link $VA" || fail "$VA still there after detach"
 grep -q "$BA: .*exited with status" "$XNET_SIM_DIR/xnet-hotplugd.log" &&
 	fail "a Xen script failed: $(grep "$BA" "$XNET_SIM_DIR/xnet-hotplugd.log")"
 ok "detach: Xen's offline ran without an error, $VA gone"
+sim_down
 echo "PASS hotplug_xen_scripts"
