@@ -251,10 +251,13 @@ static int setup_queue(struct xnf_dev *dev, unsigned i)
 	xnf_queue_init(r->q, r->tx_sring, r->rx_sring, r->tx_pool, r->tx_refs,
 		       r->rx_pool, r->rx_refs, dev->feat.sg);
 	/* A GSO frame spans slots: without feature-sg there is no GSO, as
-	 * Linux netfront drops TSO with SG. */
+	 * Linux netfront drops TSO with SG; and a TCPv6 segment's checksum is
+	 * the backend's to fill, so no TSO6 without IPv6 checksum offload. */
 	if (dev->feat.sg)
 		r->q->gso = (dev->feat.gso_tcpv4 ? XNF_OFFLOAD_GSO_TCPV4 : 0) |
-			    (dev->feat.gso_tcpv6 ? XNF_OFFLOAD_GSO_TCPV6 : 0);
+			    (dev->feat.gso_tcpv6 && dev->feat.ipv6_csum ?
+			     XNF_OFFLOAD_GSO_TCPV6 : 0);
+	r->q->no_csum6 = !dev->feat.ipv6_csum;
 	return 0;
 }
 
@@ -375,6 +378,7 @@ static void stats_add(struct xnf_stats *to, const struct xnf_stats *from)
 	to->rx_bytes += from->rx_bytes;
 	to->rx_errors += from->rx_errors;
 	to->rx_dropped += from->rx_dropped;
+	to->tx_csum6_filled += from->tx_csum6_filled;
 	to->notify_tx += from->notify_tx;
 	to->notify_rx += from->notify_rx;
 }

@@ -68,6 +68,7 @@ struct xnf_features {
 	unsigned max_queues;	/* multi-queue-max-queues; 0 absent */
 	bool gso_tcpv4;		/* feature-gso-tcpv4 */
 	bool gso_tcpv6;		/* feature-gso-tcpv6 */
+	bool ipv6_csum;		/* feature-ipv6-csum-offload */
 	bool ctrl_ring;		/* feature-ctrl-ring */
 	bool mcast;		/* feature-multicast-control or -dynamic- */
 };

@@ -51,6 +51,7 @@ struct xnf_queue {
 	RING_IDX tx_published;			/* req_prod as we last pushed it */
 	bool sg;				/* backend has feature-sg */
 	unsigned gso;				/* XNF_OFFLOAD_GSO_* the backend takes */
+	bool no_csum6;				/* backend lacks IPv6 checksum offload */
 
 	/* Receive: one writable page per ring slot; the request posted at
 	 * ring index i has id i % size and uses page id, as Linux does, so a

@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "queue.h"
+#include "vnet.h"
 #include "xnx_log.h"
 
 unsigned xnf_tx_slots(size_t len)
@@ -51,15 +52,32 @@ static int check_frame(const struct xnf_queue *q, const struct xnf_frame *f)
 	return 0;
 }
 
+/* A blank IPv6 checksum for a backend without feature-ipv6-csum-offload is
+ * filled here, as Linux netfront's stack does when it drops IPv6 checksum
+ * offload; *DONE says so. A frame whose checksum cannot be placed is
+ * refused (-EINVAL) rather than sent blank. */
+static int csum6_fill(struct xnf_queue *q, const struct xnf_frame *f, bool *done)
+{
+	*done = false;
+	if (!q->no_csum6 || !(f->flags & XNF_F_CSUM_BLANK) ||
+	    f->gso_type != XNF_GSO_NONE || !xnf_frame_is_ipv6(f->data, f->len))
+		return 0;
+	if (xnf_csum_fill(f->data, f->len) < 0)
+		return -EINVAL;
+	*done = true;
+	q->stats.tx_csum6_filled++;
+	return 0;
+}
+
 /* First-slot flags; a GSO frame's checksum is always left to the backend,
  * as Linux netfront marks it. */
-static uint16_t frame_flags(const struct xnf_frame *f)
+static uint16_t frame_flags(const struct xnf_frame *f, bool csum_done)
 {
 	uint16_t fl = 0;
 
 	if (f->gso_type != XNF_GSO_NONE)
 		fl |= NETTXF_csum_blank | NETTXF_data_validated | NETTXF_extra_info;
-	if (f->flags & XNF_F_CSUM_BLANK)
+	if ((f->flags & XNF_F_CSUM_BLANK) && !csum_done)
 		fl |= NETTXF_csum_blank;
 	if (f->flags & XNF_F_DATA_VALIDATED)
 		fl |= NETTXF_data_validated;
@@ -118,11 +136,14 @@ int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *f)
 {
 	const uint8_t *src = f->data;
 	unsigned nslots, left = f->len;
+	bool csum_done;
 	int rc;
 
 	if (q->broken)
 		return -EPIPE;
 	rc = check_frame(q, f);
+	if (rc == 0)
+		rc = csum6_fill(q, f, &csum_done);
 	if (rc < 0)
 		return rc;
 	nslots = xnf_tx_slots(f->len);
@@ -130,7 +151,7 @@ int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *f)
 		return -EAGAIN;
 	for (unsigned i = 0; i < nslots; i++) {
 		unsigned chunk = left > XNF_PAGE_SIZE ? XNF_PAGE_SIZE : left;
-		uint16_t flags = i == 0 ? frame_flags(f) : 0;
+		uint16_t flags = i == 0 ? frame_flags(f, csum_done) : 0;
 
 		if (i + 1 < nslots)
 			flags |= NETTXF_more_data;

@@ -56,6 +56,13 @@ static int ipv6_skip_ext(const uint8_t *f, size_t len, unsigned *off,
 	return -EINVAL;
 }
 
+bool xnf_frame_is_ipv6(const uint8_t *f, size_t len)
+{
+	unsigned off, type;
+
+	return l3_locate(f, len, &off, &type) == 0 && type == ETH_P_IPV6_;
+}
+
 int xnf_l4_locate(const uint8_t *f, size_t len, unsigned *l4_off, uint8_t *proto)
 {
 	unsigned off, type;

@@ -9,6 +9,7 @@
 #define XNF_VNET_H
 
 #include <linux/virtio_net.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,9 @@ int xnf_l4_locate(const uint8_t *frame, size_t len, unsigned *l4_off,
  * header cannot be located or the frame is shorter than its IP header
  * says. */
 int xnf_csum_fill(uint8_t *frame, size_t len);
+
+/* Is FRAME an IPv6 packet (past one VLAN tag)? */
+bool xnf_frame_is_ipv6(const uint8_t *frame, size_t len);
 
 /* The header to write before frame F into the TAP. 0, or -EINVAL when a
  * blank checksum cannot be located (not TCP/UDP, or headers cut short):

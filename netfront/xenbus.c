@@ -199,6 +199,7 @@ int xnf_xb_read_features(struct xnf_dev *dev)
 			    &f.split_evtchn)) < 0 ||
 	    (rc = read_flag(dev, "feature-gso-tcpv4", &f.gso_tcpv4)) < 0 ||
 	    (rc = read_flag(dev, "feature-gso-tcpv6", &f.gso_tcpv6)) < 0 ||
+	    (rc = read_flag(dev, "feature-ipv6-csum-offload", &f.ipv6_csum)) < 0 ||
 	    (rc = read_flag(dev, "feature-ctrl-ring", &f.ctrl_ring)) < 0 ||
 	    (rc = read_flag(dev, "feature-multicast-control", &f.mcast)) < 0 ||
 	    (rc = read_flag(dev, "feature-dynamic-multicast-control", &dyn)) < 0)

@@ -103,6 +103,8 @@ struct xnf_stats {
 	uint64_t rx_errors;	/* backend delivered ERROR or DROPPED */
 	uint64_t rx_dropped;	/* caller's buffer too small */
 	uint64_t notify_tx, notify_rx;	/* event channel kicks sent */
+	uint64_t tx_csum6_filled;	/* IPv6 checksums filled for a backend
+					 * without IPv6 checksum offload */
 };
 
 /* Start the handshake for device/vif/DEVID of this domain. Needs the

@@ -62,8 +62,8 @@ no-csum        fe feature-no-csum-offload           1       !rxgso
 no-csum        fe feature-no-csum-offload           0       rxgso
 ipv6-csum      fe feature-ipv6-csum-offload         0       !rxgso
 ipv6-csum      fe feature-ipv6-csum-offload         absent  !rxgso
-ipv6-csum      be feature-ipv6-csum-offload         0       v6
-ipv6-csum      be feature-ipv6-csum-offload         absent  v6
+ipv6-csum      be feature-ipv6-csum-offload         0       v6 !txgso
+ipv6-csum      be feature-ipv6-csum-offload         absent  v6 !txgso
 multi-queue    be multi-queue-max-queues            1       queues=1 fe:multi-queue-num-queues=1
 multi-queue    be multi-queue-max-queues            absent  queues=1 !fe:multi-queue-num-queues
 split-evtchn   be feature-split-event-channels      0       !split

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "netfront/queue.h"
+#include "netfront/vnet.h"
 #include "xnx_log.h"
 
 #define PAGE XNF_PAGE_SIZE
@@ -134,6 +135,60 @@ static void tx_put_checksum_flags(void)
 	struct netif_tx_request r = back_tx_req();
 	CU_ASSERT_EQUAL(r.flags, NETTXF_csum_blank | NETTXF_data_validated);
 	fix_down();
+}
+
+/* An Ethernet + IPv6 (or IPv4) + TCP frame of 84 bytes, checksum blank. */
+static void tcp_frame(uint8_t *b, bool v6)
+{
+	unsigned l4 = v6 ? 54 : 34;
+
+	memset(b, 0, 84);
+	b[12] = v6 ? 0x86 : 0x08;
+	b[13] = v6 ? 0xdd : 0x00;
+	if (v6) {
+		b[14] = 0x60;
+		b[19] = 30;		/* payload length: TCP header + 10 */
+		b[20] = 6;		/* next header: TCP */
+		b[21] = 64;
+		b[37] = 2;		/* source ::2, destination ::1 */
+		b[53] = 1;
+	} else {
+		b[14] = 0x45;
+		b[17] = 84 - 14;
+		b[23] = 6;
+	}
+	b[l4 + 12] = 0x50;		/* data offset: 5 words */
+	for (unsigned i = l4 + 20; i < 84; i++)
+		b[i] = (uint8_t)i;
+}
+
+/* A backend without feature-ipv6-csum-offload gets IPv6 checksums filled
+ * in and no csum_blank; IPv4, and IPv6 to a backend that offers it, stay
+ * blank for the backend. */
+static void tx_put_csum6_fallback(void)
+{
+	static const struct { bool no_csum6, v6, filled; } cases[] = {
+		{ true, true, true }, { true, false, false }, { false, true, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t b[84], want[84];
+		struct xnf_frame f = { .data = b, .len = 84, .flags = XNF_F_CSUM_BLANK };
+
+		fix_up(false);
+		F.q->no_csum6 = cases[i].no_csum6;
+		tcp_frame(b, cases[i].v6);
+		memcpy(want, b, sizeof(want));
+		if (cases[i].filled)
+			CU_ASSERT_EQUAL(xnf_csum_fill(want, sizeof(want)), 0);
+		CU_ASSERT_EQUAL(xnf_tx_put(F.q, &f), 0);
+		push_tx();
+		struct netif_tx_request r = back_tx_req();
+		CU_ASSERT_EQUAL(r.flags, cases[i].filled ? 0 : NETTXF_csum_blank);
+		CU_ASSERT_EQUAL(memcmp(F.tx_pages + (size_t)r.id * PAGE, want, 84), 0);
+		CU_ASSERT_EQUAL(F.q->stats.tx_csum6_filled, cases[i].filled);
+		fix_down();
+	}
 }
 
 /* A 9000-byte frame with feature-sg: three slots, the first carrying the
@@ -931,6 +986,7 @@ int main(void)
 	s = CU_add_suite("netfront_ring", NULL, NULL);
 	CU_add_test(s, "tx_put_single_slot", tx_put_single_slot);
 	CU_add_test(s, "tx_put_checksum_flags", tx_put_checksum_flags);
+	CU_add_test(s, "tx_put_csum6_fallback", tx_put_csum6_fallback);
 	CU_add_test(s, "tx_put_multi_slot", tx_put_multi_slot);
 	CU_add_test(s, "tx_put_refuses_bad_sizes", tx_put_refuses_bad_sizes);
 	CU_add_test(s, "tx_ring_full_then_reuse", tx_ring_full_then_reuse);
