@@ -42,13 +42,16 @@ void xnb_credit_set(struct xnb_credit *c, uint64_t bytes, uint64_t usec, uint64_
 	c->window_start = now;
 }
 
-/* A new window: add one window's credit, capped at the burst allowance. */
+/* A new window: add one window's credit, capped at the burst allowance.
+ * The window starts where the last one ended (the latest window boundary
+ * at or before NOW), not when the loop woke up: as Linux's credit timer
+ * starts it at the scheduled time, so a late wake-up costs no credit. */
 static void refill(struct xnb_credit *c, uint64_t now)
 {
 	uint64_t burst = c->bytes > MIN_BURST ? c->bytes : MIN_BURST;
-	uint64_t r = c->remaining + c->bytes;
+	uint64_t r = c->remaining + c->bytes, win = c->usec * 1000u;
 
-	c->window_start = now;
+	c->window_start += (now - c->window_start) / win * win;
 	c->remaining = r < c->remaining || r > burst ? burst : r;
 }
 
@@ -61,7 +64,7 @@ bool xnb_credit_take(struct xnb_credit *c, uint32_t size, uint64_t now, uint64_t
 	next = c->window_start + c->usec * 1000u;
 	if (size > c->remaining && now >= next) {
 		refill(c, now);
-		next = now + c->usec * 1000u;
+		next = c->window_start + c->usec * 1000u;
 	}
 	if (size > c->remaining) {
 		*retry = next;

@@ -894,6 +894,12 @@ static void test_credit_take_windows(void)
 	CU_ASSERT(xnb_credit_take(&c, 600, 5000 + 10000000, &retry));	/* 400 + 1000 */
 	CU_ASSERT(xnb_credit_take(&c, 800, 5000 + 10000000, &retry));
 	CU_ASSERT_FALSE(xnb_credit_take(&c, 1, 5000 + 10000001, &retry));
+	/* A late wake-up does not move the windows: woken 5 ms late, the
+	 * next window still opens 10 ms after the last one did. */
+	CU_ASSERT_EQUAL(retry, 5000 + 20000000);
+	CU_ASSERT(xnb_credit_take(&c, 1000, 5000 + 25000000, &retry));
+	CU_ASSERT_FALSE(xnb_credit_take(&c, 1000, 5000 + 25000000, &retry));
+	CU_ASSERT_EQUAL(retry, 5000 + 30000000);
 	/* A packet bigger than one window's credit still goes, via the burst. */
 	xnb_credit_set(&c, 1000, 1000, 0);
 	for (uint64_t t = 0; t < 200 && !xnb_credit_take(&c, 60000, t * 1000000, &retry); t++)
