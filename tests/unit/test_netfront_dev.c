@@ -854,14 +854,17 @@ static void dev_bulk_both_ways(void)
 }
 
 /* Offloads asked for are published as Linux netfront spells them (GSO
- * implies checksum offload); the backend's are read. */
+ * implies checksum offload); the backend's are read (TCPv6 GSO only with
+ * its IPv6 checksum offload). */
 static void dev_offload_keys(void)
 {
 	unsigned devid = add_vif(false);
 	struct back b;
 	pid_t pid;
 
+	/* TCPv6 GSO needs the backend's IPv6 checksum offload too. */
 	w(be, "feature-gso-tcpv6", "1");
+	w(be, "feature-ipv6-csum-offload", "1");
 	pid = spawn(guest_offloads, devid);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_TRUE(wait_state(fe, S(Initialised) | S(Connected)));
@@ -1664,8 +1667,15 @@ static void guest_reconnects(unsigned devid)
 	struct xnf_dev *dev = guest_open_config(devid, &cfg);
 	int fds = count_fds();
 
-	if (!guest_until(dev, XNF_CONNECTING))
-		FAIL("state %d after the backend went away", xnf_state(dev));
+	/* The whole reconnect may pass within one xnf_wait: count it rather
+	 * than hope to see the device in between. */
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+
+	while (xnf_reconnects(dev) == 0 && xnx_now_ns() < end)
+		xnf_wait(dev, 100);
+	if (xnf_reconnects(dev) != 1)
+		FAIL("%u reconnects after the backend went away (state %d)",
+		     xnf_reconnects(dev), xnf_state(dev));
 	if (!guest_until(dev, XNF_CONNECTED))
 		FAIL("state %d (%s): not connected again", xnf_state(dev),
 		     xnf_broken_reason(dev));
@@ -1741,8 +1751,14 @@ static void dev_reconnect_table(void)
 static void guest_reconnect_offline(unsigned devid)
 {
 	struct xnf_config cfg = { .flags = XNF_CFG_RECONNECT };
+	uint8_t a[60];
+	struct xnf_frame out = { .data = a, .len = 60 };
 	struct xnf_dev *dev = guest_open_config(devid, &cfg);
 
+	/* One frame tells the backend we are connected: it unplugs after. */
+	frame(a, sizeof(a), 7);
+	if (xnf_send_burst(dev, &out, 1) != 1)
+		FAIL("send_burst");
 	if (!guest_until(dev, XNF_CLOSED))
 		FAIL("state %d after an unplug", xnf_state(dev));
 	if (xnf_close(dev) < 0)
@@ -1754,6 +1770,7 @@ static void dev_reconnect_not_when_unplugged(void)
 {
 	unsigned devid = add_vif(false);
 	pid_t pid = spawn(guest_reconnect_offline, devid);
+	uint8_t a[60];
 	struct back b;
 
 	CU_ASSERT_FATAL(pid > 0);
@@ -1761,6 +1778,10 @@ static void dev_reconnect_not_when_unplugged(void)
 		back_abort(&b, pid);
 		return;
 	}
+	frame(a, sizeof(a), 7);
+	CU_ASSERT_TRUE(back_wait_tx(&b, 1));
+	back_take_tx(&b, a, 60, -1, NETIF_RSP_OKAY);
+	back_push_tx(&b);
 	w(be, "online", "0");
 	back_close(&b, false);
 	CU_ASSERT_TRUE(guest_ok(pid));
