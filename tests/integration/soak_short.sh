@@ -34,7 +34,15 @@ export XNET_SIM_DIR="$(mktemp -d /tmp/xnet-soak.XXXXXX)"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
 TAG=$(( $$ % 100000 ))
 BR=xskbr$TAG
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# fail: what went wrong, and the daemons' last words (the directory goes
+# with cleanup unless SOAK_KEEP is set).
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$XNET_SIM_DIR"/xnetback.log "$XNET_SIM_DIR"/xnet-hotplugd.log; do
+		[ -f "$f" ] && { echo "== $f (last 40 lines)" >&2; tail -40 "$f" >&2; }
+	done
+	exit 1
+}
 
 guest() { echo "xsk$TAG-$1"; }
 
