@@ -59,6 +59,7 @@ struct xhp_ctx {
 	struct xhp_pending pending[XHP_MAX_PENDING];
 	unsigned npending;
 	bool rescan;		/* look at every device */
+	bool remove_dirs;	/* remove a device's directory after offline */
 };
 
 /* hpdev.c: look at one device (after a watch fired under it), or at all. */

@@ -239,6 +239,10 @@ int main(int argc, char **argv)
 		xnx_err("start-up failed: %s", strerror(-rc));
 		return 1;
 	}
+	/* Who removes a finished device's directory: in Xen's dom0 libxl
+	 * does (it runs its own offline and then reads the directory); on
+	 * the sim and in a driver domain this daemon does, as xl devd. */
+	c.remove_dirs = xnx_platform() == XNX_PLATFORM_SIM || c.self != 0;
 	if (!pidfile && xnx_platform() == XNX_PLATFORM_SIM) {
 		/* Domain 0's is the one `xnet sim up` starts; a driver domain's
 		 * is named after it. */

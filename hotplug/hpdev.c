@@ -247,8 +247,11 @@ static int finish_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 
 static void finish(struct xhp_ctx *c, const char *path)
 {
-	int rc = xnx_xs_transact(c->xs, finish_txn, (void *)path);
+	int rc;
 
+	if (!c->remove_dirs)
+		return;
+	rc = xnx_xs_transact(c->xs, finish_txn, (void *)path);
 	if (rc < 0)
 		xnx_warn("%s: cannot remove it: %s", path, strerror(-rc));
 }
