@@ -41,6 +41,8 @@ void xbench_summarize(const double *values, size_t n, struct xbench_summary *out
 #define XBENCH_MS    "ms"
 #define XBENCH_MIB   "MiB"
 #define XBENCH_CYCLES "cycles/pkt"
+#define XBENCH_MEVS  "Mevents/s"
+#define XBENCH_CYCLES_EVENT "cycles/event"
 
 /* Where the host placed the two benchmark vCPUs during one run, from the
  * cache-line round trip measured before and after it. */

@@ -147,7 +147,7 @@ static void sweep_dirs(const char *prefix, void (*fn)(const char *dir, long pid)
 	closedir(d);
 }
 
-/* The ring figures' sim: its processes died with us; the directory is left. */
+/* The ring and event channel figures' sims: their processes died with us; the directory is left. */
 static void sweep_ring_dir(const char *dir, long pid)
 {
 	xbench_cmd((char *[]){ "rm", "-rf", (char *)dir, NULL }, 10, NULL);
@@ -163,4 +163,5 @@ void xbench_sweep_stale(void)
 	if (xbench_have("ip"))
 		sweep_dirs(XSIM_DIR_PREFIX, sweep_sim_dir);
 	sweep_dirs(XRING_DIR_PREFIX, sweep_ring_dir);
+	sweep_dirs(XEVT_DIR_PREFIX, sweep_ring_dir);
 }

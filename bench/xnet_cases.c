@@ -2,7 +2,7 @@
  * xnet_cases.c — xnet's own figures, each compared with a baseline run in
  * the same session on the same cores.
  *
- * Ring level: xnet_ring.c; full stack: xnet_stack.c; control plane:
+ * Ring level: xnet_ring.c; the sim's event channel: xnet_evtchn.c; full stack: xnet_stack.c; control plane:
  * xnet_control.c (the last two on the sim of xnet_sim.c). A new figure gets
  * its run function (signature xbench_run_fn in bench.h) in its own file in
  * bench/ and its entry below. A run function measures once and
@@ -64,6 +64,19 @@ const struct xbench_case xbench_xnet_cases[] = {
 	  .desc = "xnet guest to guest, ping p99", .run = xbench_stack_ping,
 	  .probe = xbench_stack_probe, .pct = 99,
 	  .baselines = { "veth.ping.p99", NULL } },
+
+	/* The sim's event channel alone (xnet_evtchn.c): what each notify and
+	 * wake-up in the figures above costs. */
+	{ .name = "evtchn.rtt.p50", .unit = XBENCH_US, .group = "evtchn",
+	  .desc = "sim event channel, notify-wake round trip p50", .run = xbench_evtchn_run,
+	  .pct = 50 },
+	{ .name = "evtchn.rtt.p99", .unit = XBENCH_US, .group = "evtchn",
+	  .desc = "sim event channel, notify-wake round trip p99", .run = xbench_evtchn_run,
+	  .pct = 99 },
+	{ .name = "evtchn.events", .unit = XBENCH_MEVS, .group = "evtchn",
+	  .desc = "sim event channel, events taken, sender flat out", .run = xbench_evtchn_run },
+	{ .name = "evtchn.events.cycles", .unit = XBENCH_CYCLES_EVENT, .group = "evtchn",
+	  .desc = "sim event channel, receiver CPU per event", .run = xbench_evtchn_run },
 
 	/* Control plane. */
 	{ .name = "control.attach", .unit = XBENCH_MS, .group = "control",

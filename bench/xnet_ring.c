@@ -414,44 +414,11 @@ static pid_t helper(int cpu, int (*fn)(void))
 	return pid;
 }
 
-/* Does a unix socket of TYPE answer at DIR/NAME? */
-static bool answers(const struct ring *r, const char *name, int type)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-	bool ok;
-
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", r->dir, name);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 static int start_sim(struct ring *R)
 {
-	char simd[4096];
-	double end = xbench_now() + 10;
-	pid_t pid;
-
-	if (xsim_prog("xnet-simd", simd, sizeof(simd)) < 0)
-		return -ENOENT;
 	snprintf(R->dir, sizeof(R->dir), XRING_DIR_PREFIX "%d.%dqXXXXXX", (int)getpid(),
 		 shm->queues);
-	if (!mkdtemp(R->dir))
-		return -errno;
-	if (xbench_on_cleanup_cmd((char *[]){ "rm", "-rf", R->dir, NULL }) < 0)
-		return -ENOSPC;
-	pid = xbench_spawn((char *[]){ simd, "--foreground", "--dir", R->dir, NULL }, NULL);
-	if (pid < 0)
-		return pid;
-	while (!(answers(R, "xenstored.sock", SOCK_STREAM) &&
-		 answers(R, "simd.sock", SOCK_SEQPACKET)))
-		if (xbench_now() > end)
-			return -ETIMEDOUT;
-		else
-			usleep(2000);
-	return 0;
+	return xsim_simd_private(R->dir);
 }
 
 static int wait_value(atomic_uint *v, double timeout_s)

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <xenstore.h>
 
@@ -50,6 +52,44 @@ int xsim_prog(const char *name, char *buf, size_t len)
 		snprintf(buf, len, "%s/%s", self, name);
 	}
 	return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+}
+
+/* Does a unix socket of TYPE answer at DIR/NAME? */
+static bool answers(const char *dir, const char *name, int type)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", dir, name);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+int xsim_simd_private(char *dir)
+{
+	char simd[4096];
+	double end = xbench_now() + 10;
+	pid_t pid;
+
+	if (xsim_prog("xnet-simd", simd, sizeof(simd)) < 0)
+		return -ENOENT;
+	if (!mkdtemp(dir))
+		return -errno;
+	if (xbench_on_cleanup_cmd((char *[]){ "rm", "-rf", dir, NULL }) < 0)
+		return -ENOSPC;
+	pid = xbench_spawn((char *[]){ simd, "--foreground", "--dir", dir, NULL }, NULL);
+	if (pid < 0)
+		return pid;
+	while (!(answers(dir, "xenstored.sock", SOCK_STREAM) &&
+		 answers(dir, "simd.sock", SOCK_SEQPACKET)))
+		if (xbench_now() > end)
+			return -ETIMEDOUT;
+		else
+			usleep(2000);
+	return 0;
 }
 
 const char *xsim_dir(void) { return cur->dir; }

@@ -20,10 +20,16 @@
 #define XSIM_BRIDGE_FMT  "xbbr%d%c"		/* the bridge: our pid, the tag */
 #define XSIM_DIR_PREFIX  "/tmp/xnet-bench-sim."	/* + "<pid>.<tag>XXXXXX" */
 #define XRING_DIR_PREFIX "/tmp/xnet-bench-ring."	/* the ring figures' sim */
+#define XEVT_DIR_PREFIX  "/tmp/xnet-bench-evtchn."	/* the event channel figures' sim */
 
 /* Path of xnet program NAME: $XNET_BIN/NAME, else next to this program.
  * -ENOENT when it is not there. */
 int xsim_prog(const char *name, char *buf, size_t len);
+
+/* A private xnet-simd alone (no other daemon) in a directory made from
+ * DIR, a mkdtemp template changed in place; the directory goes at cleanup,
+ * the daemon with the spawned processes. Waits until it answers. */
+int xsim_simd_private(char *dir);
 
 /* Two sims, so the control plane's xnetback serves only its own vifs:
  * every function below acts on the one chosen last (default: the stack's). */
@@ -90,5 +96,10 @@ int xbench_ring_run(const struct xbench_opts *o, const struct xbench_case *c, do
 /* The backend (BACKEND 1) or frontend helper of the QUEUES setup once up,
  * else -1. */
 pid_t xbench_ring_pid(int queues, int backend);
+
+/* xnet_evtchn.c: the sim's event channel alone, domain 0 ↔ a guest; round
+ * trip percentile (the case's pct), or events per second / cycles per
+ * event (by the case's unit). */
+int xbench_evtchn_run(const struct xbench_opts *o, const struct xbench_case *c, double *value);
 
 #endif
