@@ -97,9 +97,9 @@ static void go_connected(struct xnf_dev *dev)
 	for (unsigned i = 0; i < dev->nqueues; i++) {
 		const struct xnf_qres *r = &dev->qs[i];
 
-		xnx_evtchn_notify(dev->ev, (evtchn_port_t)r->port_tx);
+		xnx_evtchn_notify(r->ev, (evtchn_port_t)r->port_tx);
 		if (r->port_rx != r->port_tx)
-			xnx_evtchn_notify(dev->ev, (evtchn_port_t)r->port_rx);
+			xnx_evtchn_notify(r->ev, (evtchn_port_t)r->port_rx);
 	}
 	dev->state = XNF_CONNECTED;
 	xnf_ctrl_start(dev);
@@ -221,14 +221,22 @@ static int share_queue(struct xnf_dev *dev, struct xnf_qres *r)
 	return 0;
 }
 
+static bool apart(const struct xnf_dev *dev)
+{
+	return dev->cfg.flags & XNF_CFG_QUEUE_FDS;
+}
+
 static int bind_ports(struct xnf_dev *dev, struct xnf_qres *r)
 {
-	r->port_tx = xnx_evtchn_bind_unbound_port(dev->ev, dev->be_id);
+	r->ev = apart(dev) ? xnx_evtchn_open() : dev->ev;
+	if (!r->ev)
+		return -errno;
+	r->port_tx = xnx_evtchn_bind_unbound_port(r->ev, dev->be_id);
 	if (r->port_tx < 0)
 		return -errno;
 	r->port_rx = r->port_tx;
 	if (dev->feat.split_evtchn) {
-		r->port_rx = xnx_evtchn_bind_unbound_port(dev->ev, dev->be_id);
+		r->port_rx = xnx_evtchn_bind_unbound_port(r->ev, dev->be_id);
 		if (r->port_rx < 0)
 			return -errno;
 	}
@@ -400,9 +408,12 @@ void xnf_dev_disconnect(struct xnf_dev *dev)
 		free(q->q);
 		q->q = NULL;
 		if (q->port_rx >= 0 && q->port_rx != q->port_tx)
-			xnx_evtchn_unbind(dev->ev, (evtchn_port_t)q->port_rx);
+			xnx_evtchn_unbind(q->ev, (evtchn_port_t)q->port_rx);
 		if (q->port_tx >= 0)
-			xnx_evtchn_unbind(dev->ev, (evtchn_port_t)q->port_tx);
+			xnx_evtchn_unbind(q->ev, (evtchn_port_t)q->port_tx);
+		if (q->ev && q->ev != dev->ev)
+			xnx_evtchn_close(q->ev);
+		q->ev = NULL;
 		q->port_tx = q->port_rx = -1;
 	}
 	rc = unshare_all(dev);
@@ -579,13 +590,13 @@ static int drain_events(struct xnf_dev *dev)
 static bool peer_gone(struct xnf_dev *dev)
 {
 	const struct xnf_qres *r = &dev->qs[0];
-	int st = xnx_evtchn_status(dev->ev, (evtchn_port_t)r->port_tx);
+	int st = xnx_evtchn_status(r->ev, (evtchn_port_t)r->port_tx);
 
 	if (st >= 0 && st != EVTCHNSTAT_interdomain)
 		return true;
 	if (r->port_rx == r->port_tx)
 		return false;
-	st = xnx_evtchn_status(dev->ev, (evtchn_port_t)r->port_rx);
+	st = xnx_evtchn_status(r->ev, (evtchn_port_t)r->port_rx);
 	return st >= 0 && st != EVTCHNSTAT_interdomain;
 }
 
@@ -595,6 +606,8 @@ static void process_rings(struct xnf_dev *dev, int events)
 {
 	int done = 0, idle = 1;
 
+	if (queue_broken(dev))
+		return;
 	for (unsigned i = 0; i < dev->nqueues; i++) {
 		struct xnf_queue *q = dev->qs[i].q;
 		int n = xnf_tx_gc(q);
@@ -630,6 +643,8 @@ int xnf_process(struct xnf_dev *dev)
 		advance(dev);
 	}
 	events = drain_events(dev);
+	for (unsigned i = 0; i < dev->nqueues; i++)
+		events += __atomic_exchange_n(&dev->qs[i].look, false, __ATOMIC_ACQ_REL);
 	if (dev->state == XNF_CONNECTED)
 		process_rings(dev, events);
 	return dev->state;
@@ -862,11 +877,19 @@ int xnf_close(struct xnf_dev *dev)
 
 /* ---- data ------------------------------------------------------------------ */
 
-static void kick(struct xnf_dev *dev, int port)
+static void kick(struct xnf_dev *dev, xnx_evtchn *ev, int port)
 {
-	if (xnx_evtchn_notify(dev->ev, (evtchn_port_t)port) < 0)
+	if (xnx_evtchn_notify(ev, (evtchn_port_t)port) < 0)
 		xnx_warn("vif %u: notify port %d: %s", dev->devid, port,
 			 strerror(errno));
+}
+
+/* Has queue Q broken? The device learns of it here, or with
+ * XNF_CFG_QUEUE_FDS at its owner's next xnf_process (queues' threads
+ * leave the device alone). */
+static bool faulted(struct xnf_dev *dev, const struct xnf_queue *q)
+{
+	return apart(dev) ? q->broken : queue_broken(dev);
 }
 
 /* Queue I of DEV, or NULL with errno (ENOTCONN, EINVAL: no such queue). */
@@ -892,7 +915,7 @@ int xnf_send_burst_queue(struct xnf_dev *dev, unsigned qi,
 
 	if (!q)
 		return -1;
-	if (xnf_tx_gc(q) < 0 && queue_broken(dev)) {
+	if (xnf_tx_gc(q) < 0 && faulted(dev, q)) {
 		errno = ENOTCONN;
 		return -1;
 	}
@@ -906,7 +929,7 @@ int xnf_send_burst_queue(struct xnf_dev *dev, unsigned qi,
 	}
 	xnf_tx_push(q, &notify);
 	if (notify)
-		kick(dev, dev->qs[qi].port_tx);
+		kick(dev, dev->qs[qi].ev, dev->qs[qi].port_tx);
 	return (int)done;
 }
 
@@ -925,7 +948,7 @@ int xnf_recv_burst_queue(struct xnf_dev *dev, unsigned qi,
 
 	if (!q)
 		return -1;
-	if (xnf_rx_pull(q) < 0 && queue_broken(dev)) {
+	if (xnf_rx_pull(q) < 0 && faulted(dev, q)) {
 		errno = ENOTCONN;
 		return -1;
 	}
@@ -939,9 +962,56 @@ int xnf_recv_burst_queue(struct xnf_dev *dev, unsigned qi,
 	}
 	xnf_rx_refill(q, &notify);
 	if (notify)
-		kick(dev, dev->qs[qi].port_rx);
-	queue_broken(dev);
+		kick(dev, dev->qs[qi].ev, dev->qs[qi].port_rx);
+	faulted(dev, q);
 	return (int)got;
+}
+
+int xnf_queue_fd(const struct xnf_dev *dev, unsigned qi)
+{
+	if (dev->state != XNF_CONNECTED || qi >= dev->nqueues || !apart(dev)) {
+		errno = dev->state != XNF_CONNECTED ? ENOTCONN : EINVAL;
+		return -1;
+	}
+	return xnx_evtchn_fd(dev->qs[qi].ev);
+}
+
+/* As process_rings for one queue: an event that brought nothing may be
+ * the backend closing its channel, which xnf_process looks into. */
+int xnf_queue_events(struct xnf_dev *dev, unsigned qi)
+{
+	struct xnf_queue *q = queue_of(dev, qi);
+	xenevtchn_port_or_error_t port;
+	int n = 0, done;
+
+	if (!q || !apart(dev))
+		return q ? 0 : -1;
+	for (; n < EVENT_BUDGET && (port = xnx_evtchn_pending(dev->qs[qi].ev)) >= 0; n++)
+		xnx_evtchn_unmask(dev->qs[qi].ev, (evtchn_port_t)port);
+	if (n == 0)
+		return 0;
+	done = xnf_tx_gc(q);
+	if (done < 0 || q->broken)
+		return 1;
+	if (done > 0 || RING_HAS_UNCONSUMED_RESPONSES(&q->rx) || xnf_rx_ready(q))
+		return 0;
+	__atomic_store_n(&dev->qs[qi].look, true, __ATOMIC_RELEASE);
+	return 1;
+}
+
+int xnf_queue_rearm(struct xnf_dev *dev, unsigned qi)
+{
+	struct xnf_queue *q = queue_of(dev, qi);
+
+	if (!q)
+		return -1;
+	/* Completions are collected here: a thread with nothing to send
+	 * would otherwise find them waiting at every look. */
+	if (xnf_tx_gc(q) < 0 || q->broken) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	return xnf_rx_ready(q) | xnf_queue_arm(q);
 }
 
 /* Every queue in turn, starting where the last call stopped so one busy
@@ -997,7 +1067,7 @@ static int mcast(struct xnf_dev *dev, uint8_t type, const uint8_t mac[6])
 	}
 	xnf_tx_push(q, &notify);
 	if (notify)
-		kick(dev, dev->qs[0].port_tx);
+		kick(dev, dev->qs[0].ev, dev->qs[0].port_tx);
 	return 0;
 }
 

@@ -29,6 +29,11 @@ struct xnf_qres {
 	uint8_t *tx_pool, *rx_pool;
 	grant_ref_t tx_refs[XNF_TX_RING_SIZE], rx_refs[XNF_RX_RING_SIZE];
 	int port_tx, port_rx;		/* -1 unbound; equal unless split */
+	/* The handle the ports are bound on: the device's, or with
+	 * XNF_CFG_QUEUE_FDS the queue's own (its thread waits on it). */
+	xnx_evtchn *ev;
+	bool look;			/* an event with no work: see peer_gone
+					 * (atomic: set by the queue's thread) */
 	struct xnf_queue *q;		/* set while rings are shared */
 };
 

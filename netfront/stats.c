@@ -119,7 +119,7 @@ void xnf_stats_put_dev(FILE *f, const struct xnf_dev *dev, const char *ifname)
 	put_counters(f, &st);
 }
 
-void xnf_stats_put_queues(FILE *f, const struct xnf_dev *dev)
+void xnf_stats_put_queues(FILE *f, const struct xnf_dev *dev, const int *tids)
 {
 	struct xnf_stats st;
 	unsigned nq = xnf_state(dev) == XNF_CONNECTED ? xnf_queues(dev) : 0;
@@ -128,6 +128,8 @@ void xnf_stats_put_queues(FILE *f, const struct xnf_dev *dev)
 		xnf_get_queue_stats(dev, i, &st);
 		fprintf(f, "queue %u\n", i);
 		put_counters(f, &st);
+		if (tids)
+			fprintf(f, "worker_tid %d\n", tids[i]);
 	}
 }
 

@@ -7,7 +7,8 @@
  * moves Ethernet frames in bursts.
  *
  * Every function that can fail returns -1 (or NULL) and sets errno. A device
- * is used by one thread at a time.
+ * is used by one thread at a time (or a thread per queue: see
+ * XNF_CFG_QUEUE_FDS).
  *
  * Life of a device:
  *
@@ -76,6 +77,8 @@ struct xnf_frame {
 #define XNF_CFG_MCAST_CONTROL 0x1	/* ask for multicast filtering, if
 					 * offered: see xnf_mcast_add */
 #define XNF_CFG_RECONNECT     0x2	/* outlive the backend: see below */
+#define XNF_CFG_QUEUE_FDS     0x4	/* a thread per queue: see
+					 * xnf_queue_fd */
 
 struct xnf_config {
 	/* What we accept from the backend (published as feature keys);
@@ -185,6 +188,24 @@ int xnf_send_burst_queue(struct xnf_dev *dev, unsigned queue,
 int xnf_recv_burst_queue(struct xnf_dev *dev, unsigned queue,
 			 struct xnf_frame *bufs, unsigned n);
 int xnf_tx_ready_queue(const struct xnf_dev *dev, unsigned queue);
+
+/* A thread per queue (XNF_CFG_QUEUE_FDS): each queue's event channels
+ * are bound on a handle of their own, whose fd xnf_queue_fd gives (not
+ * part of xnf_fd; anew at every connect). Queue K's thread may call
+ * xnf_send_burst_queue, xnf_recv_burst_queue, xnf_tx_ready_queue,
+ * xnf_queue_events and xnf_queue_rearm for K while the owner of the
+ * device calls none of the device's functions (the caller's locking);
+ * everything else stays with the owner. xnf_queue_events takes the
+ * queue's pending events when its fd is readable: 1 when the owner
+ * should call xnf_process (the queue broke, or an event brought no work:
+ * the backend may have gone), else 0. xnf_queue_rearm collects transmit
+ * completions and asks for events before the thread sleeps: 1 if work
+ * came meanwhile (do not sleep); -1 with ENOTCONN also when the queue
+ * broke (the owner's xnf_process tells). All three: -1 with errno
+ * ENOTCONN, EINVAL. */
+int xnf_queue_fd(const struct xnf_dev *dev, unsigned queue);
+int xnf_queue_events(struct xnf_dev *dev, unsigned queue);
+int xnf_queue_rearm(struct xnf_dev *dev, unsigned queue);
 
 /* 1 unless the backend wrote `carrier`=0 in its directory (re-read at
  * every xnf_process after a change); 0 then. Frames still flow: a carrier

@@ -1,8 +1,9 @@
 /*
  * xnetfront_main.c — the guest daemon: watches this domain's device/vif like
  * the kernel's xenbus frontend, turns each vif into a TAP (eth0, eth1, ...)
- * and pumps frames between the TAP and libxnetfront from one poll loop: a
- * TAP queue per ring queue, offloads mapped to the virtio-net header, the
+ * and pumps frames between the TAP and libxnetfront with a worker thread
+ * per ring queue (worker.c), each with its own TAP queue; offloads mapped
+ * to the virtio-net header, the
  * TAP's multicast list mirrored into the backend's filter, the backend's
  * carrier onto the TAP. A backend that goes away and comes back is
  * reconnected to under the same TAP. A vif that goes away, is unplugged
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +30,7 @@
 #include "netfront/stats.h"
 #include "netfront/tap.h"
 #include "netfront/vnet.h"
+#include "netfront/worker.h"
 #include "netfront/xnetfront.h"
 #include "xnx_link.h"
 #include "xnx_log.h"
@@ -36,48 +39,32 @@
 #include "xnx_xs.h"
 
 #define MAX_VIFS   64
-#define BURST      32
-#define BUF_SIZE   (XNF_FRAME_MAX + 1)
-#define HDR        sizeof(struct virtio_net_hdr)	/* unless --no-offload */
 /* Largest GSO frame we let the kernel build: a netif frame is at most
  * 64 KiB - 1 with its headers (Linux netfront keeps the same margin). */
 #define GSO_MAX    (XNF_FRAME_MAX - 320)
-#define ROUNDS     8	/* service rounds per vif per wake-up */
 #define CLOSE_WAIT_MS 5000	/* for a backend to let go of our pages */
 #define MC_MAX     64	/* multicast groups a vif asks for (xnetback's list) */
 #define MC_POLL_MS 1000	/* re-read the TAP's groups at least this often */
 #define MAX_QUEUES 8	/* libxnetfront's limit, as Linux netback's */
-
-/* One TAP queue and the frames read from it that its ring has not taken. */
-struct txq {
-	int fd;				/* queue 0: the vif's tap */
-	struct xnf_frame tx[BURST];
-	uint8_t *buf[BURST];		/* HDR bytes before .data */
-	unsigned head, count;
-};
 
 struct vif {
 	unsigned devid;
 	struct xnf_dev *dev;	/* NULL: open failed, wait for removal */
 	int tap;		/* the TAP's first queue; -1: no TAP */
 	char ifname[IFNAMSIZ];
-	/* Ring queue k is fed from TAP queue k and writes to TAP queue
-	 * k % ntapq; ntapq = the device's queue count once connected. */
-	struct txq *txq[MAX_QUEUES];
+	/* Ring queue k is served by pump[k]'s worker, fed from TAP queue k
+	 * and writing to it (to queue 0 if there is no TAP queue k). */
+	int tapq[MAX_QUEUES];	/* [0] is tap */
 	unsigned ntapq;
-	struct xnf_frame rx[BURST];
-	uint8_t *rx_buf[BURST];	/* HDR bytes before .data */
-	bool offload_set;		/* connected: TAP queues and offloads set */
-	uint64_t tap_drops;
-	uint64_t csum_filled;	/* blank checksums completed in software */
-	uint64_t csum_unplaceable;	/* blank, L4 header not found: dropped */
+	struct xnf_pump *pump[MAX_QUEUES];
+	unsigned nworkers;	/* pumps [0, nworkers) have a running worker */
+	unsigned gen;		/* xnf_reconnects() the workers started at */
 	int carrier;		/* as last set on the TAP: 1, 0, -1 unknown */
 	uint8_t mc[MC_MAX][6];	/* groups the backend has from us */
 	unsigned nmc;
 	bool mc_dirty;		/* an IGMP/MLD frame went out: re-read now */
 	bool mc_full_said;
 	uint64_t mc_next;	/* next periodic re-read */
-	bool busy;		/* work left after the last service */
 	bool closing;		/* shut down, waiting for the backend */
 	bool forget;		/* left xenstore: drop once closed */
 	uint64_t close_by;	/* when to stop waiting for the backend */
@@ -109,44 +96,15 @@ static int stats_fd = -1;
 static ino_t stats_ino;
 /* Junk under device/vif is seen again at every rescan: say it rarely. */
 static struct xnx_ratelimit junk_rl = XNX_RATELIMIT_INIT(5, 1);
-static struct xnx_ratelimit csum_rl = XNX_RATELIMIT_INIT(5, 1);
+/* Workers wake the main thread here when a device needs xnf_process. */
+static int main_wake = -1;
 
-/* ---- per-vif buffers and TAP --------------------------------------------- */
-
-static void txq_free(struct txq *q)
-{
-	if (!q)
-		return;
-	for (int i = 0; i < BURST; i++)
-		free(q->buf[i]);
-	free(q);
-}
-
-static struct txq *txq_new(int fd)
-{
-	struct txq *q = calloc(1, sizeof(*q));
-
-	if (!q)
-		return NULL;
-	q->fd = fd;
-	for (int i = 0; i < BURST; i++) {
-		q->buf[i] = malloc(HDR + BUF_SIZE);
-		if (!q->buf[i]) {
-			txq_free(q);
-			return NULL;
-		}
-		q->tx[i].data = q->buf[i] + HDR;
-		q->tx[i].cap = BUF_SIZE;
-	}
-	return q;
-}
+/* ---- per-vif state and workers ------------------------------------------- */
 
 static void vif_free(struct vif *v)
 {
-	for (int i = 0; i < BURST; i++)
-		free(v->rx_buf[i]);
 	for (int k = 0; k < MAX_QUEUES; k++)
-		txq_free(v->txq[k]);
+		xnf_pump_free(v->pump[k]);
 	free(v);
 }
 
@@ -159,21 +117,71 @@ static struct vif *vif_new(unsigned devid)
 	v->devid = devid;
 	v->tap = -1;
 	v->carrier = -1;
-	v->txq[0] = txq_new(-1);
-	if (!v->txq[0]) {
-		vif_free(v);
-		return NULL;
-	}
-	for (int i = 0; i < BURST; i++) {
-		v->rx_buf[i] = malloc(HDR + BUF_SIZE);
-		if (!v->rx_buf[i]) {
-			vif_free(v);
-			return NULL;
-		}
-		v->rx[i].data = v->rx_buf[i] + HDR;
-		v->rx[i].cap = BUF_SIZE;
-	}
 	return v;
+}
+
+/* The main thread touches V's device only with every worker between
+ * rounds. */
+static void lock_workers(struct vif *v)
+{
+	for (unsigned k = 0; k < v->nworkers; k++)
+		xnf_pump_lock(v->pump[k]);
+}
+
+static void unlock_workers(struct vif *v)
+{
+	for (unsigned k = v->nworkers; k-- > 0;)
+		xnf_pump_unlock(v->pump[k]);
+}
+
+static void stop_workers(struct vif *v)
+{
+	for (unsigned k = 0; k < v->nworkers; k++)
+		xnf_pump_join(v->pump[k]);
+	v->nworkers = 0;
+}
+
+/* A worker per ring queue, once connected and the TAP queues attached. A
+ * worker that cannot be started leaves its queue unserved, said. */
+static void start_workers(struct vif *v)
+{
+	unsigned nq = xnf_queues(v->dev);
+
+	v->gen = xnf_reconnects(v->dev);
+	for (unsigned k = 0; k < nq; k++) {
+		struct xnf_pump *p = v->pump[k];
+		int rc;
+
+		if (!p && !(p = v->pump[k] = xnf_pump_new())) {
+			xnx_err("vif %u (%s): no memory for queue %u", v->devid, v->ifname, k);
+			return;
+		}
+		p->dev = v->dev;
+		p->queue = k;
+		p->tap_fd = k < v->ntapq ? v->tapq[k] : -1;
+		p->out_fd = k < v->ntapq ? v->tapq[k] : v->tap;
+		p->offload = offload;
+		p->main_wake = main_wake;
+		if ((rc = xnf_pump_start(p)) < 0) {
+			xnx_err("vif %u (%s): queue %u: no worker: %s", v->devid,
+				v->ifname, k, strerror(-rc));
+			return;
+		}
+		v->nworkers = k + 1;
+	}
+}
+
+/* The workers' counters, summed (the workers locked or stopped). */
+static void pump_totals(const struct vif *v, struct xnf_pump *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned k = 0; k < MAX_QUEUES; k++) {
+		if (!v->pump[k])
+			continue;
+		sum->tap_drops += v->pump[k]->tap_drops;
+		sum->csum_filled += v->pump[k]->csum_filled;
+		sum->csum_unplaceable += v->pump[k]->csum_unplaceable;
+	}
 }
 
 static bool name_taken(const char *name)
@@ -202,24 +210,27 @@ static void pick_name(char *name)
 static void vif_teardown(struct vif *v)
 {
 	struct xnf_stats st;
+	struct xnf_pump sum;
 
+	stop_workers(v);
 	for (unsigned k = 1; k < v->ntapq; k++)
-		close(v->txq[k]->fd);
+		close(v->tapq[k]);
 	if (fo && v->tap >= 0)
 		xnf_fo_remove(fo, v->ifname);
 	if (v->tap >= 0)
 		close(v->tap);
-	v->tap = v->txq[0]->fd = -1;
+	v->tap = v->tapq[0] = -1;
 	v->ntapq = 0;
 	if (!v->dev || v->closing)
 		return;
 	xnf_get_stats(v->dev, &st);
+	pump_totals(v, &sum);
 	xnx_info("vif %u (%s): tx %llu frames, rx %llu frames, tap drops %llu, "
 		 "checksums completed %llu, blank checksums not placeable %llu",
 		 v->devid, v->ifname, (unsigned long long)st.tx_frames,
-		 (unsigned long long)st.rx_frames, (unsigned long long)v->tap_drops,
-		 (unsigned long long)v->csum_filled,
-		 (unsigned long long)v->csum_unplaceable);
+		 (unsigned long long)st.rx_frames, (unsigned long long)sum.tap_drops,
+		 (unsigned long long)sum.csum_filled,
+		 (unsigned long long)sum.csum_unplaceable);
 	xnf_shutdown(v->dev);
 	v->closing = true;
 	v->close_by = xnx_now_ns() + CLOSE_WAIT_MS * 1000000ull;
@@ -286,7 +297,7 @@ static void vif_add(unsigned devid)
 	vifs[nvifs++] = v;
 	/* The TAP's multicast list is ours to mirror (mcast_sync). A
 	 * backend that restarts finds the vif again: the TAP outlives it. */
-	struct xnf_config cfg = { .flags = XNF_CFG_RECONNECT |
+	struct xnf_config cfg = { .flags = XNF_CFG_RECONNECT | XNF_CFG_QUEUE_FDS |
 					   (mcast_control ? XNF_CFG_MCAST_CONTROL : 0),
 				  .max_queues = queues_opt };
 
@@ -300,7 +311,7 @@ static void vif_add(unsigned devid)
 	}
 	pick_name(v->ifname);
 	xnf_mac(v->dev, mac);
-	v->tap = v->txq[0]->fd = xnf_tap_open(v->ifname, mac, xnf_mtu(v->dev), offload);
+	v->tap = v->tapq[0] = xnf_tap_open(v->ifname, mac, xnf_mtu(v->dev), offload);
 	v->ntapq = 1;
 	if (v->tap < 0) {
 		vif_teardown(v);
@@ -392,133 +403,6 @@ static void on_vif_dir(const char *path, void *arg)
 
 /* ---- data pump -------------------------------------------------------------- */
 
-/* Hand frames read from TAP queue K to ring queue K; what does not fit
- * waits. */
-static void flush_tx(struct vif *v, unsigned k)
-{
-	struct txq *q = v->txq[k];
-	int n;
-
-	if (q->count == 0)
-		return;
-	n = xnf_send_burst_queue(v->dev, k, &q->tx[q->head], q->count);
-	if (n < 0)
-		return;
-	q->head += (unsigned)n;
-	q->count -= (unsigned)n;
-	if (q->count == 0)
-		q->head = 0;
-}
-
-/* One frame off TAP queue Q into its slot I (with offloads: its header
- * into the frame's offload fields). 1 read, 0 nothing there, -1 dropped. */
-static int tap_read(struct txq *q, unsigned i)
-{
-	struct xnf_frame *f = &q->tx[i];
-	struct virtio_net_hdr h;
-	ssize_t len;
-
-	if (!offload) {
-		len = read(q->fd, f->data, BUF_SIZE);
-		f->flags = f->gso_type = f->gso_size = 0;
-		f->len = len > 0 ? (uint32_t)len : 0;
-		return len > 0;
-	}
-	len = read(q->fd, q->buf[i], HDR + BUF_SIZE);
-	if (len <= (ssize_t)HDR)
-		return len < 0 ? 0 : -1;
-	memcpy(&h, q->buf[i], HDR);
-	f->len = (uint32_t)(len - (ssize_t)HDR);
-	return xnf_vnet_to_frame(&h, f) == 0 ? 1 : -1;
-}
-
-/* Does frame F join or leave a group (IGMP, or ICMPv6 to a 33:33 address:
- * MLD, also neighbour solicitations — a spare re-read costs little)? The
- * kernel changes the TAP's list before it sends the report. */
-static bool is_group_report(const struct xnf_frame *f)
-{
-	const uint8_t *d = f->data;
-
-	if (f->len < 54)
-		return false;
-	if (d[12] == 0x08 && d[13] == 0x00)
-		return d[23] == 2;			/* IGMP */
-	return d[12] == 0x86 && d[13] == 0xdd && d[0] == 0x33 && d[1] == 0x33 &&
-	       (d[20] == 0 || d[20] == 58);		/* hop-by-hop, ICMPv6 */
-}
-
-static void tap_to_ring(struct vif *v, unsigned k)
-{
-	struct txq *q = v->txq[k];
-
-	if (q->count)
-		return;
-	for (int budget = BURST; budget > 0 && q->count < BURST; budget--) {
-		int rc = tap_read(q, q->count);
-
-		if (rc == 0)
-			break;
-		if (rc < 0) {
-			v->tap_drops++;
-		} else {
-			v->mc_dirty |= is_group_report(&q->tx[q->count]);
-			q->count++;
-		}
-	}
-	flush_tx(v, k);
-}
-
-/* A blank checksum the TAP cannot be asked to fill (no offloads, or a
- * header the kernel could not use): complete it here, or count the frame
- * as one whose checksum cannot be placed — the kernel would drop it
- * silently (Linux netfront drops it too, counted as an rx error). 0 or -1. */
-static int csum_complete(struct vif *v, struct xnf_frame *f)
-{
-	if (f->gso_type == XNF_GSO_NONE && xnf_csum_fill(f->data, f->len) == 0) {
-		v->csum_filled++;
-		f->flags &= ~(uint32_t)XNF_F_CSUM_BLANK;
-		return 0;
-	}
-	v->csum_unplaceable++;
-	xnx_log_rl(&csum_rl, XNX_LOG_WARN, "vif %u (%s): a frame with a blank "
-		   "checksum whose TCP/UDP header cannot be found; dropped",
-		   v->devid, v->ifname);
-	return -1;
-}
-
-/* One frame onto TAP queue FD (with offloads: after its header). */
-static void tap_write(struct vif *v, int fd, unsigned i)
-{
-	struct xnf_frame *f = &v->rx[i];
-	struct virtio_net_hdr h;
-	ssize_t want = (ssize_t)f->len, n;
-
-	if (!offload && (f->flags & XNF_F_CSUM_BLANK) && csum_complete(v, f) < 0)
-		return;
-	if (offload && xnf_vnet_from_frame(f, &h) < 0 &&
-	    (csum_complete(v, f) < 0 || xnf_vnet_from_frame(f, &h) < 0))
-		return;
-	if (!offload) {
-		n = write(fd, f->data, f->len);
-	} else {
-		memcpy(v->rx_buf[i], &h, HDR);
-		want += (ssize_t)HDR;
-		n = write(fd, v->rx_buf[i], (size_t)want);
-	}
-	if (n != want)
-		v->tap_drops++;
-}
-
-/* Ring queue K's frames onto its TAP queue. */
-static void ring_to_tap(struct vif *v, unsigned k)
-{
-	int n = xnf_recv_burst_queue(v->dev, k, v->rx, BURST);
-	int fd = v->txq[k < v->ntapq ? k : 0]->fd;
-
-	for (int i = 0; i < n; i++)
-		tap_write(v, fd, (unsigned)i);
-}
-
 /* One TAP queue per ring queue (IFF_MULTI_QUEUE): the kernel spreads the
  * flows it sends over them, and what the backend steers to a ring queue
  * enters the kernel on the matching TAP queue. A queue that cannot be
@@ -532,12 +416,7 @@ static void attach_queues(struct vif *v)
 
 		if (fd < 0)
 			break;
-		if (!v->txq[k] && !(v->txq[k] = txq_new(fd))) {
-			close(fd);
-			break;
-		}
-		v->txq[k]->fd = fd;
-		v->txq[k]->head = v->txq[k]->count = 0;
+		v->tapq[k] = fd;
 		v->ntapq = k + 1;
 	}
 	if (v->ntapq < want)
@@ -551,7 +430,6 @@ static void set_tap_offload(struct vif *v)
 {
 	unsigned be = xnf_backend_offloads(v->dev), flags = 0;
 
-	v->offload_set = true;
 	attach_queues(v);
 	if (!offload)
 		return;
@@ -653,43 +531,47 @@ static void mcast_tick(void)
 	for (unsigned i = 0; i < nvifs; i++) {
 		struct vif *v = vifs[i];
 
-		if (!v->dev || v->closing || v->tap < 0 ||
-		    !xnf_mcast_filtering(v->dev) || (!v->mc_dirty && now < v->mc_next))
+		if (!v->dev || v->closing || v->tap < 0)
 			continue;
-		v->mc_next = now + MC_POLL_MS * 1000000ull;
-		mcast_sync(v);
+		lock_workers(v);
+		for (unsigned k = 0; k < v->nworkers; k++) {
+			v->mc_dirty |= v->pump[k]->mc_dirty;
+			v->pump[k]->mc_dirty = false;
+		}
+		if (xnf_mcast_filtering(v->dev) && (v->mc_dirty || now >= v->mc_next)) {
+			v->mc_next = now + MC_POLL_MS * 1000000ull;
+			mcast_sync(v);
+		}
+		unlock_workers(v);
 	}
 }
 
-/* The device's fd fired (or may have): handshake, completions, frames.
- * Loops while xnf_wait(…, 0) reports more work, so nothing is left behind
- * when notifications are re-armed. A vif still busy after ROUNDS is marked
- * and served again on the next turn without waiting: the backend does not
- * kick again for responses we have not caught up with. */
+/* The device needs a look (its fd fired, or a worker asked): handshake,
+ * completions, carrier, with the workers between rounds. Workers run
+ * while the device is connected; a connection that ends (or was replaced
+ * by a new one, another backend) stops them before anything else touches
+ * the queues, and they start again once connected, TAP queues set. */
 static void vif_service(struct vif *v)
 {
-	v->busy = false;
+	bool up;
+
+	lock_workers(v);
 	xnf_process(v->dev);
 	if (v->tap >= 0 && xnf_carrier(v->dev) != v->carrier) {
 		v->carrier = xnf_carrier(v->dev);
 		xnf_tap_set_carrier(v->tap, v->ifname, v->carrier);
 	}
-	for (int round = 0; round < ROUNDS; round++) {
-		/* Reconnecting: the TAP waits, set up again once connected. */
-		if (xnf_state(v->dev) != XNF_CONNECTED) {
-			v->offload_set = false;
-			return;
-		}
-		if (!v->offload_set && v->tap >= 0)
-			set_tap_offload(v);
-		for (unsigned k = 0; k < xnf_queues(v->dev); k++)
-			ring_to_tap(v, k);
-		for (unsigned k = 0; k < v->ntapq; k++)
-			flush_tx(v, k);
-		if (xnf_wait(v->dev, 0) != 1)
-			return;
-	}
-	v->busy = true;
+	up = xnf_state(v->dev) == XNF_CONNECTED;
+	if (v->nworkers && (!up || xnf_reconnects(v->dev) != v->gen))
+		for (unsigned k = 0; k < v->nworkers; k++)
+			xnf_pump_stop_locked(v->pump[k]);
+	unlock_workers(v);
+	if (v->nworkers && (!up || xnf_reconnects(v->dev) != v->gen))
+		stop_workers(v);
+	if (!up || v->tap < 0 || v->nworkers)
+		return;
+	set_tap_offload(v);
+	start_workers(v);
 }
 
 /* Closed or broken devices are torn down; the vif stays known until it
@@ -725,14 +607,22 @@ static void stats_write(FILE *f, void *arg)
 	for (unsigned i = 0; i < nvifs; i++) {
 		struct vif *v = vifs[i];
 
+		struct xnf_pump sum;
+		int tids[MAX_QUEUES] = { 0 };
+
 		if (!v->dev)
 			continue;
+		lock_workers(v);
+		pump_totals(v, &sum);
+		for (unsigned k = 0; k < v->nworkers; k++)
+			tids[k] = __atomic_load_n(&v->pump[k]->tid, __ATOMIC_ACQUIRE);
 		xnf_stats_put_dev(f, v->dev, v->tap >= 0 ? v->ifname : "");
 		fprintf(f, "tap_drops %llu\ncsum_filled %llu\ncsum_unplaceable %llu\n",
-			(unsigned long long)v->tap_drops,
-			(unsigned long long)v->csum_filled,
-			(unsigned long long)v->csum_unplaceable);
-		xnf_stats_put_queues(f, v->dev);
+			(unsigned long long)sum.tap_drops,
+			(unsigned long long)sum.csum_filled,
+			(unsigned long long)sum.csum_unplaceable);
+		xnf_stats_put_queues(f, v->dev, tids);
+		unlock_workers(v);
 	}
 }
 
@@ -770,17 +660,11 @@ static void stats_close(void)
 
 /* ---- main loop -------------------------------------------------------------- */
 
-enum { FD_SIG, FD_XS, FD_LINKS, FD_STATS, FD_FIRST_VIF };
-/* Poll entries: four fixed, then per vif its device and its TAP queues. */
-#define NFDS (FD_FIRST_VIF + (1 + MAX_QUEUES) * MAX_VIFS)
+enum { FD_SIG, FD_XS, FD_LINKS, FD_STATS, FD_WAKE, FD_FIRST_VIF };
+/* Poll entries: five fixed, then each vif's device. */
+#define NFDS (FD_FIRST_VIF + MAX_VIFS)
 
-/* Whose a poll entry is: the vif, and its TAP queue (-1: the device). */
-struct slot {
-	struct vif *v;
-	int q;
-};
-
-static int build_pollset(struct pollfd *p, int sigfd, struct slot *who)
+static int build_pollset(struct pollfd *p, int sigfd, struct vif **who)
 {
 	int n = FD_FIRST_VIF;
 
@@ -788,43 +672,28 @@ static int build_pollset(struct pollfd *p, int sigfd, struct slot *who)
 	p[FD_XS] = (struct pollfd){ .fd = xs_fileno(xs), .events = POLLIN };
 	p[FD_LINKS] = (struct pollfd){ .fd = fo ? xnf_fo_fd(fo) : -1, .events = POLLIN };
 	p[FD_STATS] = (struct pollfd){ .fd = stats_fd, .events = POLLIN };
+	p[FD_WAKE] = (struct pollfd){ .fd = main_wake, .events = POLLIN };
 	for (unsigned i = 0; i < nvifs; i++) {
-		struct vif *v = vifs[i];
-
-		if (!v->dev)
+		if (!vifs[i]->dev)
 			continue;
-		who[n] = (struct slot){ v, -1 };
-		p[n++] = (struct pollfd){ .fd = xnf_fd(v->dev), .events = POLLIN };
-		if (v->tap < 0 || xnf_state(v->dev) != XNF_CONNECTED)
-			continue;
-		/* Read a TAP queue only when its ring can take what we read. */
-		for (unsigned k = 0; k < v->ntapq; k++) {
-			if (v->txq[k]->count || !xnf_tx_ready_queue(v->dev, k))
-				continue;
-			who[n] = (struct slot){ v, (int)k };
-			p[n++] = (struct pollfd){ .fd = v->txq[k]->fd, .events = POLLIN };
-		}
+		who[n] = vifs[i];
+		p[n++] = (struct pollfd){ .fd = xnf_fd(vifs[i]->dev), .events = POLLIN };
 	}
 	return n;
 }
 
-static void handle_ready(struct pollfd *p, int n, struct slot *who)
+/* A worker's wake-up does not say whose device: look at all. */
+static void handle_ready(struct pollfd *p, int n, struct vif **who)
 {
-	for (int i = FD_FIRST_VIF; i < n; i++) {
-		struct vif *v = who[i].v;
+	uint64_t v;
+	bool woken = p[FD_WAKE].revents && read(main_wake, &v, sizeof(v)) == sizeof(v);
 
-		if (!v->dev)
-			continue;
-		/* A TAP queue closed meanwhile (teardown) has ntapq 0. */
-		if (who[i].q >= 0 && (unsigned)who[i].q < v->ntapq && p[i].revents)
-			tap_to_ring(v, (unsigned)who[i].q);
-		else if (who[i].q < 0 && (p[i].revents || v->busy))
-			vif_service(v);
-	}
+	for (int i = FD_FIRST_VIF; i < n; i++)
+		if (who[i]->dev && (p[i].revents || woken))
+			vif_service(who[i]);
 }
 
-/* Poll without sleeping while some vif has work left; otherwise until the
- * nearest close deadline, if any. */
+/* Poll until the nearest close deadline or multicast re-read, if any. */
 static int poll_timeout(void)
 {
 	uint64_t now = xnx_now_ns(), next = UINT64_MAX;
@@ -832,12 +701,9 @@ static int poll_timeout(void)
 	for (unsigned i = 0; i < nvifs; i++) {
 		if (!vifs[i]->dev)
 			continue;
-		if (vifs[i]->busy)
-			return 0;
 		if (vifs[i]->closing && vifs[i]->close_by < next)
 			next = vifs[i]->close_by;
-		if (!vifs[i]->closing && xnf_mcast_filtering(vifs[i]->dev) &&
-		    vifs[i]->mc_next < next)
+		if (!vifs[i]->closing && vifs[i]->nworkers && vifs[i]->mc_next < next)
 			next = vifs[i]->mc_next;
 	}
 	if (next == UINT64_MAX)
@@ -848,7 +714,7 @@ static int poll_timeout(void)
 static int run(int sigfd)
 {
 	struct pollfd p[NFDS];
-	struct slot who[NFDS];
+	struct vif *who[NFDS];
 	int rc;
 
 	for (;;) {
@@ -885,7 +751,7 @@ static int run(int sigfd)
 static void close_all(void)
 {
 	struct pollfd p[NFDS];
-	struct slot who[NFDS];
+	struct vif *who[NFDS];
 
 	for (unsigned i = 0; i < nvifs; i++)
 		vif_remove(i);
@@ -940,7 +806,8 @@ static void usage(FILE *f)
 		"  -h, --help        this text\n"
 		"\n"
 		"Environment: XNET_DOMID (this domain on the sim), XNET_SIM_DIR,\n"
-		"XNET_PLATFORM=xen|sim|auto.\n");
+		"XNET_PLATFORM=xen|sim|auto, XNETFRONT_QUEUES (--queues when not\n"
+		"given).\n");
 }
 
 static int setup_signals(void)
@@ -1057,6 +924,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* XNETFRONT_QUEUES: --queues for a daemon started by a tool. */
+	if (queues_opt == 0 && getenv("XNETFRONT_QUEUES")) {
+		if (xnx_parse_uint(getenv("XNETFRONT_QUEUES"), 1, MAX_QUEUES, &nq) < 0) {
+			fprintf(stderr, "xnetfront: XNETFRONT_QUEUES '%s' is not a "
+				"number from 1 to %d\n", getenv("XNETFRONT_QUEUES"),
+				MAX_QUEUES);
+			return 2;
+		}
+		queues_opt = (unsigned)nq;
+	}
 	if (queues_opt == 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -1072,7 +949,8 @@ int main(int argc, char **argv)
 		}
 	}
 	sigfd = setup_signals();
-	if (sigfd < 0 || setup_xenstore() < 0 || setup_failover() < 0)
+	main_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sigfd < 0 || main_wake < 0 || setup_xenstore() < 0 || setup_failover() < 0)
 		return 1;
 	stats_open();
 	rescan(true);

@@ -1,0 +1,319 @@
+/*
+ * worker.c — a thread per ring queue of a vif: frames from the queue's TAP
+ * queue onto its TX ring, frames off its RX ring onto a TAP queue, and the
+ * queue's own event channel handle. Each round runs under the queue's lock,
+ * which the main thread takes to touch the device; between rounds the
+ * worker sleeps in poll on its event channel, its TAP queue (only while
+ * the ring can take frames) and its wake-up eventfd.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <linux/virtio_net.h>
+
+#include "netfront/vnet.h"
+#include "netfront/worker.h"
+#include "xnx_log.h"
+
+#define BURST    XNF_PUMP_BURST
+#define HDR      sizeof(struct virtio_net_hdr)	/* with offloads */
+#define BUF_SIZE (XNF_FRAME_MAX + 1)
+
+static struct xnx_ratelimit csum_rl = XNX_RATELIMIT_INIT(5, 1);
+
+/* ---- buffers --------------------------------------------------------------- */
+
+static int bufs_new(struct xnf_frame *f, uint8_t **buf)
+{
+	for (int i = 0; i < BURST; i++) {
+		buf[i] = malloc(HDR + BUF_SIZE);
+		if (!buf[i])
+			return -1;
+		f[i].data = buf[i] + HDR;
+		f[i].cap = BUF_SIZE;
+	}
+	return 0;
+}
+
+void xnf_pump_free(struct xnf_pump *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < BURST; i++) {
+		free(p->tx_buf[i]);
+		free(p->rx_buf[i]);
+	}
+	if (p->wake >= 0)
+		close(p->wake);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+struct xnf_pump *xnf_pump_new(void)
+{
+	struct xnf_pump *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	p->tap_fd = p->out_fd = p->main_wake = -1;
+	p->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->wake < 0 || bufs_new(p->tx, p->tx_buf) < 0 ||
+	    bufs_new(p->rx, p->rx_buf) < 0) {
+		xnf_pump_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void wake(int fd)
+{
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		xnx_warn("waking a thread: %s", strerror(errno));
+}
+
+/* ---- TX: TAP -> ring -------------------------------------------------------- */
+
+/* Hand the frames waiting to the ring; what does not fit waits. */
+static void flush_tx(struct xnf_pump *p)
+{
+	int n;
+
+	if (p->count == 0)
+		return;
+	n = xnf_send_burst_queue(p->dev, p->queue, &p->tx[p->head], p->count);
+	if (n < 0)
+		return;
+	p->head += (unsigned)n;
+	p->count -= (unsigned)n;
+	if (p->count == 0)
+		p->head = 0;
+}
+
+/* One frame off the TAP into slot I (with offloads: its header into the
+ * frame's offload fields). 1 read, 0 nothing there, -1 dropped. */
+static int tap_read(struct xnf_pump *p, unsigned i)
+{
+	struct xnf_frame *f = &p->tx[i];
+	struct virtio_net_hdr h;
+	ssize_t len;
+
+	if (!p->offload) {
+		len = read(p->tap_fd, f->data, BUF_SIZE);
+		f->flags = f->gso_type = f->gso_size = 0;
+		f->len = len > 0 ? (uint32_t)len : 0;
+		return len > 0;
+	}
+	len = read(p->tap_fd, p->tx_buf[i], HDR + BUF_SIZE);
+	if (len <= (ssize_t)HDR)
+		return len < 0 ? 0 : -1;
+	memcpy(&h, p->tx_buf[i], HDR);
+	f->len = (uint32_t)(len - (ssize_t)HDR);
+	return xnf_vnet_to_frame(&h, f) == 0 ? 1 : -1;
+}
+
+/* Does frame F join or leave a group (IGMP, or ICMPv6 to a 33:33 address:
+ * MLD, also neighbour solicitations — a spare re-read costs little)? The
+ * kernel changes the TAP's list before it sends the report. */
+static bool is_group_report(const struct xnf_frame *f)
+{
+	const uint8_t *d = f->data;
+
+	if (f->len < 54)
+		return false;
+	if (d[12] == 0x08 && d[13] == 0x00)
+		return d[23] == 2;			/* IGMP */
+	return d[12] == 0x86 && d[13] == 0xdd && d[0] == 0x33 && d[1] == 0x33 &&
+	       (d[20] == 0 || d[20] == 58);		/* hop-by-hop, ICMPv6 */
+}
+
+/* A burst from the TAP once the last one is on the ring. Frames read. */
+static int tap_to_ring(struct xnf_pump *p)
+{
+	int got = 0;
+
+	flush_tx(p);
+	if (p->count || p->tap_fd < 0)
+		return 0;
+	while (p->count < BURST) {
+		int rc = tap_read(p, p->count);
+
+		if (rc == 0)
+			break;
+		got++;
+		if (rc < 0) {
+			p->tap_drops++;
+			continue;
+		}
+		if (is_group_report(&p->tx[p->count]) && !p->mc_dirty) {
+			p->mc_dirty = true;
+			wake(p->main_wake);
+		}
+		p->count++;
+	}
+	flush_tx(p);
+	return got;
+}
+
+/* ---- RX: ring -> TAP -------------------------------------------------------- */
+
+/* A blank checksum the TAP cannot be asked to fill (no offloads, or a
+ * header the kernel could not use): complete it here, or count the frame
+ * as one whose checksum cannot be placed — the kernel would drop it
+ * silently (Linux netfront drops it too, counted as an rx error). 0 or -1. */
+static int csum_complete(struct xnf_pump *p, struct xnf_frame *f)
+{
+	if (f->gso_type == XNF_GSO_NONE && xnf_csum_fill(f->data, f->len) == 0) {
+		p->csum_filled++;
+		f->flags &= ~(uint32_t)XNF_F_CSUM_BLANK;
+		return 0;
+	}
+	p->csum_unplaceable++;
+	xnx_log_rl(&csum_rl, XNX_LOG_WARN, "vif %u: a frame with a blank "
+		   "checksum whose TCP/UDP header cannot be found; dropped",
+		   xnf_devid(p->dev));
+	return -1;
+}
+
+/* Frame I onto the TAP (with offloads: after its header). */
+static void tap_write(struct xnf_pump *p, unsigned i)
+{
+	struct xnf_frame *f = &p->rx[i];
+	struct virtio_net_hdr h;
+	ssize_t want = (ssize_t)f->len, n;
+
+	if (!p->offload && (f->flags & XNF_F_CSUM_BLANK) && csum_complete(p, f) < 0)
+		return;
+	if (p->offload && xnf_vnet_from_frame(f, &h) < 0 &&
+	    (csum_complete(p, f) < 0 || xnf_vnet_from_frame(f, &h) < 0))
+		return;
+	if (!p->offload) {
+		n = write(p->out_fd, f->data, f->len);
+	} else {
+		memcpy(p->rx_buf[i], &h, HDR);
+		want += (ssize_t)HDR;
+		n = write(p->out_fd, p->rx_buf[i], (size_t)want);
+	}
+	if (n != want)
+		p->tap_drops++;
+}
+
+static int ring_to_tap(struct xnf_pump *p)
+{
+	int n = xnf_recv_burst_queue(p->dev, p->queue, p->rx, BURST);
+
+	for (int i = 0; i < n; i++)
+		tap_write(p, (unsigned)i);
+	return n < 0 ? 0 : n;
+}
+
+/* ---- the thread -------------------------------------------------------------- */
+
+/* One round: events, RX, TX. True if it moved frames or work is waiting
+ * (go round again), false when the worker may sleep. */
+static bool round_once(struct xnf_pump *p)
+{
+	int moved, rc;
+
+	if (xnf_queue_events(p->dev, p->queue) != 0)
+		wake(p->main_wake);
+	moved = ring_to_tap(p) + tap_to_ring(p);
+	rc = xnf_queue_rearm(p->dev, p->queue);
+	/* Broken or gone: the main thread finds out, and stops us. */
+	if (rc < 0)
+		wake(p->main_wake);
+	return moved > 0 || rc == 1;
+}
+
+/* Until an event, a frame on the TAP (only if the ring may take it: frames
+ * left over wait for completions, which come as events) or a wake-up. */
+static void sleep_once(struct xnf_pump *p, int evfd, bool tap)
+{
+	struct pollfd fds[3] = {
+		{ .fd = p->wake, .events = POLLIN },
+		{ .fd = evfd, .events = POLLIN },
+		{ .fd = tap ? p->tap_fd : -1, .events = POLLIN },
+	};
+	uint64_t v;
+
+	if (poll(fds, 3, -1) < 0 && errno != EINTR)
+		xnx_warn("vif %u queue %u: poll: %s", xnf_devid(p->dev), p->queue,
+			 strerror(errno));
+	if (fds[0].revents && read(p->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		xnx_warn("clearing a wake-up: %s", strerror(errno));
+}
+
+static void *worker_main(void *arg)
+{
+	struct xnf_pump *p = arg;
+
+	__atomic_store_n(&p->tid, (int)gettid(), __ATOMIC_RELEASE);
+	for (;;) {
+		bool more, tap;
+		int evfd;
+
+		pthread_mutex_lock(&p->lock);
+		if (p->stop) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		more = round_once(p);
+		evfd = xnf_queue_fd(p->dev, p->queue);
+		tap = p->count == 0 && xnf_tx_ready_queue(p->dev, p->queue) == 1;
+		pthread_mutex_unlock(&p->lock);
+		if (!more)
+			sleep_once(p, evfd, tap);
+	}
+	__atomic_store_n(&p->tid, 0, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int xnf_pump_start(struct xnf_pump *p)
+{
+	sigset_t all, old;
+	int rc;
+
+	p->stop = false;
+	p->head = p->count = 0;
+	/* Signals are the main thread's (its signalfd). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&p->thread, NULL, worker_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	p->running = rc == 0;
+	return -rc;
+}
+
+void xnf_pump_stop_locked(struct xnf_pump *p)
+{
+	p->stop = true;
+	wake(p->wake);
+}
+
+void xnf_pump_join(struct xnf_pump *p)
+{
+	if (!p || !p->running)
+		return;
+	xnf_pump_lock(p);
+	xnf_pump_stop_locked(p);
+	xnf_pump_unlock(p);
+	pthread_join(p->thread, NULL);
+	p->running = false;
+}
+
+void xnf_pump_lock(struct xnf_pump *p)
+{
+	pthread_mutex_lock(&p->lock);
+}
+
+void xnf_pump_unlock(struct xnf_pump *p)
+{
+	pthread_mutex_unlock(&p->lock);
+}
