@@ -64,6 +64,7 @@ struct vif {
 	unsigned nmc;
 	bool mc_dirty;		/* an IGMP/MLD frame went out: re-read now */
 	bool mc_full_said;
+	bool mc_filtering;	/* the backend filters (as last looked) */
 	uint64_t mc_next;	/* next periodic re-read */
 	bool closing;		/* shut down, waiting for the backend */
 	bool forget;		/* left xenstore: drop once closed */
@@ -538,7 +539,8 @@ static void mcast_tick(void)
 			v->mc_dirty |= v->pump[k]->mc_dirty;
 			v->pump[k]->mc_dirty = false;
 		}
-		if (xnf_mcast_filtering(v->dev) && (v->mc_dirty || now >= v->mc_next)) {
+		v->mc_filtering = xnf_mcast_filtering(v->dev);
+		if (v->mc_filtering && (v->mc_dirty || now >= v->mc_next)) {
 			v->mc_next = now + MC_POLL_MS * 1000000ull;
 			mcast_sync(v);
 		}
@@ -703,7 +705,7 @@ static int poll_timeout(void)
 			continue;
 		if (vifs[i]->closing && vifs[i]->close_by < next)
 			next = vifs[i]->close_by;
-		if (!vifs[i]->closing && vifs[i]->nworkers && vifs[i]->mc_next < next)
+		if (!vifs[i]->closing && vifs[i]->mc_filtering && vifs[i]->mc_next < next)
 			next = vifs[i]->mc_next;
 	}
 	if (next == UINT64_MAX)
