@@ -962,5 +962,7 @@ int main(int argc, char **argv)
 	stats_close();
 	xnx_xs_watches_free(watches);
 	xs_close(xs);
+	close(main_wake);
+	close(sigfd);
 	return rc;
 }
