@@ -32,6 +32,7 @@
 #include "xnb_vif.h"
 #include "xnx_log.h"
 #include "xnx_sim.h"
+#include "xnx_sock.h"
 
 #define MAX_CLIENTS 16		/* answers still being sent; more are refused */
 #define FORMAT_VERSION 1
@@ -302,26 +303,6 @@ void xnb_stats_sock_event(struct xnb_backend *be, struct xnb_ep *ep, uint32_t ev
 
 /* ---- the listener ---------------------------------------------------------- */
 
-/* A socket file at PATH: a live server → -EADDRINUSE, stale → removed. */
-static int clear_stale(const struct sockaddr_un *addr)
-{
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(addr->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
-	close(fd);
-	if (rc == 0)
-		return -EADDRINUSE;
-	return unlink(addr->sun_path) < 0 && errno != ENOENT ? -errno : 0;
-}
-
 static int listen_on(struct xnb_stats_sock *s, const char *path)
 {
 	struct stat st;
@@ -331,14 +312,10 @@ static int listen_on(struct xnb_stats_sock *s, const char *path)
 	if (strlen(path) >= sizeof(s->addr.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(s->addr.sun_path, path);
-	if ((rc = clear_stale(&s->addr)) < 0)
+	if ((rc = xnx_sock_listen(path, MAX_CLIENTS)) < 0)
 		return rc;
-	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0)
-		return -errno;
-	if (bind(s->fd, (const struct sockaddr *)&s->addr, sizeof(s->addr)) < 0 ||
-	    chmod(path, 0660) < 0 || listen(s->fd, MAX_CLIENTS) < 0 ||
-	    stat(path, &st) < 0) {
+	s->fd = rc;
+	if (stat(path, &st) < 0) {
 		rc = -errno;
 		close(s->fd);
 		s->fd = -1;

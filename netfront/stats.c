@@ -25,14 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "stats.h"
 #include "xnx_log.h"
 #include "xnx_platform.h"
 #include "xnx_sim.h"
+#include "xnx_sock.h"
 
 #define FORMAT_VERSION 1
 #define BACKLOG 16
@@ -44,46 +43,9 @@ int xnf_stats_default_path(unsigned domid, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* A socket file at PATH: a live server → -EADDRINUSE, stale → removed. */
-static int clear_stale(const struct sockaddr_un *a)
-{
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(a->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (const struct sockaddr *)a, sizeof(*a));
-	close(fd);
-	if (rc == 0)
-		return -EADDRINUSE;
-	return unlink(a->sun_path) < 0 && errno != ENOENT ? -errno : 0;
-}
-
 int xnf_stats_listen(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd, rc;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(a.sun_path, path);
-	if ((rc = clear_stale(&a)) < 0)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (const struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    chmod(path, 0660) < 0 || listen(fd, BACKLOG) < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return xnx_sock_listen(path, BACKLOG);
 }
 
 static void put_counters(FILE *f, const struct xnf_stats *s)
