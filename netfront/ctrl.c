@@ -350,11 +350,9 @@ int xnf_ctrl_teardown(struct xnf_dev *dev)
 	if (c->port >= 0)
 		xnx_evtchn_unbind(dev->ev, (evtchn_port_t)c->port);
 	c->port = -1;
-	if (c->sring && xnx_gntshr_unshare(dev->gs, c->sring, 1) == 0)
-		c->sring = NULL;
-	if (c->data && xnx_gntshr_unshare(dev->gs, c->data, XNF_CTRL_PAGES) == 0)
-		c->data = NULL;
-	if (c->sring || c->data)
+	if (xnf_grants_end(dev, &c->sring, 1) < 0)
+		rc = -EBUSY;
+	if (xnf_grants_end(dev, (void **)&c->data, XNF_CTRL_PAGES) < 0)
 		rc = -EBUSY;
 	c->waiting = false;
 	memset(c->grefs_added, 0, sizeof(c->grefs_added));

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,11 +31,15 @@
 
 /* How long a reconnect waits for a gone backend's mappings to go. */
 #define RECONNECT_RELEASE_MS 1000
+/* How long a reconnect waits for the backend to leave Connected before
+ * ending our grants anyway (what it still maps is held). */
+#define RECONNECT_LEAVE_MS 3000
 
 static int poll_fd(struct xnf_dev *dev, int timeout_ms);
 static int remaining_ms(uint64_t deadline);
 static void backend_lost(struct xnf_dev *dev, const char *why);
 static void reconnect_step(struct xnf_dev *dev, enum xenbus_state be);
+static void arm_timer(struct xnf_dev *dev);
 
 /* ---- state changes ------------------------------------------------------- */
 
@@ -312,6 +317,13 @@ int xnf_dev_connect(struct xnf_dev *dev)
 	rc = xnf_xb_read_features(dev);
 	if (rc < 0)
 		return rc;
+	/* A backend that keeps our pages gets no more of them. */
+	if (dev->held.n + dev->held.abandoned >= XNF_HELD_MAX) {
+		snprintf(dev->reason, sizeof(dev->reason), "backend domain %u still "
+			 "maps %u of our pages", dev->be_id,
+			 dev->held.n + dev->held.abandoned);
+		return -EBUSY;
+	}
 	dev->nqueues = queues_wanted(dev);
 	for (unsigned i = 0; i < dev->nqueues && rc == 0; i++)
 		rc = setup_queue(dev, i);
@@ -341,39 +353,18 @@ int xnf_dev_connect(struct xnf_dev *dev)
 	return rc < 0 ? rc : xnf_xb_set_state(dev, XenbusStateConnected);
 }
 
-/* Unshare one region; NULL it on success. On Xen this always succeeds (the
- * kernel defers the free); on the sim EBUSY means the backend still maps it. */
-static int unshare(struct xnf_dev *dev, void **region, uint32_t count)
+/* End the grants of every queue's pages; what the backend still maps is
+ * held (grants.c), never used again. */
+static void unshare_all(struct xnf_dev *dev)
 {
-	if (!*region)
-		return 0;
-	if (xnx_gntshr_unshare(dev->gs, *region, count) < 0)
-		return -errno;
-	*region = NULL;
-	return 0;
-}
-
-static int unshare_all(struct xnf_dev *dev)
-{
-	int rc = 0, r;
-
 	for (unsigned i = 0; i < XNF_MAX_QUEUES; i++) {
 		struct xnf_qres *q = &dev->qs[i];
 
-		if ((r = unshare(dev, &q->tx_sring, 1)) < 0)
-			rc = r;
-		if ((r = unshare(dev, &q->rx_sring, 1)) < 0)
-			rc = r;
-		if ((r = unshare(dev, (void **)&q->tx_pool, XNF_TX_RING_SIZE)) < 0)
-			rc = r;
-		if ((r = unshare(dev, (void **)&q->rx_pool, XNF_RX_RING_SIZE)) < 0)
-			rc = r;
+		xnf_grants_end(dev, &q->tx_sring, 1);
+		xnf_grants_end(dev, &q->rx_sring, 1);
+		xnf_grants_end(dev, (void **)&q->tx_pool, XNF_TX_RING_SIZE);
+		xnf_grants_end(dev, (void **)&q->rx_pool, XNF_RX_RING_SIZE);
 	}
-	if ((r = unshare(dev, &dev->ctrl.sring, 1)) < 0)
-		rc = r;
-	if ((r = unshare(dev, (void **)&dev->ctrl.data, XNF_CTRL_PAGES)) < 0)
-		rc = r;
-	return rc;
 }
 
 static void stats_add(struct xnf_stats *to, const struct xnf_stats *from)
@@ -391,15 +382,11 @@ static void stats_add(struct xnf_stats *to, const struct xnf_stats *from)
 	to->notify_rx += from->notify_rx;
 }
 
-/* Release rings, pools and ports; what cannot be released is logged and
- * left (never freed under the backend's feet). */
+/* Release rings, pools and ports; pages the backend still maps are held
+ * (never freed under its feet, never used again). */
 void xnf_dev_disconnect(struct xnf_dev *dev)
 {
-	int rc;
-
-	if (xnf_ctrl_teardown(dev) < 0)
-		xnx_err("vif %u: backend domain %u still maps our control ring; "
-			"leaving it shared", dev->devid, dev->be_id);
+	xnf_ctrl_teardown(dev);
 	for (unsigned i = 0; i < XNF_MAX_QUEUES; i++) {
 		struct xnf_qres *q = &dev->qs[i];
 
@@ -416,10 +403,7 @@ void xnf_dev_disconnect(struct xnf_dev *dev)
 		q->ev = NULL;
 		q->port_tx = q->port_rx = -1;
 	}
-	rc = unshare_all(dev);
-	if (rc < 0)
-		xnx_err("vif %u: backend domain %u still holds our pages (%s); "
-			"leaving them shared", dev->devid, dev->be_id, strerror(-rc));
+	unshare_all(dev);
 	dev->published = false;
 }
 
@@ -443,8 +427,12 @@ static int open_handles(struct xnf_dev *dev)
 	dev->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (dev->epfd < 0)
 		return -errno;
+	dev->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (dev->timer_fd < 0)
+		return -errno;
 	if (epoll_add(dev->epfd, xs_fileno(dev->xs)) < 0 ||
-	    epoll_add(dev->epfd, xnx_evtchn_fd(dev->ev)) < 0)
+	    epoll_add(dev->epfd, xnx_evtchn_fd(dev->ev)) < 0 ||
+	    epoll_add(dev->epfd, dev->timer_fd) < 0)
 		return -errno;
 	return 0;
 }
@@ -453,6 +441,8 @@ static void close_handles(struct xnf_dev *dev)
 {
 	if (dev->epfd >= 0)
 		close(dev->epfd);
+	if (dev->timer_fd >= 0)
+		close(dev->timer_fd);
 	xnx_xs_watches_free(dev->watches);
 	if (dev->ev)
 		xnx_evtchn_close(dev->ev);
@@ -526,7 +516,7 @@ struct xnf_dev *xnf_open_config(unsigned devid, const struct xnf_config *cfg)
 	/* Segmented frames come with their checksum left blank. */
 	if (dev->cfg.rx_offloads & (XNF_OFFLOAD_GSO_TCPV4 | XNF_OFFLOAD_GSO_TCPV6))
 		dev->cfg.rx_offloads |= XNF_OFFLOAD_CSUM;
-	dev->epfd = dev->ctrl.port = -1;
+	dev->epfd = dev->timer_fd = dev->ctrl.port = -1;
 	for (unsigned i = 0; i < XNF_MAX_QUEUES; i++)
 		dev->qs[i].port_tx = dev->qs[i].port_rx = -1;
 	dev->nqueues = 1;
@@ -627,6 +617,51 @@ static void process_rings(struct xnf_dev *dev, int events)
 		backend_lost(dev, "backend closed its event channel");
 }
 
+/* ---- the timer: held pages' next try, a reconnect's deadline ---------------- */
+
+/* Make xnf_fd readable at the next try of a held page or at release_by;
+ * disarmed when neither is due. */
+static void arm_timer(struct xnf_dev *dev)
+{
+	uint64_t at = dev->held.next_try, now = xnx_now_ns(), d;
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+
+	if (dev->release_by && (!at || dev->release_by < at))
+		at = dev->release_by;
+	if (at) {
+		d = at > now ? at - now : 1;
+		its.it_value.tv_sec = (time_t)(d / 1000000000u);
+		its.it_value.tv_nsec = (long)(d % 1000000000u);
+	}
+	dev->timer_at = at;
+	if (dev->timer_fd >= 0)
+		timerfd_settime(dev->timer_fd, 0, &its, NULL);
+}
+
+/* The timer is due: try the held pages; a reconnect that waited until
+ * release_by for the backend to let go goes on without it. */
+static void timer_due(struct xnf_dev *dev)
+{
+	uint64_t n;
+
+	if (dev->timer_at && xnx_now_ns() < dev->timer_at)
+		return;
+	if (read(dev->timer_fd, &n, sizeof(n)) < 0)
+		n = 0;	/* EAGAIN: the clock ran ahead of the timer */
+	xnf_grants_retry(dev, false);
+	if (dev->release_by && xnx_now_ns() >= dev->release_by) {
+		if (dev->reconnect == XNF_RC_RELEASE && dev->state == XNF_CONNECTING)
+			advance(dev);
+		/* Not acted on (the backend's state unreadable): look again
+		 * in a second; left RELEASE otherwise: nothing to wait for. */
+		if (dev->release_by)
+			dev->release_by = dev->reconnect == XNF_RC_RELEASE &&
+					  dev->state == XNF_CONNECTING ?
+					  xnx_now_ns() + 1000000000ull : 0;
+	}
+	arm_timer(dev);
+}
+
 int xnf_process(struct xnf_dev *dev)
 {
 	int rc = xnx_xs_dispatch(dev->watches), events;
@@ -642,6 +677,8 @@ int xnf_process(struct xnf_dev *dev)
 		dev->xs_changed = false;
 		advance(dev);
 	}
+	if (dev->timer_at || dev->held.n || dev->release_by)
+		timer_due(dev);
 	events = drain_events(dev);
 	for (unsigned i = 0; i < dev->nqueues; i++)
 		events += __atomic_exchange_n(&dev->qs[i].look, false, __ATOMIC_ACQ_REL);
@@ -747,15 +784,15 @@ static void wait_backend_closing(struct xnf_dev *dev, uint64_t deadline)
 	}
 }
 
-/* Unshare, giving a backend that is still unmapping until DEADLINE. */
+/* Release everything, giving a backend that is still unmapping until
+ * DEADLINE; the pages it maps after that stay held. */
 static void release(struct xnf_dev *dev, uint64_t deadline)
 {
 	const struct timespec step = { .tv_nsec = 5000000 };
 
-	while (dev->published && unshare_all(dev) == -EBUSY &&
-	       remaining_ms(deadline) > 0)
-		nanosleep(&step, NULL);
 	xnf_dev_disconnect(dev);
+	while (xnf_grants_retry(dev, true) && remaining_ms(deadline) > 0)
+		nanosleep(&step, NULL);
 }
 
 /* ---- reconnect ------------------------------------------------------------- */
@@ -776,6 +813,8 @@ static void backend_lost(struct xnf_dev *dev, const char *why)
 	xnx_warn("vif %u: %s; reconnecting", dev->devid, why);
 	dev->state = XNF_CONNECTING;
 	dev->reconnect = XNF_RC_RELEASE;
+	dev->release_by = xnx_now_ns() + RECONNECT_LEAVE_MS * 1000000ull;
+	arm_timer(dev);
 	dev->reconnects++;
 	if (dev->fe_state != XenbusStateClosing && dev->fe_state != XenbusStateClosed)
 		xnf_xb_set_state(dev, XenbusStateClosing);
@@ -783,16 +822,22 @@ static void backend_lost(struct xnf_dev *dev, const char *why)
 }
 
 /* One step of a reconnect, BE the backend's state: once the backend has
- * let go of our pages, free them and go Closed; once a backend starts
- * over (Initialising, InitWait, or Closed after following us), go
- * Initialising: the usual handshake connects at InitWait. A backend still
- * Connected (one that died) or Closing is waited for. */
+ * let go of our pages (or at release_by), free them and go Closed; once a
+ * backend starts over (Initialising, InitWait, or Closed after following
+ * us), go Initialising: the usual handshake connects at InitWait. A
+ * backend still Connected (one that died) or Closing is waited for. */
 static void reconnect_step(struct xnf_dev *dev, enum xenbus_state be)
 {
 	if (dev->reconnect == XNF_RC_RELEASE) {
-		if (!backend_released(dev))
-			return;
+		if (!backend_released(dev)) {
+			if (xnx_now_ns() < dev->release_by)
+				return;
+			xnx_warn("vif %u: backend still %s after %d ms; ending our grants "
+				 "anyway", dev->devid, xnx_state_name(be), RECONNECT_LEAVE_MS);
+		}
+		dev->release_by = 0;
 		release(dev, xnx_now_ns() + RECONNECT_RELEASE_MS * 1000000ull);
+		arm_timer(dev);
 		xnf_xb_set_state(dev, XenbusStateClosed);
 		dev->reconnect = XNF_RC_WAIT;
 		if (xnf_xb_backend_state(dev, &be) < 0)
@@ -830,17 +875,6 @@ int xnf_released(struct xnf_dev *dev)
 	return backend_released(dev);
 }
 
-static bool still_shared(const struct xnf_dev *dev)
-{
-	for (unsigned i = 0; i < XNF_MAX_QUEUES; i++) {
-		const struct xnf_qres *r = &dev->qs[i];
-
-		if (r->tx_sring || r->rx_sring || r->tx_pool || r->rx_pool)
-			return true;
-	}
-	return dev->ctrl.sring || dev->ctrl.data;
-}
-
 int xnf_close(struct xnf_dev *dev)
 {
 	uint64_t deadline = xnx_now_ns() + CLOSE_TIMEOUT_MS * 1000000ull;
@@ -861,8 +895,9 @@ int xnf_close(struct xnf_dev *dev)
 	else if (dev->published)
 		wait_backend_closing(dev, deadline);
 	release(dev, deadline);
-	if (still_shared(dev))
+	if (dev->held.n || dev->held.abandoned)
 		rc = -EBUSY;
+	xnf_grants_abandon(dev);
 	if (exists && xnf_xb_vif_exists(dev) && dev->fe_state != XenbusStateClosed)
 		xnf_xb_set_state(dev, XenbusStateClosed);
 	xnx_info("vif %u: closed", dev->devid);

@@ -65,6 +65,19 @@ struct xnf_ctrl {
 	bool hashing;				/* Toeplitz configured */
 };
 
+/* Pages whose grant the backend would not let us end (grants.c): never
+ * used again; at most XNF_HELD_MAX (more are abandoned at once), and no
+ * new connection while that many are held or abandoned. */
+#define XNF_HELD_MAX 1024u
+
+struct xnf_held {
+	void *page[XNF_HELD_MAX];
+	unsigned n;
+	unsigned abandoned;		/* given up on (full) */
+	unsigned delay_ms;		/* between tries, doubling */
+	uint64_t next_try;		/* ns; 0 when nothing is held */
+};
+
 /* What the backend offers, read once when it reaches InitWait. */
 struct xnf_features {
 	bool rx_copy;		/* feature-rx-copy: required */
@@ -107,6 +120,10 @@ struct xnf_dev {
 	struct xnf_ctrl ctrl;		/* used when feat.ctrl_ring */
 	unsigned nqueues;		/* queues in use (1 until connect) */
 	int reconnect;			/* XNF_RC_*: where a reconnect is */
+	uint64_t release_by;		/* XNF_RC_RELEASE: stop waiting (ns) */
+	struct xnf_held held;
+	int timer_fd;			/* in epfd: held pages, release_by */
+	uint64_t timer_at;		/* when it fires (ns); 0 disarmed */
 	unsigned reconnects;		/* backends lost and reconnected to */
 	/* Counters of the queues freed by earlier connections, per queue. */
 	struct xnf_stats past[XNF_MAX_QUEUES];
@@ -148,9 +165,18 @@ int xnf_ctrl_poll(struct xnf_dev *dev);
 /* Ask the backend to drop our static grants, waiting (bounded) for the
  * answer; silently nothing when there are none. */
 void xnf_ctrl_release_grants(struct xnf_dev *dev, int timeout_ms);
-/* Unbind and unshare what xnf_ctrl_setup made; -errno if the backend still
- * maps a page (left shared). */
+/* Unbind and unshare what xnf_ctrl_setup made; -EBUSY if the backend still
+ * maps a page (held: grants.c). */
 int xnf_ctrl_teardown(struct xnf_dev *dev);
+
+/* grants.c */
+/* End our grants of the COUNT pages at *REGION (NULLed): the pages the
+ * backend still maps are held. 0, or -EBUSY when some are held. */
+int xnf_grants_end(struct xnf_dev *dev, void **region, uint32_t count);
+/* Try to end the held pages' grants, when due or NOW: how many stay held. */
+unsigned xnf_grants_retry(struct xnf_dev *dev, bool now);
+/* Give up on the held pages (closing): counted, logged. */
+void xnf_grants_abandon(struct xnf_dev *dev);
 
 /* dev.c */
 int xnf_dev_connect(struct xnf_dev *dev);

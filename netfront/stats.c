@@ -9,6 +9,8 @@
  *   pid N / domain N / platform sim|xen
  *   vif DOMID DEVID             starts a vif; its keys follow
  *   name IF / state N / connected 0|1 / queues N / reconnects N
+ *   pages_held N / pages_abandoned N   pages the backend kept mapped when a
+ *                               connection ended (see xnf_pages_held)
  *   tx_packets N ...            totals since the vif was opened (tx: guest
  *                               to backend, rx: backend to guest)
  *   queue I                     starts queue I of that vif
@@ -75,9 +77,9 @@ void xnf_stats_put_dev(FILE *f, const struct xnf_dev *dev, const char *ifname)
 
 	xnf_get_stats(dev, &st);
 	fprintf(f, "vif %d %u\nname %s\nstate %d\nconnected %d\nqueues %u\n"
-		"reconnects %u\n", xnx_self_domid(), xnf_devid(dev),
-		ifname[0] ? ifname : "-", (int)xnf_state(dev), up, nq,
-		xnf_reconnects(dev));
+		"reconnects %u\npages_held %u\npages_abandoned %u\n", xnx_self_domid(),
+		xnf_devid(dev), ifname[0] ? ifname : "-", (int)xnf_state(dev), up, nq,
+		xnf_reconnects(dev), xnf_pages_held(dev), xnf_pages_abandoned(dev));
 	put_counters(f, &st);
 }
 

@@ -27,7 +27,8 @@
  * Closed, or a restarted one starts over at Initialising/InitWait) closes
  * the device (XNF_CLOSED) by default. With XNF_CFG_RECONNECT the device
  * instead goes back to XNF_CONNECTING: xnf_process lets go of the old
- * rings, pages and channels once the backend has, walks our state
+ * rings, pages and channels once the backend has (or after 3 s: what it
+ * still maps is then held, see xnf_pages_held), walks our state
  * Closing, Closed, Initialising, and connects again (features read anew)
  * when a backend reaches InitWait; xnf_process then reports XNF_CONNECTED
  * again. A backend whose `online` key is 0 (the toolstack unplugging the
@@ -225,13 +226,20 @@ int xnf_get_queue_stats(const struct xnf_dev *dev, unsigned queue,
 			struct xnf_stats *out);
 /* How often the backend went away and the device reconnected. */
 unsigned xnf_reconnects(const struct xnf_dev *dev);
+/* Pages whose grant the backend did not let us end when a connection
+ * ended (it still maps them): held now (never used again, tried again now
+ * and then, freed once it lets go), and abandoned (more than 1024 held).
+ * A device does not connect again while 1024 are held or abandoned. */
+unsigned xnf_pages_held(const struct xnf_dev *dev);
+unsigned xnf_pages_abandoned(const struct xnf_dev *dev);
 
 /* Close: while still connected, ask the backend to drop our static grants
  * (control ring; up to 0.5 s), then state Closing, wait (bounded, 5 s) for
  * the backend to let go of the pages, unshare them, unbind the channels, state Closed, free DEV.
  * Safe in every state, also after the vif was removed from xenstore.
  * Returns 0, or -1 with errno (EBUSY: the backend still maps pages; they
- * are left shared, and logged). DEV is freed either way. */
+ * are given up on, logged, and left to the hypervisor, which ends their
+ * grants once the backend unmaps them). DEV is freed either way. */
 int xnf_close(struct xnf_dev *dev);
 
 /* Closing without blocking, for callers serving other devices meanwhile:

@@ -242,7 +242,7 @@ while read -r p rss fds taps; do
 done < "$XNET_SIM_DIR/sample.stop"
 if [ -n "$grew" ]; then
 	echo "soak: $(ip -o link show | grep -c "sk${TAG}d") backend links up" >&2
-	grep -h "leaving them shared" "$XNET_SIM_DIR"/xnetfront-*.log | head -3 >&2
+	grep -h "of our pages" "$XNET_SIM_DIR"/xnetfront-*.log | head -3 >&2
 	fail "${grew#; }"
 fi
 [ "$rounds" -gt 0 ] || fail "no churn round ran"

@@ -7,8 +7,10 @@
  * response producers beyond the ring, event storms, its directory vanishing
  * mid-connection. Asserted: the device broken (or closed) with the reason in
  * the guest's error node and the frontend Closing/Closed, the guest process
- * alive and closing cleanly; and that the TX pages granted to the backend
- * hold nothing of the guest's beyond the frame they carry.
+ * alive and closing cleanly; that the TX pages granted to the backend
+ * hold nothing of the guest's beyond the frame they carry; and that pages
+ * the backend keeps mapped after a connection ends are never used again
+ * (held, counted, bounded), nothing sent later showing in them.
  *
  * Needs xnet-simd from $XNET_BIN (default build/bin).
  */
@@ -279,6 +281,18 @@ struct gcase {
 #define GFAIL(...) do { fprintf(stderr, "\n  guest: " __VA_ARGS__); \
 			fprintf(stderr, "\n"); _exit(1); } while (0)
 
+/* Guest: write hostile-survived, for the backend to go on. */
+static void guest_survived(unsigned devid)
+{
+	struct xs_handle *h = xnx_xs_open();
+	char dir[96];
+
+	snprintf(dir, sizeof(dir), "/local/domain/%u/device/vif/%u", guest, devid);
+	if (!h || xnx_xs_printf(h, XBT_NULL, dir, "hostile-survived", "1") < 0)
+		GFAIL("writing hostile-survived");
+	xs_close(h);
+}
+
 static void guest_run(unsigned devid, const struct gcase *c)
 {
 	char id[16];
@@ -311,16 +325,9 @@ static void guest_run(unsigned devid, const struct gcase *c)
 		GFAIL("%s: reason '%s', want '%s'", c->name, xnf_broken_reason(dev), c->reason);
 	if (c->want != XNF_CONNECTED && xnf_send_burst(dev, &f, 1) != -1)
 		GFAIL("%s: a broken device still sends", c->name);
-	if (c->want == XNF_CONNECTED) {
-		/* Tell the backend we came through, so it closes only now. */
-		struct xs_handle *h = xnx_xs_open();
-		char dir[96];
-
-		snprintf(dir, sizeof(dir), "/local/domain/%u/device/vif/%u", guest, devid);
-		if (!h || xnx_xs_printf(h, XBT_NULL, dir, "hostile-survived", "1") < 0)
-			GFAIL("writing hostile-survived");
-		xs_close(h);
-	}
+	/* Tell the backend we came through, so it closes only now. */
+	if (c->want == XNF_CONNECTED)
+		guest_survived(devid);
 	xnf_close(dev);
 	_exit(0);
 }
@@ -348,16 +355,21 @@ static bool guest_ok(pid_t pid)
 	return false;
 }
 
-/* The reason in the guest's error node contains WANT. */
+/* The reason in the guest's error node contains WANT (waited for, bounded). */
 static bool error_node_has(unsigned devid, const char *want)
 {
 	char dir[96];
-	char *e;
-	bool ok;
+	char *e = NULL;
+	bool ok = false;
 
 	snprintf(dir, sizeof(dir), "/local/domain/%u/error/device/vif/%u", guest, devid);
-	e = xnx_xs_read(xs, XBT_NULL, dir, "error");
-	ok = e && (!want || strstr(e, want));
+	for (int t = 0; t < TIMEOUT_MS && !ok; t += 10) {
+		free(e);
+		e = xnx_xs_read(xs, XBT_NULL, dir, "error");
+		ok = e && (!want || strstr(e, want));
+		if (!ok)
+			usleep(10000);
+	}
 	if (!ok)
 		printf("\n  error node: '%s', want '%s'\n", e ? e : "(none)", want ? want : "*");
 	free(e);
@@ -494,6 +506,21 @@ static const struct hcase hcases[] = {
 	{ { "backend_vanishes", 1, 60, XNF_CLOSED, NULL }, backend_vanishes },
 };
 
+/* Wait (bounded) for the guest's hostile-survived key. */
+static bool guest_said_survived(void)
+{
+	for (int t = 0; t < 3 * TIMEOUT_MS; t += 10) {
+		char *v = xnx_xs_read(xs, XBT_NULL, fe, "hostile-survived");
+		bool done = v && strcmp(v, "1") == 0;
+
+		free(v);
+		if (done)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 static void run_case(const struct hcase *c)
 {
 	unsigned devid = add_vif();
@@ -515,17 +542,8 @@ static void run_case(const struct hcase *c)
 	} else if (c->g.want == XNF_CLOSED) {
 		CU_ASSERT(wait_state(fe, S(Closing) | S(Closed)));
 	} else {
-		bool done = false;
-
-		for (int t = 0; t < 2 * TIMEOUT_MS && !done; t += 10) {
-			char *v = xnx_xs_read(xs, XBT_NULL, fe, "hostile-survived");
-
-			done = v && strcmp(v, "1") == 0;
-			free(v);
-			if (!done)
-				usleep(10000);
-		}
-		CU_ASSERT(done);	/* it was still Connected after the storm */
+		/* it was still Connected after the storm */
+		CU_ASSERT(guest_said_survived());
 	}
 	back_close(&b);	/* let go of its pages so that it can unshare them */
 	CU_ASSERT(guest_ok(pid));
@@ -540,30 +558,45 @@ HCASE(9) HCASE(10) HCASE(11)
 #define LONG_FRAMES 300
 #define SHORT_FRAMES 300
 
-/* Guest: LONG_FRAMES frames of 1514 bytes filled with 0xA5, then
- * SHORT_FRAMES of 60 bytes of 0x3C, each after the previous completed. */
-static void guest_long_then_short(unsigned devid)
+/* Guest: open DEVID with CFG and wait until connected. */
+static struct xnf_dev *guest_connect(unsigned devid, const struct xnf_config *cfg)
 {
 	char id[16];
-	static uint8_t buf[1514];
 	struct xnf_dev *dev;
 
 	snprintf(id, sizeof(id), "%u", guest);
 	setenv("XNET_DOMID", id, 1);
-	dev = xnf_open(devid);
+	dev = xnf_open_config(devid, cfg);
 	if (!dev || xnf_wait_connected(dev, TIMEOUT_MS) < 0)
 		GFAIL("not connected");
+	return dev;
+}
+
+/* Guest: send frame I of LEN bytes of BYTE, waiting for room (bounded). */
+static void guest_send(struct xnf_dev *dev, unsigned i, unsigned len, uint8_t byte)
+{
+	static uint8_t buf[1514];
+	struct xnf_frame f = { .data = buf, .len = len };
+	uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
+
+	memset(buf, byte, sizeof(buf));
+	while (xnf_send_burst(dev, &f, 1) != 1) {
+		if (xnf_state(dev) != XNF_CONNECTED || xnx_now_ns() > end)
+			GFAIL("send %u: state %d", i, xnf_state(dev));
+		xnf_wait(dev, 20);
+	}
+}
+
+/* Guest: LONG_FRAMES frames of 1514 bytes filled with 0xA5, then
+ * SHORT_FRAMES of 60 bytes of 0x3C, each after the previous completed. */
+static void guest_long_then_short(unsigned devid)
+{
+	struct xnf_dev *dev = guest_connect(devid, NULL);
+
 	for (unsigned i = 0; i < LONG_FRAMES + SHORT_FRAMES; i++) {
 		bool lng = i < LONG_FRAMES;
-		struct xnf_frame f = { .data = buf, .len = lng ? 1514 : 60 };
-		uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
 
-		memset(buf, lng ? 0xa5 : 0x3c, sizeof(buf));
-		while (xnf_send_burst(dev, &f, 1) != 1) {
-			if (xnf_state(dev) != XNF_CONNECTED || xnx_now_ns() > end)
-				GFAIL("send %u: state %d", i, xnf_state(dev));
-			xnf_wait(dev, 20);
-		}
+		guest_send(dev, i, lng ? 1514 : 60, lng ? 0xa5 : 0x3c);
 	}
 	for (uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
 	     xnf_state(dev) == XNF_CONNECTED && xnx_now_ns() < end;)
@@ -624,6 +657,294 @@ static void test_tx_pages_hold_only_the_frame(void)
 	CU_ASSERT(guest_ok(pid));
 }
 
+
+/* ---- pages the backend keeps mapped (the XSA-396 class) ----------------------------- */
+
+#define KEPT_FRAMES (2 * XNF_TX_RING_SIZE)
+#define OLD_BYTE 0xa1		/* the frame the backend keeps the page of */
+#define NEW_BYTE 0xb2		/* what the guest sends after the reconnect */
+#define MARK_BYTE 0x77		/* the backend's writes to the new RX buffers */
+
+/* Guest: (bounded) xnf_wait until COND holds. */
+#define GUEST_UNTIL(dev, cond)                                                   \
+	for (uint64_t end_ = xnx_now_ns() + 3ull * TIMEOUT_MS * 1000000ull;          \
+	     !(cond) && xnx_now_ns() < end_;)                                         \
+		xnf_wait(dev, 20)
+
+/* Guest: wait (bounded) for the device to close, then shut it down and
+ * close it: xnf_close must answer WANT_ERR (0: none) at once. */
+static void guest_close_now(struct xnf_dev *dev, int want_err)
+{
+	uint64_t t0;
+	int rc;
+
+	GUEST_UNTIL(dev, xnf_state(dev) == XNF_CLOSED || xnf_state(dev) == XNF_BROKEN);
+	xnf_shutdown(dev);
+	t0 = xnx_now_ns();
+	errno = 0;
+	rc = xnf_close(dev);
+	if (want_err ? rc != -1 || errno != want_err : rc != 0)
+		GFAIL("close: %d (%s), want error %d", rc, strerror(errno), want_err);
+	if (xnx_now_ns() - t0 > TIMEOUT_MS * 1000000ull)
+		GFAIL("close after shutdown waited %llu ms for the pages",
+		      (unsigned long long)((xnx_now_ns() - t0) / 1000000));
+}
+
+/* Guest of grant_kept_mapped: a frame of OLD_BYTE; after the reconnect
+ * the two pages the backend kept are held and KEPT_FRAMES frames of
+ * NEW_BYTE go; once the backend lets go of one, only the other is held;
+ * closing with it still mapped gives it up at once (EBUSY). */
+static void guest_kept(unsigned devid)
+{
+	const struct xnf_config cfg = { .flags = XNF_CFG_RECONNECT };
+	struct xnf_dev *dev = guest_connect(devid, &cfg);
+
+	guest_send(dev, 0, 1514, OLD_BYTE);
+	GUEST_UNTIL(dev, xnf_reconnects(dev) == 1 && xnf_state(dev) == XNF_CONNECTED);
+	if (xnf_state(dev) != XNF_CONNECTED)
+		GFAIL("not connected again: state %d", xnf_state(dev));
+	if (xnf_pages_held(dev) != 2)
+		GFAIL("%u pages held after the reconnect, want the 2 the backend maps",
+		      xnf_pages_held(dev));
+	for (unsigned i = 0; i < KEPT_FRAMES; i++)
+		guest_send(dev, i, 1514, NEW_BYTE);
+	GUEST_UNTIL(dev, xnf_pages_held(dev) == 1);
+	if (xnf_pages_held(dev) != 1 || xnf_pages_abandoned(dev) != 0)
+		GFAIL("%u held, %u abandoned once the backend let go of one page, want 1, 0",
+		      xnf_pages_held(dev), xnf_pages_abandoned(dev));
+	guest_survived(devid);
+	guest_close_now(dev, EBUSY);
+	_exit(0);
+}
+
+/* Bytes of PAGE that differ from a page holding only R's frame of BYTE. */
+static unsigned not_the_frame(const uint8_t *page, const netif_tx_request_t *r, uint8_t byte)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < PAGE; i++) {
+		bool in = i >= r->offset && i < (unsigned)r->offset + r->size;
+
+		n += page[i] != (in ? byte : 0);
+	}
+	return n;
+}
+
+static unsigned count_byte(const uint8_t *page, uint8_t byte)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < PAGE; i++)
+		n += page[i] == byte;
+	return n;
+}
+
+/* Write MARK_BYTE over every RX buffer posted and not taken. */
+static void mark_rx_buffers(struct back *b)
+{
+	RING_IDX prod = __atomic_load_n(&b->rx.sring->req_prod, __ATOMIC_ACQUIRE);
+
+	for (RING_IDX i = b->rx.req_cons; i != prod; i++) {
+		netif_rx_request_t r;
+		uint8_t *p;
+
+		RING_COPY_REQUEST(&b->rx, i, &r);
+		p = xnx_gnttab_map_grant_ref(b->gt, guest, r.gref, PROT_READ | PROT_WRITE);
+		CU_ASSERT(p != NULL);
+		if (p) {
+			memset(p, MARK_BYTE, PAGE);
+			xnx_gnttab_unmap(b->gt, p, 1);
+		}
+	}
+}
+
+/* The backend maps a TX page and an RX buffer of the first connection on a
+ * handle of its own and keeps them through a reconnect and the close: the
+ * guest must hold those pages (never reuse them), connect again with new
+ * ones, free one once it is let go, give the other up at close, and nothing
+ * it sends later may show in either (read through the kept mappings). */
+static void test_grant_kept_mapped(void)
+{
+	unsigned devid = add_vif(), seen = 0;
+	xnx_gnttab *kg = xnx_gnttab_open();
+	pid_t pid = fork();
+	netif_tx_request_t r = { 0 };
+	uint8_t *ktx = NULL, *krx = NULL;
+	struct back b;
+
+	if (pid == 0)
+		guest_kept(devid);
+	CU_ASSERT_FATAL(pid > 0 && kg);
+	if (back_connect(&b) && wait_tx(&b, 1) && wait_rx(&b, 1)) {
+		netif_rx_request_t rr = take_rx(&b);
+
+		r = take_tx(&b);
+		ktx = xnx_gnttab_map_grant_ref(kg, guest, r.gref, PROT_READ);
+		krx = xnx_gnttab_map_grant_ref(kg, guest, rr.gref, PROT_READ | PROT_WRITE);
+		answer_tx(&b, r.id, NETIF_RSP_OKAY);
+		push_tx(&b);
+	}
+	CU_ASSERT(ktx && krx);
+	if (ktx && krx) {
+		CU_ASSERT_EQUAL(not_the_frame(ktx, &r, OLD_BYTE), 0);
+		/* The first connection ends with both pages still mapped. */
+		back_close(&b);
+		w(be, "state", "2");
+		CU_ASSERT(back_connect(&b));
+		while (seen < KEPT_FRAMES && wait_tx(&b, 1)) {
+			answer_tx(&b, take_tx(&b).id, NETIF_RSP_OKAY);
+			push_tx(&b);
+			seen++;
+		}
+		CU_ASSERT_EQUAL(seen, KEPT_FRAMES);
+		mark_rx_buffers(&b);
+		/* Neither page was used again: the old frame alone in one,
+		 * nothing sent or received since in the other. */
+		CU_ASSERT_EQUAL(not_the_frame(ktx, &r, OLD_BYTE), 0);
+		CU_ASSERT_EQUAL(count_byte(krx, NEW_BYTE) + count_byte(krx, MARK_BYTE), 0);
+		xnx_gnttab_unmap(kg, krx, 1);
+		CU_ASSERT(guest_said_survived());
+		/* Unplugged with the TX page still mapped. */
+		w(be, "online", "0");
+		w(be, "state", "5");
+	}
+	CU_ASSERT(guest_ok(pid));
+	if (ktx) {
+		/* The guest is gone; the page is still only the old frame. */
+		CU_ASSERT_EQUAL(not_the_frame(ktx, &r, OLD_BYTE), 0);
+		xnx_gnttab_unmap(kg, ktx, 1);
+	}
+	xnx_gnttab_close(kg);
+	back_close(&b);
+}
+
+/* Guest of backend_restarts_holding_rings: reconnected in spite of the
+ * backend holding on to the old rings (2 held), a frame goes; once the
+ * backend lets go of them, nothing is held and the close is clean. */
+static void guest_rings_held(unsigned devid)
+{
+	const struct xnf_config cfg = { .flags = XNF_CFG_RECONNECT };
+	struct xnf_dev *dev = guest_connect(devid, &cfg);
+
+	guest_send(dev, 0, 60, OLD_BYTE);	/* tells the backend we are connected */
+	GUEST_UNTIL(dev, xnf_reconnects(dev) == 1 && xnf_state(dev) == XNF_CONNECTED);
+	if (xnf_state(dev) != XNF_CONNECTED || xnf_pages_held(dev) != 2)
+		GFAIL("state %d, %u pages held after the reconnect, want connected and the "
+		      "2 rings", xnf_state(dev), xnf_pages_held(dev));
+	guest_send(dev, 0, 60, NEW_BYTE);
+	GUEST_UNTIL(dev, xnf_pages_held(dev) == 0);
+	if (xnf_pages_held(dev) != 0)
+		GFAIL("%u pages still held after the backend let go", xnf_pages_held(dev));
+	guest_survived(devid);
+	guest_close_now(dev, 0);
+	_exit(0);
+}
+
+/* The backend starts over (InitWait) while still mapping the rings and
+ * bound to the channel, and never leaves: the guest waits for it a bounded
+ * time only, holds the rings, connects anew. */
+static void test_backend_restarts_holding_rings(void)
+{
+	unsigned devid = add_vif();
+	pid_t pid = fork();
+	struct back b, old;
+	bool ok;
+
+	if (pid == 0)
+		guest_rings_held(devid);
+	CU_ASSERT_FATAL(pid > 0);
+	ok = back_connect(&old) && wait_tx(&old, 1);
+	CU_ASSERT(ok);
+	if (ok) {
+		w(be, "state", "2");
+		CU_ASSERT(wait_state(fe, S(Closing) | S(Closed)));
+		CU_ASSERT(back_connect(&b));
+		if (wait_tx(&b, 1)) {
+			answer_tx(&b, take_tx(&b).id, NETIF_RSP_OKAY);
+			push_tx(&b);
+		}
+		xnx_gnttab_unmap(old.gt, old.txs, 1);
+		xnx_gnttab_unmap(old.gt, old.rxs, 1);
+		old.txs = old.rxs = NULL;
+		CU_ASSERT(guest_said_survived());
+		w(be, "online", "0");
+		back_close(&b);
+	}
+	CU_ASSERT(guest_ok(pid));
+	back_close(&old);
+}
+
+/* Guest of backend_keeps_every_page: two connections' pages all kept by
+ * the backend; the third connection is refused, the count bounded. */
+static void guest_every_page_kept(unsigned devid)
+{
+	const struct xnf_config cfg = { .flags = XNF_CFG_RECONNECT };
+	struct xnf_dev *dev = guest_connect(devid, &cfg);
+	unsigned per = 2 + XNF_TX_RING_SIZE + XNF_RX_RING_SIZE;
+
+	GUEST_UNTIL(dev, xnf_state(dev) == XNF_BROKEN);
+	if (xnf_state(dev) != XNF_BROKEN || !strstr(xnf_broken_reason(dev), "still maps"))
+		GFAIL("state %d (%s), want broken: the backend keeps our pages",
+		      xnf_state(dev), xnf_broken_reason(dev));
+	if (xnf_reconnects(dev) != 2 || xnf_pages_held(dev) != 1024 ||
+	    xnf_pages_abandoned(dev) != 2 * per - 1024)
+		GFAIL("%u reconnects, %u held, %u abandoned; want 2, 1024, %u",
+		      xnf_reconnects(dev), xnf_pages_held(dev), xnf_pages_abandoned(dev),
+		      2 * per - 1024);
+	guest_close_now(dev, EBUSY);
+	_exit(0);
+}
+
+/* Map, read-only on K, every grant of the guest's that is ours to map:
+ * a backend may try any reference. Returns how many. */
+static unsigned map_every_grant(xnx_gnttab *k, void **maps, unsigned max)
+{
+	unsigned n = 0;
+
+	for (uint32_t ref = 1; ref < 16384 && n < max; ref++) {
+		void *p = xnx_gnttab_map_grant_ref(k, guest, ref, PROT_READ);
+
+		if (p)
+			maps[n++] = p;
+	}
+	return n;
+}
+
+/* Twice the backend connects, maps every page granted to it and keeps them
+ * all through the close; it then offers InitWait a third time. */
+static void test_backend_keeps_every_page(void)
+{
+	static void *maps[4096];
+	unsigned devid = add_vif(), n = 0;
+	xnx_gnttab *k = xnx_gnttab_open();
+	pid_t pid = fork();
+	struct back b;
+
+	if (pid == 0)
+		guest_every_page_kept(devid);
+	CU_ASSERT_FATAL(pid > 0 && k);
+	for (int round = 0; round < 2; round++) {
+		unsigned before = n;
+
+		if (!back_connect(&b)) {
+			CU_FAIL("handshake with the guest failed");
+			break;
+		}
+		n += map_every_grant(k, maps + n, 4096 - n);
+		/* At least this connection's rings and pools (and the first
+		 * connection's pages, still mapped, again). */
+		CU_ASSERT(n - before >= 2 + XNF_TX_RING_SIZE + XNF_RX_RING_SIZE);
+		back_close(&b);
+		w(be, "state", "2");
+	}
+	CU_ASSERT(error_node_has(devid, "still maps"));
+	CU_ASSERT(guest_ok(pid));
+	for (unsigned i = 0; i < n; i++)
+		xnx_gnttab_unmap(k, maps[i], 1);
+	xnx_gnttab_close(k);
+	xnx_xs_printf(xs, XBT_NULL, be, "state", "6");
+}
+
 #define C(i) { hcases[i].g.name, test_##i }
 int main(void)
 {
@@ -631,6 +952,9 @@ int main(void)
 	const struct cunit_case tests[] = {
 		C(0), C(1), C(2), C(3), C(4), C(5), C(6), C(7), C(8), C(9), C(10), C(11),
 		{ "tx_pages_hold_only_the_frame", test_tx_pages_hold_only_the_frame },
+		{ "grant_kept_mapped", test_grant_kept_mapped },
+		{ "backend_restarts_holding_rings", test_backend_restarts_holding_rings },
+		{ "backend_keeps_every_page", test_backend_keeps_every_page },
 	};
 
 	xnx_log_open("test_hostile_netfront", 0, XNX_LOG_WARN);

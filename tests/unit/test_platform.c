@@ -682,6 +682,42 @@ static void test_unshare_partial_and_busy(void)
 	xnx_sim_domain_destroy(g);
 }
 
+/* XSA-396 class, the hypervisor's part: a grant its granter ends (or
+ * leaves, closing its handle) while a peer maps it stays in force, and
+ * its page goes to no new share until the peer unmaps it. */
+static void test_mapped_page_never_reshared(void)
+{
+	uint32_t g = new_domain("kept", 0), ref, refs[64];
+	xnx_gntshr *sh = gntshr_as(g);
+	xnx_gnttab *gt = xnx_gnttab_open();
+	unsigned stray = 0;
+
+	CU_ASSERT_FATAL(sh && gt);
+	uint8_t *p = xnx_gntshr_share_pages(sh, 0, 1, &ref, 1);
+	CU_ASSERT_FATAL(p != NULL);
+	memset(p, 0x11, PAGE);
+	uint8_t *m = xnx_gnttab_map_grant_ref(gt, g, ref, PROT_READ);
+	CU_ASSERT_FATAL(m != NULL);
+	CU_ASSERT(xnx_gntshr_unshare(sh, p, 1) == -1 && errno == EBUSY);
+	xnx_gntshr_close(sh);
+	/* New shares of the same domain, all its lowest free pages taken. */
+	sh = gntshr_as(g);
+	CU_ASSERT_FATAL(sh != NULL);
+	uint8_t *q = xnx_gntshr_share_pages(sh, 0, 64, refs, 1);
+	CU_ASSERT_FATAL(q != NULL);
+	memset(q, 0x22, 64 * PAGE);
+	for (unsigned i = 0; i < PAGE; i++)
+		stray += m[i] != 0x11;
+	CU_ASSERT_EQUAL(stray, 0);
+	CU_ASSERT(xnx_gntshr_unshare(sh, q, 64) == 0);
+	/* Unmapped, the deferred end completes: the ref is gone. */
+	CU_ASSERT(xnx_gnttab_unmap(gt, m, 1) == 0);
+	CU_ASSERT(xnx_gnttab_map_grant_ref(gt, g, ref, PROT_READ) == NULL);
+	xnx_gntshr_close(sh);
+	xnx_gnttab_close(gt);
+	xnx_sim_domain_destroy(g);
+}
+
 /* The guest's grant entry as the hypervisor sees it (dom0 may look). */
 static uint16_t entry_flags(uint32_t domid, uint32_t ref)
 {
@@ -1613,6 +1649,7 @@ int main(int argc, char **argv)
 		{ "map_errors", test_map_errors },
 		{ "readonly_grant", test_readonly_grant },
 		{ "unshare_partial_and_busy", test_unshare_partial_and_busy },
+		{ "mapped_page_never_reshared", test_mapped_page_never_reshared },
 		{ "map_sets_entry_flags", test_map_sets_entry_flags },
 		{ "handles_shared_by_threads", test_handles_shared_by_threads },
 		{ "evtchn_basic", test_evtchn_basic },
