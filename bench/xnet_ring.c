@@ -192,16 +192,33 @@ static struct src *source_frame(uint32_t size)
 	return s;
 }
 
-static ssize_t source_read(void *ctx, void *buf, size_t len)
+/* As a TAP's readv: the frame copied into IOV (what a TAP read costs at
+ * least), or -1/EAGAIN when the source is off. */
+static ssize_t source_readv(void *ctx, const struct iovec *iov, int iovcnt)
 {
 	const struct src *s = __atomic_load_n(&cur_src, __ATOMIC_ACQUIRE);
+	size_t cap = 0, at = 0;
 
-	if (!s || len < s->len) {
+	for (int i = 0; i < iovcnt; i++)
+		cap += iov[i].iov_len;
+	if (!s || cap < s->len) {
 		errno = EAGAIN;
 		return -1;
 	}
-	memcpy(buf, s->buf, s->len);	/* what a TAP read costs at least */
+	for (int i = 0; i < iovcnt && at < s->len; i++) {
+		size_t k = s->len - at < iov[i].iov_len ? s->len - at : iov[i].iov_len;
+
+		memcpy(iov[i].iov_base, s->buf + at, k);
+		at += k;
+	}
 	return (ssize_t)s->len;
+}
+
+static ssize_t source_read(void *ctx, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	return source_readv(ctx, &iov, 1);
 }
 
 /* xnetback's hook: this queue's frames go to the sink and come from the
@@ -210,6 +227,7 @@ static void hook_connect(void *arg, struct xnb_vq *vq, struct xnb_io *io, int *r
 {
 	io->tap_write = sink_write;
 	io->tap_read = source_read;
+	io->tap_readv = source_readv;
 	*rx_fd = src_efd;
 	atomic_store(&shm->be_hooked, 1);
 }

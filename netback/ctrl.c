@@ -690,16 +690,40 @@ int xnb_vq_grant_copy(struct xnb_vq *vq, unsigned n, xengnttab_grant_copy_segmen
 	return 0;
 }
 
-/* Park a copy of a frame for queue Q and wake its worker; dropped
- * (counted) when its inbox is full. */
-static void inbox_push(struct xnb_vif_ctrl *vc, unsigned q, const void *buf, size_t len)
+void *xnb_vq_gref_page(struct xnb_vq *vq, uint32_t ref, bool write)
+{
+	struct xnb_vif_ctrl *vc = vq->vif->ctrl;
+
+	return vc ? xnb_gref_lookup(&vc->c.grefs[vq->idx], ref, write) : NULL;
+}
+
+/* Copy LEN bytes between a flat buffer and an iovec (TO_IOV: into it). */
+static void iov_copy(const struct iovec *iov, int iovcnt, uint8_t *flat, size_t len,
+		     bool to_iov)
+{
+	for (int i = 0; i < iovcnt && len > 0; i++) {
+		size_t k = iov[i].iov_len < len ? iov[i].iov_len : len;
+
+		if (to_iov)
+			memcpy(iov[i].iov_base, flat, k);
+		else
+			memcpy(flat, iov[i].iov_base, k);
+		flat += k;
+		len -= k;
+	}
+}
+
+/* Park a copy of a frame (LEN bytes in IOV) for queue Q and wake its
+ * worker; dropped (counted) when its inbox is full. */
+static void inbox_push(struct xnb_vif_ctrl *vc, unsigned q, const struct iovec *iov,
+		       int iovcnt, size_t len)
 {
 	struct inbox *in = &vc->inbox[q];
 	uint8_t *copy = malloc(len);
 	bool kept = false;
 
 	if (copy)
-		memcpy(copy, buf, len);
+		iov_copy(iov, iovcnt, copy, len, false);
 	pthread_mutex_lock(&vc->inbox_lock);
 	if (copy && in->n < INBOX_MAX) {
 		in->frame[(in->head + in->n) % INBOX_MAX] = copy;
@@ -717,10 +741,15 @@ static void inbox_push(struct xnb_vif_ctrl *vc, unsigned q, const void *buf, siz
 		free(copy);
 }
 
-/* The oldest frame parked for queue Q into BUF, as read(2); -1/EAGAIN
+/* The oldest frame parked for queue Q into IOV, as readv(2); -1/EAGAIN
  * when there is none. */
-static ssize_t inbox_pop(struct xnb_vif_ctrl *vc, unsigned q, void *buf, size_t len)
+static ssize_t inbox_pop(struct xnb_vif_ctrl *vc, unsigned q, const struct iovec *iov,
+			 int iovcnt)
 {
+	size_t len = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
 	struct inbox *in = &vc->inbox[q];
 	uint8_t *f = NULL;
 	size_t n = 0;
@@ -738,8 +767,8 @@ static ssize_t inbox_pop(struct xnb_vif_ctrl *vc, unsigned q, void *buf, size_t 
 		return -1;
 	}
 	if (n > len)
-		n = len;	/* cannot happen: same buffer size everywhere */
-	memcpy(buf, f, n);
+		n = len;	/* cannot happen: room for the largest frame everywhere */
+	iov_copy(iov, iovcnt, f, n, true);
 	free(f);
 	return (ssize_t)n;
 }
@@ -760,31 +789,35 @@ static unsigned steer_to(const struct xnb_vif *vif, unsigned self, const uint8_t
 	return xnb_hash_queue(h, hash, vif->nqueues);
 }
 
-ssize_t xnb_vq_tap_read(struct xnb_vq *vq, void *buf, size_t len)
+ssize_t xnb_vq_tap_readv(struct xnb_vq *vq, const struct iovec *iov, int iovcnt)
 {
 	struct xnb_vif_ctrl *vc = vq->vif->ctrl;
 	struct xnb_tap t = { .fd = vq->tap_fd };
 
-	ssize_t parked = inbox_pop(vc, vq->idx, buf, len);
+	ssize_t parked = inbox_pop(vc, vq->idx, iov, iovcnt);
 
 	if (parked >= 0)
 		return parked;
 	/* Frames for other queues are passed on; bounded, and the TAP stays
 	 * readable (level-triggered) if we stop early. */
 	for (unsigned i = 0; i < XNB_RX_BUDGET; i++) {
-		ssize_t n = xnb_tap_read(&t, buf, len);
+		ssize_t n = xnb_tap_readv(&t, iov, iovcnt);
+		size_t head;
 		unsigned q;
 
 		if (n <= 0)
 			return n;
-		q = steer_to(vq->vif, vq->idx, buf, (size_t)n);
+		/* The hash reads the headers, all in the first element. */
+		head = (size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len;
+		q = steer_to(vq->vif, vq->idx, iov[0].iov_base, head);
 		if (q == vq->idx)
 			return n;
-		inbox_push(vc, q, buf, (size_t)n);
+		inbox_push(vc, q, iov, iovcnt, (size_t)n);
 	}
 	errno = EAGAIN;
 	return -1;
 }
+
 
 void xnb_vq_rx_hash(struct xnb_vq *vq, struct xnb_rx_pkt *pkt)
 {

@@ -41,14 +41,26 @@ static ssize_t io_tap_write(void *ctx, const struct iovec *iov, int iovcnt)
 	return xnb_tap_write(&t, iov, iovcnt);
 }
 
-static ssize_t io_tap_read(void *ctx, void *buf, size_t len)
+static ssize_t io_tap_readv(void *ctx, const struct iovec *iov, int iovcnt)
 {
 	struct xnb_vq *vq = ctx;
 	struct xnb_tap t = { .fd = vq->tap_fd };
 
 	if (vq->vif->ctrl)
-		return xnb_vq_tap_read(vq, buf, len);	/* steered by the frontend's hash */
-	return xnb_tap_read(&t, buf, len);
+		return xnb_vq_tap_readv(vq, iov, iovcnt);	/* steered by the frontend's hash */
+	return xnb_tap_readv(&t, iov, iovcnt);
+}
+
+static ssize_t io_tap_read(void *ctx, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	return io_tap_readv(ctx, &iov, 1);
+}
+
+static void *io_gref_page(void *ctx, uint32_t ref, bool write)
+{
+	return xnb_vq_gref_page(ctx, ref, write);
 }
 
 static void io_rx_hash(void *ctx, struct xnb_rx_pkt *pkt)
@@ -197,10 +209,14 @@ static void setup_io(struct xnb_vq *vq)
 
 	vq->io = (struct xnb_io){ .grant_copy = io_grant_copy, .notify = io_notify,
 				  .tap_write = io_tap_write, .tap_read = io_tap_read,
-				  .carrier = io_carrier, .rx_hash = io_rx_hash, .ctx = vq };
+				  .tap_readv = io_tap_readv,
+				  .carrier = io_carrier, .rx_hash = io_rx_hash,
+				  .gref_page = io_gref_page, .ctx = vq };
 	vq->rx_fd = vq->tap_fd;
-	if (h->connect)
+	if (h->connect) {
+		vq->io.tap_readv = NULL;	/* the hook's own, or none */
 		h->connect(h->arg, vq, &vq->io, &vq->rx_fd);
+	}
 }
 
 /* Queue I: map, set up, bind, attach its TAP queue, watch it. */

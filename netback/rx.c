@@ -49,6 +49,7 @@ int xnb_rx_frame_to_packet(const uint8_t *buf, size_t len, const struct xnb_feat
 	pkt->flags = 0;
 	pkt->has_gso = false;
 	pkt->has_hash = false;
+	pkt->zc = false;
 	if (pkt->vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		if (!f->ip_csum)
 			return -EINVAL;
@@ -148,13 +149,132 @@ unsigned xnb_rx_packet_to_responses(const struct xnb_rx_pkt *pkt,
 	return n;
 }
 
+/* ---- zero copy into static grants ------------------------------------------
+ *
+ * When the guest's posted buffers are static grants we have mapped (they
+ * stay mapped for the whole round), the TAP is read straight into them:
+ * one readv over the virtio-net header and the frame's first
+ * XNB_RX_HDR_COPY bytes (our memory), the rest of the first buffer, the
+ * buffers the next data slots will use, and the rest of the stage for
+ * whatever does not fit. Every decision (header, multicast filter, hash,
+ * steering) reads our copy of the headers, never the guest's page, which
+ * gets them by one small copy after. The layout is a guess (one page or
+ * more, how many extra slots follow the first: as the last frame); a frame
+ * that does not fit it is gathered into the stage and goes the copy path.
+ * Not with a VLAN: a frame of another VLAN would land in the guest's memory
+ * before we could drop it. Frames for this vif that we drop for another
+ * reason (malformed header, multicast filter, no room) may leave their
+ * bytes in buffers the guest posted to us: they were the guest's anyway. */
+
+/* What a zero-copy read was given: the guest's pages (data slot I in
+ * page[I]), the extra slots assumed after the first, the requests copied
+ * (once) at q->rx_reqs + their index. */
+struct zc_read {
+	unsigned npages, extras, ncopied;
+	uint8_t *page[XNB_RX_MAX_SLOTS];
+};
+
+/* Copy the requests the next frame may use and find their pages. True if
+ * at least the first is a writable static grant. */
+static bool zc_setup(struct xnb_queue *q, RING_IDX prod, netif_rx_request_t *reqs,
+		     struct zc_read *z)
+{
+	RING_IDX avail = prod - q->rx.req_cons;
+	unsigned want = q->rx_zc_big && q->feat.sg ? XNB_RX_MAX_SLOTS - 1 : 1;
+
+	z->npages = 0;
+	if (!q->io->tap_readv || !q->io->gref_page || avail == 0 ||
+	    (q->policy && q->policy->vlan))
+		return false;
+	z->extras = q->rx_zc_extras;
+	/* Its data slots and the extra slots between them (at most 2). */
+	z->ncopied = want + 2 < avail ? want + 2 : avail;
+	if (z->ncopied > XNB_RX_MAX_PKT_SLOTS)
+		z->ncopied = XNB_RX_MAX_PKT_SLOTS;
+	for (unsigned i = 0; i < z->ncopied; i++)
+		RING_COPY_REQUEST(&q->rx, q->rx.req_cons + i, &reqs[i]);
+	for (unsigned i = 0; i < want; i++) {
+		unsigned at = i == 0 ? 0 : i + z->extras;
+
+		if (at >= z->ncopied)
+			break;
+		z->page[i] = q->io->gref_page(q->io->ctx, reqs[at].gref, true);
+		if (!z->page[i])
+			break;
+		z->npages++;
+	}
+	return z->npages > 0;
+}
+
+/* Read one frame into STAGE (header part) and Z's pages; the bytes past
+ * the pages go to the stage where a contiguous frame would have them. */
+static ssize_t zc_read(struct xnb_queue *q, uint8_t *stage, const struct zc_read *z)
+{
+	struct iovec iov[XNB_RX_MAX_SLOTS + 2];
+	size_t in_pages = (size_t)z->npages * XNB_PAGE_SIZE;
+	int n = 0;
+
+	iov[n++] = (struct iovec){ stage, VH_LEN + XNB_RX_HDR_COPY };
+	iov[n++] = (struct iovec){ z->page[0] + XNB_RX_HDR_COPY, XNB_PAGE_SIZE - XNB_RX_HDR_COPY };
+	for (unsigned i = 1; i < z->npages; i++)
+		iov[n++] = (struct iovec){ z->page[i], XNB_PAGE_SIZE };
+	if (in_pages < XNB_RX_MAX_FRAME)
+		iov[n++] = (struct iovec){ stage + VH_LEN + in_pages, XNB_RX_MAX_FRAME - in_pages };
+	return q->io->tap_readv(q->io->ctx, iov, n);
+}
+
+/* Did PKT land where its slots are, in buffers it may have? */
+static bool zc_in_place(const struct xnb_queue *q, RING_IDX prod, const struct xnb_rx_pkt *pkt,
+			const struct zc_read *z)
+{
+	unsigned slots = xnb_rx_packet_slots(pkt);
+
+	return pkt->nslots <= z->npages && slots <= z->ncopied && prod - q->rx.req_cons >= slots &&
+	       (pkt->nslots == 1 || nextras(pkt) == z->extras);
+}
+
+/* A frame read by zc_read that cannot stay there: make it whole in STAGE
+ * (LEN bytes with the header) as tap_read would have left it. */
+static void zc_gather(uint8_t *stage, size_t len, const struct zc_read *z)
+{
+	size_t at = VH_LEN + XNB_RX_HDR_COPY;
+
+	for (unsigned i = 0; i < z->npages && at < len; i++) {
+		size_t from = i == 0 ? XNB_RX_HDR_COPY : 0;
+		size_t k = XNB_PAGE_SIZE - from;
+
+		if (k > len - at)
+			k = len - at;
+		memcpy(stage + at, z->page[i] + from, k);
+		at += k;
+	}
+}
+
+/* PKT stays in the guest's buffers: its headers go there too, its
+ * requests (copied by zc_setup) are taken, no grant copy is needed. */
+static void zc_place(struct xnb_queue *q, struct xnb_rx_pkt *pkt, const struct zc_read *z,
+		     unsigned *nreqs)
+{
+	uint32_t head = pkt->size < XNB_RX_HDR_COPY ? pkt->size : XNB_RX_HDR_COPY;
+	unsigned slots = xnb_rx_packet_slots(pkt);
+
+	memcpy(z->page[0], pkt->data, head);
+	pkt->zc = true;
+	pkt->first_req = *nreqs;
+	*nreqs += slots;
+	q->rx.req_cons += slots;
+	pkt->nsegs = 0;
+}
+
 /* ---- the ring round ------------------------------------------------------- */
 
-/* Next frame for this round at STAGE: the held one, else one from the TAP.
- * A fresh frame passes the vif's VLAN policy here: its tag is stripped,
- * which moves its start *SKIP bytes on. Returns its length, 0 when the TAP
- * is empty, -1 when the policy dropped it (counted). */
-static ssize_t next_frame(struct xnb_queue *q, uint8_t *stage, size_t *skip)
+/* Next frame for this round at STAGE: the held one, else one from the TAP
+ * (into the guest's buffers if Z says so). A fresh frame passes the vif's
+ * VLAN policy here: its tag is stripped, which moves its start *SKIP bytes
+ * on. Returns its length, 0 when the TAP is empty, -1 when the policy
+ * dropped it (counted). */
+static ssize_t next_frame(struct xnb_queue *q, uint8_t *stage, const struct zc_read *z,
+			  size_t *skip)
 {
 	ssize_t n;
 	int off;
@@ -164,7 +284,10 @@ static ssize_t next_frame(struct xnb_queue *q, uint8_t *stage, size_t *skip)
 		q->rx_held = false;
 		return (ssize_t)q->rx_held_len;	/* already at the start of rx_stage */
 	}
-	n = q->io->tap_read(q->io->ctx, stage, VH_LEN + XNB_RX_MAX_FRAME);
+	if (z->npages)
+		n = zc_read(q, stage, z);
+	else
+		n = q->io->tap_read(q->io->ctx, stage, VH_LEN + XNB_RX_MAX_FRAME);
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
 		xnx_log_limited(XNX_LOG_WARN, "tap read: %s", strerror(errno));
 	if (n <= 0)
@@ -216,6 +339,7 @@ static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 	for (; b->frames < XNB_RX_BUDGET; b->frames++) {
 		struct xnb_rx_pkt *pkt = &q->rx_pkts[b->npkts];
 		uint8_t *stage = q->rx_stage + b->staged;
+		struct zc_read z = { 0 };
 		size_t len, skip;
 		ssize_t n;
 		int rc;
@@ -224,7 +348,9 @@ static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 			b->result = XNB_MORE;
 			return;
 		}
-		n = next_frame(q, stage, &skip);
+		if (!q->rx_held)
+			zc_setup(q, prod, &q->rx_reqs[b->nreqs], &z);
+		n = next_frame(q, stage, &z, &skip);
 		if (n == 0)
 			return;
 		if (n < 0)
@@ -243,6 +369,19 @@ static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 		}
 		if (q->io->rx_hash)
 			q->io->rx_hash(q->io->ctx, pkt);
+		if (z.npages) {
+			q->rx_zc_big = pkt->nslots > 1;
+			q->rx_zc_extras = nextras(pkt);
+			if (zc_in_place(q, prod, pkt, &z)) {
+				zc_place(q, pkt, &z, &b->nreqs);
+				xnb_rx_stall_placed(q, b->now);
+				pkt->first_seg = b->nsegs;
+				b->staged += VH_LEN + XNB_RX_HDR_COPY;
+				b->npkts++;
+				continue;
+			}
+			zc_gather(stage, len, &z);
+		}
 		if (prod - q->rx.req_cons < xnb_rx_packet_slots(pkt)) {
 			if (q->rx_draining) {
 				q->stats->drops[XNB_DROP_RX_NO_BUF]++;
@@ -304,6 +443,7 @@ static void finish_batch(struct xnb_queue *q, const struct rx_batch *b)
 		q->stats->rx_packets++;
 		q->stats->rx_bytes += pkt->size;
 		q->stats->rx_gso += pkt->has_gso;
+		q->stats->rx_zerocopy += pkt->zc;
 	}
 }
 

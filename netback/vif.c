@@ -147,6 +147,16 @@ ssize_t xnb_tap_write(struct xnb_tap *t, const struct iovec *iov, int iovcnt)
 	return n;
 }
 
+ssize_t xnb_tap_readv(struct xnb_tap *t, const struct iovec *iov, int iovcnt)
+{
+	ssize_t n;
+
+	do
+		n = readv(t->fd, iov, iovcnt);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 ssize_t xnb_tap_read(struct xnb_tap *t, void *buf, size_t len)
 {
 	ssize_t n;

@@ -44,6 +44,16 @@
 /* Budgets: packets handled per ring round before yielding to other vifs. */
 #define XNB_TX_BUDGET	  64
 #define XNB_RX_BUDGET	  64
+/* A guest frame written to the TAP straight from its static grants: the
+ * first XNB_TX_HDR_COPY bytes are copied and checked (tx.c), the rest is
+ * never looked at. Larger than anything the policy and the checksum
+ * setup read (at most 78 bytes, and TCP/UDP headers that fit). */
+#define XNB_TX_HDR_COPY	  256u
+/* A frame read from the TAP straight into the guest's static grants: the
+ * virtio-net header and the first XNB_RX_HDR_COPY bytes are read into our
+ * memory (every decision is taken on them; the hash reads at most 98
+ * bytes) and copied to the guest's page after. */
+#define XNB_RX_HDR_COPY	  128u
 /* Bytes staged per round (grant copy destination / TAP read buffer). */
 #define XNB_STAGE_BYTES	  (8u * (XNB_RX_MAX_FRAME + 64u))
 
@@ -80,6 +90,8 @@ struct xnb_stats {
 	uint64_t rx_stalls;	/* rounds that found no buffer posted */
 	uint64_t tx_throttled;	/* TX rounds cut short by the rate limit */
 	uint64_t notify_sent, notify_suppressed;
+	uint64_t tx_zerocopy;	/* frames written to the TAP from static grants */
+	uint64_t rx_zerocopy;	/* frames read from the TAP into static grants */
 };
 
 const char *xnb_drop_name(enum xnb_drop d);
@@ -165,6 +177,10 @@ int xnb_parse_iplist(const char *s, struct xnb_policy *p, char *why, size_t whyl
  * -EPERM with the drop reason in *WHY. */
 int xnb_policy_tx(const struct xnb_policy *p, const uint8_t *frame, uint32_t len,
 		  const struct virtio_net_hdr *vh, enum xnb_drop *why);
+/* The same for a frame of SIZE bytes of which only the first AVAIL are at
+ * FRAME (its headers): checks that need more than AVAIL bytes deny. */
+int xnb_policy_tx_hdr(const struct xnb_policy *p, const uint8_t *frame, uint32_t avail,
+		      uint32_t size, const struct virtio_net_hdr *vh, enum xnb_drop *why);
 /* The iovec for the TAP: VH, then FRAME with P's VLAN tag (built in TAG)
  * inserted after the MAC addresses, VH's offsets shifted to match. P may
  * be NULL. Returns the iovec count (2 or 4). */
@@ -193,6 +209,11 @@ struct xnb_tx_pkt {
 	enum xnb_drop why;	/* valid when status != OKAY */
 	uint8_t *data;		/* where grant copy puts the frame */
 	unsigned first_seg, nsegs;	/* its grant ops in the batch */
+	/* Zero copy (tx.c): every slot is a static grant we have mapped; only
+	 * the first hlen bytes are copied to data, the rest stays in src[]. */
+	bool zc;
+	uint32_t hlen;
+	const uint8_t *src[XNB_TX_MAX_SLOTS];
 };
 
 /* One frame from the TAP on its way to the guest. */
@@ -208,6 +229,7 @@ struct xnb_rx_pkt {
 	bool has_hash;		/* the frontend's Toeplitz hash (ctrl.c) */
 	struct netif_extra_info hash;
 	uint16_t flags;		/* NETRXF_* for the first response */
+	bool zc;		/* read straight into the guest's buffers */
 };
 
 /* ---- queues and vifs ------------------------------------------------------ */
@@ -223,10 +245,17 @@ struct xnb_io {
 	ssize_t (*tap_write)(void *ctx, const struct iovec *iov, int iovcnt);
 	/* Read one frame (virtio-net header first); -1/EAGAIN when none. */
 	ssize_t (*tap_read)(void *ctx, void *buf, size_t len);
+	/* The same into IOV (as readv(2)); NULL: RX never reads into the
+	 * guest's pages. */
+	ssize_t (*tap_readv)(void *ctx, const struct iovec *iov, int iovcnt);
 	/* The clock for rate limiting (ns); NULL: CLOCK_MONOTONIC. */
 	uint64_t (*now_ns)(void *ctx);
 	/* The TAP's carrier (RX stall detection); NULL: none to change. */
 	void (*carrier)(void *ctx, bool on);
+	/* Where the frontend's REF is mapped for the rest of this round (a
+	 * static grant; WRITE: a writable one), or NULL: use grant copy.
+	 * NULL hook: never. */
+	void *(*gref_page)(void *ctx, uint32_t ref, bool write);
 	/* Add the hash extra to PKT if the frontend asked; NULL: never. */
 	void (*rx_hash)(void *ctx, struct xnb_rx_pkt *pkt);
 	void *ctx;
@@ -262,6 +291,10 @@ struct xnb_queue {
 	bool rx_held;
 	size_t rx_held_len;
 	unsigned rx_held_need;	/* slots it needs */
+	/* Zero-copy RX guesses the next frame's layout from the last one's:
+	 * more than one page, and how many extra slots follow the first. */
+	bool rx_zc_big;
+	unsigned rx_zc_extras;
 
 	/* TX's request event: with tx_defer_arm an idle round leaves it
 	 * unarmed (tx_unarmed) for the caller to arm with xnb_tx_arm() once it

@@ -139,10 +139,14 @@ enum xnb_work xnb_vif_ctrl_run(struct xnb_vif *vif);
 /* The queue's grant copy: static grants by memcpy (counted in
  * vq->static_segs), the rest in one call. 0 or -errno. */
 int xnb_vq_grant_copy(struct xnb_vq *vq, unsigned n, xengnttab_grant_copy_segment_t *segs);
+/* Where the frontend's REF is mapped as one of VQ's static grants (WRITE:
+ * writable), or NULL. Stable until the queue's lock is released. */
+void *xnb_vq_gref_page(struct xnb_vq *vq, uint32_t ref, bool write);
 /* Read the next frame for VQ (virtio-net header first): frames parked for
  * it, else the TAP, passing on those the frontend's hash sends to another
- * queue. As read(2). Only with a control ring. */
-ssize_t xnb_vq_tap_read(struct xnb_vq *vq, void *buf, size_t len);
+ * queue. As readv(2); the frame's headers must fit in iov[0] (the hash
+ * that steers it reads only there). Only with a control ring. */
+ssize_t xnb_vq_tap_readv(struct xnb_vq *vq, const struct iovec *iov, int iovcnt);
 /* Tag PKT with the hash extra when the frontend enabled hashing. */
 void xnb_vq_rx_hash(struct xnb_vq *vq, struct xnb_rx_pkt *pkt);
 

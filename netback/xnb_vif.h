@@ -135,8 +135,9 @@ struct xnb_pending {
  * frames to and from something other than its TAP. */
 struct xnb_io_hook {
 	/* Called for each queue as it connects, with IO set up for the TAP:
-	 * may replace tap_write/tap_read (they get IO's ctx, the queue) and
-	 * set *RX_FD to the descriptor whose readability means frames are
+	 * may replace tap_write/tap_read/tap_readv (they get IO's ctx, the
+	 * queue; tap_readv is NULL when called: reading into the guest's
+	 * pages stays off unless the hook gives one) and set *RX_FD to the descriptor whose readability means frames are
 	 * waiting (default: the TAP queue's). */
 	void (*connect)(void *arg, struct xnb_vq *vq, struct xnb_io *io, int *rx_fd);
 	void *arg;
@@ -263,5 +264,6 @@ unsigned xnb_tap_offloads(const struct xnb_feat *f);
 int xnb_tap_set_offload(struct xnb_tap *t, const struct xnb_feat *f);
 ssize_t xnb_tap_write(struct xnb_tap *t, const struct iovec *iov, int iovcnt);
 ssize_t xnb_tap_read(struct xnb_tap *t, void *buf, size_t len);
+ssize_t xnb_tap_readv(struct xnb_tap *t, const struct iovec *iov, int iovcnt);
 
 #endif
