@@ -169,17 +169,32 @@ static unsigned gref_find(const struct xnb_gref_table *t, uint32_t ref, bool *fo
 	return lo;
 }
 
+/* Rebuild T's index after its entries changed. */
+static void gref_reindex(struct xnb_gref_table *t)
+{
+	memset(t->index, 0, sizeof(t->index));
+	for (unsigned i = 0; i < t->n; i++) {
+		unsigned h = t->e[i].ref % XNB_GREF_INDEX_SIZE;
+
+		while (t->index[h])
+			h = (h + 1) % XNB_GREF_INDEX_SIZE;
+		t->index[h] = (uint16_t)(i + 1);
+	}
+}
+
 void *xnb_gref_lookup(const struct xnb_gref_table *t, uint32_t ref, bool write)
 {
-	bool found;
-	unsigned i;
-
 	if (!t || t->n == 0)
 		return NULL;
-	i = gref_find(t, ref, &found);
-	if (!found || (write && t->e[i].readonly))
-		return NULL;
-	return t->e[i].addr;
+	/* At most n slots are used of twice as many: an empty one ends it. */
+	for (unsigned h = ref % XNB_GREF_INDEX_SIZE; t->index[h];
+	     h = (h + 1) % XNB_GREF_INDEX_SIZE) {
+		const struct xnb_gref *e = &t->e[t->index[h] - 1];
+
+		if (e->ref == ref)
+			return write && e->readonly ? NULL : e->addr;
+	}
+	return NULL;
 }
 
 /* One segment by memcpy, if its foreign page is one of T's: true if done. */
@@ -283,8 +298,10 @@ static uint32_t gref_add(struct xnb_ctrl *c, uint32_t q, uint32_t ref, uint32_t 
 		return ST_INVAL;
 	*nt = c->grefs[q];
 	st = gref_map_all(c, nt, list, n);
-	if (st == ST_OK)
+	if (st == ST_OK) {
+		gref_reindex(nt);
 		c->grefs[q] = *nt;
+	}
 	free(nt);
 	return st;
 }
@@ -326,6 +343,8 @@ static uint32_t gref_del(struct xnb_ctrl *c, uint32_t q, uint32_t ref, uint32_t 
 		t->n--;
 		removed++;
 	}
+	if (removed)
+		gref_reindex(t);
 	*data = removed;
 	return ST_OK;
 }

@@ -63,10 +63,18 @@ struct xnb_gref {
 	void *addr;		/* our mapping of the page */
 };
 
-/* One queue's table, sorted by ref. */
+/* Slots of a table's index by ref: twice its entries, a power of two. */
+#define XNB_GREF_INDEX_SIZE	(2u * XNB_GREF_TABLE_SIZE)
+
+/* One queue's table, sorted by ref, and an open-addressing index of it
+ * (entry + 1 per slot, 0 empty; ref modulo the size, then the next slots)
+ * rebuilt on every change: the data path looks a ref up for every slot,
+ * and the refs a frontend grants are mostly consecutive, so the first
+ * slot looked at is nearly always the one. */
 struct xnb_gref_table {
 	unsigned n;
 	struct xnb_gref e[XNB_GREF_TABLE_SIZE];
+	uint16_t index[XNB_GREF_INDEX_SIZE];
 };
 
 /* The mapping of REF, or NULL (also for a write to a read-only one). */

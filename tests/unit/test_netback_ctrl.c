@@ -26,8 +26,11 @@ static uint8_t (*pages)[XNB_PAGE_SIZE];
 static bool granted[NPAGES];
 static unsigned copies, maps, unmaps, notifies;
 
+/* Refs past the table's index size stand for the page of ref modulo it,
+ * so that refs can collide in the index. */
 static uint8_t *page_of(uint32_t ref, uint16_t domid)
 {
+	ref %= XNB_GREF_INDEX_SIZE;
 	return ref < NPAGES && granted[ref] && domid == DOMID ? pages[ref] : NULL;
 }
 
@@ -427,6 +430,34 @@ static void test_ctrl_gref_add_del(void)
 	CU_ASSERT_EQUAL(maps, unmaps);
 }
 
+/* Refs that fall on the same index slot are all found, also after the
+ * first of them is deleted. */
+static void test_ctrl_gref_index_collisions(void)
+{
+	const uint32_t s = XNB_GREF_INDEX_SIZE;
+	const uint32_t add[4] = { 30, 30 + s, 31, 30 + 2 * s }, del1[1] = { 30 + s },
+		       del2[1] = { 30 };
+	uint32_t data = 0;
+
+	CU_ASSERT_EQUAL_FATAL(setup(), 0);
+	put_list(add, 4, 0);
+	CU_ASSERT_EQUAL(call(XEN_NETIF_CTRL_TYPE_ADD_GREF_MAPPING, 0, LIST_REF, 4, NULL), OK);
+	for (unsigned i = 0; i < 4; i++)
+		CU_ASSERT_PTR_EQUAL(xnb_gref_lookup(&ctrl.grefs[0], add[i], true), pages[add[i] % s]);
+	CU_ASSERT_PTR_NULL(xnb_gref_lookup(&ctrl.grefs[0], 30 + 3 * s, false));
+	put_list(del1, 1, 0);
+	CU_ASSERT_EQUAL(call(XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING, 0, LIST_REF, 1, &data), OK);
+	CU_ASSERT_EQUAL(data, 1);
+	CU_ASSERT_PTR_NULL(xnb_gref_lookup(&ctrl.grefs[0], 30 + s, false));
+	CU_ASSERT_PTR_NOT_NULL(xnb_gref_lookup(&ctrl.grefs[0], 30 + 2 * s, false));
+	put_list(del2, 1, 0);
+	CU_ASSERT_EQUAL(call(XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING, 0, LIST_REF, 1, &data), OK);
+	CU_ASSERT_PTR_NULL(xnb_gref_lookup(&ctrl.grefs[0], 30, false));
+	CU_ASSERT_PTR_NOT_NULL(xnb_gref_lookup(&ctrl.grefs[0], 30 + 2 * s, false));
+	CU_ASSERT_PTR_NOT_NULL(xnb_gref_lookup(&ctrl.grefs[0], 31, false));
+	teardown();
+}
+
 /* A gref an unanswered RX or TX request names stays mapped. */
 static void test_ctrl_gref_del_in_use(void)
 {
@@ -608,6 +639,7 @@ int main(void)
 		{ "ctrl_ring_budget_and_order", test_ctrl_ring_budget_and_order },
 		{ "ctrl_ring_producer_too_far", test_ctrl_ring_producer_too_far },
 		{ "ctrl_gref_add_del", test_ctrl_gref_add_del },
+		{ "ctrl_gref_index_collisions", test_ctrl_gref_index_collisions },
 		{ "ctrl_gref_del_in_use", test_ctrl_gref_del_in_use },
 		{ "gref_copy_local", test_gref_copy_local },
 		{ "rx_hash_extra_slots", test_rx_hash_extra_slots },
