@@ -372,6 +372,61 @@ int xnx_link_nl_get(struct xnx_link_nl *nl, unsigned id, const char *name,
 	return 0;
 }
 
+/* An acknowledged RTM_NEWLINK for link ID (0: none) with FLAGS. */
+static struct nlmsghdr *newlink_msg(char *buf, unsigned id, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = (int)id;
+	return nlh;
+}
+
+int xnx_link_nl_set(struct xnx_link_nl *nl, unsigned id, const struct xnx_link_set *s)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct answer a = { 0 };
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (id == 0 || id > XNX_LINK_ID_MAX)
+		return -EINVAL;
+	nlh = newlink_msg(buf, id, 0);
+	ifi = mnl_nlmsg_get_payload(nlh);
+	/* One request, as `ip link set dev X mtu M master B up` sends it: the
+	 * kernel applies all or reports the first failure. */
+	if (s->mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, s->mtu);
+	if (s->master >= 0)
+		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)s->master);
+	if (s->up >= 0) {
+		ifi->ifi_change = IFF_UP;
+		ifi->ifi_flags = s->up ? IFF_UP : 0;
+	}
+	return request(nl, nlh, &a);
+}
+
+int xnx_link_nl_add_bridge(struct xnx_link_nl *nl, const char *name)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct answer a = { 0 };
+	struct nlmsghdr *nlh;
+	struct nlattr *info;
+
+	if (!xnx_link_name_ok(name))
+		return -EINVAL;
+	nlh = newlink_msg(buf, 0, NLM_F_CREATE | NLM_F_EXCL);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+	mnl_attr_nest_end(nlh, info);
+	return request(nl, nlh, &a);
+}
+
 /* Every link of NL's namespace as one consistent snapshot (retried while a
  * concurrent change interrupts the dump). Caller frees *INFOS. */
 static int dump_all(struct xnx_link_nl *nl, struct xnx_link_info **infos, size_t *n)

@@ -93,6 +93,17 @@ int xnx_link_nl_fd(const struct xnx_link_nl *nl);
 /* The link with link id ID, or (ID 0) the link named NAME. */
 int xnx_link_nl_get(struct xnx_link_nl *nl, unsigned id, const char *name,
 		    struct xnx_link_info *info);
+/* Change a link as `ip link set dev ID [mtu M] [master B|nomaster]
+ * [up|down]` does, in one acknowledged request. */
+struct xnx_link_set {
+	unsigned mtu;		/* 0: leave it */
+	int master;		/* link id of the new master; 0 none; -1 leave it */
+	int up;			/* 1 up, 0 down, -1 leave it */
+};
+int xnx_link_nl_set(struct xnx_link_nl *nl, unsigned id, const struct xnx_link_set *s);
+/* Make a bridge called NAME, as `ip link add name NAME type bridge`
+ * (-EEXIST if a link already has that name). */
+int xnx_link_nl_add_bridge(struct xnx_link_nl *nl, const char *name);
 /* Call FN for every link of the namespace; FN returns 0 to go on or -errno
  * to stop (that error is returned). */
 typedef int (*xnx_link_dump_fn)(const struct xnx_link_info *info, void *arg);

@@ -40,6 +40,8 @@ struct xhp_dev {
 	pid_t pid;		/* running script, or 0 */
 	uint64_t deadline_ns;
 	bool timed_out;
+	bool native_ended;	/* a native run ended: to xhp_script_done */
+	int native_status;	/* its wait status */
 	struct xhp_dev *next;
 };
 
@@ -60,6 +62,7 @@ struct xhp_ctx {
 	unsigned npending;
 	bool rescan;		/* look at every device */
 	bool remove_dirs;	/* remove a device's directory after offline */
+	bool native;		/* do our own vif-bridge natively (hpnative.c) */
 };
 
 /* hpdev.c: look at one device (after a watch fired under it), or at all. */
@@ -86,5 +89,18 @@ int xhp_expire(struct xhp_ctx *c);
 /* Record a failed online run: hotplug-status=error, hotplug-error=REASON,
  * unless the script already reported an error itself. */
 void xhp_report_error(struct xhp_ctx *c, struct xhp_dev *d, const char *reason);
+
+/* hpnative.c */
+/* Scripts whose online and offline the daemon may do itself carry this
+ * line (xnet's vif-bridge). */
+#define XHP_NATIVE_MARK "# xnet-hotplugd: may do this natively (vif-bridge)"
+/* Does the script file at PATH carry the mark? */
+bool xhp_native_script(const char *path);
+/* Do D's vif-bridge online / offline now, the result reported as a script
+ * run's; -EAGAIN when only the script can (the caller runs it). */
+int xhp_native_online(struct xhp_ctx *c, struct xhp_dev *d);
+int xhp_native_offline(struct xhp_ctx *c, struct xhp_dev *d);
+/* Hand the native runs that ended to xhp_script_done. */
+void xhp_native_reap(struct xhp_ctx *c);
 
 #endif

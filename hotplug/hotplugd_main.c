@@ -3,6 +3,7 @@
  * backend's domain, as `xl devd` does in a Xen driver domain.
  *
  * usage: xnet-hotplugd [--foreground] [-v] [--pidfile FILE] [--timeout SEC]
+ *                      [--scripts-only]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,7 +27,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xnet-hotplugd [--foreground] [-v] [--pidfile FILE] "
-		   "[--timeout SECONDS]\n"
+		   "[--timeout SECONDS] [--scripts-only]\n"
 		   "  Watches backend/vif of this domain and runs each device's hotplug\n"
 		   "  script (backend key 'script', default %s) online when it comes up\n"
 		   "  and offline when it goes. A bare script name is looked up in\n"
@@ -36,6 +37,10 @@ static void usage(FILE *f)
 		   "                   driver domain xnet-hotplugd-dom<N>.pid)\n"
 		   "  --timeout SEC    kill a script after SEC seconds (default %d, or\n"
 		   "                   $XNET_HOTPLUG_TIMEOUT)\n"
+		   "  --scripts-only   run xnet's own vif-bridge as a script too (by\n"
+		   "                   default the daemon does its work itself, the\n"
+		   "                   same way and faster); also\n"
+		   "                   $XNET_HOTPLUG_SCRIPTS_ONLY=1\n"
 		   "  --foreground     log to stderr, do not daemonise\n"
 		   "  -v, --verbose    more logging: -v info, -vv debug (default:\n"
 		   "                   warnings and errors)\n",
@@ -139,6 +144,7 @@ static void kill_scripts(struct xhp_ctx *c)
 static int run(struct xhp_ctx *c, struct xnx_xs_watches *w, int sfd)
 {
 	for (;;) {
+		xhp_native_reap(c);	/* before sleeping: they ended already */
 		struct pollfd p[2] = { { .fd = xs_fileno(c->xs), .events = POLLIN },
 				       { .fd = sfd, .events = POLLIN } };
 		int timeout = xhp_expire(c);
@@ -193,23 +199,28 @@ int main(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "scripts-only", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct xhp_ctx c = { .timeout_s = XHP_TIMEOUT_DEFAULT_S };
+	struct xhp_ctx c = { .timeout_s = XHP_TIMEOUT_DEFAULT_S, .native = true };
 	struct xnx_xs_watches *w = NULL;
 	const char *pidfile = NULL, *tenv = getenv("XNET_HOTPLUG_TIMEOUT");
+	const char *senv = getenv("XNET_HOTPLUG_SCRIPTS_ONLY");
 	char defpid[PATH_MAX];
 	unsigned long v;
 	int fg = 0, verbose = 0, opt, sfd = -1, rc;
 
 	if (tenv && xnx_parse_uint(tenv, 1, 3600, &v) == 0)
 		c.timeout_s = (unsigned)v;
+	if (senv && *senv && strcmp(senv, "0"))
+		c.native = false;
 	while ((opt = getopt_long(argc, argv, "fvp:t:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': fg = 1; break;
 		case 'v': verbose++; break;
 		case 'p': pidfile = optarg; break;
+		case 's': c.native = false; break;
 		case 't':
 			if (xnx_parse_uint(optarg, 1, 3600, &v) < 0) {
 				fprintf(stderr, "xnet-hotplugd: --timeout: '%s' is not "

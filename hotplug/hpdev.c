@@ -172,6 +172,15 @@ static struct xhp_dev *add(struct xhp_ctx *c, unsigned domid, unsigned devid)
 	return d;
 }
 
+/* Our own vif-bridge, done without the script where it can be. */
+static int run_native(struct xhp_ctx *c, struct xhp_dev *d, enum xhp_phase running)
+{
+	if (!c->native || !xhp_native_script(d->script))
+		return -EAGAIN;
+	return running == XHP_RUN_ONLINE ? xhp_native_online(c, d)
+					 : xhp_native_offline(c, d);
+}
+
 static void start(struct xhp_ctx *c, struct xhp_dev *d, const char *action,
 		  enum xhp_phase running)
 {
@@ -182,8 +191,9 @@ static void start(struct xhp_ctx *c, struct xhp_dev *d, const char *action,
 	if (running == XHP_RUN_OFFLINE && d->ifindex &&
 	    xnx_link_name(NULL, d->ifindex, now) == 0)
 		snprintf(d->ifname, sizeof(d->ifname), "%s", now);
-	rc = xhp_run(c, d, action);
-
+	rc = run_native(c, d, running);
+	if (rc == -EAGAIN)
+		rc = xhp_run(c, d, action);
 	if (rc == 0) {
 		d->phase = running;
 		return;
@@ -312,7 +322,7 @@ void xhp_check(struct xhp_ctx *c, unsigned domid, unsigned devid)
 			finish(c, path);
 		break;
 	}
-	if (!v.present && !d->pid)
+	if (!v.present && !d->pid && !d->native_ended)
 		drop(c, d);
 }
 

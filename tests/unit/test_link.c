@@ -216,6 +216,45 @@ static void link_master_of_bridge_port(void)
 	CU_ASSERT_EQUAL(sh("ip link del rma && ip link del rmbr2"), 0);
 }
 
+/* Making a bridge and changing a link as `ip link set` does; `ip` and
+ * sysfs say what the kernel did. */
+static void link_set_and_add_bridge(void)
+{
+	struct xnx_link_set port = { .mtu = 1400, .up = 1 };
+	struct xnx_link_set off = { .master = 0, .up = 0 };
+	struct xnx_link_set mtu0 = { .mtu = 1, .master = -1, .up = -1 };
+	struct xnx_link_nl *nl = NULL;
+	struct xnx_link_info info;
+	unsigned br, a;
+
+	CU_ASSERT_FATAL(xnx_link_nl_open(NULL, &nl) == 0);
+	CU_ASSERT_EQUAL(xnx_link_nl_add_bridge(nl, "snbr"), 0);
+	CU_ASSERT_EQUAL(xnx_link_nl_add_bridge(nl, "snbr"), -EEXIST);
+	CU_ASSERT_EQUAL(xnx_link_nl_add_bridge(nl, "no/such"), -EINVAL);
+	CU_ASSERT_FATAL((br = id_of("snbr")) != 0);
+	CU_ASSERT_EQUAL(xnx_link_get(NULL, br, &info), 0);
+	CU_ASSERT_STRING_EQUAL(info.kind, "bridge");
+	CU_ASSERT_FATAL(sh("ip link add sna type veth peer name snb") == 0);
+	a = id_of("sna");
+
+	/* mtu, master and up in one request. */
+	port.master = (int)br;
+	CU_ASSERT_EQUAL(xnx_link_nl_set(nl, a, &port), 0);
+	CU_ASSERT_EQUAL(sh("ip -o link show sna | grep -q 'mtu 1400 .*master snbr'"), 0);
+	CU_ASSERT_EQUAL(sh("ip -o link show sna | grep -q '<[^>]*UP'"), 0);
+	/* A refused change applies nothing and says why. */
+	CU_ASSERT_EQUAL(xnx_link_nl_set(nl, a, &mtu0), -EINVAL);
+	CU_ASSERT_EQUAL(sh("ip -o link show sna | grep -q 'mtu 1400 '"), 0);
+	/* nomaster and down. */
+	CU_ASSERT_EQUAL(xnx_link_nl_set(nl, a, &off), 0);
+	CU_ASSERT_EQUAL(sh("test ! -e /sys/class/net/sna/master"), 0);
+	CU_ASSERT_EQUAL(sh("ip -o link show sna | grep -q '<[^>]*UP'"), 1);
+	CU_ASSERT_EQUAL(xnx_link_nl_set(nl, 0, &off), -EINVAL);
+	CU_ASSERT_EQUAL(xnx_link_nl_set(nl, 2147483000u, &off), -ENODEV);
+	xnx_link_nl_close(nl);
+	CU_ASSERT_EQUAL(sh("ip link del sna && ip link del snbr"), 0);
+}
+
 static void link_errors(void)
 {
 	char name[XNX_LINK_NAME_MAX] = "unchanged";
@@ -676,6 +715,7 @@ static int run_suite(void)
 		{ "link_resolve_veth", link_resolve_veth },
 		{ "link_name_follows_rename", link_name_follows_rename },
 		{ "link_master_of_bridge_port", link_master_of_bridge_port },
+		{ "link_set_and_add_bridge", link_set_and_add_bridge },
 		{ "link_errors", link_errors },
 		{ "link_in_named_netns", link_in_named_netns },
 		{ "link_nl_socket", link_nl_socket },
