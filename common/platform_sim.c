@@ -3,8 +3,8 @@
  * by xnet-simd (protocol in xnx_simproto.h). Setup calls (map, share, bind)
  * are one request to the daemon; the data path is not: grant copy runs in
  * the caller's process over the peer's grant table and arena, mapped once
- * (platform_sim_gnt.c), and an event-channel notify is one datagram to the
- * peer port's wake-up socket (platform_sim_evtchn.c). This file: the
+ * (platform_sim_gnt.c), and an event-channel notify is at most one byte
+ * into the peer handle's wake-up pipe (platform_sim_evtchn.c). This file: the
  * connection to the daemon and the ops table.
  */
 #include <errno.h>

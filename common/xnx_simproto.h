@@ -20,12 +20,21 @@
  * and per event channel one page (struct xnx_simchan) shared by the two
  * ends' processes.
  *
- * Event-channel wake-ups: every port has a SOCK_DGRAM socket pair made by
- * the daemon. The port's owner gets the receiving end with the bind
- * response; the daemon keeps the sending end and hands it to the peer's
- * notifier (EVT_PEER). All sends and receives use MSG_DONTWAIT, so nobody
- * can be blocked by a peer changing the flags of a shared descriptor, and a
- * peer can only ever disturb its own channel.
+ * Event-channel wake-ups: every event-channel handle (connection) has a
+ * pipe made by the daemon. The handle gets its reading end and a writing
+ * end for its own self-wakes with EVT_OPEN; a notifier gets a writing end
+ * of the peer port's handle's pipe with EVT_PEER. Each end handed out is an
+ * open file description of its own (reopened through /proc), so its flags
+ * are its holder's alone: a peer making its end blocking blocks only
+ * itself, and nobody but the handle holds an end it could read. The pipe
+ * only says "look": the pending bits in the channel pages are the truth,
+ * and a notify writes one byte only when it sets an unmasked port pending.
+ * A peer flooding the pipe fills it (one page) and costs the handle a few
+ * reads; the other ports' pending bits are still seen. The daemon holds a
+ * reading end of each pipe while the connection lives and one to two timer
+ * ticks after it closed, so a notifier that looked at the port's
+ * generation just before the close never writes into a pipe without
+ * readers.
  */
 #ifndef XNX_SIMPROTO_H
 #define XNX_SIMPROTO_H
@@ -70,16 +79,18 @@ enum xnx_simproto_op {
 					 * arg[2] count → data (ref, frame)[count],
 					 * fd own arena */
 	XNX_SIMOP_GNT_UNSHARE,		/* data refs[count] */
-	XNX_SIMOP_EVT_OPEN,		/* → fd: the domain's port generations
-					 * (read-only, XNX_SIMGENS_SIZE) */
+	XNX_SIMOP_EVT_OPEN,		/* → fds: the domain's port generations
+					 * (read-only, XNX_SIMGENS_SIZE), the
+					 * handle's wake-up pipe's reading end
+					 * and a writing end for self-wakes */
 	XNX_SIMOP_EVT_ALLOC_UNBOUND,	/* arg[0] remote dom → val[0] port,
-					 * val[1] end, fds channel page and
-					 * the port's wake-up receiving end */
+					 * val[1] end, fd channel page */
 	XNX_SIMOP_EVT_BIND_INTERDOMAIN,	/* arg[0] remote dom, arg[1] remote
 					 * port → like ALLOC_UNBOUND */
 	XNX_SIMOP_EVT_PEER,		/* arg[0] port → val[0] gen,
-					 * val[1] connected, fd: the remote
-					 * port's wake-up sending end */
+					 * val[1] connected, fd: a writing end
+					 * of the remote port's handle's
+					 * wake-up pipe */
 	XNX_SIMOP_EVT_UNBIND,		/* arg[0] port */
 	XNX_SIMOP_EVT_STATUS,		/* arg[0] port → val[0] EVTCHNSTAT_*,
 					 * val[1] remote dom, val[2] remote port */

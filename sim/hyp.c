@@ -404,6 +404,7 @@ static void conn_close(struct hyp_conn *c)
 	struct hyp_dom *d = c->dom;
 
 	hyp_evt_close_ports(d, c);
+	hyp_evt_conn_gone(c);
 	hyp_gnt_conn_gone(c);
 	for (struct hyp_conn **pp = &d->conns; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
@@ -447,7 +448,7 @@ static void on_conn(int fd, uint32_t events, void *arg)
 	struct hyp_conn *c = arg;
 	struct sim_hyp *h = c->hyp;
 	uint8_t rspbuf[XNX_SIMPROTO_MSG_MAX];
-	struct hyp_rsp rsp = { .r = (struct xnx_simproto_rsp *)rspbuf, .tmp_fd = -1 };
+	struct hyp_rsp rsp = { .r = (struct xnx_simproto_rsp *)rspbuf, .tmp_fd = { -1, -1 } };
 	ssize_t n;
 
 	n = recv(fd, h->buf, sizeof(h->buf), MSG_DONTWAIT | MSG_TRUNC);
@@ -467,8 +468,9 @@ static void on_conn(int fd, uint32_t events, void *arg)
 		rsp.nfds = 0;
 	}
 	send_rsp(c, &rsp);
-	if (rsp.tmp_fd >= 0)
-		close(rsp.tmp_fd);
+	for (int i = 0; i < 2; i++)
+		if (rsp.tmp_fd[i] >= 0)
+			close(rsp.tmp_fd[i]);
 }
 
 static void on_listen(int fd, uint32_t events, void *arg)
@@ -501,7 +503,7 @@ static void on_listen(int fd, uint32_t events, void *arg)
 		return;
 	}
 	*c = (struct hyp_conn){ .next = d->conns, .hyp = d->hyp, .dom = d, .fd = cfd,
-				.next_map_id = 1, .journal_fd = -1 };
+				.next_map_id = 1, .journal_fd = -1, .wake_w = -1, .wake_r = -1 };
 	d->conns = c;
 	d->nconns++;
 }
@@ -513,6 +515,7 @@ static void on_timer(int fd, uint32_t events, void *arg)
 
 	if (read(fd, &ticks, sizeof(ticks)) < 0)
 		return;
+	hyp_evt_tick(h, false);
 	for (unsigned i = 0; i < DOMID_FIRST_RESERVED; i++) {
 		struct hyp_dom *d = h->doms[i];
 
@@ -585,6 +588,8 @@ void sim_hyp_free(struct sim_hyp *h)
 		dom_free(d0);
 		dom_unlink(h, 0);
 	}
+	hyp_evt_tick(h, true);
+	free(h->linger);
 	sim_loop_del(h->loop, h->timer_fd);
 	close(h->timer_fd);
 	free(h);

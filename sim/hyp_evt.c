@@ -2,40 +2,105 @@
  * hyp_evt.c — event channels in xnet-simd: per-domain port tables, binding
  * (alloc unbound, bind interdomain), closing (the other end drops to
  * _unbound and is raised), and telling a notifier how to wake the other
- * end. Notifications themselves never pass through here: each port has a
- * datagram socket pair whose sending end the peer's notifier holds.
+ * end. Notifications themselves never pass through here: each handle has
+ * a wake-up pipe, and a notifier writes into the peer handle's pipe
+ * through a writing end of its own (xnx_simproto.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <xen/event_channel.h>
 
 #include "hyp_priv.h"
 
-/* Wake the process at a port: one datagram on its wake-up socket. Never
- * blocks, whatever a peer did to the shared descriptor's flags. */
-static void wake(int fd)
+#define LINGER_TICKS 2		/* a closed handle's pipe stays read 1-2 ticks */
+
+struct hyp_linger {
+	int fd;
+	int ticks;
+};
+
+/* Wake the process of handle C: one byte into its pipe. Never blocks (our
+ * own writing end is non-blocking, whatever others do to theirs); a full
+ * pipe is readable anyway. */
+static void wake(const struct hyp_conn *c)
 {
-	if (send(fd, "!", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+	if (c->wake_w >= 0 && write(c->wake_w, "!", 1) < 0 && errno != EAGAIN)
 		xnx_debug("evtchn: wake-up: %s", strerror(errno));
 }
 
-/* The port's wake-up socket pair: the daemon keeps the sending end, the
- * receiving end goes to the client with the response. */
-static int wake_new(struct hyp_port *p, struct hyp_rsp *rsp)
+/* A fresh open file description of pipe end FD: its flags are its
+ * holder's alone, so nobody can make another's reads or writes block. */
+static int reopen(int fd, int flags)
 {
-	int sv[2];
+	char path[64];
+	int nfd;
 
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	nfd = open(path, flags | O_NONBLOCK | O_CLOEXEC);
+	return nfd < 0 ? -errno : nfd;
+}
+
+/* C's wake-up pipe, made on first use. */
+static int wake_pipe(struct hyp_conn *c)
+{
+	int p[2];
+
+	if (c->wake_w >= 0)
+		return 0;
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
-	p->wake = sv[1];
-	rsp->fds[1] = sv[0];
-	rsp->tmp_fd = sv[0];
+	/* One page holds 4096 wake-ups; a full pipe only fails writes that
+	 * would not add a wake-up anyway. */
+	fcntl(p[0], F_SETPIPE_SZ, XNX_SIM_PAGE_SIZE);
+	c->wake_w = p[1];
+	c->wake_r = p[0];
 	return 0;
+}
+
+static void linger_add(struct sim_hyp *h, int fd)
+{
+	if (h->nlinger == h->linger_cap) {
+		uint32_t cap = h->linger_cap ? 2 * h->linger_cap : 16;
+		struct hyp_linger *n = realloc(h->linger, cap * sizeof(*n));
+
+		if (!n) {
+			close(fd);	/* a notifier may get EPIPE: better than a leak */
+			return;
+		}
+		h->linger = n;
+		h->linger_cap = cap;
+	}
+	h->linger[h->nlinger++] = (struct hyp_linger){ .fd = fd, .ticks = LINGER_TICKS };
+}
+
+void hyp_evt_conn_gone(struct hyp_conn *c)
+{
+	if (c->wake_w < 0)
+		return;
+	close(c->wake_w);
+	/* A peer that looked at its port's generation just before we bumped
+	 * it may still write: keep a reader until it has seen the change. */
+	linger_add(c->hyp, c->wake_r);
+	c->wake_w = c->wake_r = -1;
+}
+
+void hyp_evt_tick(struct sim_hyp *h, bool all)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < h->nlinger; i++) {
+		if (all || --h->linger[i].ticks <= 0)
+			close(h->linger[i].fd);
+		else
+			h->linger[kept++] = h->linger[i];
+	}
+	h->nlinger = kept;
 }
 
 static struct hyp_chan *chan_new(void)
@@ -88,7 +153,7 @@ static void port_raise(struct hyp_dom *d, uint32_t port)
 
 	if (!__atomic_exchange_n(&e->pending, 1, __ATOMIC_SEQ_CST) &&
 	    !__atomic_load_n(&e->mask, __ATOMIC_SEQ_CST))
-		wake(p->wake);
+		wake(p->conn);
 }
 
 static int port_alloc(struct hyp_dom *d)
@@ -127,7 +192,6 @@ static void close_port(struct hyp_dom *d, uint32_t port)
 		rd->ports[rport].remote_port = 0;
 	}
 	ch->ends[p->end].used = false;
-	close(p->wake);
 	memset(p, 0, sizeof(*p));
 	if (!ch->ends[0].used && !ch->ends[1].used) {
 		chan_free(ch);
@@ -152,8 +216,21 @@ void hyp_evt_close_ports(struct hyp_dom *d, struct hyp_conn *c)
 int hyp_evt_open(struct hyp_conn *c, const struct xnx_simproto_req *req,
 		 struct hyp_rsp *rsp)
 {
+	int rc = wake_pipe(c), r = -1, w = -1;
+
+	if (rc == 0 && (r = reopen(c->wake_r, O_RDONLY)) < 0)
+		rc = r;
+	if (rc == 0 && (w = reopen(c->wake_w, O_WRONLY)) < 0)
+		rc = w;
+	if (rc < 0) {
+		if (r >= 0)
+			close(r);
+		return rc;
+	}
 	rsp->fds[0] = c->dom->gens_ro_fd;
-	rsp->nfds = 1;
+	rsp->fds[1] = rsp->tmp_fd[0] = r;
+	rsp->fds[2] = rsp->tmp_fd[1] = w;
+	rsp->nfds = 3;
 	return 0;
 }
 
@@ -162,7 +239,7 @@ static void bound_rsp(struct hyp_rsp *rsp, uint32_t port, const struct hyp_port 
 	rsp->r->val[0] = port;
 	rsp->r->val[1] = p->end;
 	rsp->fds[0] = p->chan->fd;
-	rsp->nfds = 2;			/* fds[1] set by wake_new */
+	rsp->nfds = 1;
 }
 
 static uint32_t remote_id(const struct hyp_conn *c, uint32_t domid)
@@ -182,20 +259,17 @@ int hyp_evt_alloc_unbound(struct hyp_conn *c, const struct xnx_simproto_req *req
 	port = port_alloc(d);
 	if (port < 0)
 		return port;
+	rc = wake_pipe(c);
+	if (rc < 0)
+		return rc;
 	ch = chan_new();
 	if (!ch)
 		return -ENOMEM;
-	rc = wake_new(&d->ports[port], rsp);
-	if (rc < 0) {
-		chan_free(ch);
-		return rc;
-	}
 	ch->ends[0].used = true;
 	ch->ends[0].dom = d->domid;
 	ch->ends[0].port = (uint32_t)port;
 	d->ports[port] = (struct hyp_port){ .state = EVTCHNSTAT_unbound, .end = 0,
-					    .remote_dom = rd->domid, .conn = c, .chan = ch,
-					    .wake = d->ports[port].wake };
+					    .remote_dom = rd->domid, .conn = c, .chan = ch };
 	bound_rsp(rsp, (uint32_t)port, &d->ports[port]);
 	return 0;
 }
@@ -221,7 +295,7 @@ int hyp_evt_bind_interdomain(struct hyp_conn *c, const struct xnx_simproto_req *
 	port = port_alloc(d);
 	if (port < 0)
 		return port;
-	rc = wake_new(&d->ports[port], rsp);
+	rc = wake_pipe(c);
 	if (rc < 0)
 		return rc;
 	ch = rp->chan;
@@ -234,7 +308,7 @@ int hyp_evt_bind_interdomain(struct hyp_conn *c, const struct xnx_simproto_req *
 	ch->ends[end].port = (uint32_t)port;
 	d->ports[port] = (struct hyp_port){ .state = EVTCHNSTAT_interdomain, .end = (uint8_t)end,
 					    .remote_dom = rd->domid, .remote_port = rport,
-					    .conn = c, .chan = ch, .wake = d->ports[port].wake };
+					    .conn = c, .chan = ch };
 	rp->state = EVTCHNSTAT_interdomain;
 	rp->remote_port = (uint32_t)port;
 	chan_bump(d->hyp, ch);
@@ -255,10 +329,14 @@ int hyp_evt_peer(struct hyp_conn *c, const struct xnx_simproto_req *req,
 	rsp->r->val[0] = c->dom->port_gen[req->arg[0]];
 	if (p->state == EVTCHNSTAT_interdomain) {
 		struct hyp_dom *rd = hyp_dom_get(c->hyp, p->remote_dom);
+		int w;
 
 		XNX_BUG_ON(!rd);
+		w = reopen(rd->ports[p->remote_port].conn->wake_w, O_WRONLY);
+		if (w < 0)
+			return w;
 		rsp->r->val[1] = 1;
-		rsp->fds[0] = rd->ports[p->remote_port].wake;
+		rsp->fds[0] = rsp->tmp_fd[0] = w;
 		rsp->nfds = 1;
 	}
 	return 0;

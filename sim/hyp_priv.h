@@ -17,6 +17,7 @@ enum ref_state { REF_FREE = 0, REF_USED, REF_ORPHAN };
 
 struct hyp_dom;
 struct hyp_conn;
+struct hyp_linger;
 
 /* One map request of a connection: pins it holds in DOMID's table. */
 struct hyp_map {
@@ -39,6 +40,10 @@ struct hyp_conn {
 	uint32_t shared;		/* refs shared by this connection */
 	int journal_fd;			/* copy journal, once attached; or -1 */
 	struct xnx_simjournal *journal;
+	/* The handle's wake-up pipe (xnx_simproto.h), once it has one: our
+	 * own writing end (for raises) and a reading end we hold so that a
+	 * notifier never writes into a pipe nobody reads (SIGPIPE). -1: none. */
+	int wake_w, wake_r;
 };
 
 /* One event channel: a page shared by the processes at its two ends. */
@@ -59,9 +64,6 @@ struct hyp_port {
 	uint32_t remote_port;		/* _interdomain only */
 	struct hyp_conn *conn;		/* the handle it is bound through */
 	struct hyp_chan *chan;
-	/* Sending end of the port's wake-up socket (the receiving end is in
-	 * the owner's process); given to the peer's notifier. */
-	int wake;
 };
 
 struct hyp_dom {
@@ -97,6 +99,10 @@ struct sim_hyp {
 	uint32_t ndoms;
 	struct hyp_dom *doms[DOMID_FIRST_RESERVED];
 	struct xnx_ratelimit rl;	/* lines clients can provoke */
+	/* Reading ends of closed handles' wake-up pipes, kept a timer tick
+	 * or two (hyp_evt.c). */
+	struct hyp_linger *linger;
+	uint32_t nlinger, linger_cap;
 	uint8_t buf[XNX_SIMPROTO_MSG_MAX + 64];
 };
 
@@ -105,7 +111,7 @@ struct hyp_rsp {
 	struct xnx_simproto_rsp *r;	/* header + data, XNX_SIMPROTO_MSG_MAX */
 	int fds[3];
 	int nfds;
-	int tmp_fd;			/* closed once the response is sent */
+	int tmp_fd[2];			/* closed once the response is sent */
 };
 
 #define hyp_log(h, ...) xnx_log_rl(&(h)->rl, XNX_LOG_WARN, __VA_ARGS__)
@@ -143,5 +149,9 @@ int hyp_evt_status(struct hyp_conn *c, const struct xnx_simproto_req *req,
 		   struct hyp_rsp *rsp);
 /* Close the ports bound through C (C == NULL: every port of D). */
 void hyp_evt_close_ports(struct hyp_dom *d, struct hyp_conn *c);
+/* C is going away: its wake-up pipe's reading end lingers a while. */
+void hyp_evt_conn_gone(struct hyp_conn *c);
+/* Once a timer tick: close the pipes whose time is up (ALL: every one). */
+void hyp_evt_tick(struct sim_hyp *h, bool all);
 
 #endif

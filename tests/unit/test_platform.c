@@ -934,8 +934,9 @@ static void test_evtchn_coalesce(void)
 	xnx_sim_domain_destroy(g);
 }
 
-/* A guest speaking the protocol itself gets the sending end of dom0's
- * wake-up socket, makes it blocking, fills the queue and shuts it down:
+/* A guest speaking the protocol itself gets a writing end of dom0's wake-up
+ * pipe, fills the pipe, makes its end blocking and closes it; and on its
+ * own channel never reads its pipe while it keeps clearing its pending bit:
  * dom0's handle must neither block nor spin, its other channels and the
  * daemon must carry on. */
 static void test_evtchn_hostile_peer(void)
@@ -943,12 +944,16 @@ static void test_evtchn_hostile_peer(void)
 	uint32_t g = new_domain("evil", 0), g2 = new_domain("good", 0);
 	struct xnx_simproto_req req = { .op = XNX_SIMOP_EVT_ALLOC_UNBOUND, .arg = { 0 } };
 	struct xnx_simproto_rsp rsp;
-	int fds[2], peer = -1, raw = xnx_simproto_connect(g);
+	int fds[3], peer = -1, raw = xnx_simproto_connect(g);
 	xnx_evtchn *e0 = xnx_evtchn_open(), *eg2 = evtchn_as(g2);
 
 	CU_ASSERT_FATAL(raw >= 0 && e0 && eg2);
-	CU_ASSERT_FATAL(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), fds, 2) == 0);
-	uint32_t evil_port = rsp.val[0];
+	CU_ASSERT_FATAL(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), fds, 1) == 0);
+	uint32_t evil_port = rsp.val[0], evil_end = rsp.val[1];
+	struct xnx_simchan *ch = mmap(NULL, XNX_SIMCHAN_SIZE, PROT_READ | PROT_WRITE,
+				      MAP_SHARED, fds[0], 0);
+	CU_ASSERT_FATAL(ch != MAP_FAILED && evil_end < 2);
+	close(fds[0]);
 	int p0 = xnx_evtchn_bind_interdomain(e0, g, evil_port);
 	CU_ASSERT_FATAL(p0 > 0);
 	CU_ASSERT(next_event(e0) == p0);			/* bind raise */
@@ -960,25 +965,38 @@ static void test_evtchn_hostile_peer(void)
 	CU_ASSERT(next_event(e0) == p0b);
 	xnx_evtchn_unmask(e0, p0b);
 
-	/* The generations that tell notifiers to look again are read-only. */
-	int gens = -1;
+	/* The generations that tell notifiers to look again are read-only;
+	 * the guest's own pipe comes with them. */
 	req = (struct xnx_simproto_req){ .op = XNX_SIMOP_EVT_OPEN };
-	CU_ASSERT_FATAL(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), &gens, 1) == 0);
-	CU_ASSERT(mmap(NULL, XNX_SIMGENS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, gens, 0) ==
+	CU_ASSERT_FATAL(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), fds, 3) == 0);
+	CU_ASSERT_FATAL(fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0);
+	CU_ASSERT(mmap(NULL, XNX_SIMGENS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0) ==
 		  MAP_FAILED && errno == EACCES);
-	close(gens);
+	/* Our notifications never block, whatever the guest does with its
+	 * pipe: its ends made blocking, never read, pending cleared each time
+	 * so that every notify writes. */
+	CU_ASSERT(fcntl(fds[1], F_SETFL, 0) == 0 && fcntl(fds[2], F_SETFL, 0) == 0);
+	alarm(30);			/* a blocked notify ends the program */
+	for (int i = 0; i < 3 * (int)XNX_SIM_PAGE_SIZE; i++) {
+		__atomic_store_n(&ch->end[evil_end].pending, 0, __ATOMIC_SEQ_CST);
+		CU_ASSERT_FATAL(xnx_evtchn_notify(e0, p0) == 0);
+	}
+	alarm(0);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+
 	req = (struct xnx_simproto_req){ .op = XNX_SIMOP_EVT_PEER, .arg = { evil_port } };
 	CU_ASSERT_FATAL(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), &peer, 1) == 0);
 	CU_ASSERT_FATAL(peer >= 0 && rsp.val[1] == 1);
-	/* The peer cannot take our wake-ups: it holds only a sending end. */
+	/* The peer cannot take our wake-ups: it holds only a writing end. */
 	char c;
-	CU_ASSERT(recv(peer, &c, 1, MSG_DONTWAIT) == -1 && errno == EAGAIN);
-	CU_ASSERT(fcntl(peer, F_SETFL, 0) == 0);		/* blocking, for everyone */
+	CU_ASSERT(read(peer, &c, 1) == -1 && errno == EBADF);
 	int sent = 0;
-	while (send(peer, "x", 1, MSG_DONTWAIT) == 1 && sent < 100000)
+	while (write(peer, "x", 1) == 1 && sent < 100000)
 		sent++;
 	CU_ASSERT(sent > 0 && sent < 100000);
-	/* full queue: the daemon's wake-up on close must not block it */
+	CU_ASSERT(fcntl(peer, F_SETFL, 0) == 0);		/* blocking: its own end only */
+	/* full pipe: the daemon's wake-up on close must not block it */
 	req = (struct xnx_simproto_req){ .op = XNX_SIMOP_EVT_UNBIND, .arg = { evil_port } };
 	CU_ASSERT(xnx_simproto_call(raw, &req, &rsp, sizeof(rsp), NULL, 0) == 0);
 	CU_ASSERT(xnx_sim_domain_list(NULL, 0) >= 3);		/* daemon serves */
@@ -988,19 +1006,17 @@ static void test_evtchn_hostile_peer(void)
 	while (xnx_evtchn_pending(e0) >= 0 && n < 10)
 		n++;
 	CU_ASSERT(n <= 2);
-	CU_ASSERT(shutdown(peer, SHUT_RDWR) == 0);
+	close(peer);
 	xnx_evtchn_pending(e0);
 	CU_ASSERT(!readable(xnx_evtchn_fd(e0), 0));		/* no endless wake-up */
-	/* the good channel still works */
+	/* the good channel still works, both ways */
 	xnx_evtchn_unmask(e0, p0);
 	CU_ASSERT(xnx_evtchn_notify(eg2, pg2) == 0);
 	CU_ASSERT(next_event(e0) == p0b);
 	xnx_evtchn_unmask(e0, p0b);
 	CU_ASSERT(xnx_evtchn_notify(e0, p0b) == 0);
 	CU_ASSERT(next_event(eg2) == pg2);
-	close(peer);
-	close(fds[0]);
-	close(fds[1]);
+	munmap(ch, XNX_SIMCHAN_SIZE);
 	close(raw);
 	xnx_evtchn_close(e0);
 	xnx_evtchn_close(eg2);
