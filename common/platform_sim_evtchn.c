@@ -295,15 +295,12 @@ static bool has_event(const struct port *p)
 	       !__atomic_load_n(&p->chan->end[p->me].mask, __ATOMIC_SEQ_CST);
 }
 
-xenevtchn_port_or_error_t xnx_simc_pending(xnx_evtchn *b)
+/* One pass over the bound ports from where the last one ended: take the
+ * first pending unmasked port; *MORE when another one is pending too. */
+static xenevtchn_port_or_error_t scan(struct sim_evtchn *h, bool *more)
 {
-	struct sim_evtchn *h = (struct sim_evtchn *)b;
 	xenevtchn_port_or_error_t found = -1;
-	bool more = false;
 
-	pthread_mutex_lock(&h->link.lock);
-	/* Drain first: any notify after this makes the pipe readable again. */
-	drain(h);
 	for (uint32_t i = 0, start = h->scan; i < h->nbound; i++) {
 		uint32_t k = (start + i) % h->nbound;
 		struct port *p = h->ports[h->bound[k]];
@@ -312,9 +309,29 @@ xenevtchn_port_or_error_t xnx_simc_pending(xnx_evtchn *b)
 			found = (xenevtchn_port_or_error_t)h->bound[k];
 			h->scan = k + 1;
 		} else if (found >= 0 && has_event(p)) {
-			more = true;
+			*more = true;
 			break;
 		}
+	}
+	return found;
+}
+
+xenevtchn_port_or_error_t xnx_simc_pending(xnx_evtchn *b)
+{
+	struct sim_evtchn *h = (struct sim_evtchn *)b;
+	xenevtchn_port_or_error_t found;
+	bool more = false;
+
+	pthread_mutex_lock(&h->link.lock);
+	/* The pending bits first: a driver calls us until we say EAGAIN, so
+	 * the pipe is emptied once per wake-up, on that last call. */
+	found = scan(h, &more);
+	if (found < 0) {
+		/* Empty the pipe, then look again for a notify that came
+		 * between the scan and the drain: one after the drain makes
+		 * the pipe readable again. */
+		drain(h);
+		found = scan(h, &more);
 	}
 	/* Others are still pending: keep the fd readable for them. */
 	if (more)

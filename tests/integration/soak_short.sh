@@ -11,8 +11,10 @@
 # (SOAK_REUSE_DEVID=0: always fresh, 1: always the old one).
 # Descriptors: the TAPs must stay exactly as many (every vif is Connected
 # at both samples); the others within SOAK_FD_SLACK (an event channel's
-# sending end is fetched on its first notification, so sockets follow the
-# traffic a little), far below the one per round a leak would show.
+# writing end of the peer's wake-up pipe is fetched on its first
+# notification, and xnet-simd keeps a closed handle's pipe a second or two,
+# so descriptors follow the traffic a little), far below the one per round
+# a leak would show.
 # With XNET_BIN pointing at an ASan build it runs under the sanitizers.
 set -eu
 # shellcheck source=lib/common.sh disable=SC1091
@@ -198,7 +200,7 @@ done
 wait_for 60 all_connected || fail "not every vif connected: $("$XNET" vif list)"
 # Warm up first: every vif detached and attached once. A daemon's
 # per-vif state grows to its working size lazily (an event channel's
-# sending end is fetched on the first notification, staging buffers are
+# writing end is fetched on the first notification, staging buffers are
 # touched by the first frames), and a vif that has been re-attached is in
 # the state every vif is in at the end; flat is measured from there.
 cycle_all
