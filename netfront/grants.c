@@ -56,6 +56,8 @@ int xnf_grants_end(struct xnf_dev *dev, void **region, uint32_t count)
 		hold(dev, page);
 		held++;
 	}
+	if (!held)
+		return 0;	/* let go of meanwhile */
 	xnx_warn("vif %u: ending the grants of %u of our pages failed (%s): backend "
 		 "domain %u may still map them; held, never used again (%u held, "
 		 "%u abandoned)", dev->devid, held, strerror(err), dev->be_id,

@@ -68,6 +68,8 @@ struct vif {
 	uint64_t mc_next;	/* next periodic re-read */
 	bool closing;		/* shut down, waiting for the backend */
 	bool forget;		/* left xenstore: drop once closed */
+	bool opened;		/* its device was opened (and has written
+				 * its state since) */
 	uint64_t close_by;	/* when to stop waiting for the backend */
 };
 
@@ -310,6 +312,7 @@ static void vif_add(unsigned devid)
 		xnx_err("vif %u: cannot open: %s", devid, strerror(errno));
 		return;
 	}
+	v->opened = true;
 	pick_name(v->ifname);
 	xnf_mac(v->dev, mac);
 	v->tap = v->tapq[0] = xnf_tap_open(v->ifname, mac, xnf_mtu(v->dev), offload);
@@ -382,12 +385,25 @@ static void rescan(bool startup)
 		return;
 	}
 	for (unsigned i = 0; i < nvifs; i++) {
+		struct vif *v = vifs[i];
 		bool present = false;
+
 		for (int j = 0; j < n; j++)
-			present |= ids[j] == vifs[i]->devid;
-		if (present || vifs[i]->forget)
+			present |= ids[j] == v->devid;
+		if (v->forget)
 			continue;
-		xnx_info("vif %u: removed", vifs[i]->devid);
+		/* Its device closed (we left it Closed), yet Initialising: the
+		 * vif was removed and added again (its devid reused at once)
+		 * between two looks. The old one goes, the new one is added
+		 * once it has. */
+		if (present && v->opened && !v->dev && wanted(v->devid, false)) {
+			xnx_info("vif %u: added again", v->devid);
+			vif_remove(i);
+			continue;
+		}
+		if (present)
+			continue;
+		xnx_info("vif %u: removed", v->devid);
 		vif_remove(i);
 	}
 	for (int j = 0; j < n; j++)
@@ -695,11 +711,15 @@ static void handle_ready(struct pollfd *p, int n, struct vif **who)
 			vif_service(who[i]);
 }
 
-/* Poll until the nearest close deadline or multicast re-read, if any. */
+/* Poll until the nearest close deadline or multicast re-read, if any (at
+ * once when a rescan is due). */
 static int poll_timeout(void)
 {
 	uint64_t now = xnx_now_ns(), next = UINT64_MAX;
 
+	/* A vif dropped this turn may have a new one waiting behind it. */
+	if (rescan_needed)
+		return 0;
 	for (unsigned i = 0; i < nvifs; i++) {
 		if (!vifs[i]->dev)
 			continue;
