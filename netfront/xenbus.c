@@ -219,8 +219,42 @@ int xnf_xb_read_features(struct xnf_dev *dev)
 	return 0;
 }
 
+/* Remove DIR/KEY, a key an earlier connection wrote, if it is there. */
+static int rm_old(struct xs_handle *xs, xs_transaction_t t, const char *dir,
+		  const char *key)
+{
+	int rc = xnx_xs_rm(xs, t, dir, key);
+
+	return rc == -ENOENT ? 0 : rc;
+}
+
+/* What an earlier connection (or an earlier xnetfront) published in a
+ * layout this one does not use: queue-N/ beyond our queues (all of them
+ * with one queue), the flat ring keys with several. Left there, the vif's
+ * keys would describe two connections at once. */
+static int unpublish_old(struct xs_handle *xs, xs_transaction_t t,
+			 struct xnf_dev *dev)
+{
+	static const char *const flat[] = { "tx-ring-ref", "rx-ring-ref", "event-channel",
+					    "event-channel-tx", "event-channel-rx" };
+	char key[16];
+	int rc = 0;
+
+	for (unsigned i = dev->nqueues == 1 ? 0 : dev->nqueues;
+	     i < XNF_MAX_QUEUES && rc == 0; i++) {
+		snprintf(key, sizeof(key), "queue-%u", i);
+		rc = rm_old(xs, t, dev->fe_path, key);
+	}
+	if (dev->nqueues == 1)
+		return rc;
+	for (size_t k = 0; k < sizeof(flat) / sizeof(*flat) && rc == 0; k++)
+		rc = rm_old(xs, t, dev->fe_path, flat[k]);
+	return rc;
+}
+
 /* One queue's ring and channel keys: flat with one queue, under queue-N/
- * with more (Linux write_queue_xenstore_keys). */
+ * with more (Linux write_queue_xenstore_keys); the other kind of event
+ * channel keys an earlier connection may have left goes. */
 static int publish_queue(struct xs_handle *xs, xs_transaction_t t,
 			 struct xnf_dev *dev, unsigned i)
 {
@@ -234,14 +268,19 @@ static int publish_queue(struct xs_handle *xs, xs_transaction_t t,
 	else
 		snprintf(dir, sizeof(dir), "%s/queue-%u", dev->fe_path, i);
 #define W(key, ...) do { if (rc == 0) rc = xnx_xs_printf(xs, t, p, key, __VA_ARGS__); } while (0)
+#define RM(key) do { if (rc == 0) rc = rm_old(xs, t, p, key); } while (0)
 	W("tx-ring-ref", "%u", r->tx_ring_ref);
 	W("rx-ring-ref", "%u", r->rx_ring_ref);
 	if (r->port_tx == r->port_rx) {
 		W("event-channel", "%u", (unsigned)r->port_tx);
+		RM("event-channel-tx");
+		RM("event-channel-rx");
 	} else {
 		W("event-channel-tx", "%u", (unsigned)r->port_tx);
 		W("event-channel-rx", "%u", (unsigned)r->port_rx);
+		RM("event-channel");
 	}
+#undef RM
 #undef W
 	return rc;
 }
@@ -258,18 +297,27 @@ static int publish_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	int rc = 0;
 
 #define W(key, ...) do { if (rc == 0) rc = xnx_xs_printf(xs, t, p, key, __VA_ARGS__); } while (0)
+#define RM(key) do { if (rc == 0) rc = rm_old(xs, t, p, key); } while (0)
+	rc = unpublish_old(xs, t, dev);
 	if (dev->feat.max_queues)
 		W("multi-queue-num-queues", "%u", dev->nqueues);
+	else
+		RM("multi-queue-num-queues");
 	for (unsigned i = 0; i < dev->nqueues && rc == 0; i++)
 		rc = publish_queue(xs, t, dev, i);
 	if (dev->ctrl.port >= 0) {
 		W("ctrl-ring-ref", "%u", dev->ctrl.ring_ref);
 		W("event-channel-ctrl", "%u", (unsigned)dev->ctrl.port);
+	} else {
+		RM("ctrl-ring-ref");
+		RM("event-channel-ctrl");
 	}
 	/* Before Connected, so a backend with only the static feature samples
 	 * it too. */
 	if (dev->feat.mcast && (dev->cfg.flags & XNF_CFG_MCAST_CONTROL))
 		W("request-multicast-control", "%d", 1);
+	else
+		RM("request-multicast-control");
 	W("request-rx-copy", "%u", 1);
 	W("feature-rx-notify", "%d", 1);
 	W("feature-sg", "%d", 1);
@@ -281,6 +329,7 @@ static int publish_txn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 		W("feature-ipv6-csum-offload", "%d", 1);
 	else
 		W("feature-no-csum-offload", "%d", 1);
+#undef RM
 #undef W
 	return rc;
 }
