@@ -5,9 +5,10 @@
  * per ring queue (worker.c), each with its own TAP queue; offloads mapped
  * to the virtio-net header, the
  * TAP's multicast list mirrored into the backend's filter, the backend's
- * carrier onto the TAP. A backend that goes away and comes back is
- * reconnected to under the same TAP. A vif that goes away, is unplugged
- * or breaks is torn down; the others carry on.
+ * carrier onto the TAP (off while no backend is connected). A backend
+ * that goes away and comes back is reconnected to under the same TAP. A
+ * vif that goes away, is unplugged or breaks is torn down; the others
+ * carry on.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -187,6 +188,17 @@ static void pump_totals(const struct vif *v, struct xnf_pump *sum)
 	}
 }
 
+/* The TAP's carrier, as Linux netfront's: on only while connected to a
+ * backend that does not say its link is down, so the guest's stack stops
+ * sending (and queueing) while no backend is there to take its frames. */
+static void set_carrier(struct vif *v, int on)
+{
+	if (v->tap < 0 || on == v->carrier)
+		return;
+	v->carrier = on;
+	xnf_tap_set_carrier(v->tap, v->ifname, on);
+}
+
 static bool name_taken(const char *name)
 {
 	for (unsigned i = 0; i < nvifs; i++)
@@ -321,6 +333,7 @@ static void vif_add(unsigned devid)
 		vif_teardown(v);
 		return;
 	}
+	set_carrier(v, 0);	/* until connected */
 	xnx_info("vif %u: %s, mac %02x:%02x:%02x:%02x:%02x:%02x", devid,
 		 v->ifname, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 	if (fo && xnf_fo_add(fo, v->ifname) < 0)
@@ -575,11 +588,8 @@ static void vif_service(struct vif *v)
 
 	lock_workers(v);
 	xnf_process(v->dev);
-	if (v->tap >= 0 && xnf_carrier(v->dev) != v->carrier) {
-		v->carrier = xnf_carrier(v->dev);
-		xnf_tap_set_carrier(v->tap, v->ifname, v->carrier);
-	}
 	up = xnf_state(v->dev) == XNF_CONNECTED;
+	set_carrier(v, up && xnf_carrier(v->dev));
 	if (v->nworkers && (!up || xnf_reconnects(v->dev) != v->gen))
 		for (unsigned k = 0; k < v->nworkers; k++)
 			xnf_pump_stop_locked(v->pump[k]);

@@ -4,8 +4,10 @@
 # go of its old rings and channels, renegotiates with the new backend and
 # traffic resumes on the same interface (same ifindex, address kept) and
 # the same TCP connection (iperf3 finishes without error and moves data
-# after the restart). The xnetfront processes stay up and hold as many
-# descriptors after the reconnect as before it (no stale channel left).
+# after the restart). Each eth0 has no carrier while its backend is away
+# (as Linux netfront) and has it again once Connected. The xnetfront
+# processes stay up and hold as many descriptors after the reconnect as
+# before it (no stale channel left).
 set -eu
 # shellcheck source=lib/common.sh disable=SC1091
 . "$(dirname "$0")/lib/common.sh"
@@ -39,13 +41,10 @@ pid_of() { "$XNET" sim status | awk -v p="$1" '$1 == p && $2 == "running" { prin
 front_pid() { "$XNET" domain list | awk -v n="$1" '$1 == n { print $NF }'; }
 ifindex() { in_ns "$1" cat /sys/class/net/eth0/ifindex; }
 nfds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+# carrier G V — guest G's eth0 has carrier V (0 or 1).
+carrier() { [ "$(in_ns "$1" cat /sys/class/net/eth0/carrier)" = "$2" ]; }
 established() { in_ns "$G2" ss -Htn state established '( sport = :5201 )' | grep -q .; }
 logged() { grep -q "$2" "$XNET_SIM_DIR/xnetfront-$1.log"; }
-# fe_state G N — guest G's vif 0 is in XenbusState N.
-fe_state() {
-	d=$("$XNET" domain list | awk -v n="$1" '$1 == n { print $2 }')
-	is "/local/domain/$d/device/vif/0/state" "$2"
-}
 
 "$XNET" sim up >/dev/null
 ip link add "$BR" type bridge && ip link set "$BR" up
@@ -71,7 +70,9 @@ kill -9 "$nb"
 for g in "$G1" "$G2"; do
 	wait_for 10 logged "$g" "reconnecting" || fail "$g: xnetfront did not notice xnetback's death"
 	wait_for 10 fe_state "$g" 6 || fail "$g: vif not Closed after xnetback's death"
+	wait_for 10 carrier "$g" 0 || fail "$g: eth0 kept its carrier with no backend"
 done
+ok "each guest's eth0 lost carrier with its backend"
 for p in "$fe1" "$fe2"; do kill -0 "$p" || fail "an xnetfront died with xnetback"; done
 "$XNET" sim up >/dev/null
 nb2=$(pid_of xnetback)
@@ -83,6 +84,7 @@ for i in 1 2; do
 done
 for g in "$G1" "$G2"; do
 	wait_for 20 fe_state "$g" 4 || fail "$g: vif not Connected again"
+	wait_for 10 carrier "$g" 1 || fail "$g: eth0 without carrier after the reconnect"
 done
 wait_for 20 reaches "$G1" 198.18.9.2 || fail "no traffic after the restart"
 wait_for 5 reaches "$G2" 198.18.9.1 || fail "no traffic back after the restart"

@@ -46,6 +46,12 @@ xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
 # is KEY VALUE — the sim's xenstore holds VALUE at KEY.
 is() { [ "$(xs xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
 
+# fe_state GUEST N — GUEST's vif 0 (its frontend) is in XenbusState N.
+fe_state() {
+	d=$("${XNET_BIN:?}/xnet" domain list | awk -v n="$1" '$1 == n { print $2 }')
+	is "/local/domain/$d/device/vif/0/state" "$2"
+}
+
 has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 has_link() { ip link show "$1" >/dev/null 2>&1; }
 
