@@ -3,6 +3,21 @@
 
 #include "cunit_run.h"
 
+static CU_InitializeFunc user_init;
+static CU_CleanupFunc user_clean;
+
+/* CUnit skips a suite's clean-up when its set-up fails, but a set-up that
+ * fails half-way may already have started daemons or made links: clean
+ * up here, so a failed start leaves nothing running. */
+static int init_or_clean(void)
+{
+	int rc = user_init();
+
+	if (rc != 0 && user_clean)
+		user_clean();
+	return rc;
+}
+
 int cunit_run(const char *name, CU_InitializeFunc init, CU_CleanupFunc clean,
 	      const struct cunit_case *cases, size_t n)
 {
@@ -11,7 +26,9 @@ int cunit_run(const char *name, CU_InitializeFunc init, CU_CleanupFunc clean,
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
-	s = CU_add_suite(name, init, clean);
+	user_init = init;
+	user_clean = clean;
+	s = CU_add_suite(name, init ? init_or_clean : NULL, clean);
 	for (size_t i = 0; s && i < n; i++)
 		CU_add_test(s, cases[i].name, cases[i].fn);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
