@@ -485,12 +485,36 @@ static bool backend_exists(struct xnb_vif *vif)
 	return s != NULL;
 }
 
+/* The toolstack's `online`, read now: a frontend event is handled at once
+ * while our own directory's events wait for the end of the batch, so the
+ * toolstack's online=0 written before the frontend closed may not have
+ * been looked at yet. */
+static bool online_now(struct xnb_vif *vif)
+{
+	bool online;
+
+	if (xnx_xs_read_bool(vif->be->xs, XBT_NULL, vif->path, "online", true, &online) == 0)
+		vif->online = online;
+	return vif->online;
+}
+
+/* Our directory says Initialising: a toolstack made it anew (the device
+ * removed and added again, its devid reused), which backend_changed turns
+ * into a new device; not ours to restart from a frontend event. */
+static bool backend_added_again(struct xnb_vif *vif)
+{
+	unsigned long st;
+
+	return xnx_xs_read_uint(vif->be->xs, XBT_NULL, vif->path, "state", 0, 8, &st) == 0 &&
+	       st == XenbusStateInitialising && vif->state != XenbusStateInitialising;
+}
+
 static void frontend_closed(struct xnb_vif *vif, bool gone)
 {
 	xnb_vif_disconnect(vif);
 	if (backend_exists(vif))
 		set_state(vif, XenbusStateClosed);
-	if (gone || !vif->online)
+	if (gone || !online_now(vif))
 		remove_vif(vif, gone ? "frontend gone" : "offline and frontend closed");
 }
 
@@ -510,7 +534,8 @@ void xnb_xenbus_frontend_event(struct xnb_vif *vif)
 	}
 	switch (st) {
 	case XenbusStateInitialising:
-		if (vif->state == XenbusStateClosed || vif->state == XenbusStateClosing) {
+		if ((vif->state == XenbusStateClosed || vif->state == XenbusStateClosing) &&
+		    !backend_added_again(vif)) {
 			vif->failed = false;	/* a fresh start */
 			set_state(vif, XenbusStateInitWait);
 		}
