@@ -135,17 +135,11 @@ static int deny(enum xnb_drop *why, enum xnb_drop reason)
 int xnb_policy_tx(const struct xnb_policy *p, const uint8_t *frame, uint32_t len,
 		  const struct virtio_net_hdr *vh, enum xnb_drop *why)
 {
-	return xnb_policy_tx_hdr(p, frame, len, len, vh, why);
-}
-
-int xnb_policy_tx_hdr(const struct xnb_policy *p, const uint8_t *frame, uint32_t len,
-		      uint32_t size, const struct virtio_net_hdr *vh, enum xnb_drop *why)
-{
 	uint16_t type;
 
 	if (len < ETH_HLEN || memcmp(frame + 6, p->mac, 6) != 0)
 		return deny(why, XNB_DROP_TX_SPOOF_MAC);
-	if (too_big(p, size, vh))
+	if (too_big(p, len, vh))
 		return deny(why, XNB_DROP_TX_MTU);
 	type = be16(frame + 12);
 	/* The guest's own tag would take it out of its VLAN, or hide the

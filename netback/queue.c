@@ -86,7 +86,7 @@ int xnb_stats_format(const struct xnb_stats *s, char *buf, size_t len)
 		{ "rx_stalls", s->rx_stalls }, { "tx_throttled", s->tx_throttled },
 		{ "notify_sent", s->notify_sent },
 		{ "notify_suppressed", s->notify_suppressed },
-		{ "tx_zerocopy", s->tx_zerocopy }, { "rx_zerocopy", s->rx_zerocopy },
+		{ "rx_zerocopy", s->rx_zerocopy },
 	};
 	size_t off = 0;
 	int n;

@@ -79,7 +79,6 @@ void xnb_stats_add(struct xnb_stats *to, const struct xnb_stats *from)
 	to->tx_throttled += from->tx_throttled;
 	to->notify_sent += from->notify_sent;
 	to->notify_suppressed += from->notify_suppressed;
-	to->tx_zerocopy += from->tx_zerocopy;
 	to->rx_zerocopy += from->rx_zerocopy;
 }
 

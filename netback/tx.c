@@ -132,7 +132,7 @@ int xnb_tx_ring_to_packet(const netif_tx_back_ring_t *ring, RING_IDX prod,
 	netif_tx_request_t req;
 
 	pkt->nslots = pkt->nextras = 0;
-	pkt->has_gso = pkt->has_mcast = pkt->zc = false;
+	pkt->has_gso = pkt->has_mcast = false;
 	pkt->status = NETIF_RSP_OKAY;
 	pkt->nsegs = 0;
 	copy_slot(ring, idx++, &req);
@@ -210,12 +210,6 @@ unsigned xnb_tx_packet_to_responses(const struct xnb_tx_pkt *pkt,
 	return n;
 }
 
-/* Bytes of the frame at pkt->data: all of it, or its headers (zero copy). */
-static uint32_t avail(const struct xnb_tx_pkt *pkt)
-{
-	return pkt->zc ? pkt->hlen : pkt->size;
-}
-
 int xnb_tx_packet_to_vnet_hdr(const struct xnb_tx_pkt *pkt, struct virtio_net_hdr *vh)
 {
 	struct xnb_l4 l4;
@@ -227,7 +221,7 @@ int xnb_tx_packet_to_vnet_hdr(const struct xnb_tx_pkt *pkt, struct virtio_net_hd
 		return 0;
 	}
 	/* GSO needs a partial checksum (the pseudo-header sum in place). */
-	if (!(pkt->flags & NETTXF_csum_blank) || xnb_parse_l4(pkt->data, avail(pkt), &l4) < 0)
+	if (!(pkt->flags & NETTXF_csum_blank) || xnb_parse_l4(pkt->data, pkt->size, &l4) < 0)
 		return -EINVAL;
 	vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	vh->csum_start = l4.l4_off;
@@ -272,128 +266,20 @@ static void check_copies(struct xnb_queue *q, struct xnb_tx_pkt *pkt)
 	}
 }
 
-/* ---- zero copy from static grants ------------------------------------------
- *
- * When every slot of a packet is a static grant we have mapped (the
- * frontend's pages stay mapped for the whole round: the control ring's
- * table changes only between rounds), the TAP write takes the frame from
- * those pages instead of a copy in tx_stage. The guest can write to them
- * at any time, so nothing we decide on may be read from them twice:
- * the first XNB_TX_HDR_COPY bytes (every header the policy and the
- * checksum setup look at: MACs, EtherType, VLAN tag, IP/ARP sender,
- * L4 header) are copied once into tx_stage, every check reads that copy,
- * and the iovec hands the kernel that same copy for those bytes. Only
- * the payload behind them comes from the guest's pages, which the kernel
- * copies during the writev; a guest changing it meanwhile changes only
- * its own payload (which it chose anyway; a checksum we let the kernel
- * fill covers what the kernel copied). The responses go out after the
- * write, so the guest gets its pages back only once they are read. */
-
-/* Copy bytes [FROM, FROM + N) of PKT's frame out of its mapped slots. */
-static void gather(const struct xnb_tx_pkt *pkt, uint32_t from, uint8_t *to, uint32_t n)
-{
-	uint32_t start = 0;
-
-	for (unsigned i = 0; i < pkt->nslots && n > 0; start += pkt->len[i], i++) {
-		uint32_t end = start + pkt->len[i], k;
-
-		if (from >= end)
-			continue;
-		k = end - from < n ? end - from : n;
-		memcpy(to, pkt->src[i] + (from - start), k);
-		to += k;
-		from += k;
-		n -= k;
-	}
-}
-
-/* Can PKT go from its static grants? If so take its headers into
- * pkt->data and note where the rest is. Small frames are copied whole:
- * a copy of a few hundred bytes costs less than the iovec. */
-static bool zc_prepare(struct xnb_queue *q, struct xnb_tx_pkt *pkt)
-{
-	if (!q->io->gref_page || pkt->size <= XNB_TX_HDR_COPY)
-		return false;
-	for (unsigned i = 0; i < pkt->nslots; i++) {
-		const uint8_t *page;
-
-		if (pkt->len[i] == 0) {
-			pkt->src[i] = NULL;
-			continue;
-		}
-		page = q->io->gref_page(q->io->ctx, pkt->slot[i].gref, false);
-		if (!page)
-			return false;
-		pkt->src[i] = page + pkt->slot[i].offset;	/* within the page: check_sizes */
-	}
-	pkt->zc = true;
-	pkt->hlen = XNB_TX_HDR_COPY;
-	gather(pkt, 0, pkt->data, pkt->hlen);
-	return true;
-}
-
-/* The rest of a zero-copy frame (behind its copied headers) as iovecs
- * over the guest's pages. Returns how many were written to IOV. */
-static int zc_tail(const struct xnb_tx_pkt *pkt, struct iovec *iov)
-{
-	uint32_t start = 0;
-	int n = 0;
-
-	for (unsigned i = 0; i < pkt->nslots; start += pkt->len[i], i++) {
-		uint32_t end = start + pkt->len[i], skip;
-
-		if (end <= pkt->hlen)
-			continue;
-		skip = pkt->hlen > start ? pkt->hlen - start : 0;
-		iov[n++] = (struct iovec){ .iov_base = (void *)(pkt->src[i] + skip),
-					   .iov_len = pkt->len[i] - skip };
-	}
-	return n;
-}
-
-/* The packet's virtio-net header and the policy's verdict, from the
- * frame at pkt->data. 0, -EINVAL (checksum setup) or -EPERM (*WHY). */
-static int vet(struct xnb_queue *q, const struct xnb_tx_pkt *pkt, struct virtio_net_hdr *vh,
-	       enum xnb_drop *why)
-{
-	if (xnb_tx_packet_to_vnet_hdr(pkt, vh) < 0)
-		return -EINVAL;
-	if (q->policy && xnb_policy_tx_hdr(q->policy, pkt->data, avail(pkt), pkt->size, vh,
-					   why) < 0)
-		return -EPERM;
-	return 0;
-}
-
-/* vet(), and for a zero-copy frame that fails on its headers alone (an
- * IPv6 header chain longer than the copy, say), once more on a full copy,
- * so that zero copy never refuses what the copy would send. */
-static int vet_copy(struct xnb_queue *q, struct xnb_tx_pkt *pkt, struct virtio_net_hdr *vh,
-		    enum xnb_drop *why)
-{
-	int rc = vet(q, pkt, vh, why);
-
-	if (rc < 0 && pkt->zc) {
-		gather(pkt, pkt->hlen, pkt->data + pkt->hlen, pkt->size - pkt->hlen);
-		pkt->zc = false;
-		rc = vet(q, pkt, vh, why);
-	}
-	return rc;
-}
-
 /* Hand a good, copied packet to the TAP and count it. */
 static void deliver(struct xnb_queue *q, struct xnb_tx_pkt *pkt)
 {
 	struct virtio_net_hdr vh;
 	uint8_t tag[XNB_VLAN_HLEN];
-	struct iovec iov[4 + XNB_TX_MAX_SLOTS];
+	struct iovec iov[4];
 	enum xnb_drop why;
-	int iovcnt, rc = vet_copy(q, pkt, &vh, &why);
+	int iovcnt;
 
-	if (rc == -EINVAL) {
+	if (xnb_tx_packet_to_vnet_hdr(pkt, &vh) < 0) {
 		pkt_bad(pkt, XNB_DROP_TX_CSUM);
 		return;
 	}
-	if (rc < 0) {
+	if (q->policy && xnb_policy_tx(q->policy, pkt->data, pkt->size, &vh, &why) < 0) {
 		/* Answered OKAY, as Linux answers a frame it copied and then
 		 * dropped (and as a filter behind the vif would): counted. */
 		q->stats->drops[why]++;
@@ -401,10 +287,7 @@ static void deliver(struct xnb_queue *q, struct xnb_tx_pkt *pkt)
 		                xnb_drop_name(why), (unsigned long long)q->stats->drops[why]);
 		return;
 	}
-	/* The headers (and a VLAN tag) from our copy, then the guest's pages. */
-	iovcnt = xnb_policy_tx_iov(q->policy, &vh, pkt->data, avail(pkt), tag, iov);
-	if (pkt->zc)
-		iovcnt += zc_tail(pkt, &iov[iovcnt]);
+	iovcnt = xnb_policy_tx_iov(q->policy, &vh, pkt->data, pkt->size, tag, iov);
 	if (q->io->tap_write(q->io->ctx, iov, iovcnt) < 0) {
 		/* Not the guest's fault: it still gets OKAY, like a full NIC queue. */
 		q->stats->drops[XNB_DROP_TX_TAP]++;
@@ -413,7 +296,6 @@ static void deliver(struct xnb_queue *q, struct xnb_tx_pkt *pkt)
 	q->stats->tx_packets++;
 	q->stats->tx_bytes += pkt->size;
 	q->stats->tx_gso += pkt->has_gso;
-	q->stats->tx_zerocopy += pkt->zc;
 }
 
 /* Store PKT's responses, each entry in one assignment. */
@@ -517,12 +399,10 @@ static int fill_batch(struct xnb_queue *q, RING_IDX prod, unsigned *nsegs, bool 
 		if (pkt->status != NETIF_RSP_OKAY || pkt->has_mcast)
 			continue;
 		pkt->data = q->tx_stage + staged;
-		staged += pkt->size;	/* room for all of it: vet_copy may need it */
-		if (zc_prepare(q, pkt))
-			continue;
 		pkt->first_seg = *nsegs;
 		pkt->nsegs = xnb_tx_packet_to_grant_ops(pkt, q->domid, &q->tx_segs[*nsegs]);
 		*nsegs += pkt->nsegs;
+		staged += pkt->size;
 	}
 	return (int)npkts;
 }

@@ -44,11 +44,6 @@
 /* Budgets: packets handled per ring round before yielding to other vifs. */
 #define XNB_TX_BUDGET	  64
 #define XNB_RX_BUDGET	  64
-/* A guest frame written to the TAP straight from its static grants: the
- * first XNB_TX_HDR_COPY bytes are copied and checked (tx.c), the rest is
- * never looked at. Larger than anything the policy and the checksum
- * setup read (at most 78 bytes, and TCP/UDP headers that fit). */
-#define XNB_TX_HDR_COPY	  256u
 /* A frame read from the TAP straight into the guest's static grants: the
  * virtio-net header and the first XNB_RX_HDR_COPY bytes are read into our
  * memory (every decision is taken on them; the hash reads at most 98
@@ -90,7 +85,6 @@ struct xnb_stats {
 	uint64_t rx_stalls;	/* rounds that found no buffer posted */
 	uint64_t tx_throttled;	/* TX rounds cut short by the rate limit */
 	uint64_t notify_sent, notify_suppressed;
-	uint64_t tx_zerocopy;	/* frames written to the TAP from static grants */
 	uint64_t rx_zerocopy;	/* frames read from the TAP into static grants */
 };
 
@@ -177,10 +171,6 @@ int xnb_parse_iplist(const char *s, struct xnb_policy *p, char *why, size_t whyl
  * -EPERM with the drop reason in *WHY. */
 int xnb_policy_tx(const struct xnb_policy *p, const uint8_t *frame, uint32_t len,
 		  const struct virtio_net_hdr *vh, enum xnb_drop *why);
-/* The same for a frame of SIZE bytes of which only the first AVAIL are at
- * FRAME (its headers): checks that need more than AVAIL bytes deny. */
-int xnb_policy_tx_hdr(const struct xnb_policy *p, const uint8_t *frame, uint32_t avail,
-		      uint32_t size, const struct virtio_net_hdr *vh, enum xnb_drop *why);
 /* The iovec for the TAP: VH, then FRAME with P's VLAN tag (built in TAG)
  * inserted after the MAC addresses, VH's offsets shifted to match. P may
  * be NULL. Returns the iovec count (2 or 4). */
@@ -209,11 +199,6 @@ struct xnb_tx_pkt {
 	enum xnb_drop why;	/* valid when status != OKAY */
 	uint8_t *data;		/* where grant copy puts the frame */
 	unsigned first_seg, nsegs;	/* its grant ops in the batch */
-	/* Zero copy (tx.c): every slot is a static grant we have mapped; only
-	 * the first hlen bytes are copied to data, the rest stays in src[]. */
-	bool zc;
-	uint32_t hlen;
-	const uint8_t *src[XNB_TX_MAX_SLOTS];
 };
 
 /* One frame from the TAP on its way to the guest. */
