@@ -158,9 +158,10 @@ unsigned xnb_rx_packet_to_responses(const struct xnb_rx_pkt *pkt,
  * buffers the next data slots will use, and the rest of the stage for
  * whatever does not fit. Every decision (header, multicast filter, hash,
  * steering) reads our copy of the headers, never the guest's page, which
- * gets them by one small copy after. The layout is a guess (one page or
- * more, how many extra slots follow the first: as the last frame); a frame
- * that does not fit it is gathered into the stage and goes the copy path.
+ * gets them by one small copy after. Only while frames are larger than a
+ * page (the last one was), with the extra slots after the first guessed
+ * from it; a frame that does not fit the guess is gathered into the stage
+ * and goes the copy path.
  * Not with a VLAN: a frame of another VLAN would land in the guest's memory
  * before we could drop it. Frames for this vif that we drop for another
  * reason (malformed header, multicast filter, no room) may leave their
@@ -180,11 +181,13 @@ static bool zc_setup(struct xnb_queue *q, RING_IDX prod, netif_rx_request_t *req
 		     struct zc_read *z)
 {
 	RING_IDX avail = prod - q->rx.req_cons;
-	unsigned want = q->rx_zc_big && q->feat.sg ? XNB_RX_MAX_SLOTS - 1 : 1;
+	unsigned want = XNB_RX_MAX_SLOTS - 1;
 
+	/* Only after a frame of more than a page: for frames that fit one
+	 * the ring bench measured the copy path faster (bench/PROFILE.md). */
 	z->npages = 0;
-	if (!q->io->tap_readv || !q->io->gref_page || avail == 0 ||
-	    (q->policy && q->policy->vlan))
+	if (!q->rx_zc_big || !q->feat.sg || !q->io->tap_readv || !q->io->gref_page ||
+	    avail == 0 || (q->policy && q->policy->vlan))
 		return false;
 	z->extras = q->rx_zc_extras;
 	/* Its data slots and the extra slots between them (at most 2). */
@@ -369,9 +372,9 @@ static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 		}
 		if (q->io->rx_hash)
 			q->io->rx_hash(q->io->ctx, pkt);
+		q->rx_zc_big = pkt->nslots > 1;
+		q->rx_zc_extras = nextras(pkt);
 		if (z.npages) {
-			q->rx_zc_big = pkt->nslots > 1;
-			q->rx_zc_extras = nextras(pkt);
 			if (zc_in_place(q, prod, pkt, &z)) {
 				zc_place(q, pkt, &z, &b->nreqs);
 				xnb_rx_stall_placed(q, b->now);

@@ -277,7 +277,8 @@ struct xnb_queue {
 	size_t rx_held_len;
 	unsigned rx_held_need;	/* slots it needs */
 	/* Zero-copy RX guesses the next frame's layout from the last one's:
-	 * more than one page, and how many extra slots follow the first. */
+	 * more than one page (else no zero copy), and how many extra slots
+	 * follow the first. */
 	bool rx_zc_big;
 	unsigned rx_zc_extras;
 
