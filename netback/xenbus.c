@@ -166,12 +166,25 @@ static void mcast_watch_cb(const char *path, void *arg)
 	xnx_log_ctx_clear();
 }
 
-/* As Linux netback: one queue per CPU, within our limit. */
+/* As Linux netback: one queue per CPU, within our limit, unless
+ * XNETBACK_MAX_QUEUES says otherwise (as netback's max_queues parameter).
+ * Read once: every vif of a run is offered the same. */
 static unsigned max_queues(void)
 {
+	static unsigned nq;
+	const char *s = getenv("XNETBACK_MAX_QUEUES");
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned long v;
 
-	return n < 1 ? 1 : n > XNB_MAX_QUEUES ? XNB_MAX_QUEUES : (unsigned)n;
+	if (nq)
+		return nq;
+	nq = n < 1 ? 1 : n > XNB_MAX_QUEUES ? XNB_MAX_QUEUES : (unsigned)n;
+	if (s && xnx_parse_uint(s, 1, XNB_MAX_QUEUES, &v) == 0)
+		nq = (unsigned)v;
+	else if (s)
+		xnx_warn("XNETBACK_MAX_QUEUES=%s: not 1..%d, using %u", s,
+			 XNB_MAX_QUEUES, nq);
+	return nq;
 }
 
 static struct xnb_vif *vif_new(struct xnb_backend *be, uint32_t domid, uint32_t devid)

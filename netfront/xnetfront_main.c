@@ -436,11 +436,16 @@ static void on_vif_dir(const char *path, void *arg)
 /* One TAP queue per ring queue (IFF_MULTI_QUEUE): the kernel spreads the
  * flows it sends over them, and what the backend steers to a ring queue
  * enters the kernel on the matching TAP queue. A queue that cannot be
- * attached leaves its ring fed by none (its frames still come in). */
+ * attached leaves its ring fed by none (its frames still come in). After
+ * a reconnect to fewer queues, the TAP queues beyond them are closed: a
+ * closed queue is detached, so the kernel steers its flows to the queues
+ * still read instead of stranding them there. */
 static void attach_queues(struct vif *v)
 {
 	unsigned want = xnf_queues(v->dev);
 
+	while (v->ntapq > want && v->ntapq > 1)
+		close(v->tapq[--v->ntapq]);
 	for (unsigned k = v->ntapq; k < want && k < MAX_QUEUES; k++) {
 		int fd = xnf_tap_attach_queue(v->ifname, offload);
 

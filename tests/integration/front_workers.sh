@@ -4,8 +4,11 @@
 # spreads flows over both queues until each of G1's queues sent and each
 # of G2's received; then every queue of each frontend reports a worker
 # thread id that is a thread of that xnetfront, not its main thread, and
-# no two queues share one. TCP over several flows passes. Everything is
-# removed, also on failure.
+# no two queues share one. TCP over several flows passes. Then xnetback
+# is killed and started again offering one queue (XNETBACK_MAX_QUEUES=1):
+# each eth0 keeps one TAP queue (the other is detached, not left unread),
+# and 32 datagrams of 32 flows all arrive. Everything is removed, also on
+# failure.
 set -eu
 # shellcheck source=lib/common.sh disable=SC1091
 . "$(dirname "$0")/lib/common.sh"
@@ -34,10 +37,10 @@ command -v jq >/dev/null || fail "jq is not installed (tools/install-deps.sh)"
 J="$XNET_SIM_DIR/stats.json"
 fe() { echo ".vifs[] | select(.domain == \"$1\" and .devid == 0) | .frontend"; }
 
-"$XNET" sim up >/dev/null
+XNETBACK_MAX_QUEUES=2 "$XNET" sim up >/dev/null
 ip link add "$BR" type bridge && ip link set "$BR" up
-make_guest "$G1" "mac=00:16:3e:00:f6:01,bridge=$BR" 198.18.11.1/24
-make_guest "$G2" "mac=00:16:3e:00:f6:02,bridge=$BR" 198.18.11.2/24
+make_guest "$G1" "mac=00:16:3e:00:f6:01,bridge=$BR,vifname=fwk${TAG}g1" 198.18.11.1/24
+make_guest "$G2" "mac=00:16:3e:00:f6:02,bridge=$BR,vifname=fwk${TAG}g2" 198.18.11.2/24
 wait_for 20 reaches "$G1" 198.18.11.2 || fail "no first ping"
 
 # spread — a datagram from G1 to each of 32 ports of G2 (32 flows); true
@@ -75,5 +78,36 @@ out=$(in_ns "$G1" iperf3 -c 198.18.11.2 -B 198.18.11.1 -P 4 -t 1 -J) ||
 	fail "iperf3 over both queues failed: $out"
 [ "$(echo "$out" | jq '.end.sum_received.bytes > 0')" = true ] || fail "iperf3: nothing received"
 ok "TCP over 4 flows passes"
+
+# tapq G — how many queues guest G's eth0 has attached (the kernel shows
+# one tx-N per attached TAP queue).
+tapq() { in_ns "$1" ls /sys/class/net/eth0/queues | grep -c '^tx-'; }
+tapq_is() { [ "$(tapq "$1")" = "$2" ]; }
+# noports — datagrams G2 got for closed ports.
+noports() { in_ns "$G2" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print $3 }' /proc/net/snmp; }
+above() { [ "$(noports)" -ge "$1" ]; }
+for g in "$G1" "$G2"; do tapq_is "$g" 2 || fail "$g: $(tapq "$g") TAP queues, not 2"; done
+nb=$("$XNET" sim status | awk '$1 == "xnetback" && $2 == "running" { print $4 }')
+kill -9 "$nb"
+for g in "$G1" "$G2"; do
+	wait_for 10 fe_state "$g" 6 || fail "$g: vif not Closed after xnetback's death"
+done
+XNETBACK_MAX_QUEUES=1 "$XNET" sim up >/dev/null
+for i in 1 2; do
+	wait_for 20 has_link "fwk${TAG}g$i" || fail "backend link fwk${TAG}g$i not recreated"
+	ip link set "fwk${TAG}g$i" master "$BR" && ip link set "fwk${TAG}g$i" up
+done
+for g in "$G1" "$G2"; do
+	wait_for 20 fe_state "$g" 4 || fail "$g: vif not Connected again"
+	wait_for 10 tapq_is "$g" 1 || fail "$g: $(tapq "$g") TAP queues after reconnecting with one"
+done
+wait_for 20 reaches "$G1" 198.18.11.2 || fail "no traffic after the restart"
+# Each datagram from a socket of its own: a flow the kernel would put on
+# a queue nobody reads never arrives.
+want=$(( $(noports) + 32 ))
+in_ns "$G1" bash -c 'for p in $(seq 9100 9131); do
+	echo x >/dev/udp/198.18.11.2/$p; done' 2>/dev/null
+wait_for 10 above "$want" || fail "$((want - $(noports))) of 32 datagrams did not arrive"
+ok "reconnected with one queue: one TAP queue each, all 32 flows arrive"
 sim_down
 echo "PASS front_workers"
