@@ -603,6 +603,10 @@ static void vif_service(struct vif *v)
 		stop_workers(v);
 	if (!up || v->tap < 0 || v->nworkers)
 		return;
+	if (xnf_reconnects(v->dev) != v->gen) {
+		v->nmc = 0;	/* a new connection's filter starts empty */
+		v->mc_dirty = true;
+	}
 	set_tap_offload(v);
 	start_workers(v);
 }

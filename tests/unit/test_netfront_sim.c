@@ -4,7 +4,8 @@
  * `xnet domain create` starts it) on a bridge of their own. TCP through
  * iperf3 with GSO on both ends (offloads are xnetfront's default), the
  * control ring's static grants added and deleted with nothing refused, a
- * multicast group joined and left as the backend's filter sees it.
+ * multicast group joined and left as the backend's filter sees it, and
+ * kept across a restart of the backend.
  *
  * Needs the programs in $XNET_BIN (default build/bin under the cwd), iperf3
  * and root. Runs its own xnet-simd in a temporary XNET_SIM_DIR; names every
@@ -20,6 +21,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <xen/io/xenbus.h>
 
 #define WAIT_S 20
 
@@ -315,6 +318,54 @@ static void sim_multicast_join_leave(void)
 	CU_ASSERT_TRUE(dropped);
 }
 
+/* Guest NAME's vif 0 is in XenbusState STATE (its frontend's key). */
+static bool fe_state_until(const char *name, int state)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "XENSTORED_PATH=%s/xenstored.sock xenstore-read "
+		 "/local/domain/$(%s domain list | awk '$1 == \"%s\" { print $2 }')"
+		 "/device/vif/0/state | grep -qx %d", dir, xnet, name, state);
+	return until(cmd);
+}
+
+/* xnetback is killed while G2 is a member of 239.1.2.3 and started again:
+ * the new backend's filter starts empty, so xnetfront must give it G2's
+ * groups again (it does not know which it still has) — G1's pings to the
+ * group are answered again once the vifs are Connected. */
+static void sim_multicast_after_reconnect(void)
+{
+	bool joined = false;
+
+	CU_ASSERT_FATAL(guests());
+	CU_ASSERT_FATAL(sh("ip netns exec %s ip addr add 239.1.2.3/32 dev eth0 "
+			   "autojoin", g2) == 0);
+	for (int i = 0; i < 10 && !joined; i++)
+		joined = mcast_ping();
+	CU_ASSERT_FATAL(joined);
+	CU_ASSERT_FATAL(sh("kill -9 $(%s sim status | awk '$1 == \"xnetback\" && "
+			   "$2 == \"running\" { print $4 }')", xnet) == 0);
+	CU_ASSERT_TRUE(fe_state_until(g1, XenbusStateClosed));
+	CU_ASSERT_TRUE(fe_state_until(g2, XenbusStateClosed));
+	CU_ASSERT_FATAL(sh("%s sim up", xnet) == 0);
+	/* The new backend's TAPs are new links: put them on the bridge. */
+	for (int i = 0; i < 2; i++) {
+		const char *v = i ? v2 : v1;
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "ip link show %s", v);
+		CU_ASSERT_TRUE(until(cmd));
+		sh("ip link set %s master %s && ip link set %s up", v, br, v);
+	}
+	CU_ASSERT_TRUE(fe_state_until(g1, XenbusStateConnected));
+	CU_ASSERT_TRUE(fe_state_until(g2, XenbusStateConnected));
+	joined = false;
+	for (int i = 0; i < 10 && !joined; i++)
+		joined = mcast_ping();
+	CU_ASSERT_TRUE(joined);
+	sh("ip netns exec %s ip addr del 239.1.2.3/32 dev eth0", g2);
+}
+
 /* The key and table xnetfront sets (netfront/ctrl.c): Microsoft's RSS
  * verification key, entry i naming queue i % queues. */
 static const uint8_t rss_key[40] = {
@@ -440,6 +491,7 @@ int main(void)
 	s = CU_add_suite("netfront_sim", suite_init, suite_clean);
 	CU_add_test(s, "sim_multicast_join_leave", sim_multicast_join_leave);
 	CU_add_test(s, "sim_flows_follow_the_hash", sim_flows_follow_the_hash);
+	CU_add_test(s, "sim_multicast_after_reconnect", sim_multicast_after_reconnect);
 	/* Last: it stops the guests' xnetfronts. */
 	CU_add_test(s, "sim_iperf_gso_and_static_grants", sim_iperf_gso_and_static_grants);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
