@@ -202,10 +202,12 @@ static void print_front(const struct xnt_vifstats *fe)
 	const struct xnt_counters *c = &fe->c;
 
 	printf("  frontend %s: %s, %llu reconnect(s); tx %llu pkts %llu B, %llu errors, "
-	       "%llu dropped; rx %llu pkts %llu B, %llu errors, %llu dropped\n", fe->name,
+	       "%llu dropped; rx %llu pkts %llu B, %llu errors, %llu dropped; pages a backend "
+	       "kept mapped: %llu held, %llu abandoned\n", fe->name,
 	       C(c, "connected") ? "connected" : "not connected", C(c, "reconnects"),
 	       C(c, "tx_packets"), C(c, "tx_bytes"), C(c, "tx_errors"), C(c, "tx_dropped"),
-	       C(c, "rx_packets"), C(c, "rx_bytes"), C(c, "rx_errors"), C(c, "rx_dropped"));
+	       C(c, "rx_packets"), C(c, "rx_bytes"), C(c, "rx_errors"), C(c, "rx_dropped"),
+	       C(c, "pages_held"), C(c, "pages_abandoned"));
 	for (unsigned q = 0; q < fe->nq; q++) {
 		c = &fe->q[q].c;
 		printf("    queue %u: tx %llu pkts %llu B, rx %llu pkts %llu B; kicks tx %llu "
@@ -238,8 +240,9 @@ static void print_vif(struct xs_handle *xs, const struct xnt_vifstats *v,
 		printf(" %s %llu", xnt_drop_group_name(g), xnt_drop_group(c, g));
 	printf("\n  notifications: sent %llu, suppressed %llu, received %llu\n",
 	       C(c, "notify_sent"), C(c, "notify_suppressed"), C(c, "notify_received"));
-	printf("  grant copies: %llu calls, %llu segments\n", C(c, "grant_copy_calls"),
-	       C(c, "grant_copy_segs"));
+	printf("  grant copies: %llu calls, %llu segments; through static grants: %llu "
+	       "segments\n", C(c, "grant_copy_calls"), C(c, "grant_copy_segs"),
+	       C(c, "static_grant_segs"));
 	for (unsigned q = 0; q < v->nq; q++)
 		print_queue(v->q[q].id, &v->q[q].c);
 	if (fe)

@@ -75,6 +75,8 @@ ok "frontend counters in the JSON match the $COUNT pings"
 "$XNET" stats "$G1/0" >"$XNET_SIM_DIR/stats.txt" || fail "xnet stats $G1/0"
 grep -q "^  frontend eth0: connected, 0 reconnect(s); tx [1-9]" "$XNET_SIM_DIR/stats.txt" ||
 	fail "text output: $(cat "$XNET_SIM_DIR/stats.txt")"
+grep -q "^  frontend eth0: .*; pages a backend kept mapped: 0 held, 0 abandoned$" \
+	"$XNET_SIM_DIR/stats.txt" || fail "text output, held pages: $(cat "$XNET_SIM_DIR/stats.txt")"
 grep -q "^    queue 0: tx [1-9]" "$XNET_SIM_DIR/stats.txt" ||
 	fail "text output, queue: $(cat "$XNET_SIM_DIR/stats.txt")"
 ok "text output has the frontend and its queues"
