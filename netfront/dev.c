@@ -29,6 +29,8 @@
 /* How long opening waits for the backend to follow a reset. */
 #define RESET_TIMEOUT_MS 5000
 
+/* How long a close after xnf_shutdown waits for the backend to unmap. */
+#define SHUTDOWN_RELEASE_MS 100
 /* How long a reconnect waits for a gone backend's mappings to go. */
 #define RECONNECT_RELEASE_MS 1000
 /* How long a reconnect waits for the backend to leave Connected before
@@ -793,6 +795,10 @@ static void release(struct xnf_dev *dev, uint64_t deadline)
 	xnf_dev_disconnect(dev);
 	while (xnf_grants_retry(dev, true) && remaining_ms(deadline) > 0)
 		nanosleep(&step, NULL);
+	if (dev->held.n)
+		xnx_warn("vif %u: backend domain %u still maps %u of our pages; held, "
+			 "never used again (%u abandoned before)", dev->devid, dev->be_id,
+			 dev->held.n, dev->held.abandoned);
 }
 
 /* ---- reconnect ------------------------------------------------------------- */
@@ -889,9 +895,11 @@ int xnf_close(struct xnf_dev *dev)
 	if (exists && dev->fe_state != XenbusStateClosed &&
 	    dev->fe_state != XenbusStateInitialising)
 		xnf_xb_set_state(dev, XenbusStateClosing);
-	/* After xnf_shutdown the caller has done the waiting. */
+	/* After xnf_shutdown the caller has waited for the backend's state;
+	 * a toolstack may have written that state for it, so give the
+	 * backend a moment to unmap before holding what it still maps. */
 	if (dev->shutdown)
-		deadline = xnx_now_ns();
+		deadline = xnx_now_ns() + SHUTDOWN_RELEASE_MS * 1000000ull;
 	else if (dev->published)
 		wait_backend_closing(dev, deadline);
 	release(dev, deadline);

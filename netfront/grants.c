@@ -58,10 +58,10 @@ int xnf_grants_end(struct xnf_dev *dev, void **region, uint32_t count)
 	}
 	if (!held)
 		return 0;	/* let go of meanwhile */
-	xnx_warn("vif %u: ending the grants of %u of our pages failed (%s): backend "
-		 "domain %u may still map them; held, never used again (%u held, "
-		 "%u abandoned)", dev->devid, held, strerror(err), dev->be_id,
-		 dev->held.n, dev->held.abandoned);
+	/* Not a warning yet: a backend that is closing unmaps within
+	 * milliseconds; release() warns about what it still maps after. */
+	xnx_debug("vif %u: ending the grants of %u of our pages failed (%s): "
+		  "held for now", dev->devid, held, strerror(err));
 	return -EBUSY;
 }
 
