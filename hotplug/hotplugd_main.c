@@ -211,6 +211,8 @@ int main(int argc, char **argv)
 	unsigned long v;
 	int fg = 0, verbose = 0, opt, sfd = -1, rc;
 
+	/* Hold only what we open (see xnetback_main.c). */
+	close_range(3, ~0u, 0);
 	if (tenv && xnx_parse_uint(tenv, 1, 3600, &v) == 0)
 		c.timeout_s = (unsigned)v;
 	if (senv && *senv && strcmp(senv, "0"))

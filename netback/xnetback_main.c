@@ -95,6 +95,9 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	int foreground = 0, verbose = 0, rc;
 
+	/* Hold only what we open: a descriptor inherited from whoever started
+	 * us (a lock, a pipe) would otherwise live as long as we do. */
+	close_range(3, ~0u, 0);
 	if (parse_args(argc, argv, &foreground, &verbose) < 0)
 		return 2;
 	xnx_log_open("xnetback", !foreground, xnx_log_verbosity(verbose));

@@ -184,6 +184,8 @@ int main(int argc, char **argv)
 	};
 	int fg = 0, verbose = 0, ready = -1, c, rc;
 
+	/* Hold only what we open (see xnetback_main.c). */
+	close_range(3, ~0u, 0);
 	while ((c = getopt_long(argc, argv, "fvd:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': fg = 1; break;

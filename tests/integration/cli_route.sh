@@ -48,10 +48,13 @@ ip -n "$H" addr add 10.77.1.1/24 dev gw0 || fail "cannot address gw0"
 ip -n "$H" link set gw0 up || fail "cannot bring gw0 up"
 ip -n "$H" tuntap add dev gw1 mode tap || fail "cannot make gw1"
 ip -n "$H" tuntap add dev "$TAP" mode tap || fail "cannot make $TAP"
+exec 9>"$T/held"	# a descriptor of ours it must not keep
 ip netns exec "$H" env XNET_DOMID="$did" XNET_SCRIPTS_DIR="$PBIN" \
 	"$BIN/xnet-hotplugd" --foreground --pidfile "$T/hp.pid" >"$T/hp.log" 2>&1 &
 hpd=$!
+exec 9>&-
 wait_for 10 hp_ready || fail "xnet-hotplugd not ready"
+! holds "$hpd" "$T/held" || fail "xnet-hotplugd kept a descriptor it was started with"
 
 id=$("$XNET" domain create "$G" | awk '{print $2}') || fail "domain create"
 be=/local/domain/$did/backend/vif/$id

@@ -102,9 +102,7 @@ exec 9>"$XNET_SIM_DIR/held"
 ip link add "$BR" type bridge && ip link set "$BR" up
 setup_guests
 for p in $(pid_of xnet-simd) $(pid_of xnetback) $(pid_of xnet-hotplugd) $(front_pid "$G1"); do
-	for fd in "/proc/$p/fd"/*; do
-		[ "$(readlink "$fd")" != "$XNET_SIM_DIR/held" ] || fail "pid $p inherited our descriptor"
-	done
+	! holds "$p" "$XNET_SIM_DIR/held" || fail "pid $p inherited our descriptor"
 done
 exec 9>&-
 

@@ -37,10 +37,14 @@ trap 'exit 1' INT TERM
 command -v jq >/dev/null || fail "jq is not installed (tools/install-deps.sh)"
 "$XNET" sim up >/dev/null || fail "sim up"
 did=$("$XNET" domain create --driver "$H" | awk '{print $2}') || fail "create driver domain"
+# Started by hand with a descriptor of ours open, which it must not keep.
+exec 9>"$T/held"
 ip netns exec "$H" env XNET_DOMID="$did" "$BIN/xnetback" --foreground >"$T/nb.log" 2>&1 &
 NB=$!
+exec 9>&-
 wait_for 10 test -S "$XNET_SIM_DIR/xnetback-dom$did.sock" ||
 	fail "no stats socket for the driver domain's xnetback"
+! holds "$NB" "$T/held" || fail "xnetback kept a descriptor it was started with"
 gid=$("$XNET" domain create "$G" | awk '{print $2}') || fail "create guest"
 
 # devid 0 from the driver domain (no hotplug daemon there: we report for

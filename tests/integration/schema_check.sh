@@ -12,8 +12,8 @@ BE=/local/domain/0/backend/vif/1/0
 FE=/local/domain/1/device/vif/0
 simd=""
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 cleanup() {
 	set +e
 	[ -n "$simd" ] && kill "$simd" 2>/dev/null && wait "$simd" 2>/dev/null
@@ -26,14 +26,17 @@ for p in xnet-simd xnet-schema; do
 	[ -x "$BIN/$p" ] || fail "$BIN/$p not built"
 done
 mkdir -p "$XNET_SIM_DIR"
+exec 9>"$T/held"	# a descriptor of ours it must not keep
 "$BIN/xnet-simd" --foreground --dir "$XNET_SIM_DIR" >"$T/simd.log" 2>&1 &
 simd=$!
+exec 9>&-
 n=50
 until xenstore-read /local/domain/0/name >/dev/null 2>&1; do
 	n=$((n - 1)); [ "$n" -gt 0 ] || fail "xnet-simd did not serve xenstore in 5s"
 	kill -0 "$simd" 2>/dev/null || fail "xnet-simd died: $(cat "$T/simd.log")"
 	sleep 0.1
 done
+! holds "$simd" "$T/held" || fail "xnet-simd kept a descriptor it was started with"
 
 check() { # check [DOMAIN]: run the checker, output in $T/out, status in $rc
 	"$BIN/xnet-schema" check "$@" >"$T/out" 2>"$T/err"

@@ -52,6 +52,15 @@ fe_state() {
 	is "/local/domain/$d/device/vif/0/state" "$2"
 }
 
+# holds PID FILE — process PID has FILE open (say, a descriptor it was
+# started with and should have closed).
+holds() {
+	for fd in "/proc/$1/fd"/*; do
+		[ "$(readlink "$fd")" = "$2" ] && return 0
+	done
+	return 1
+}
+
 has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 has_link() { ip link show "$1" >/dev/null 2>&1; }
 
