@@ -13,10 +13,8 @@ G=xtv-$$
 D=xtvd-$$
 BR=xtvb$$
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-xs() { XENSTORED_PATH="$XNET_SIM_DIR/xenstored.sock" "$@"; }
-has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 # key PATH WANT — xenstore-read PATH is WANT.
 key() {
 	got=$(xs xenstore-read "$1" 2>/dev/null) || fail "$1 missing"

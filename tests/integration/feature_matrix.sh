@@ -28,7 +28,7 @@ NQ=$(nproc); [ "$NQ" -le 8 ] || NQ=8	# xnetfront's default queue count
 cleanup() {
 	set +e
 	iperf_stop
-	for p in $(front_pid) $(daemon_pid xnetback); do kill -CONT "$p"; done
+	for p in $(front_pid "$T") $(daemon_pid xnetback); do kill -CONT "$p"; done
 	# Whatever still runs in our guests' namespaces is ours (T's xnetfront).
 	for p in $(ip netns pids "$T" 2>/dev/null); do kill "$p"; done
 	for g in "$P" "$T"; do "$XNET" domain destroy "$g" >/dev/null 2>&1; done
@@ -38,7 +38,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-daemon_pid() { "$XNET" sim status | awk -v p="$1" '$1 == p && $2 == "running" { print $4 }'; }
 
 # The features as the table names them; each case below says which keys
 # it edits, on which side, and what must follow.
@@ -97,7 +96,7 @@ edit() {
 # attach SIDE KEYS VALUE — attach T's vif (devid $devid) and edit KEYS on
 # SIDE before the other side reads them.
 attach() {
-	front=$(front_pid)
+	front=$(front_pid "$T")
 	kill -STOP "$front" || fail "cannot stop xnetfront ('$front')"
 	wait_for 5 stopped "$front" || fail "xnetfront ($front) did not stop"
 	"$XNET" vif attach "$T" "mac=$MAC,bridge=$BR,devid=$devid" >/dev/null || fail "attach"
@@ -123,7 +122,6 @@ stopped() {
 	done
 }
 
-front_pid() { "$XNET" domain list | awk -v n="$T" '$1 == n { print $NF }'; }
 connected() { is "$be/state" 4 && is "$fe/state" 4; }
 eth() { in_ns "$T" ip -o link | awk -v m="$MAC" '$0 ~ m { sub(":", "", $2); print $2 }'; }
 
@@ -204,8 +202,8 @@ dt=$("$XNET" domain create "$T" | awk '{ print $2 }')
 [ -n "$dt" ] || fail "domain create $T"
 # T's xnetfront asks for multicast control, so that feature shows, and
 # logs (-v) when its static grants are in place.
-kill "$(front_pid)"
-wait_for 10 sh -c "! kill -0 $(front_pid) 2>/dev/null"
+kill "$(front_pid "$T")"
+wait_for 10 sh -c "! kill -0 $(front_pid "$T") 2>/dev/null"
 # (ip execs env, env execs xnetfront: $! is its pid, for domain destroy.)
 ip netns exec "$T" env XNET_DOMID="$dt" XNET_SIM_DIR="$XNET_SIM_DIR" \
 	"$BIN/xnetfront" --foreground --multicast-control -v >>"$XNET_SIM_DIR/xnetfront-$T.log" 2>&1 &
@@ -250,7 +248,7 @@ while read -r name side keys value expect; do
 		esac
 	fi
 	iperf_stop
-	for p in $(front_pid) $(daemon_pid xnetback); do kill -CONT "$p"; done
+	for p in $(front_pid "$T") $(daemon_pid xnetback); do kill -CONT "$p"; done
 	"$XNET" vif detach "$T" "$devid" >/dev/null || fail "$what: detach"
 	devid=$((devid + 1))
 done <<EOF

@@ -49,7 +49,6 @@ fail_hook() {
 	tail -n 5 "$W/ping.out" "$W/tcp.out"
 }
 
-front_pid() { "$XNET" domain list | awk -v n="$1" '$1 == n { print $NF }'; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
 # stat NS LINK COUNTER — a counter of LINK in namespace NS ("" : here).
 stat() {

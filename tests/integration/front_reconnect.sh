@@ -37,8 +37,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-pid_of() { "$XNET" sim status | awk -v p="$1" '$1 == p && $2 == "running" { print $4 }'; }
-front_pid() { "$XNET" domain list | awk -v n="$1" '$1 == n { print $NF }'; }
 ifindex() { in_ns "$1" cat /sys/class/net/eth0/ifindex; }
 nfds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 # carrier G V — guest G's eth0 has carrier V (0 or 1).
@@ -64,7 +62,7 @@ IPERF=$!
 wait_for 10 established || fail "iperf3 did not connect"
 t0=$(date +%s)
 
-nb=$(pid_of xnetback)
+nb=$(daemon_pid xnetback)
 kill -9 "$nb"
 # Each frontend lets go of its rings: Closing, then Closed (6).
 for g in "$G1" "$G2"; do
@@ -75,7 +73,7 @@ done
 ok "each guest's eth0 lost carrier with its backend"
 for p in "$fe1" "$fe2"; do kill -0 "$p" || fail "an xnetfront died with xnetback"; done
 "$XNET" sim up >/dev/null
-nb2=$(pid_of xnetback)
+nb2=$(daemon_pid xnetback)
 if [ -z "$nb2" ] || [ "$nb2" = "$nb" ]; then fail "xnet sim up did not restart xnetback"; fi
 # The restarted backend makes new TAPs; the bridge port went with the old.
 for i in 1 2; do

@@ -43,8 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-pid_of() { "$XNET" sim status | awk -v p="$1" '$1 == p && $2 == "running" { print $4 }'; }
-front_pid() { "$XNET" domain list | awk -v n="$1" '$1 == n { print $NF }'; }
 domid() { "$XNET" domain list | awk -v n="$1" '$1 == n { print $2 }'; }
 ping_ok() { in_ns "$G1" ping -c1 -W1 198.18.7.2; }
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
@@ -101,37 +99,37 @@ exec 9>"$XNET_SIM_DIR/held"
 "$XNET" sim up >/dev/null
 ip link add "$BR" type bridge && ip link set "$BR" up
 setup_guests
-for p in $(pid_of xnet-simd) $(pid_of xnetback) $(pid_of xnet-hotplugd) $(front_pid "$G1"); do
+for p in $(daemon_pid xnet-simd) $(daemon_pid xnetback) $(daemon_pid xnet-hotplugd) $(front_pid "$G1"); do
 	! holds "$p" "$XNET_SIM_DIR/held" || fail "pid $p inherited our descriptor"
 done
 exec 9>&-
 
 # 1. xnet-hotplugd
-hp=$(pid_of xnet-hotplugd) nb=$(pid_of xnetback) sd=$(pid_of xnet-simd)
+hp=$(daemon_pid xnet-hotplugd) nb=$(daemon_pid xnetback) sd=$(daemon_pid xnet-simd)
 kill -9 "$hp"
 ping_ok >/dev/null 2>&1 || fail "traffic stopped with xnet-hotplugd killed"
 alive "$nb" && alive "$sd" || fail "xnetback or xnet-simd died with xnet-hotplugd"
 "$XNET" sim up >/dev/null
-hp2=$(pid_of xnet-hotplugd)
+hp2=$(daemon_pid xnet-hotplugd)
 [ -n "$hp2" ] && [ "$hp2" != "$hp" ] || fail "xnet sim up did not restart xnet-hotplugd"
 ping_ok >/dev/null 2>&1 || fail "traffic after xnet-hotplugd restart"
 echo "faults: xnet-hotplugd killed and restarted, traffic kept"
 
 # 2. xnetfront of G2
 kill_front "$G2"
-alive "$(pid_of xnetback)" || fail "xnetback died with an xnetfront"
+alive "$(daemon_pid xnetback)" || fail "xnetback died with an xnetfront"
 restart_front "$G2"
 readdress "$G2" 2
 wait_for 30 ping_ok || fail "no traffic after xnetfront restart"
 echo "faults: xnetfront killed and restarted, traffic resumed"
 
 # 3. xnetback
-nb=$(pid_of xnetback)
+nb=$(daemon_pid xnetback)
 kill -9 "$nb"
-alive "$(pid_of xnet-simd)" || fail "xnet-simd died with xnetback"
+alive "$(daemon_pid xnet-simd)" || fail "xnet-simd died with xnetback"
 alive "$(front_pid "$G1")" || fail "xnetfront died with xnetback"
 "$XNET" sim up >/dev/null
-nb2=$(pid_of xnetback)
+nb2=$(daemon_pid xnetback)
 [ -n "$nb2" ] && [ "$nb2" != "$nb" ] || fail "xnet sim up did not restart xnetback"
 for i in 1 2; do
 	wait_for 20 ip link show "hf${TAG}g$i" || fail "restarted xnetback did not recreate hf${TAG}g$i"
@@ -163,7 +161,7 @@ schema_ok "after xnetback recovered the vifs"
 # 4. xnet-simd: the machine crashed. The others stay up without spinning;
 # `xnet sim up` clears the previous run (its daemons, guests, TAPs) and
 # starts a new sim in which new guests attach and pass traffic.
-sd=$(pid_of xnet-simd) nb=$(pid_of xnetback) hp=$(pid_of xnet-hotplugd)
+sd=$(daemon_pid xnet-simd) nb=$(daemon_pid xnetback) hp=$(daemon_pid xnet-hotplugd)
 f1=$(front_pid "$G1") f2=$(front_pid "$G2")
 kill -9 "$sd"
 wait_for 10 sh -c "! kill -0 $sd" || fail "xnet-simd outlived kill -9"
@@ -177,7 +175,7 @@ for p in "$nb" "$hp" "$f1" "$f2"; do
 	! running "$p" || fail "pid $p of the crashed run still runs"
 done
 for d in xnet-simd xnetback xnet-hotplugd; do
-	[ -n "$(pid_of "$d")" ] || fail "xnet sim up did not restart $d"
+	[ -n "$(daemon_pid "$d")" ] || fail "xnet sim up did not restart $d"
 done
 for i in 1 2; do
 	! has_link "hf${TAG}g$i" || fail "TAP hf${TAG}g$i of the crashed run left"

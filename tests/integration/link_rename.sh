@@ -17,9 +17,8 @@ S=xls$$
 BR=xlbr$$
 RACER=
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+# shellcheck source=lib/common.sh disable=SC1091
+. "$(dirname "$0")/lib/common.sh"
 cleanup() {
 	set +e
 	[ -n "$RACER" ] && kill "$RACER" 2>/dev/null && wait "$RACER" 2>/dev/null

@@ -61,6 +61,14 @@ holds() {
 	return 1
 }
 
+# front_pid GUEST — the pid of GUEST's xnetfront.
+front_pid() { "${XNET_BIN:?}/xnet" domain list | awk -v n="$1" '$1 == n { print $NF }'; }
+
+# daemon_pid NAME — the pid of the sim's running daemon NAME (xnetback...).
+daemon_pid() {
+	"${XNET_BIN:?}/xnet" sim status | awk -v p="$1" '$1 == p && $2 == "running" { print $4 }'
+}
+
 has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 has_link() { ip link show "$1" >/dev/null 2>&1; }
 
