@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dev.h"
+#include "direct.h"
 #include "xnx_log.h"
 #include "xnx_state.h"
 #include "xnx_xs.h"
@@ -949,19 +950,35 @@ static struct xnf_queue *queue_of(struct xnf_dev *dev, unsigned i)
 	return dev->qs[i].q;
 }
 
+/* Queue I with its completions collected, or NULL with errno. */
+static struct xnf_queue *tx_begin(struct xnf_dev *dev, unsigned qi)
+{
+	struct xnf_queue *q = queue_of(dev, qi);
+
+	if (q && xnf_tx_gc(q) < 0 && faulted(dev, q)) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	return q;
+}
+
+static void tx_end(struct xnf_dev *dev, unsigned qi, struct xnf_queue *q)
+{
+	bool notify;
+
+	xnf_tx_push(q, &notify);
+	if (notify)
+		kick(dev, dev->qs[qi].ev, dev->qs[qi].port_tx);
+}
+
 int xnf_send_burst_queue(struct xnf_dev *dev, unsigned qi,
 			 const struct xnf_frame *frames, unsigned n)
 {
-	struct xnf_queue *q = queue_of(dev, qi);
+	struct xnf_queue *q = tx_begin(dev, qi);
 	unsigned done = 0;
-	bool notify;
 
 	if (!q)
 		return -1;
-	if (xnf_tx_gc(q) < 0 && faulted(dev, q)) {
-		errno = ENOTCONN;
-		return -1;
-	}
 	for (; done < n; done++) {
 		int rc = xnf_tx_put(q, &frames[done]);
 
@@ -970,9 +987,7 @@ int xnf_send_burst_queue(struct xnf_dev *dev, unsigned qi,
 		if (rc < 0)
 			q->stats.tx_dropped++;
 	}
-	xnf_tx_push(q, &notify);
-	if (notify)
-		kick(dev, dev->qs[qi].ev, dev->qs[qi].port_tx);
+	tx_end(dev, qi, q);
 	return (int)done;
 }
 
@@ -982,19 +997,86 @@ int xnf_send_burst(struct xnf_dev *dev, const struct xnf_frame *frames,
 	return xnf_send_burst_queue(dev, 0, frames, n);
 }
 
-int xnf_recv_burst_queue(struct xnf_dev *dev, unsigned qi,
-			 struct xnf_frame *bufs, unsigned n)
+int xnf_tx_reserve_queue(struct xnf_dev *dev, unsigned qi,
+			 struct xnf_tx_space *sp)
 {
-	struct xnf_queue *q = queue_of(dev, qi);
-	unsigned got = 0;
-	bool notify;
+	struct xnf_queue *q = tx_begin(dev, qi);
+	int rc;
 
 	if (!q)
 		return -1;
-	if (xnf_rx_pull(q) < 0 && faulted(dev, q)) {
+	rc = xnf_tx_reserve(q, sp);
+	if (rc == -EPIPE) {
+		faulted(dev, q);
+		rc = -ENOTCONN;
+	}
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+int xnf_tx_commit_queue(struct xnf_dev *dev, unsigned qi,
+			struct xnf_tx_space *sp, const struct xnf_frame *meta)
+{
+	struct xnf_queue *q = queue_of(dev, qi);
+	int rc;
+
+	XNX_BUG_ON(!q);		/* reserved: still connected */
+	rc = xnf_tx_commit(q, sp, meta);
+	if (rc == -EPIPE) {
+		faulted(dev, q);
 		errno = ENOTCONN;
 		return -1;
 	}
+	if (rc < 0) {
+		q->stats.tx_dropped++;
+		return 0;
+	}
+	tx_end(dev, qi, q);
+	return 1;
+}
+
+void xnf_tx_cancel_queue(struct xnf_dev *dev, unsigned qi,
+			 struct xnf_tx_space *sp, size_t written)
+{
+	struct xnf_queue *q = queue_of(dev, qi);
+
+	XNX_BUG_ON(!q);
+	xnf_tx_cancel(q, sp, written);
+}
+
+/* Queue I with new responses pulled, or NULL with errno. */
+static struct xnf_queue *rx_begin(struct xnf_dev *dev, unsigned qi)
+{
+	struct xnf_queue *q = queue_of(dev, qi);
+
+	if (q && xnf_rx_pull(q) < 0 && faulted(dev, q)) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	return q;
+}
+
+static void rx_end(struct xnf_dev *dev, unsigned qi, struct xnf_queue *q)
+{
+	bool notify;
+
+	xnf_rx_refill(q, &notify);
+	if (notify)
+		kick(dev, dev->qs[qi].ev, dev->qs[qi].port_rx);
+	faulted(dev, q);
+}
+
+int xnf_recv_burst_queue(struct xnf_dev *dev, unsigned qi,
+			 struct xnf_frame *bufs, unsigned n)
+{
+	struct xnf_queue *q = rx_begin(dev, qi);
+	unsigned got = 0;
+
+	if (!q)
+		return -1;
 	while (got < n) {
 		int rc = xnf_rx_next(q, &bufs[got]);
 
@@ -1003,11 +1085,36 @@ int xnf_recv_burst_queue(struct xnf_dev *dev, unsigned qi,
 		else if (rc != -ENOBUFS)
 			break;
 	}
-	xnf_rx_refill(q, &notify);
-	if (notify)
-		kick(dev, dev->qs[qi].ev, dev->qs[qi].port_rx);
+	rx_end(dev, qi, q);
+	return (int)got;
+}
+
+int xnf_rx_take_queue(struct xnf_dev *dev, unsigned qi,
+		      struct xnf_rx_view *views, unsigned n, size_t cap)
+{
+	struct xnf_queue *q = rx_begin(dev, qi);
+	unsigned got = 0;
+
+	if (!q)
+		return -1;
+	while (got < n) {
+		int rc = xnf_rx_take(q, &views[got], cap);
+
+		if (rc == 1)
+			got++;
+		else if (rc != -ENOBUFS)
+			break;
+	}
 	faulted(dev, q);
 	return (int)got;
+}
+
+void xnf_rx_done_queue(struct xnf_dev *dev, unsigned qi)
+{
+	struct xnf_queue *q = queue_of(dev, qi);
+
+	if (q)
+		rx_end(dev, qi, q);
 }
 
 int xnf_queue_fd(const struct xnf_dev *dev, unsigned qi)

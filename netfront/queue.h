@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <xenctrl.h>		/* xen_mb/xen_rmb/xen_wmb used by ring.h */
 #include <xen/grant_table.h>
 #include <xen/io/netif.h>
@@ -27,6 +28,31 @@
 #define XNF_MAX_SLOTS    XEN_NETIF_NR_SLOTS_MIN
 /* Responses handled per call before giving the caller control back. */
 #define XNF_RSP_BUDGET   (2 * (int)XNF_TX_RING_SIZE)
+
+/* Pages a largest frame (XNF_FRAME_MAX) fills. */
+#define XNF_TX_SPACE_PAGES ((XNF_FRAME_MAX + XNF_PAGE_SIZE - 1) / XNF_PAGE_SIZE)
+_Static_assert(XNF_TX_SPACE_PAGES <= XNF_MAX_SLOTS, "a largest frame fits the slots");
+
+/* Free slots taken for a frame to be read straight into their pages
+ * (xnf_tx_reserve): ID[k]'s page is IOV[k], in the order xnf_tx_put
+ * would fill them. */
+struct xnf_tx_space {
+	uint16_t id[XNF_TX_SPACE_PAGES];
+	struct iovec iov[XNF_TX_SPACE_PAGES];
+	unsigned n;
+};
+
+/* Spans of a received frame: data slots plus, per extra type, an
+ * extra-info slot (which has no data). */
+#define XNF_RX_SPANS (XNF_MAX_SLOTS + XEN_NETIF_EXTRA_TYPE_MAX)
+
+/* A received frame in place (xnf_rx_take): F's length and offload fields
+ * (F.data NULL), its data as N spans of the receive pages. */
+struct xnf_rx_view {
+	struct xnf_frame f;
+	struct iovec iov[XNF_RX_SPANS];
+	unsigned n;
+};
 
 /* A received slot, copied off the ring once and validated. */
 struct xnf_rx_slot {
@@ -111,6 +137,22 @@ unsigned xnf_tx_slots(size_t len);
  * or, without feature-sg, a page), -EINVAL (shorter than an Ethernet
  * header, or a GSO type the backend does not take), -EPIPE (Q broken). */
 int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *frame);
+/* Take the free slots a largest frame (without feature-sg: a page) may
+ * use, so that the caller reads a frame straight into their pages (SP's
+ * iovecs). 0, -EAGAIN (no room for a largest frame and its GSO extra:
+ * retry after responses), -EPIPE. Then xnf_tx_commit or xnf_tx_cancel. */
+int xnf_tx_reserve(struct xnf_queue *q, struct xnf_tx_space *sp);
+/* The frame in SP's pages: META's length, flags and GSO fields (its data
+ * is ignored). Builds its requests (not yet pushed), as xnf_tx_put does,
+ * and gives the slots it did not fill back. The same errors as
+ * xnf_tx_put but -EAGAIN (plus -EMSGSIZE when longer than SP's pages);
+ * on error the pages are wiped and given back (xnf_tx_cancel). */
+int xnf_tx_commit(struct xnf_queue *q, struct xnf_tx_space *sp,
+		  const struct xnf_frame *meta);
+/* Nothing to send after all: WRITTEN bytes were stored into SP's pages
+ * from the first on; they are zeroed (the backend can read a granted page
+ * at any time) and the slots given back. */
+void xnf_tx_cancel(struct xnf_queue *q, struct xnf_tx_space *sp, size_t written);
 /* Queue a multicast filter change: a dummy empty request carrying an
  * XEN_NETIF_EXTRA_TYPE_MCAST_ADD or _DEL extra (TYPE) for MAC, as netif.h
  * says. 0, -EAGAIN (no room), -EINVAL (not a multicast address or type),
@@ -136,6 +178,18 @@ int xnf_rx_pull(struct xnf_queue *q);
  * -ENOBUFS (a frame was dropped: too long for OUT or errored by the backend;
  * counted; call again), -EPIPE. The frame's buffers become free. */
 int xnf_rx_next(struct xnf_queue *q, struct xnf_frame *out);
+
+/* As xnf_rx_next without copying: V describes the next complete frame in
+ * the receive pages (checked as xnf_rx_next checks it; dropped when longer
+ * than CAP). The spans stay valid until the next xnf_rx_refill, which the
+ * caller holds back until it is done with them. */
+int xnf_rx_take(struct xnf_queue *q, struct xnf_rx_view *v, size_t cap);
+/* Copy the first LEN bytes (at most V's length) of V's frame to DST. */
+void xnf_rx_view_copy(const struct xnf_rx_view *v, void *dst, size_t len);
+/* V's spans past the first SKIP bytes into OUT (room for XNF_RX_SPANS):
+ * how many. */
+unsigned xnf_rx_view_tail(const struct xnf_rx_view *v, size_t skip,
+			  struct iovec *out);
 
 /* Is a whole frame waiting in slots already pulled? */
 bool xnf_rx_ready(struct xnf_queue *q);

@@ -1,7 +1,8 @@
 /*
  * rx.c — backend → guest: writable-granted buffers posted to the rx ring and
  * refilled, responses copied off the ring once and validated (id, slot,
- * status, size), frames reassembled from private copies only.
+ * status, size), frames reassembled from private copies only (or, for
+ * xnf_rx_take, handed out as spans of the receive pages, checked alike).
  */
 #include <errno.h>
 
@@ -11,7 +12,7 @@
 #define RX_MASK (XNF_RX_RING_SIZE - 1)
 /* Most slots one frame may hold: its fragments plus one extra-info slot per
  * extra type. More is a protocol violation. */
-#define RX_FRAME_SLOTS (XNF_MAX_SLOTS + XEN_NETIF_EXTRA_TYPE_MAX)
+#define RX_FRAME_SLOTS XNF_RX_SPANS
 
 _Static_assert(sizeof(struct netif_extra_info) == sizeof(struct netif_rx_response),
 	       "an extra-info overlays an rx response");
@@ -196,22 +197,35 @@ static int rx_extent(struct xnf_queue *q, struct rx_extent *e)
 	return 0;
 }
 
-/* Copy the data slots of [rx_done, end) into OUT, which has room. */
-static void rx_copy(struct xnf_queue *q, RING_IDX end, uint8_t *out)
+static const uint8_t *rx_page(const struct xnf_queue *q, RING_IDX idx)
 {
-	for (RING_IDX idx = q->rx_done; idx != end; idx++) {
+	return q->rx_pages + (size_t)(idx & (q->rx_window - 1)) * XNF_PAGE_SIZE;
+}
+
+/* The data of slots [start, end) as spans of their pages into IOV: how
+ * many (at most RX_FRAME_SLOTS, as rx_extent made sure). */
+static unsigned rx_spans(const struct xnf_queue *q, RING_IDX start, RING_IDX end,
+			 struct iovec *iov)
+{
+	unsigned n = 0;
+
+	for (RING_IDX idx = start; idx != end; idx++) {
 		const struct xnf_rx_slot *s = &q->rx_slot[idx & RX_MASK];
-		const uint8_t *page;
 
 		if (s->extra || s->u.rsp.status <= 0)
 			continue;
-		page = q->rx_pages + (size_t)(idx & (q->rx_window - 1)) * XNF_PAGE_SIZE;
-		memcpy(out, page + s->u.rsp.offset, (size_t)s->u.rsp.status);
-		out += s->u.rsp.status;
+		iov[n].iov_base = (void *)(rx_page(q, idx) + s->u.rsp.offset);
+		iov[n].iov_len = (size_t)s->u.rsp.status;
+		n++;
 	}
+	return n;
 }
 
-int xnf_rx_next(struct xnf_queue *q, struct xnf_frame *out)
+/* The next complete frame: its length and offload fields into OUT (not its
+ * data), and its slots taken (rx_done past them; *START where they begin).
+ * 1, 0 none complete, -ENOBUFS (dropped: errored by the backend, or longer
+ * than OUT's CAP; counted), -EPIPE. */
+static int rx_frame(struct xnf_queue *q, struct xnf_frame *out, RING_IDX *start)
 {
 	struct rx_extent e;
 	int rc;
@@ -221,28 +235,88 @@ int xnf_rx_next(struct xnf_queue *q, struct xnf_frame *out)
 	rc = rx_extent(q, &e);
 	if (rc <= 0)
 		return rc;
+	*start = q->rx_done;
+	q->rx_done = e.end;	/* the buffers may be posted again at refill */
 	if (e.error || e.len == 0) {
 		q->stats.rx_errors++;
-		rc = -ENOBUFS;
-	} else if (e.len > out->cap) {
-		q->stats.rx_dropped++;
-		rc = -ENOBUFS;
-	} else {
-		rx_copy(q, e.end, out->data);
-		out->len = (uint32_t)e.len;
-		/* A GSO frame's checksum is partial whatever the flags say
-		 * (Linux netfront treats it so for older backends). */
-		out->flags = (e.flags & NETRXF_csum_blank ||
-			      e.gso_type != XNF_GSO_NONE ? XNF_F_CSUM_BLANK : 0) |
-			     (e.flags & NETRXF_data_validated ? XNF_F_DATA_VALIDATED : 0);
-		out->gso_type = e.gso_type;
-		out->gso_size = e.gso_type != XNF_GSO_NONE ? e.gso_size : 0;
-		q->stats.rx_frames++;
-		q->stats.rx_bytes += e.len;
-		rc = 1;
+		return -ENOBUFS;
 	}
-	q->rx_done = e.end;	/* the frame's buffers may be posted again */
+	if (e.len > out->cap) {
+		q->stats.rx_dropped++;
+		return -ENOBUFS;
+	}
+	out->len = (uint32_t)e.len;
+	/* A GSO frame's checksum is partial whatever the flags say (Linux
+	 * netfront treats it so for older backends). */
+	out->flags = (e.flags & NETRXF_csum_blank ||
+		      e.gso_type != XNF_GSO_NONE ? XNF_F_CSUM_BLANK : 0) |
+		     (e.flags & NETRXF_data_validated ? XNF_F_DATA_VALIDATED : 0);
+	out->gso_type = e.gso_type;
+	out->gso_size = e.gso_type != XNF_GSO_NONE ? e.gso_size : 0;
+	q->stats.rx_frames++;
+	q->stats.rx_bytes += e.len;
+	return 1;
+}
+
+int xnf_rx_next(struct xnf_queue *q, struct xnf_frame *out)
+{
+	struct xnf_rx_view v;
+	RING_IDX start;
+	int rc = rx_frame(q, out, &start);
+
+	if (rc == 1) {
+		v.f = *out;
+		v.n = rx_spans(q, start, q->rx_done, v.iov);
+		xnf_rx_view_copy(&v, out->data, out->len);
+	}
 	return rc;
+}
+
+int xnf_rx_take(struct xnf_queue *q, struct xnf_rx_view *v, size_t cap)
+{
+	RING_IDX start;
+	int rc;
+
+	memset(&v->f, 0, sizeof(v->f));
+	v->f.cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+	v->n = 0;
+	rc = rx_frame(q, &v->f, &start);
+	if (rc == 1)
+		v->n = rx_spans(q, start, q->rx_done, v->iov);
+	return rc;
+}
+
+void xnf_rx_view_copy(const struct xnf_rx_view *v, void *dst, size_t len)
+{
+	uint8_t *out = dst;
+
+	for (unsigned k = 0; k < v->n && len > 0; k++) {
+		size_t c = v->iov[k].iov_len < len ? v->iov[k].iov_len : len;
+
+		memcpy(out, v->iov[k].iov_base, c);
+		out += c;
+		len -= c;
+	}
+}
+
+unsigned xnf_rx_view_tail(const struct xnf_rx_view *v, size_t skip,
+			  struct iovec *out)
+{
+	unsigned n = 0;
+
+	for (unsigned k = 0; k < v->n; k++) {
+		size_t l = v->iov[k].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		out[n].iov_base = (uint8_t *)v->iov[k].iov_base + skip;
+		out[n].iov_len = l - skip;
+		skip = 0;
+		n++;
+	}
+	return n;
 }
 
 bool xnf_rx_ready(struct xnf_queue *q)

@@ -1,9 +1,12 @@
 /*
  * tx.c — guest → backend: frames copied into read-only-granted bounce pages
  * (the backend sees only the frame), requests built per netif.h, and the
- * responses checked against our own table of outstanding ids.
+ * responses checked against our own table of outstanding ids. A frame is
+ * either copied in (xnf_tx_put) or read straight into the pages of free
+ * slots by the caller (xnf_tx_reserve, then xnf_tx_commit or _cancel).
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "queue.h"
 #include "vnet.h"
@@ -54,13 +57,19 @@ static int check_frame(const struct xnf_queue *q, const struct xnf_frame *f)
 
 /* A blank IPv6 checksum for a backend without feature-ipv6-csum-offload is
  * filled here, as Linux netfront's stack does when it drops IPv6 checksum
- * offload; *DONE says so. A frame whose checksum cannot be placed is
- * refused (-EINVAL) rather than sent blank. */
+ * offload. */
+static bool csum6_needed(const struct xnf_queue *q, const struct xnf_frame *f)
+{
+	return q->no_csum6 && (f->flags & XNF_F_CSUM_BLANK) &&
+	       f->gso_type == XNF_GSO_NONE && xnf_frame_is_ipv6(f->data, f->len);
+}
+
+/* Fill F's checksum if needed; *DONE says so. A frame whose checksum cannot
+ * be placed is refused (-EINVAL) rather than sent blank. */
 static int csum6_fill(struct xnf_queue *q, const struct xnf_frame *f, bool *done)
 {
 	*done = false;
-	if (!q->no_csum6 || !(f->flags & XNF_F_CSUM_BLANK) ||
-	    f->gso_type != XNF_GSO_NONE || !xnf_frame_is_ipv6(f->data, f->len))
+	if (!csum6_needed(q, f))
 		return 0;
 	if (xnf_csum_fill(f->data, f->len) < 0)
 		return -EINVAL;
@@ -103,13 +112,17 @@ static void put_gso_extra(struct xnf_queue *q, const struct xnf_frame *f)
 	q->tx_extras++;
 }
 
-/* Fill one slot: take a free page, copy CHUNK bytes of the frame in, write
- * the request in one store. The first slot's size is the frame's total
- * length (netif.h "Guest transmit"); the others carry their own size. */
-static void put_slot(struct xnf_queue *q, const uint8_t *src, unsigned chunk,
-		     uint16_t size, uint16_t flags)
+static uint8_t *tx_page(const struct xnf_queue *q, uint16_t id)
 {
-	uint16_t id = q->tx_free[--q->tx_nfree];
+	return q->tx_pages + (size_t)id * XNF_PAGE_SIZE;
+}
+
+/* Fill slot ID, whose page holds CHUNK bytes of the frame: write the
+ * request in one store. The first slot's size is the frame's total length
+ * (netif.h "Guest transmit"); the others carry their own size. */
+static void fill_slot(struct xnf_queue *q, uint16_t id, unsigned chunk,
+		      uint16_t size, uint16_t flags)
+{
 	struct netif_tx_request req = {
 		.gref = q->tx_refs[id],
 		.offset = 0,
@@ -118,24 +131,59 @@ static void put_slot(struct xnf_queue *q, const uint8_t *src, unsigned chunk,
 		.size = size,
 	};
 
-	uint8_t *page = q->tx_pages + (size_t)id * XNF_PAGE_SIZE;
-
 	XNX_BUG_ON(q->tx_pending[id]);
-	memcpy(page, src, chunk);
 	/* The backend can read the whole page: clear what an earlier, longer
 	 * frame left after this one (pages start zeroed). */
 	if (q->tx_used[id] > chunk)
-		memset(page + chunk, 0, q->tx_used[id] - chunk);
+		memset(tx_page(q, id) + chunk, 0, q->tx_used[id] - chunk);
 	q->tx_used[id] = (uint16_t)chunk;
 	q->tx_pending[id] = true;
 	*RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt) = req;
 	q->tx.req_prod_pvt++;
 }
 
-int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *f)
+/* Take a free page, copy CHUNK bytes of the frame in, fill its slot. */
+static void put_slot(struct xnf_queue *q, const uint8_t *src, unsigned chunk,
+		     uint16_t size, uint16_t flags)
+{
+	uint16_t id = q->tx_free[--q->tx_nfree];
+
+	memcpy(tx_page(q, id), src, chunk);
+	fill_slot(q, id, chunk, size, flags);
+}
+
+/* The requests of frame F (checked, room made sure of): the first slot,
+ * its GSO extra-info if any, the other slots. With IDS, the frame is
+ * already in the pages of those slots; else it is copied from F->data into
+ * free pages. */
+static void put_frame(struct xnf_queue *q, const struct xnf_frame *f,
+		      bool csum_done, const uint16_t *ids)
 {
 	const uint8_t *src = f->data;
-	unsigned nslots, left = f->len;
+	unsigned nslots = xnf_tx_slots(f->len), left = f->len;
+
+	for (unsigned i = 0; i < nslots; i++) {
+		unsigned chunk = left > XNF_PAGE_SIZE ? XNF_PAGE_SIZE : left;
+		uint16_t flags = i == 0 ? frame_flags(f, csum_done) : 0;
+		uint16_t size = (uint16_t)(i == 0 ? f->len : chunk);
+
+		if (i + 1 < nslots)
+			flags |= NETTXF_more_data;
+		if (ids)
+			fill_slot(q, ids[i], chunk, size, flags);
+		else
+			put_slot(q, src, chunk, size, flags);
+		if (i == 0 && f->gso_type != XNF_GSO_NONE)
+			put_gso_extra(q, f);
+		src += chunk;
+		left -= chunk;
+	}
+	q->stats.tx_frames++;
+	q->stats.tx_bytes += f->len;
+}
+
+int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *f)
+{
 	bool csum_done;
 	int rc;
 
@@ -146,23 +194,120 @@ int xnf_tx_put(struct xnf_queue *q, const struct xnf_frame *f)
 		rc = csum6_fill(q, f, &csum_done);
 	if (rc < 0)
 		return rc;
-	nslots = xnf_tx_slots(f->len);
-	if (!room(q, nslots, f->gso_type != XNF_GSO_NONE))
+	if (!room(q, xnf_tx_slots(f->len), f->gso_type != XNF_GSO_NONE))
 		return -EAGAIN;
-	for (unsigned i = 0; i < nslots; i++) {
-		unsigned chunk = left > XNF_PAGE_SIZE ? XNF_PAGE_SIZE : left;
-		uint16_t flags = i == 0 ? frame_flags(f, csum_done) : 0;
+	put_frame(q, f, csum_done, NULL);
+	return 0;
+}
 
-		if (i + 1 < nslots)
-			flags |= NETTXF_more_data;
-		put_slot(q, src, chunk, (uint16_t)(i == 0 ? f->len : chunk), flags);
-		if (i == 0 && f->gso_type != XNF_GSO_NONE)
-			put_gso_extra(q, f);
-		src += chunk;
-		left -= chunk;
+/* ---- reading a frame straight into the bounce pages ------------------------ */
+
+int xnf_tx_reserve(struct xnf_queue *q, struct xnf_tx_space *sp)
+{
+	unsigned n = q->sg ? XNF_TX_SPACE_PAGES : 1;
+
+	if (q->broken)
+		return -EPIPE;
+	if (!room(q, n, q->gso ? 1 : 0))
+		return -EAGAIN;
+	/* In the order xnf_tx_put would take them. */
+	for (unsigned k = 0; k < n; k++) {
+		uint16_t id = q->tx_free[--q->tx_nfree];
+
+		XNX_BUG_ON(q->tx_pending[id]);
+		sp->id[k] = id;
+		sp->iov[k].iov_base = tx_page(q, id);
+		sp->iov[k].iov_len = XNF_PAGE_SIZE;
 	}
-	q->stats.tx_frames++;
-	q->stats.tx_bytes += f->len;
+	sp->n = n;
+	return 0;
+}
+
+/* Put SP's pages from FROM on back on the free stack, its order as before. */
+static void give_back(struct xnf_queue *q, struct xnf_tx_space *sp, unsigned from)
+{
+	for (unsigned k = sp->n; k-- > from;)
+		q->tx_free[q->tx_nfree++] = sp->id[k];
+	sp->n = from;
+}
+
+void xnf_tx_cancel(struct xnf_queue *q, struct xnf_tx_space *sp, size_t written)
+{
+	/* The pages stay granted: wipe what was read into them, so that
+	 * bytes past tx_used are zero again. */
+	for (unsigned k = 0; k < sp->n && written > 0; k++) {
+		size_t w = written > XNF_PAGE_SIZE ? XNF_PAGE_SIZE : written;
+
+		memset(tx_page(q, sp->id[k]), 0, w);
+		if (q->tx_used[sp->id[k]] <= w)
+			q->tx_used[sp->id[k]] = 0;
+		written -= w;
+	}
+	give_back(q, sp, 0);
+}
+
+/* Copy LEN bytes between BUF and SP's pages, either way. */
+static void spread_copy(const struct xnf_tx_space *sp, uint8_t *buf, size_t len,
+			bool to_pages)
+{
+	for (unsigned k = 0; len > 0; k++) {
+		size_t c = len > XNF_PAGE_SIZE ? XNF_PAGE_SIZE : len;
+
+		if (to_pages)
+			memcpy(sp->iov[k].iov_base, buf, c);
+		else
+			memcpy(buf, sp->iov[k].iov_base, c);
+		buf += c;
+		len -= c;
+	}
+}
+
+/* csum6_fill for a frame spread over SP's pages: in place where they are
+ * adjacent (they mostly are), else through a private copy. */
+static int csum6_fill_spread(struct xnf_queue *q, const struct xnf_tx_space *sp,
+			     const struct xnf_frame *f, bool *done)
+{
+	unsigned nslots = xnf_tx_slots(f->len), k;
+	struct xnf_frame lin = *f;
+	int rc;
+
+	for (k = 1; k < nslots && sp->id[k] == sp->id[k - 1] + 1; k++)
+		;
+	*done = false;
+	if (k == nslots || !csum6_needed(q, f))
+		return csum6_fill(q, f, done);
+	lin.data = malloc(f->len);
+	if (!lin.data)
+		return -ENOMEM;
+	spread_copy(sp, lin.data, f->len, false);
+	rc = csum6_fill(q, &lin, done);
+	if (rc == 0)
+		spread_copy(sp, lin.data, f->len, true);
+	free(lin.data);
+	return rc;
+}
+
+int xnf_tx_commit(struct xnf_queue *q, struct xnf_tx_space *sp,
+		  const struct xnf_frame *meta)
+{
+	size_t cap = (size_t)sp->n * XNF_PAGE_SIZE;
+	struct xnf_frame f = *meta;
+	bool csum_done = false;
+	int rc;
+
+	f.data = sp->n ? sp->iov[0].iov_base : NULL;
+	rc = q->broken ? -EPIPE : check_frame(q, &f);
+	if (rc == 0 && f.len > cap)
+		rc = -EMSGSIZE;
+	if (rc == 0)
+		rc = csum6_fill_spread(q, sp, &f, &csum_done);
+	if (rc < 0) {
+		xnf_tx_cancel(q, sp, f.len < cap ? f.len : cap);
+		return rc;
+	}
+	give_back(q, sp, xnf_tx_slots(f.len));
+	put_frame(q, &f, csum_done, sp->id);
+	sp->n = 0;
 	return 0;
 }
 

@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <linux/virtio_net.h>
 
+#include "netfront/direct.h"
 #include "netfront/vnet.h"
 #include "netfront/worker.h"
 #include "xnx_log.h"
@@ -23,31 +25,19 @@
 #define BURST    XNF_PUMP_BURST
 #define HDR      sizeof(struct virtio_net_hdr)	/* with offloads */
 #define BUF_SIZE (XNF_FRAME_MAX + 1)
+/* Bytes of a received frame copied aside to read its headers (Ethernet,
+ * VLAN, IPv4/IPv6 with options, TCP with options fit). */
+#define HEAD_MAX 256u
 
 static struct xnx_ratelimit csum_rl = XNX_RATELIMIT_INIT(5, 1);
 
-/* ---- buffers --------------------------------------------------------------- */
-
-static int bufs_new(struct xnf_frame *f, uint8_t **buf)
-{
-	for (int i = 0; i < BURST; i++) {
-		buf[i] = malloc(HDR + BUF_SIZE);
-		if (!buf[i])
-			return -1;
-		f[i].data = buf[i] + HDR;
-		f[i].cap = BUF_SIZE;
-	}
-	return 0;
-}
+/* ---- set-up ---------------------------------------------------------------- */
 
 void xnf_pump_free(struct xnf_pump *p)
 {
 	if (!p)
 		return;
-	for (int i = 0; i < BURST; i++) {
-		free(p->tx_buf[i]);
-		free(p->rx_buf[i]);
-	}
+	free(p->rx_buf);
 	if (p->wake >= 0)
 		close(p->wake);
 	pthread_mutex_destroy(&p->lock);
@@ -63,8 +53,8 @@ struct xnf_pump *xnf_pump_new(void)
 	pthread_mutex_init(&p->lock, NULL);
 	p->tap_fd = p->out_fd = p->main_wake = -1;
 	p->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (p->wake < 0 || bufs_new(p->tx, p->tx_buf) < 0 ||
-	    bufs_new(p->rx, p->rx_buf) < 0) {
+	p->rx_buf = malloc(HDR + BUF_SIZE);
+	if (p->wake < 0 || !p->rx_buf) {
 		xnf_pump_free(p);
 		return NULL;
 	}
@@ -81,42 +71,33 @@ static void wake(int fd)
 
 /* ---- TX: TAP -> ring -------------------------------------------------------- */
 
-/* Hand the frames waiting to the ring; what does not fit waits. */
-static void flush_tx(struct xnf_pump *p)
+/* One frame off the TAP straight into the pages of the free slots SP took
+ * (with offloads, its virtio-net header into H first; one byte more into
+ * a spare, to tell a frame longer than the pages), its length and offload
+ * fields into F. 1 read, 0 nothing there, -1 not usable (SP given back). */
+static int tap_read(struct xnf_pump *p, struct xnf_tx_space *sp,
+		    struct xnf_frame *f)
 {
-	int n;
-
-	if (p->count == 0)
-		return;
-	n = xnf_send_burst_queue(p->dev, p->queue, &p->tx[p->head], p->count);
-	if (n < 0)
-		return;
-	p->head += (unsigned)n;
-	p->count -= (unsigned)n;
-	if (p->count == 0)
-		p->head = 0;
-}
-
-/* One frame off the TAP into slot I (with offloads: its header into the
- * frame's offload fields). 1 read, 0 nothing there, -1 dropped. */
-static int tap_read(struct xnf_pump *p, unsigned i)
-{
-	struct xnf_frame *f = &p->tx[i];
+	struct iovec iov[XNF_TX_SPACE_PAGES + 2];
+	size_t cap = (size_t)sp->n * XNF_PAGE_SIZE, hdr = p->offload ? HDR : 0;
 	struct virtio_net_hdr h;
+	unsigned n = 0;
+	uint8_t spare;
 	ssize_t len;
 
-	if (!p->offload) {
-		len = read(p->tap_fd, f->data, BUF_SIZE);
-		f->flags = f->gso_type = f->gso_size = 0;
-		f->len = len > 0 ? (uint32_t)len : 0;
-		return len > 0;
-	}
-	len = read(p->tap_fd, p->tx_buf[i], HDR + BUF_SIZE);
-	if (len <= (ssize_t)HDR)
-		return len < 0 ? 0 : -1;
-	memcpy(&h, p->tx_buf[i], HDR);
-	f->len = (uint32_t)(len - (ssize_t)HDR);
-	return xnf_vnet_to_frame(&h, f) == 0 ? 1 : -1;
+	if (p->offload)
+		iov[n++] = (struct iovec){ .iov_base = &h, .iov_len = HDR };
+	memcpy(iov + n, sp->iov, sp->n * sizeof(*iov));
+	n += sp->n;
+	iov[n++] = (struct iovec){ .iov_base = &spare, .iov_len = 1 };
+	len = readv(p->tap_fd, iov, (int)n);
+	memset(f, 0, sizeof(*f));
+	f->data = sp->iov[0].iov_base;
+	f->len = len > (ssize_t)hdr ? (uint32_t)((size_t)len - hdr) : 0;
+	if (len > (ssize_t)hdr && (!p->offload || xnf_vnet_to_frame(&h, f) == 0))
+		return 1;
+	xnf_tx_cancel_queue(p->dev, p->queue, sp, f->len < cap ? f->len : cap);
+	return len < 0 ? 0 : -1;
 }
 
 /* Does frame F join or leave a group (IGMP, or ICMPv6 to a 33:33 address:
@@ -134,17 +115,20 @@ static bool is_group_report(const struct xnf_frame *f)
 	       (d[20] == 0 || d[20] == 58);		/* hop-by-hop, ICMPv6 */
 }
 
-/* A burst from the TAP once the last one is on the ring. Frames read. */
+/* A burst from the TAP while the ring has room for a largest frame (else
+ * the TAP waits: the kernel keeps its frames). Frames read. */
 static int tap_to_ring(struct xnf_pump *p)
 {
 	int got = 0;
 
-	flush_tx(p);
-	if (p->count || p->tap_fd < 0)
-		return 0;
-	while (p->count < BURST) {
-		int rc = tap_read(p, p->count);
+	while (p->tap_fd >= 0 && got < BURST) {
+		struct xnf_tx_space sp;
+		struct xnf_frame f;
+		int rc;
 
+		if (xnf_tx_reserve_queue(p->dev, p->queue, &sp) < 0)
+			break;
+		rc = tap_read(p, &sp, &f);
 		if (rc == 0)
 			break;
 		got++;
@@ -152,13 +136,13 @@ static int tap_to_ring(struct xnf_pump *p)
 			p->tap_drops++;
 			continue;
 		}
-		if (is_group_report(&p->tx[p->count]) && !p->mc_dirty) {
+		if (is_group_report(&f) && !p->mc_dirty) {
 			p->mc_dirty = true;
 			wake(p->main_wake);
 		}
-		p->count++;
+		if (xnf_tx_commit_queue(p->dev, p->queue, &sp, &f) < 0)
+			break;
 	}
-	flush_tx(p);
 	return got;
 }
 
@@ -182,10 +166,10 @@ static int csum_complete(struct xnf_pump *p, struct xnf_frame *f)
 	return -1;
 }
 
-/* Frame I onto the TAP (with offloads: after its header). */
-static void tap_write(struct xnf_pump *p, unsigned i)
+/* Frame F, whole in private memory, onto the TAP (with offloads: after
+ * its header). */
+static void tap_write_copy(struct xnf_pump *p, struct xnf_frame *f)
 {
-	struct xnf_frame *f = &p->rx[i];
 	struct virtio_net_hdr h;
 	ssize_t want = (ssize_t)f->len, n;
 
@@ -197,20 +181,56 @@ static void tap_write(struct xnf_pump *p, unsigned i)
 	if (!p->offload) {
 		n = write(p->out_fd, f->data, f->len);
 	} else {
-		memcpy(p->rx_buf[i], &h, HDR);
+		memcpy(p->rx_buf, &h, HDR);
 		want += (ssize_t)HDR;
-		n = write(p->out_fd, p->rx_buf[i], (size_t)want);
+		n = write(p->out_fd, p->rx_buf, (size_t)want);
 	}
 	if (n != want)
 		p->tap_drops++;
 }
 
+/* Frame V onto the TAP from the receive pages. Its headers are read from
+ * a private copy (the backend may still write to the pages), and that
+ * copy is what the TAP gets of them; the rest goes from the pages. A
+ * blank checksum to complete here, or headers longer than the copy, take
+ * the copying way. */
+static void tap_write(struct xnf_pump *p, const struct xnf_rx_view *v)
+{
+	struct iovec iov[XNF_RX_SPANS + 2];
+	struct xnf_frame f = v->f;
+	struct virtio_net_hdr h;
+	uint8_t head[HEAD_MAX];
+	unsigned n = 0;
+	ssize_t w;
+
+	f.data = head;
+	f.len = v->f.len < HEAD_MAX ? v->f.len : HEAD_MAX;
+	xnf_rx_view_copy(v, head, f.len);
+	if (p->offload ? xnf_vnet_from_frame(&f, &h) < 0
+		       : (f.flags & XNF_F_CSUM_BLANK) != 0) {
+		f.data = p->rx_buf + HDR;
+		f.len = v->f.len;
+		xnf_rx_view_copy(v, f.data, f.len);
+		tap_write_copy(p, &f);
+		return;
+	}
+	if (p->offload)
+		iov[n++] = (struct iovec){ .iov_base = &h, .iov_len = HDR };
+	iov[n++] = (struct iovec){ .iov_base = head, .iov_len = f.len };
+	n += xnf_rx_view_tail(v, f.len, iov + n);
+	w = writev(p->out_fd, iov, (int)n);
+	if (w != (ssize_t)(v->f.len + (p->offload ? HDR : 0)))
+		p->tap_drops++;
+}
+
+/* A burst off the ring onto the TAP; the buffers are posted again after. */
 static int ring_to_tap(struct xnf_pump *p)
 {
-	int n = xnf_recv_burst_queue(p->dev, p->queue, p->rx, BURST);
+	int n = xnf_rx_take_queue(p->dev, p->queue, p->rx, BURST, BUF_SIZE);
 
 	for (int i = 0; i < n; i++)
-		tap_write(p, (unsigned)i);
+		tap_write(p, &p->rx[i]);
+	xnf_rx_done_queue(p->dev, p->queue);
 	return n < 0 ? 0 : n;
 }
 
@@ -266,7 +286,7 @@ static void *worker_main(void *arg)
 		}
 		more = round_once(p);
 		evfd = xnf_queue_fd(p->dev, p->queue);
-		tap = p->count == 0 && xnf_tx_ready_queue(p->dev, p->queue) == 1;
+		tap = xnf_tx_ready_queue(p->dev, p->queue) == 1;
 		pthread_mutex_unlock(&p->lock);
 		if (!more)
 			sleep_once(p, evfd, tap);
@@ -281,7 +301,6 @@ int xnf_pump_start(struct xnf_pump *p)
 	int rc;
 
 	p->stop = false;
-	p->head = p->count = 0;
 	/* Signals are the main thread's (its signalfd). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);

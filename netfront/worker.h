@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "netfront/queue.h"
 #include "xnetfront.h"
 
 #define XNF_PUMP_BURST 32
@@ -25,12 +26,10 @@ struct xnf_pump {
 	int out_fd;		/* where received frames go (a TAP queue) */
 	bool offload;		/* TAP queues carry a virtio-net header */
 	int main_wake;		/* eventfd: the device needs xnf_process */
-	/* Frames read from the TAP that the ring has not taken. */
-	struct xnf_frame tx[XNF_PUMP_BURST];
-	uint8_t *tx_buf[XNF_PUMP_BURST];
-	unsigned head, count;
-	struct xnf_frame rx[XNF_PUMP_BURST];
-	uint8_t *rx_buf[XNF_PUMP_BURST];
+	/* Frames taken off the RX ring, in its pages, and a buffer for one
+	 * whose checksum is completed here. */
+	struct xnf_rx_view rx[XNF_PUMP_BURST];
+	uint8_t *rx_buf;
 	/* Counters and the multicast hint: read under the lock. */
 	uint64_t tap_drops;
 	uint64_t csum_filled;		/* blank checksums completed here */

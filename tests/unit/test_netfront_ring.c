@@ -1,7 +1,8 @@
 /*
  * test_netfront_ring.c — libxnetfront's data path with both ends of each
  * ring on one page: the frontend through netfront/queue.h, the backend
- * driven by hand with the ring.h macros. Request building, RX refill, the
+ * driven by hand with the ring.h macros. Request building (copied in, or
+ * read straight into the pages), RX refill and frames taken in place, the
  * response checks against a hostile backend (table-driven), notification
  * suppression.
  */
@@ -976,6 +977,333 @@ static void ring_index_wraparound(void)
 	fix_down();
 }
 
+/* ---- frames read straight into the bounce pages (reserve/commit) ---------- */
+
+/* What readv does: LEN bytes of DATA into SP's pages, in order. */
+static void space_fill(const struct xnf_tx_space *sp, const uint8_t *data, size_t len)
+{
+	for (unsigned k = 0; k < sp->n && len > 0; k++) {
+		size_t c = len < sp->iov[k].iov_len ? len : sp->iov[k].iov_len;
+
+		memcpy(sp->iov[k].iov_base, data, c);
+		data += c;
+		len -= c;
+	}
+}
+
+/* Every byte of every bounce page past what it holds for the backend is
+ * zero (the backend may read whole granted pages). */
+static bool pages_clean_past_used(void)
+{
+	for (unsigned id = 0; id < XNF_TX_RING_SIZE; id++) {
+		const uint8_t *pg = F.tx_pages + (size_t)id * PAGE;
+
+		for (size_t i = F.q->tx_used[id]; i < PAGE; i++)
+			if (pg[i])
+				return false;
+	}
+	return true;
+}
+
+/* Reserve, "read" a frame of LEN bytes, commit with META's offload fields. */
+static int read_in(size_t len, uint8_t seed, struct xnf_frame meta)
+{
+	struct xnf_tx_space sp;
+	uint8_t *b = frame_bytes(len, seed);
+	size_t cap;
+	int rc = xnf_tx_reserve(F.q, &sp);
+
+	if (rc == 0) {
+		cap = (size_t)sp.n * PAGE;
+		space_fill(&sp, b, len < cap ? len : cap);
+		meta.len = (uint32_t)len;
+		rc = xnf_tx_commit(F.q, &sp, &meta);
+	}
+	free(b);
+	return rc;
+}
+
+/* Frames filling exactly N pages, one byte more, and the largest: the
+ * requests are those xnf_tx_put builds, the slots not filled go back, and
+ * the backend reads the frame byte for byte. */
+static void tx_reserve_exact_pages(void)
+{
+	static const size_t lens[] = { 60, PAGE, PAGE + 1, 3 * PAGE,
+				       15 * PAGE, 15 * PAGE + 1, XNF_FRAME_MAX };
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		unsigned nslots = xnf_tx_slots(lens[i]);
+		uint8_t *want = frame_bytes(lens[i], (uint8_t)i);
+		size_t off = 0;
+
+		fix_up(true);
+		CU_ASSERT_EQUAL(read_in(lens[i], (uint8_t)i, (struct xnf_frame){ 0 }), 0);
+		CU_ASSERT_EQUAL(F.q->tx_nfree, XNF_TX_RING_SIZE - nslots);
+		push_tx();
+		CU_ASSERT_EQUAL(F.btx.sring->req_prod, nslots);
+		for (unsigned k = 0; k < nslots; k++) {
+			struct netif_tx_request r = back_tx_req();
+			size_t chunk = lens[i] - off < PAGE ? lens[i] - off : PAGE;
+
+			CU_ASSERT_EQUAL(r.size, k == 0 ? lens[i] : chunk);
+			CU_ASSERT_EQUAL(r.flags, k + 1 < nslots ? NETTXF_more_data : 0);
+			CU_ASSERT_EQUAL(r.gref, F.tx_refs[r.id]);
+			/* The same pages, in the same order, as a copy would use. */
+			CU_ASSERT_EQUAL(r.id, k);
+			CU_ASSERT_EQUAL(memcmp(F.tx_pages + (size_t)r.id * PAGE,
+					       want + off, chunk), 0);
+			off += chunk;
+		}
+		CU_ASSERT_EQUAL(F.q->stats.tx_frames, 1);
+		CU_ASSERT_EQUAL(F.q->stats.tx_bytes, lens[i]);
+		CU_ASSERT_TRUE(pages_clean_past_used());
+		free(want);
+		fix_down();
+	}
+}
+
+/* Room for a largest frame (16 pages, and the GSO extra's slot) or none is
+ * taken: a frame waits in the TAP until completions free enough, then a
+ * 64 KiB GSO frame goes, laid out as xnf_tx_put lays it out. */
+static void tx_reserve_waits_for_room(void)
+{
+	struct xnf_frame gso = { .gso_type = XNF_GSO_TCPV4, .gso_size = 1448 };
+	struct xnf_tx_space sp;
+	unsigned sent = 0;
+
+	fix_up(true);
+	F.q->gso = XNF_OFFLOAD_GSO_TCPV4;
+	while (xnf_tx_room(F.q, XNF_FRAME_MAX))
+		CU_ASSERT_EQUAL_FATAL(send_one(PAGE, (uint8_t)sent++), 0);
+	/* 16 pages, but no ring slot left for the GSO extra. */
+	unsigned nfree = F.q->tx_nfree, want_free = XNF_TX_SPACE_PAGES + 1;
+	CU_ASSERT_TRUE(nfree < want_free);
+	CU_ASSERT_EQUAL(xnf_tx_reserve(F.q, &sp), -EAGAIN);
+	CU_ASSERT_EQUAL(F.q->tx_nfree, nfree);
+	push_tx();
+	for (unsigned k = 0; k < want_free - nfree; k++)
+		back_tx_rsp(back_tx_req().id, NETIF_RSP_OKAY);
+	RING_PUSH_RESPONSES(&F.btx);
+	CU_ASSERT_EQUAL(xnf_tx_gc(F.q), (int)(want_free - nfree));
+	CU_ASSERT_EQUAL(read_in(XNF_FRAME_MAX, 7, gso), 0);
+	CU_ASSERT_EQUAL(F.q->tx_nfree, 1);
+	push_tx();
+	F.btx.req_cons = F.q->tx.req_prod_pvt - (XNF_TX_SPACE_PAGES + 1);
+	struct netif_tx_request r0 = back_tx_req(), rx;
+	CU_ASSERT_EQUAL(r0.size, XNF_FRAME_MAX);
+	CU_ASSERT_EQUAL(r0.flags, NETTXF_csum_blank | NETTXF_data_validated |
+				  NETTXF_extra_info | NETTXF_more_data);
+	RING_COPY_REQUEST(&F.btx, F.btx.req_cons, &rx);
+	F.btx.req_cons++;
+	struct netif_extra_info ex;
+	memcpy(&ex, &rx, sizeof(ex));
+	CU_ASSERT_EQUAL(ex.type, XEN_NETIF_EXTRA_TYPE_GSO);
+	CU_ASSERT_EQUAL(ex.u.gso.size, 1448);
+	uint8_t *want = frame_bytes(XNF_FRAME_MAX, 7);
+	CU_ASSERT_EQUAL(memcmp(F.tx_pages + (size_t)r0.id * PAGE, want, PAGE), 0);
+	for (unsigned k = 1; k < XNF_TX_SPACE_PAGES; k++) {
+		struct netif_tx_request r = back_tx_req();
+		size_t chunk = k + 1 < XNF_TX_SPACE_PAGES ? PAGE : XNF_FRAME_MAX - 15 * PAGE;
+
+		CU_ASSERT_EQUAL(r.size, chunk);
+		CU_ASSERT_EQUAL(memcmp(F.tx_pages + (size_t)r.id * PAGE,
+				       want + k * PAGE, chunk), 0);
+	}
+	CU_ASSERT_FALSE(F.q->broken);
+	free(want);
+	fix_down();
+}
+
+/* What was read into pages and not sent is wiped, and a short frame in a
+ * page that held a longer one leaves nothing of the older one behind. */
+static void tx_commit_wipes_stale(void)
+{
+	struct xnf_tx_space sp;
+
+	fix_up(true);
+	CU_ASSERT_EQUAL(read_in(PAGE + 500, 1, (struct xnf_frame){ 0 }), 0);
+	push_tx();
+	back_tx_rsp(back_tx_req().id, NETIF_RSP_OKAY);
+	back_tx_rsp(back_tx_req().id, NETIF_RSP_OKAY);
+	RING_PUSH_RESPONSES(&F.btx);
+	CU_ASSERT_EQUAL(xnf_tx_gc(F.q), 2);
+	CU_ASSERT_EQUAL(read_in(100, 2, (struct xnf_frame){ 0 }), 0);
+	CU_ASSERT_TRUE(pages_clean_past_used());
+	/* Read, then not sent (say, a bad virtio-net header). */
+	CU_ASSERT_EQUAL_FATAL(xnf_tx_reserve(F.q, &sp), 0);
+	uint16_t first = sp.id[0];
+	uint8_t *junk = frame_bytes(9000, 3);
+	space_fill(&sp, junk, 9000);
+	xnf_tx_cancel(F.q, &sp, 9000);
+	CU_ASSERT_EQUAL(F.q->tx_nfree, XNF_TX_RING_SIZE - 1);
+	CU_ASSERT_TRUE(pages_clean_past_used());
+	/* The slots come back in their order: the next frame takes the page
+	 * the cancelled one started in. */
+	CU_ASSERT_EQUAL(read_in(60, 4, (struct xnf_frame){ 0 }), 0);
+	push_tx();
+	F.btx.req_cons = F.q->tx.req_prod_pvt - 1;
+	CU_ASSERT_EQUAL(back_tx_req().id, first);
+	CU_ASSERT_TRUE(pages_clean_past_used());
+	free(junk);
+	fix_down();
+}
+
+/* Frames the backend cannot take: refused as xnf_tx_put refuses them, the
+ * pages wiped and every slot given back, nothing on the ring. */
+static void tx_commit_refuses(void)
+{
+	static const struct { bool sg; size_t len; uint16_t gso; int rc; } cases[] = {
+		{ true, XNF_FRAME_MIN - 1, XNF_GSO_NONE, -EINVAL },
+		{ true, XNF_FRAME_MAX + 1, XNF_GSO_NONE, -EMSGSIZE },
+		{ true, 70000, XNF_GSO_NONE, -EMSGSIZE },	/* cut short */
+		{ false, PAGE + 1, XNF_GSO_NONE, -EMSGSIZE },
+		{ true, 3000, XNF_GSO_TCPV6, -EINVAL },		/* not offered */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct xnf_frame meta = { .gso_type = cases[i].gso, .gso_size = 1000 };
+
+		fix_up(cases[i].sg);
+		CU_ASSERT_EQUAL(read_in(cases[i].len, 5, meta), cases[i].rc);
+		CU_ASSERT_EQUAL(F.q->tx.req_prod_pvt, 0);
+		CU_ASSERT_EQUAL(F.q->tx_nfree, XNF_TX_RING_SIZE);
+		CU_ASSERT_TRUE(pages_clean_past_used());
+		CU_ASSERT_FALSE(F.q->broken);
+		fix_down();
+	}
+}
+
+/* A blank IPv6 checksum for a backend without IPv6 checksum offload, in a
+ * frame over pages that are not adjacent: filled as over one buffer. */
+static void tx_commit_csum6_spread(void)
+{
+	enum { LEN = 5000 };
+	uint8_t *b = calloc(1, LEN), *want = malloc(LEN);
+	struct xnf_frame meta = { .len = LEN, .flags = XNF_F_CSUM_BLANK };
+	struct xnf_tx_space sp;
+
+	fix_up(true);
+	F.q->no_csum6 = true;
+	tcp_frame(b, true);
+	b[18] = (LEN - 54) >> 8;	/* IPv6 payload length */
+	b[19] = (LEN - 54) & 0xff;
+	for (size_t i = 84; i < LEN; i++)
+		b[i] = (uint8_t)(i * 13);
+	memcpy(want, b, LEN);
+	CU_ASSERT_EQUAL(xnf_csum_fill(want, LEN), 0);
+	/* Pages 0 and 1 go out, page 0 comes back: the stack then offers
+	 * 0 and 2. */
+	CU_ASSERT_EQUAL(send_one(60, 0), 0);
+	CU_ASSERT_EQUAL(send_one(60, 0), 0);
+	push_tx();
+	back_tx_rsp(back_tx_req().id, NETIF_RSP_OKAY);
+	RING_PUSH_RESPONSES(&F.btx);
+	CU_ASSERT_EQUAL(xnf_tx_gc(F.q), 1);
+	CU_ASSERT_EQUAL_FATAL(xnf_tx_reserve(F.q, &sp), 0);
+	CU_ASSERT_EQUAL(sp.id[0], 0);
+	CU_ASSERT_EQUAL(sp.id[1], 2);
+	space_fill(&sp, b, LEN);
+	CU_ASSERT_EQUAL(xnf_tx_commit(F.q, &sp, &meta), 0);
+	CU_ASSERT_EQUAL(F.q->stats.tx_csum6_filled, 1);
+	CU_ASSERT_EQUAL(memcmp(F.tx_pages, want, PAGE), 0);
+	CU_ASSERT_EQUAL(memcmp(F.tx_pages + 2 * PAGE, want + PAGE, LEN - PAGE), 0);
+	free(b);
+	free(want);
+	fix_down();
+}
+
+/* ---- frames handed out in place (rx_take) ---------------------------------- */
+
+/* A frame over three slots at odd offsets, a GSO extra in between: the
+ * spans are the slots' data, the offload fields as xnf_rx_next gives
+ * them, the tail after any split point the rest of the frame. */
+static void rx_take_spans(void)
+{
+	static const size_t skips[] = { 0, 1, 256, 3000, 3001, 7096, 7145, 7146 };
+	uint8_t *d = frame_bytes(7146, 21), *buf = malloc(7146);
+	struct xnf_rx_view v;
+	struct iovec tail[XNF_RX_SPANS];
+
+	fix_up(true);
+	refill();
+	back_rx_data(d, 3000, 100, NETRXF_more_data | NETRXF_extra_info |
+		     NETRXF_data_validated);
+	back_rx_extra_gso(XEN_NETIF_EXTRA_TYPE_GSO, 0, XEN_NETIF_GSO_TYPE_TCPV4, 1448);
+	back_rx_data(d + 3000, 4096, 0, NETRXF_more_data);
+	back_rx_data(d + 7096, 50, 7, 0);
+	RING_PUSH_RESPONSES(&F.brx);
+	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 4);
+	CU_ASSERT_EQUAL_FATAL(xnf_rx_take(F.q, &v, XNF_FRAME_MAX), 1);
+	CU_ASSERT_EQUAL(v.f.len, 7146);
+	CU_ASSERT_EQUAL(v.f.flags, XNF_F_CSUM_BLANK | XNF_F_DATA_VALIDATED);
+	CU_ASSERT_EQUAL(v.f.gso_type, XNF_GSO_TCPV4);
+	CU_ASSERT_EQUAL(v.f.gso_size, 1448);
+	CU_ASSERT_EQUAL_FATAL(v.n, 3);
+	CU_ASSERT_PTR_EQUAL(v.iov[0].iov_base, F.rx_pages + 100);
+	CU_ASSERT_PTR_EQUAL(v.iov[2].iov_base, F.rx_pages + 3 * PAGE + 7);
+	xnf_rx_view_copy(&v, buf, v.f.len);
+	CU_ASSERT_EQUAL(memcmp(buf, d, 7146), 0);
+	for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]); i++) {
+		unsigned n = xnf_rx_view_tail(&v, skips[i], tail);
+		size_t off = skips[i];
+
+		for (unsigned k = 0; k < n; k++) {
+			CU_ASSERT_EQUAL(memcmp(tail[k].iov_base, d + off, tail[k].iov_len), 0);
+			off += tail[k].iov_len;
+		}
+		CU_ASSERT_EQUAL(off, 7146);
+	}
+	CU_ASSERT_EQUAL(xnf_rx_take(F.q, &v, XNF_FRAME_MAX), 0);
+	/* Taken: its four buffers are posted again at the next refill. */
+	refill();
+	CU_ASSERT_EQUAL(F.brx.sring->req_prod, XNF_RX_RING_SIZE + 4);
+	free(d);
+	free(buf);
+	fix_down();
+}
+
+/* A 60-byte frame and a 64 KiB - 1 one (16 slots), then one longer than the
+ * caller takes (dropped, counted, its buffers freed) and one errored. */
+static void rx_take_short_and_largest(void)
+{
+	uint8_t *d = frame_bytes(XNF_FRAME_MAX, 33), *buf = malloc(XNF_FRAME_MAX);
+	struct xnf_rx_view v;
+	size_t off;
+
+	fix_up(true);
+	refill();
+	back_rx_data(d, 60, 0, 0);
+	for (off = 0; off < XNF_FRAME_MAX; off += PAGE) {
+		size_t c = XNF_FRAME_MAX - off < PAGE ? XNF_FRAME_MAX - off : PAGE;
+
+		back_rx_data(d + off, (int16_t)c, 0,
+			     off + c < XNF_FRAME_MAX ? NETRXF_more_data : 0);
+	}
+	back_rx_data(d, 2000, 0, 0);
+	back_rx_data(NULL, NETIF_RSP_ERROR, 0, 0);
+	RING_PUSH_RESPONSES(&F.brx);
+	CU_ASSERT_EQUAL(xnf_rx_pull(F.q), 19);
+	CU_ASSERT_EQUAL_FATAL(xnf_rx_take(F.q, &v, XNF_FRAME_MAX), 1);
+	CU_ASSERT_EQUAL(v.f.len, 60);
+	xnf_rx_view_copy(&v, buf, v.f.len);
+	CU_ASSERT_EQUAL(memcmp(buf, d, 60), 0);
+	CU_ASSERT_EQUAL_FATAL(xnf_rx_take(F.q, &v, XNF_FRAME_MAX), 1);
+	CU_ASSERT_EQUAL(v.f.len, XNF_FRAME_MAX);
+	CU_ASSERT_EQUAL(v.n, 16);
+	xnf_rx_view_copy(&v, buf, v.f.len);
+	CU_ASSERT_EQUAL(memcmp(buf, d, XNF_FRAME_MAX), 0);
+	CU_ASSERT_EQUAL(xnf_rx_take(F.q, &v, 1999), -ENOBUFS);
+	CU_ASSERT_EQUAL(F.q->stats.rx_dropped, 1);
+	CU_ASSERT_EQUAL(xnf_rx_take(F.q, &v, XNF_FRAME_MAX), -ENOBUFS);
+	CU_ASSERT_EQUAL(F.q->stats.rx_errors, 1);
+	CU_ASSERT_EQUAL(xnf_rx_take(F.q, &v, XNF_FRAME_MAX), 0);
+	CU_ASSERT_EQUAL(F.q->rx_done, 19);
+	CU_ASSERT_FALSE(F.q->broken);
+	free(d);
+	free(buf);
+	fix_down();
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -994,6 +1322,13 @@ int main(void)
 	CU_add_test(s, "tx_put_gso_layout", tx_put_gso_layout);
 	CU_add_test(s, "tx_put_gso_refused", tx_put_gso_refused);
 	CU_add_test(s, "tx_put_mcast_layout", tx_put_mcast_layout);
+	CU_add_test(s, "tx_reserve_exact_pages", tx_reserve_exact_pages);
+	CU_add_test(s, "tx_reserve_waits_for_room", tx_reserve_waits_for_room);
+	CU_add_test(s, "tx_commit_wipes_stale", tx_commit_wipes_stale);
+	CU_add_test(s, "tx_commit_refuses", tx_commit_refuses);
+	CU_add_test(s, "tx_commit_csum6_spread", tx_commit_csum6_spread);
+	CU_add_test(s, "rx_take_spans", rx_take_spans);
+	CU_add_test(s, "rx_take_short_and_largest", rx_take_short_and_largest);
 	CU_add_test(s, "rx_refill_posts_every_buffer", rx_refill_posts_every_buffer);
 	CU_add_test(s, "rx_receive_and_refill", rx_receive_and_refill);
 	CU_add_test(s, "rx_multi_slot_and_extra", rx_multi_slot_and_extra);
