@@ -99,6 +99,7 @@ struct xnx_simproto_req *xnx_simc_req_new(uint32_t op, uint32_t count)
 int xnx_simc_call(struct xnx_simc_link *l, const struct xnx_simproto_req *req,
 		struct xnx_simproto_rsp *rsp, size_t rsp_max, int *fds, int nfds)
 {
+	__atomic_add_fetch(&l->calls, 1, __ATOMIC_RELAXED);
 	return xnx_simproto_call(l->fd, req, rsp, rsp_max, fds, nfds);
 }
 

@@ -19,6 +19,7 @@ struct xnx_simc_link {
 	int fd;
 	uint16_t domid;
 	pthread_mutex_t lock;		/* one request at a time; handle state */
+	uint64_t calls;			/* round trips made (atomic): tests */
 };
 
 /* Transport (platform_sim.c). Functions returning int give 0 or -errno
@@ -60,5 +61,8 @@ int xnx_simc_unbind(xnx_evtchn *b, evtchn_port_t port);
 xenevtchn_port_or_error_t xnx_simc_pending(xnx_evtchn *b);
 int xnx_simc_unmask(xnx_evtchn *b, evtchn_port_t port);
 int xnx_simc_status(xnx_evtchn *b, evtchn_port_t port);
+/* Round trips to xnet-simd made through the handle so far (for tests:
+ * what a call cost). */
+uint64_t xnx_simc_evtchn_calls(xnx_evtchn *b);
 
 #endif

@@ -41,6 +41,9 @@ struct port {
 	uint32_t gen;
 	int peer_fd;			/* our writing end of the peer's pipe, or -1 */
 	uint32_t slot;			/* index in bound[] */
+	bool status_known;		/* status is the daemon's answer at */
+	uint32_t status_gen;		/* ... this generation of the port */
+	int status;
 };
 
 struct sim_evtchn {
@@ -126,6 +129,11 @@ int xnx_simc_evtchn_close(xnx_evtchn *b)
 }
 
 int xnx_simc_evtchn_fd(xnx_evtchn *b) { return ((struct sim_evtchn *)b)->wake_fd; }
+
+uint64_t xnx_simc_evtchn_calls(xnx_evtchn *b)
+{
+	return __atomic_load_n(&((struct sim_evtchn *)b)->link.calls, __ATOMIC_RELAXED);
+}
 
 /* One byte into a wake-up pipe. EAGAIN: full, so readable anyway. */
 static void wake(int fd, evtchn_port_t port)
@@ -362,15 +370,44 @@ int xnx_simc_unmask(xnx_evtchn *b, evtchn_port_t port)
 	return 0;
 }
 
+static void remember(struct port *p, uint32_t gen, int status)
+{
+	p->status_known = true;
+	p->status_gen = gen;
+	p->status = status;
+}
+
+/*
+ * A port's status changes only with its generation (xnx_simproto.h): the
+ * daemon bumps gens[port] after every change, ours or a peer's, so a port
+ * bound here is answered from the last answer while its generation stays.
+ * A driver asks after every event that brought no work; on a busy ring
+ * that was a round trip to the daemon each time. Other ports: ask.
+ */
 int xnx_simc_status(xnx_evtchn *b, evtchn_port_t port)
 {
 	struct sim_evtchn *h = (struct sim_evtchn *)b;
 	struct xnx_simproto_rsp rsp;
+	struct port *p;
+	uint32_t gen = 0;
 	int rc;
 
 	pthread_mutex_lock(&h->link.lock);
-	rc = xnx_simc_call_simple(&h->link, XNX_SIMOP_EVT_STATUS, port, 0, &rsp, NULL, 0);
+	p = port_get(h, port);
+	/* Read before asking, acquire: pairs with the daemon's release bump
+	 * after a change, so an answer is never older than its key. */
+	if (p)
+		gen = __atomic_load_n(&h->gens[port], __ATOMIC_ACQUIRE);
+	if (p && p->status_known && p->status_gen == gen) {
+		rc = p->status;
+	} else {
+		rc = xnx_simc_call_simple(&h->link, XNX_SIMOP_EVT_STATUS, port, 0, &rsp,
+					  NULL, 0);
+		if (rc == 0)
+			rc = (int)rsp.val[0];
+		if (rc >= 0 && p)
+			remember(p, gen, rc);
+	}
 	pthread_mutex_unlock(&h->link.lock);
-	return rc < 0 ? xnx_simc_fail(rc) : (int)rsp.val[0];
+	return rc < 0 ? xnx_simc_fail(rc) : rc;
 }
-

@@ -220,8 +220,10 @@ struct xnx_simchan {
 #define XNX_SIMCHAN_SIZE XNX_SIM_PAGE_SIZE
 
 /* Per domain, written by the daemon only, mapped read-only by the domain's
- * event-channel handles: gen[port] changes whenever the port's other end
- * does (bind, close), telling a notifier to ask who is there now. */
+ * event-channel handles: gen[port] changes (release order) whenever the
+ * port's status or its other end does (allocated, bound, either end
+ * closed, also by a domain's destruction), telling a notifier to ask who
+ * is there now and a handle that a status it remembers is stale. */
 #define XNX_SIMGENS_SIZE (XNX_SIM_MAX_PORTS * sizeof(uint32_t))
 
 /* ---- client transport (common/sim_client.c) ------------------------------ */

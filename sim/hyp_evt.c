@@ -132,16 +132,22 @@ static void chan_free(struct hyp_chan *ch)
 	free(ch);
 }
 
-/* Tell the processes at the channel's ends that the binding changed.
- * Release: the new binding is in place before a notifier sees the new gen
- * and asks for it. */
+/* Tell the handles of D that PORT's binding or status changed. Release:
+ * the change is in place before a handle sees the new gen and asks (a
+ * notifier for the peer, a status cache for the status). */
+static void port_bump(struct hyp_dom *d, uint32_t port)
+{
+	__atomic_add_fetch(&d->port_gen[port], 1, __ATOMIC_RELEASE);
+}
+
+/* The same for both ends of a channel. */
 static void chan_bump(struct sim_hyp *h, struct hyp_chan *ch)
 {
 	for (unsigned k = 0; k < 2; k++) {
 		struct hyp_dom *d = ch->ends[k].used ? hyp_dom_get(h, ch->ends[k].dom) : NULL;
 
 		if (d)
-			__atomic_add_fetch(&d->port_gen[ch->ends[k].port], 1, __ATOMIC_RELEASE);
+			port_bump(d, ch->ends[k].port);
 	}
 }
 
@@ -193,6 +199,9 @@ static void close_port(struct hyp_dom *d, uint32_t port)
 	}
 	ch->ends[p->end].used = false;
 	memset(p, 0, sizeof(*p));
+	/* The port itself is closed now, also when someone else closed it
+	 * (its domain destroyed): a cached status of it must go. */
+	port_bump(d, port);
 	if (!ch->ends[0].used && !ch->ends[1].used) {
 		chan_free(ch);
 		return;
@@ -270,6 +279,7 @@ int hyp_evt_alloc_unbound(struct hyp_conn *c, const struct xnx_simproto_req *req
 	ch->ends[0].port = (uint32_t)port;
 	d->ports[port] = (struct hyp_port){ .state = EVTCHNSTAT_unbound, .end = 0,
 					    .remote_dom = rd->domid, .conn = c, .chan = ch };
+	port_bump(d, (uint32_t)port);
 	bound_rsp(rsp, (uint32_t)port, &d->ports[port]);
 	return 0;
 }

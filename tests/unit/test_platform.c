@@ -29,11 +29,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "platform_sim.h"
 #include "xnx_platform.h"
 #include "xnx_sim.h"
 #include "xnx_simproto.h"
 
+#ifndef PAGE
 #define PAGE 4096
+#endif
 #define WAIT_MS 5000
 
 static char sim_dir[256];
@@ -897,6 +900,65 @@ static void test_evtchn_basic(void)
 	xnx_sim_domain_destroy(g);
 }
 
+/* xnx_evtchn_status answers a port bound through the handle from what the
+ * daemon last said, as long as the port's generation stays: no round trip
+ * (counted on the handle's link); every change a peer, a closing handle or
+ * a domain's destruction makes is still seen at the next call. */
+static void test_evtchn_status_cached(void)
+{
+	uint32_t g = new_domain("stc", 0);
+	xnx_evtchn *eg = evtchn_as(g), *e0 = xnx_evtchn_open();
+	uint64_t calls;
+	bool same = true;
+
+	CU_ASSERT_FATAL(eg && e0);
+	int pg = xnx_evtchn_bind_unbound_port(eg, 0);
+	int p0 = xnx_evtchn_bind_interdomain(e0, g, pg);
+	CU_ASSERT_FATAL(pg > 0 && p0 > 0);
+	CU_ASSERT(xnx_evtchn_status(e0, p0) == EVTCHNSTAT_interdomain);
+	calls = xnx_simc_evtchn_calls(e0);
+	for (int i = 0; i < 1000; i++)
+		same &= xnx_evtchn_status(e0, p0) == EVTCHNSTAT_interdomain;
+	CU_ASSERT(same && xnx_simc_evtchn_calls(e0) == calls);
+	/* a port not bound here is asked about every time */
+	CU_ASSERT(xnx_evtchn_status(e0, 4000) == EVTCHNSTAT_closed);
+	CU_ASSERT(xnx_evtchn_status(e0, 4000) == EVTCHNSTAT_closed);
+	CU_ASSERT(xnx_simc_evtchn_calls(e0) == calls + 2);
+
+	/* The peer closes its end: seen at once (the daemon bumped the
+	 * generation before it answered the peer), with one round trip. */
+	CU_ASSERT(xnx_evtchn_unbind(eg, pg) == 0);
+	calls = xnx_simc_evtchn_calls(e0);
+	CU_ASSERT(xnx_evtchn_status(e0, p0) == EVTCHNSTAT_unbound);
+	CU_ASSERT(xnx_evtchn_status(e0, p0) == EVTCHNSTAT_unbound);
+	CU_ASSERT(xnx_simc_evtchn_calls(e0) == calls + 1);
+	/* binds again */
+	int pg2 = xnx_evtchn_bind_interdomain(eg, 0, p0);
+	CU_ASSERT_FATAL(pg2 > 0);
+	CU_ASSERT(xnx_evtchn_status(e0, p0) == EVTCHNSTAT_interdomain);
+	CU_ASSERT(xnx_evtchn_status(eg, pg2) == EVTCHNSTAT_interdomain);
+	/* The peer's handle goes away (the daemon closes its ports when it
+	 * sees the connection close). */
+	xnx_evtchn_close(eg);
+	for (uint64_t end = now_ms() + WAIT_MS;
+	     xnx_evtchn_status(e0, p0) != EVTCHNSTAT_unbound && now_ms() < end;)
+		readable(xnx_evtchn_fd(e0), 10);
+	CU_ASSERT(xnx_evtchn_status(e0, p0) == EVTCHNSTAT_unbound);
+
+	/* Destroying a domain closes its ports under its handles' feet: a
+	 * status they remember must not outlive it. */
+	eg = evtchn_as(g);
+	CU_ASSERT_FATAL(eg != NULL);
+	pg = xnx_evtchn_bind_unbound_port(eg, 0);
+	CU_ASSERT_FATAL(pg > 0);
+	CU_ASSERT(xnx_evtchn_status(eg, pg) == EVTCHNSTAT_unbound);
+	CU_ASSERT(xnx_evtchn_status(eg, pg) == EVTCHNSTAT_unbound);
+	CU_ASSERT(xnx_sim_domain_destroy(g) == 0);
+	CU_ASSERT(xnx_evtchn_status(eg, pg) == -1);
+	xnx_evtchn_close(eg);
+	xnx_evtchn_close(e0);
+}
+
 static void test_evtchn_coalesce(void)
 {
 	uint32_t g = new_domain("coal", 0);
@@ -1669,6 +1731,7 @@ int main(int argc, char **argv)
 		{ "map_sets_entry_flags", test_map_sets_entry_flags },
 		{ "handles_shared_by_threads", test_handles_shared_by_threads },
 		{ "evtchn_basic", test_evtchn_basic },
+		{ "evtchn_status_cached", test_evtchn_status_cached },
 		{ "evtchn_coalesce", test_evtchn_coalesce },
 		{ "evtchn_hostile_peer", test_evtchn_hostile_peer },
 		{ "guest_gets_no_grant_table", test_guest_gets_no_grant_table },
