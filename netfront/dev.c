@@ -383,6 +383,8 @@ static void stats_add(struct xnf_stats *to, const struct xnf_stats *from)
 	to->tx_csum6_filled += from->tx_csum6_filled;
 	to->notify_tx += from->notify_tx;
 	to->notify_rx += from->notify_rx;
+	to->polls += from->polls;
+	to->poll_hits += from->poll_hits;
 }
 
 /* Release rings, pools and ports; pages the backend still maps are held
@@ -524,6 +526,8 @@ struct xnf_dev *xnf_open_config(unsigned devid, const struct xnf_config *cfg)
 		dev->qs[i].port_tx = dev->qs[i].port_rx = -1;
 	dev->nqueues = 1;
 	dev->state = XNF_CONNECTING;
+	if ((rc = xnf_poll_setup(dev)) < 0)
+		goto err;
 	self = xnx_self_domid();
 	if (self < 0) {
 		rc = -errno;
@@ -747,6 +751,11 @@ int xnf_wait(struct xnf_dev *dev, int timeout_ms)
 
 	if (dev->state == XNF_CLOSED || dev->state == XNF_BROKEN)
 		return 1;
+	/* Met awake: the caller takes it; events that came meanwhile wait
+	 * in xnf_fd for the next sleep (a pending event is not raised
+	 * again, so a backend kicks us at most once while we poll). */
+	if (xnf_poll_rings(dev))
+		return 1;
 	if (dev->state == XNF_CONNECTED && work_waiting(dev)) {
 		xnf_process(dev);
 		return 1;
@@ -950,6 +959,13 @@ static struct xnf_queue *queue_of(struct xnf_dev *dev, unsigned i)
 	return dev->qs[i].q;
 }
 
+/* Frames moved on queue QI: its next wait may poll (poll.c). */
+static void moved(struct xnf_dev *dev, unsigned qi, unsigned n)
+{
+	if (n)
+		__atomic_store_n(&dev->qs[qi].worked, true, __ATOMIC_RELAXED);
+}
+
 /* Queue I with its completions collected, or NULL with errno. */
 static struct xnf_queue *tx_begin(struct xnf_dev *dev, unsigned qi)
 {
@@ -988,6 +1004,7 @@ int xnf_send_burst_queue(struct xnf_dev *dev, unsigned qi,
 			q->stats.tx_dropped++;
 	}
 	tx_end(dev, qi, q);
+	moved(dev, qi, done);
 	return (int)done;
 }
 
@@ -1035,6 +1052,7 @@ int xnf_tx_commit_queue(struct xnf_dev *dev, unsigned qi,
 		return 0;
 	}
 	tx_end(dev, qi, q);
+	moved(dev, qi, 1);
 	return 1;
 }
 
@@ -1086,6 +1104,7 @@ int xnf_recv_burst_queue(struct xnf_dev *dev, unsigned qi,
 			break;
 	}
 	rx_end(dev, qi, q);
+	moved(dev, qi, got);
 	return (int)got;
 }
 
@@ -1106,6 +1125,7 @@ int xnf_rx_take_queue(struct xnf_dev *dev, unsigned qi,
 			break;
 	}
 	faulted(dev, q);
+	moved(dev, qi, got);
 	return (int)got;
 }
 

@@ -34,6 +34,8 @@ struct xnf_qres {
 	xnx_evtchn *ev;
 	bool look;			/* an event with no work: see peer_gone
 					 * (atomic: set by the queue's thread) */
+	bool worked;			/* frames moved since the last poll
+					 * (atomic: the queue's thread) */
 	struct xnf_queue *q;		/* set while rings are shared */
 };
 
@@ -100,6 +102,7 @@ struct xnf_dev {
 	uint8_t mac[6];
 	unsigned mtu;
 	struct xnf_config cfg;
+	unsigned poll_us;		/* see xnf_poll_us */
 
 	struct xs_handle *xs;
 	struct xnx_xs_watches *watches;
@@ -177,6 +180,12 @@ int xnf_grants_end(struct xnf_dev *dev, void **region, uint32_t count);
 unsigned xnf_grants_retry(struct xnf_dev *dev, bool now);
 /* Give up on the held pages (closing): counted, logged. */
 void xnf_grants_abandon(struct xnf_dev *dev);
+
+/* poll.c */
+/* dev->poll_us from the config or the environment; 0 or -EINVAL. */
+int xnf_poll_setup(struct xnf_dev *dev);
+/* xnf_wait's polling: true if a ring got work while we looked. */
+bool xnf_poll_rings(struct xnf_dev *dev);
 
 /* dev.c */
 int xnf_dev_connect(struct xnf_dev *dev);

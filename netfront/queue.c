@@ -85,6 +85,15 @@ int xnf_check_rsp_prod(struct xnf_queue *q, const char *ring,
 	return 0;
 }
 
+bool xnf_queue_peek(const struct xnf_queue *q)
+{
+	/* Atomic loads: the backend moves rsp_prod while we look, and a
+	 * plain read in a polling loop could be read once for all. */
+	return q->broken ||
+	       __atomic_load_n(&q->tx.sring->rsp_prod, __ATOMIC_RELAXED) != q->tx.rsp_cons ||
+	       __atomic_load_n(&q->rx.sring->rsp_prod, __ATOMIC_RELAXED) != q->rx.rsp_cons;
+}
+
 bool xnf_queue_arm(struct xnf_queue *q)
 {
 	int tx_work, rx_work;

@@ -194,6 +194,10 @@ unsigned xnf_rx_view_tail(const struct xnf_rx_view *v, size_t skip,
 /* Is a whole frame waiting in slots already pulled? */
 bool xnf_rx_ready(struct xnf_queue *q);
 
+/* Have responses arrived on either ring (a look at the indices, nothing
+ * taken or checked; a broken Q counts as work, for the caller to find)? */
+bool xnf_queue_peek(const struct xnf_queue *q);
+
 /* Before sleeping: set rsp_event on both rings (RING_FINAL_CHECK_FOR_
  * RESPONSES). True if responses are already waiting. */
 bool xnf_queue_arm(struct xnf_queue *q);

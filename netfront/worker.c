@@ -4,7 +4,9 @@
  * queue's own event channel handle. Each round runs under the queue's lock,
  * which the main thread takes to touch the device; between rounds the
  * worker sleeps in poll on its event channel, its TAP queue (only while
- * the ring can take frames) and its wake-up eventfd.
+ * the ring can take frames) and its wake-up eventfd — after a round that
+ * moved frames, only once the ring and the TAP stayed quiet for the
+ * device's poll time (xnf_queue_poll).
  */
 #include <errno.h>
 #include <poll.h>
@@ -252,6 +254,19 @@ static bool round_once(struct xnf_pump *p)
 	return moved > 0 || rc == 1;
 }
 
+/* After frames moved: the ring, the TAP (if the ring may take its
+ * frames) and the wake-up, looked at for a few microseconds before we
+ * sleep. True if something came. */
+static bool poll_briefly(struct xnf_pump *p, bool tap)
+{
+	struct pollfd fds[2] = {
+		{ .fd = p->wake, .events = POLLIN },
+		{ .fd = tap ? p->tap_fd : -1, .events = POLLIN },
+	};
+
+	return xnf_queue_poll(p->dev, p->queue, fds, 2) == 1;
+}
+
 /* Until an event, a frame on the TAP (only if the ring may take it: frames
  * left over wait for completions, which come as events) or a wake-up. */
 static void sleep_once(struct xnf_pump *p, int evfd, bool tap)
@@ -287,6 +302,8 @@ static void *worker_main(void *arg)
 		more = round_once(p);
 		evfd = xnf_queue_fd(p->dev, p->queue);
 		tap = xnf_tx_ready_queue(p->dev, p->queue) == 1;
+		if (!more)
+			more = poll_briefly(p, tap);
 		pthread_mutex_unlock(&p->lock);
 		if (!more)
 			sleep_once(p, evfd, tap);

@@ -80,6 +80,7 @@ struct xnf_frame {
 #define XNF_CFG_RECONNECT     0x2	/* outlive the backend: see below */
 #define XNF_CFG_QUEUE_FDS     0x4	/* a thread per queue: see
 					 * xnf_queue_fd */
+#define XNF_CFG_POLL_US       0x8	/* poll_us is meant: see xnf_poll_us */
 
 struct xnf_config {
 	/* What we accept from the backend (published as feature keys);
@@ -90,6 +91,9 @@ struct xnf_config {
 	 * min(this, 8, the backend's multi-queue-max-queues), as Linux
 	 * netfront does with its CPU count. */
 	unsigned max_queues;
+	/* With XNF_CFG_POLL_US: how long to poll the rings before sleeping
+	 * (0..XNF_POLL_US_MAX microseconds, 0 = never); see xnf_poll_us. */
+	unsigned poll_us;
 };
 
 enum xnf_state {
@@ -109,6 +113,8 @@ struct xnf_stats {
 	uint64_t notify_tx, notify_rx;	/* event channel kicks sent */
 	uint64_t tx_csum6_filled;	/* IPv6 checksums filled for a backend
 					 * without IPv6 checksum offload */
+	uint64_t polls;		/* xnf_wait/xnf_queue_poll polled the rings */
+	uint64_t poll_hits;	/* ... and found work before sleeping */
 };
 
 /* Start the handshake for device/vif/DEVID of this domain. Needs the
@@ -159,6 +165,23 @@ int xnf_recv_burst(struct xnf_dev *dev, struct xnf_frame *bufs, unsigned n);
  * if there is work (or the state changed), 0 on timeout, -1 on error. */
 int xnf_wait(struct xnf_dev *dev, int timeout_ms);
 
+/* Adaptive polling. After a call that moved frames (xnf_send_burst,
+ * xnf_recv_burst and their _queue variants), the next xnf_wait looks at
+ * the rings' indices (transmit completions, received frames) for up to
+ * xnf_poll_us() microseconds before it asks for events and sleeps: on
+ * many machines a wake-up costs tens of microseconds, a look at an index
+ * nanoseconds. It returns 1 as soon as the rings have work (events that
+ * came meanwhile are taken at the next xnf_wait that sleeps, or by
+ * xnf_process); after a call that moved nothing it never polls. The time
+ * is xnf_config's poll_us with XNF_CFG_POLL_US, else XNETFRONT_POLL_US
+ * from the environment (0..1000; anything else is logged and the default
+ * used), else XNF_POLL_US_DEFAULT. 0: never poll (a core shared by more
+ * busy threads than it has is better served sleeping). xnf_open_config
+ * fails with EINVAL for a poll_us above XNF_POLL_US_MAX. */
+#define XNF_POLL_US_DEFAULT 20u
+#define XNF_POLL_US_MAX     1000u
+unsigned xnf_poll_us(const struct xnf_dev *dev);
+
 /* Multicast control (netif.h): with XNF_CFG_MCAST_CONTROL and a backend
  * that offers it, the device asks for it at connect
  * (request-multicast-control), and from then on
@@ -207,6 +230,14 @@ int xnf_tx_ready_queue(const struct xnf_dev *dev, unsigned queue);
 int xnf_queue_fd(const struct xnf_dev *dev, unsigned queue);
 int xnf_queue_events(struct xnf_dev *dev, unsigned queue);
 int xnf_queue_rearm(struct xnf_dev *dev, unsigned queue);
+/* Queue K's thread, before it sleeps: if its last calls moved frames,
+ * look at the queue's rings for up to xnf_poll_us(), and at the NFDS
+ * descriptors FDS (struct pollfd, as poll(2); its other inputs: a TAP, a
+ * wake-up) every few microseconds. 1 if work came (go round again), 0
+ * when the thread may sleep; -1 with ENOTCONN, EINVAL as above. */
+struct pollfd;
+int xnf_queue_poll(struct xnf_dev *dev, unsigned queue, struct pollfd *fds,
+		   unsigned nfds);
 
 /* 1 unless the backend wrote `carrier`=0 in its directory (re-read at
  * every xnf_process after a change); 0 then. Frames still flow: a carrier

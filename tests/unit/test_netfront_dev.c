@@ -474,10 +474,38 @@ static struct xnf_dev *guest_open(unsigned devid)
 	return guest_open_config(devid, NULL);
 }
 
+/* The polling the guests of dev_traffic_poll* use: their config's
+ * (XNF_CFG_POLL_US) when poll_cfg >= 0, else XNETFRONT_POLL_US (set by the
+ * test) or the default. */
+static int poll_cfg = -1;
+
+/* After the frames moved, an xnf_wait polls the rings (counted) if the
+ * device polls at all; the next one, after nothing moved, never does.
+ * Whatever the backend did meanwhile: the count says, not the clock. */
+static void guest_check_polls(struct xnf_dev *dev)
+{
+	struct xnf_stats st;
+	uint64_t want = xnf_poll_us(dev) ? 1 : 0;
+
+	if (xnf_wait(dev, 0) < 0)
+		FAIL("xnf_wait: %s", strerror(errno));
+	xnf_get_stats(dev, &st);
+	if (st.polls != want || st.poll_hits > st.polls)
+		FAIL("poll_us %u: %llu polls (%llu hits) after a send, not %llu",
+		     xnf_poll_us(dev), (unsigned long long)st.polls,
+		     (unsigned long long)st.poll_hits, (unsigned long long)want);
+	xnf_wait(dev, 0);
+	xnf_get_stats(dev, &st);
+	if (st.polls != want)
+		FAIL("polled again after a wait that moved nothing");
+}
+
 /* Send two frames, receive two, close. */
 static void guest_traffic(unsigned devid)
 {
-	struct xnf_dev *dev = guest_open(devid);
+	struct xnf_config cfg = { .flags = XNF_CFG_POLL_US,
+				  .poll_us = poll_cfg < 0 ? 0 : (unsigned)poll_cfg };
+	struct xnf_dev *dev = guest_open_config(devid, poll_cfg < 0 ? NULL : &cfg);
 	uint8_t a[60], b[1514], in[2][2048];
 	struct xnf_frame out[2] = { { .data = a, .len = 60 }, { .data = b, .len = 1514 } };
 	struct xnf_frame got[2] = { { .data = in[0], .cap = 2048 },
@@ -488,6 +516,7 @@ static void guest_traffic(unsigned devid)
 	frame(b, sizeof(b), 2);
 	if (xnf_send_burst(dev, out, 2) != 2)
 		FAIL("send_burst did not take 2 frames");
+	guest_check_polls(dev);
 	for (uint64_t end = xnx_now_ns() + TIMEOUT_MS * 1000000ull;
 	     n < 2 && xnx_now_ns() < end;) {
 		int k = xnf_recv_burst(dev, &got[n], 2 - (unsigned)n);
@@ -778,6 +807,121 @@ static void dev_traffic(bool split)
 
 static void dev_traffic_one_channel(void) { dev_traffic(false); }
 static void dev_traffic_split_channels(void) { dev_traffic(true); }
+
+/* The traffic test with polling set by the environment or the config:
+ * guest_check_polls sees it used, or not at all. */
+static void dev_traffic_poll(const char *env, int cfg)
+{
+	if (env)
+		setenv("XNETFRONT_POLL_US", env, 1);
+	poll_cfg = cfg;
+	dev_traffic(false);
+	poll_cfg = -1;
+	unsetenv("XNETFRONT_POLL_US");
+}
+
+static void dev_traffic_poll_env(void) { dev_traffic_poll("1000", -1); }
+static void dev_traffic_poll_env_off(void) { dev_traffic_poll("0", -1); }
+static void dev_traffic_poll_default(void) { dev_traffic_poll(NULL, -1); }
+/* the config wins over the environment */
+static void dev_traffic_poll_cfg_off(void) { dev_traffic_poll("1000", 0); }
+
+/* Open (not connect) vif DEVID as the guest with XNETFRONT_POLL_US=ENV and
+ * CFG; the poll time, or -1 if the open failed. Its log lines go to LOG. */
+static void guest_poll_setting(unsigned devid)
+{
+	char id[16];
+	struct xnf_dev *dev;
+
+	snprintf(id, sizeof(id), "%u", guest);
+	setenv("XNET_DOMID", id, 1);
+	unsetenv("XENSTORED_PATH");
+	dev = xnf_open_config(devid, poll_cfg < 0 ? NULL :
+			      &(struct xnf_config){ .flags = XNF_CFG_POLL_US,
+						    .poll_us = (unsigned)poll_cfg });
+	if (!dev)
+		_exit(errno == EINVAL ? 100 : 101);
+	printf("%u\n", xnf_poll_us(dev));
+	fflush(stdout);
+	xnf_close(dev);
+	_exit(0);
+}
+
+/* What a guest opening with ENV and CFG got: *US the poll time, *LOG its
+ * stderr; the child's exit status. */
+static int poll_setting(const char *env, int cfg, unsigned *us, char *log, size_t len)
+{
+	char out[] = "/tmp/xnf-poll-out.XXXXXX", err[] = "/tmp/xnf-poll-err.XXXXXX";
+	int ofd = mkstemp(out), efd = mkstemp(err), st = -1;
+	unsigned devid = add_vif(false);
+	pid_t pid;
+
+	CU_ASSERT_FATAL(ofd >= 0 && efd >= 0);
+	if (env)
+		setenv("XNETFRONT_POLL_US", env, 1);
+	poll_cfg = cfg;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(ofd, 1);
+		dup2(efd, 2);
+		guest_poll_setting(devid);
+	}
+	poll_cfg = -1;
+	unsetenv("XNETFRONT_POLL_US");
+	if (pid > 0 && waitpid(pid, &st, 0) == pid)
+		st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	ssize_t n = pread(efd, log, len - 1, 0);
+	log[n > 0 ? n : 0] = '\0';
+	char num[16] = "";
+	n = pread(ofd, num, sizeof(num) - 1, 0);
+	*us = n > 0 ? (unsigned)strtoul(num, NULL, 10) : ~0u;
+	close(ofd);
+	close(efd);
+	unlink(out);
+	unlink(err);
+	return st;
+}
+
+static void dev_poll_setting(void)
+{
+	static const struct {
+		const char *env;
+		int cfg;
+		int status;		/* 0 opened, 100 EINVAL */
+		unsigned us;
+		const char *log;	/* in its stderr, or NULL: nothing said */
+	} cases[] = {
+		{ NULL, -1, 0, XNF_POLL_US_DEFAULT, NULL },
+		{ "37", -1, 0, 37, NULL },
+		{ "0", -1, 0, 0, NULL },
+		{ "1000", -1, 0, 1000, NULL },
+		{ "1001", -1, 0, XNF_POLL_US_DEFAULT, "XNETFRONT_POLL_US=1001: not a number" },
+		{ "20us", -1, 0, XNF_POLL_US_DEFAULT, "XNETFRONT_POLL_US=20us: not a number" },
+		{ "-5", -1, 0, XNF_POLL_US_DEFAULT, "XNETFRONT_POLL_US=-5" },
+		{ "banana", 0, 0, 0, NULL },	/* the config wins, env unread */
+		{ NULL, 250, 0, 250, NULL },
+		{ NULL, 1001, 100, 0, "poll_us 1001: more than 1000" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char log[4096];
+		unsigned us;
+		int st = poll_setting(cases[i].env, cases[i].cfg, &us, log, sizeof(log));
+
+		CU_ASSERT_EQUAL(st, cases[i].status);
+		if (cases[i].status == 0)
+			CU_ASSERT_EQUAL(us, cases[i].us);
+		if (cases[i].log) {
+			CU_ASSERT_PTR_NOT_NULL(strstr(log, cases[i].log));
+		} else {
+			CU_ASSERT_PTR_NULL(strstr(log, "POLL_US"));
+		}
+		if (st != cases[i].status || (cases[i].status == 0 && us != cases[i].us))
+			fprintf(stderr, "\n  case %zu (%s, %d): status %d, %u us, log: %s\n",
+				i, cases[i].env ? cases[i].env : "-", cases[i].cfg, st, us, log);
+	}
+}
 
 /* Backend half of the bulk test: answer tx, fill rx, sleep on the event
  * channel only after re-arming both rings. */
@@ -2109,6 +2253,11 @@ int main(void)
 	s = CU_add_suite("netfront_dev", suite_init, suite_clean);
 	CU_add_test(s, "dev_traffic_one_channel", dev_traffic_one_channel);
 	CU_add_test(s, "dev_traffic_split_channels", dev_traffic_split_channels);
+	CU_add_test(s, "dev_traffic_poll_env", dev_traffic_poll_env);
+	CU_add_test(s, "dev_traffic_poll_env_off", dev_traffic_poll_env_off);
+	CU_add_test(s, "dev_traffic_poll_default", dev_traffic_poll_default);
+	CU_add_test(s, "dev_traffic_poll_cfg_off", dev_traffic_poll_cfg_off);
+	CU_add_test(s, "dev_poll_setting", dev_poll_setting);
 	CU_add_test(s, "dev_bulk_both_ways", dev_bulk_both_ways);
 	CU_add_test(s, "dev_offload_keys", dev_offload_keys);
 	CU_add_test(s, "dev_hostile_response_breaks_device",
