@@ -18,6 +18,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
 #include "xnx_link.h"
@@ -425,6 +426,37 @@ int xnx_link_nl_add_bridge(struct xnx_link_nl *nl, const char *name)
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
 	mnl_attr_nest_end(nlh, info);
 	return request(nl, nlh, &a);
+}
+
+static struct nlmsghdr *root_qdisc_msg(char *buf, unsigned id, const char *kind)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct tcmsg *tcm;
+
+	nlh->nlmsg_type = RTM_NEWQDISC;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = (int)id;
+	tcm->tcm_parent = TC_H_ROOT;
+	mnl_attr_put_strz(nlh, TCA_KIND, kind);
+	return nlh;
+}
+
+int xnx_link_single_qdisc(const char *netns, unsigned id)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct answer a = { 0 };
+	struct xnx_link_nl *nl;
+	int err;
+
+	if (id == 0 || id > XNX_LINK_ID_MAX)
+		return -EINVAL;
+	if ((err = xnx_link_nl_open(netns, &nl)) < 0)
+		return err;
+	err = request(nl, root_qdisc_msg(buf, id, "pfifo_fast"), &a);
+	xnx_link_nl_close(nl);
+	return err;
 }
 
 /* Every link of NL's namespace as one consistent snapshot (retried while a

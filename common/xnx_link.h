@@ -76,6 +76,16 @@ int xnx_link_master(const char *netns, unsigned id, unsigned *master);
 /* "up", "down", "lowerlayerdown", ...; "unknown" for anything else. */
 const char *xnx_link_operstate_name(uint8_t operstate);
 
+/* Give link ID a single pfifo_fast root qdisc in place of the kernel's
+ * default, as `tc qdisc replace dev ID root pfifo_fast`. Why: a multi-queue
+ * link (a TAP made with IFF_MULTI_QUEUE has 256 TX queues) otherwise gets an
+ * `mq` root with one pfifo_fast per TX queue, built at every up: ~10 ms of
+ * kernel time and ~6 MiB per TAP. A TAP never stops its queues, so the
+ * qdisc holds no frames either way; frames wait in the TAP's own queue
+ * (tx_queue_len) until the reader takes them. Best done while the link is
+ * down (it then stays through the up). */
+int xnx_link_single_qdisc(const char *netns, unsigned id);
+
 /* Format ADDR (LEN bytes) as "aa:bb:cc:...", "" for LEN 0, into BUF of
  * SIZE bytes (3 * XNX_LINK_ADDR_MAX is always enough). -ENOSPC if short. */
 int xnx_link_addr_str(const uint8_t *addr, unsigned len, char *buf, unsigned size);

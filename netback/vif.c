@@ -14,6 +14,7 @@
 #include <linux/if_tun.h>
 
 #include "xnb_vif.h"
+#include "xnx_link.h"
 #include "xnx_log.h"
 
 /* Linux netback gives its vifs this address so a bridge never takes it for
@@ -54,6 +55,17 @@ static void tap_setup_link(struct xnb_tap *t, unsigned mtu)
 		if (rc < 0)
 			xnx_warn("%s: setting mtu %u: %s", t->name, mtu, strerror(-rc));
 	}
+}
+
+/* One root qdisc for the new (still down) TAP instead of one per TX queue
+ * (see xnx_link_single_qdisc); a failure only costs time at the up. */
+static void tap_setup_qdisc(const struct xnb_tap *t)
+{
+	int rc = t->ifindex > 0 ? xnx_link_single_qdisc(NULL, (unsigned)t->ifindex)
+				: -ENODEV;
+
+	if (rc < 0)
+		xnx_warn("%s: setting the root qdisc: %s", t->name, strerror(-rc));
 }
 
 /* Open /dev/net/tun as a queue of the TAP NAME (created if new); the
@@ -98,6 +110,7 @@ int xnb_tap_open(struct xnb_tap *t, const char *name, unsigned mtu)
 	}
 	t->ifindex = (int)if_nametoindex(t->name);
 	tap_setup_link(t, mtu);
+	tap_setup_qdisc(t);
 	return 0;
 }
 

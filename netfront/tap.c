@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "xnx_link.h"
 #include "xnx_log.h"
 
 /* One SIOCSIF* call on a scratch socket; -errno logged with WHAT. */
@@ -93,6 +94,10 @@ int xnf_tap_open(const char *name, const uint8_t mac[6], unsigned mtu,
 	fd = queue_open(name, vnet_hdr, "creating the TAP");
 	if (fd < 0)
 		return fd;
+	/* Before the up: one root qdisc, not 256 (see xnx_link_single_qdisc). */
+	rc = xnx_link_single_qdisc(NULL, if_nametoindex(name));
+	if (rc < 0)
+		xnx_warn("%s: setting the root qdisc: %s", name, strerror(-rc));
 	rc = configure(name, mac, mtu);
 	if (rc < 0) {
 		close(fd);

@@ -327,6 +327,63 @@ static void test_rx_frame_reaches_guest(void)
 	close(s);
 }
 
+/* The output of shell command CMD, in BUF; its length or -1. */
+static int cmd_output(const char *cmd, char *buf, size_t size)
+{
+	FILE *f = popen(cmd, "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	return pclose(f) == 0 ? (int)n : -1;
+}
+
+/* One root qdisc for the multi-queue TAP, not mq with one per TX queue. */
+static void test_tap_open_one_root_qdisc(void)
+{
+	char out[4096], *nl;
+
+	if (!have_netns || tap.fd < 0)
+		return;
+	CU_ASSERT_FATAL(cmd_output("tc qdisc show dev vif5.0", out, sizeof(out)) > 0);
+	nl = strchr(out, '\n');
+	CU_ASSERT(nl != NULL && nl[1] == '\0');	/* exactly one qdisc */
+	CU_ASSERT(strncmp(out, "qdisc pfifo_fast ", 17) == 0);
+	CU_ASSERT(strstr(out, " root ") != NULL);
+}
+
+/* Frames sent while nobody reads wait in the TAP up to its queue length
+ * (tx_queue_len); the rest are dropped. */
+static void test_slow_reader_gets_a_full_queue(void)
+{
+	struct ifreq ifr = { .ifr_name = "vif5.0" };
+	uint8_t frame[200];
+	unsigned long qlen, got = 0;
+	int s;
+
+	if (!have_netns || tap.fd < 0)
+		return;
+	CU_ASSERT_FATAL(if_ioctl(SIOCGIFTXQLEN, &ifr) == 0);
+	qlen = (unsigned long)ifr.ifr_qlen;
+	CU_ASSERT_FATAL(qlen > 0 && qlen < 100000);
+	while (xnb_tap_read(&tap, frame, sizeof(frame)) > 0)
+		;	/* what earlier tests left */
+	s = packet_socket();
+	CU_ASSERT_FATAL(s >= 0);
+	make_frame(frame, sizeof(frame), 9);
+	for (unsigned long i = 0; i < qlen + qlen / 2; i++)
+		CU_ASSERT_EQUAL(send(s, frame, sizeof(frame), 0), (ssize_t)sizeof(frame));
+	while (xnb_tap_read(&tap, frame, sizeof(frame)) > 0)
+		got++;
+	/* Nearly all of the queue: the kernel reuses a read slot only once a
+	 * batch of them has been read, so a few may still be taken. */
+	CU_ASSERT(got >= qlen - qlen / 10);
+	CU_ASSERT(got < qlen + qlen / 2);
+	close(s);
+}
+
 static void test_tap_close_removes_interface(void)
 {
 	if (!have_netns || tap.fd < 0)
@@ -351,6 +408,8 @@ int main(void)
 	CU_add_test(s, "tx_frame_reaches_host", test_tx_frame_reaches_host);
 	CU_add_test(s, "tx_gso_frame_accepted", test_tx_gso_frame_accepted);
 	CU_add_test(s, "rx_frame_reaches_guest", test_rx_frame_reaches_guest);
+	CU_add_test(s, "tap_open_one_root_qdisc", test_tap_open_one_root_qdisc);
+	CU_add_test(s, "slow_reader_gets_a_full_queue", test_slow_reader_gets_a_full_queue);
 	CU_add_test(s, "tap_close_removes_interface", test_tap_close_removes_interface);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
