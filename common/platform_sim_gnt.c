@@ -33,10 +33,14 @@ struct mapping {
 	uint32_t id;			/* the daemon's map id */
 };
 
+/* Maps by address: a backend serving 100 vifs holds ~100 000 (one per
+ * static grant), and a single list made each unmap a walk through them. */
+#define MAP_BUCKETS 4096
+
 struct sim_gnttab {
 	struct xnx_gnttab base;
 	struct xnx_simc_link link;
-	struct mapping *maps;
+	struct mapping *maps[MAP_BUCKETS];
 	/* Copy journal (xnx_simproto.h), from the first attach on. */
 	struct xnx_simjournal *journal;
 	/* Indexed by domid; filled once, read without the lock. */
@@ -59,6 +63,11 @@ xnx_gnttab *xnx_simc_gnttab_open(void)
 	return &h->base;
 }
 
+static struct mapping **map_bucket(struct sim_gnttab *h, const void *start)
+{
+	return &h->maps[((uintptr_t)start / PAGE) % MAP_BUCKETS];
+}
+
 static void peer_free(struct peer *p)
 {
 	munmap(p->gt.arena, (size_t)p->gt.nr_pages * PAGE);
@@ -70,12 +79,14 @@ int xnx_simc_gnttab_close(xnx_gnttab *b)
 {
 	struct sim_gnttab *h = (struct sim_gnttab *)b;
 
-	while (h->maps) {
-		struct mapping *m = h->maps;
-		h->maps = m->next;
-		munmap(m->start, (size_t)m->count * PAGE);
-		free(m);
-	}
+	for (unsigned i = 0; i < MAP_BUCKETS; i++)
+		while (h->maps[i]) {
+			struct mapping *m = h->maps[i];
+
+			h->maps[i] = m->next;
+			munmap(m->start, (size_t)m->count * PAGE);
+			free(m);
+		}
 	for (unsigned i = 0; i < DOMID_FIRST_RESERVED; i++)
 		if (h->peers[i])
 			peer_free(h->peers[i]);
@@ -325,9 +336,11 @@ void *xnx_simc_map(xnx_gnttab *b, uint32_t count, uint32_t domid,
 		}
 	}
 	if (addr) {
-		*m = (struct mapping){ .next = h->maps, .start = addr, .count = count,
+		struct mapping **head = map_bucket(h, addr);
+
+		*m = (struct mapping){ .next = *head, .start = addr, .count = count,
 				       .id = rsp->val[2] };
-		h->maps = m;
+		*head = m;
 		m = NULL;
 	}
 	pthread_mutex_unlock(&h->link.lock);
@@ -350,7 +363,7 @@ int xnx_simc_unmap(xnx_gnttab *b, void *start, uint32_t count)
 	int rc;
 
 	pthread_mutex_lock(&h->link.lock);
-	for (pp = &h->maps; *pp; pp = &(*pp)->next) {
+	for (pp = map_bucket(h, start); *pp; pp = &(*pp)->next) {
 		if ((*pp)->start == start && (*pp)->count == count) {
 			m = *pp;
 			*pp = m->next;

@@ -139,10 +139,11 @@ int hyp_gnt_map(struct hyp_conn *c, const struct xnx_simproto_req *req,
 		release_refs(d, req->data, n, rw);
 		return -ENOMEM;
 	}
-	*m = (struct hyp_map){ .next = c->maps, .id = c->next_map_id++, .domid = d->domid,
+	*m = (struct hyp_map){ .id = c->next_map_id++, .domid = d->domid,
 			       .rw = rw, .count = n };
 	memcpy(m->refs, req->data, n * sizeof(uint32_t));
-	c->maps = m;
+	m->next = c->maps[m->id % HYP_MAP_BUCKETS];
+	c->maps[m->id % HYP_MAP_BUCKETS] = m;
 	c->mapped += n;
 	rsp->r->val[2] = m->id;
 	rsp->r->len = n * sizeof(uint32_t);
@@ -169,7 +170,8 @@ static void map_drop(struct hyp_conn *c, struct hyp_map *m)
 int hyp_gnt_unmap(struct hyp_conn *c, const struct xnx_simproto_req *req,
 		  struct hyp_rsp *rsp)
 {
-	for (struct hyp_map **pp = &c->maps; *pp; pp = &(*pp)->next) {
+	for (struct hyp_map **pp = &c->maps[req->arg[0] % HYP_MAP_BUCKETS]; *pp;
+	     pp = &(*pp)->next) {
 		struct hyp_map *m = *pp;
 
 		if (m->id == req->arg[0]) {
@@ -374,11 +376,13 @@ void hyp_gnt_conn_gone(struct hyp_conn *c)
 	struct hyp_dom *d = c->dom;
 
 	journal_recover(c);
-	while (c->maps) {
-		struct hyp_map *m = c->maps;
-		c->maps = m->next;
-		map_drop(c, m);
-	}
+	for (unsigned b = 0; b < HYP_MAP_BUCKETS; b++)
+		while (c->maps[b]) {
+			struct hyp_map *m = c->maps[b];
+
+			c->maps[b] = m->next;
+			map_drop(c, m);
+		}
 	for (uint32_t r = XNX_SIM_FIRST_REF; c->shared && r < XNX_SIM_MAX_REFS; r++) {
 		if (d->ref_owner[r] != c)
 			continue;

@@ -29,12 +29,16 @@ struct hyp_map {
 	uint32_t refs[];
 };
 
+/* Maps of a connection by id: a backend with 100 vifs holds ~100 000 (one
+ * per static grant); one list made each unmap a walk through all of them. */
+#define HYP_MAP_BUCKETS 4096
+
 struct hyp_conn {
 	struct hyp_conn *next;		/* in dom->conns */
 	struct sim_hyp *hyp;
 	struct hyp_dom *dom;		/* the domain whose socket it came in on */
 	int fd;
-	struct hyp_map *maps;
+	struct hyp_map *maps[HYP_MAP_BUCKETS];	/* by id % HYP_MAP_BUCKETS */
 	uint32_t next_map_id;
 	uint32_t mapped;		/* refs pinned by maps */
 	uint32_t shared;		/* refs shared by this connection */
