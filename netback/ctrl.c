@@ -212,13 +212,13 @@ static bool copy_one_local(const struct xnb_gref_table *t, uint32_t domid,
 		if (!page || g->source.foreign.domid != domid ||
 		    (uint32_t)g->source.foreign.offset + g->len > XNB_PAGE_SIZE)
 			return false;
-		memcpy(g->dest.virt, page + g->source.foreign.offset, g->len);
+		xnb_copy(g->dest.virt, page + g->source.foreign.offset, g->len);
 	} else {
 		page = xnb_gref_lookup(t, g->dest.foreign.ref, true);
 		if (!page || g->dest.foreign.domid != domid ||
 		    (uint32_t)g->dest.foreign.offset + g->len > XNB_PAGE_SIZE)
 			return false;
-		memcpy(page + g->dest.foreign.offset, g->source.virt, g->len);
+		xnb_copy(page + g->dest.foreign.offset, g->source.virt, g->len);
 	}
 	g->status = GNTST_okay;
 	return true;

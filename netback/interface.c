@@ -25,6 +25,16 @@ static int io_grant_copy(void *ctx, unsigned n, xengnttab_grant_copy_segment_t *
 	return xnb_vq_grant_copy(ctx, n, segs);
 }
 
+/* Counted as io_grant_copy and xnb_vq_grant_copy count static grants. */
+static void io_copied_static(void *ctx, unsigned n, bool call)
+{
+	struct xnb_vq *vq = ctx;
+
+	vq->copy_calls += call;
+	vq->copy_segs += n;
+	vq->static_segs += n;
+}
+
 static void io_notify(void *ctx, uint32_t port)
 {
 	struct xnb_vq *vq = ctx;
@@ -211,7 +221,8 @@ static void setup_io(struct xnb_vq *vq)
 				  .tap_write = io_tap_write, .tap_read = io_tap_read,
 				  .tap_readv = io_tap_readv,
 				  .carrier = io_carrier, .rx_hash = io_rx_hash,
-				  .gref_page = io_gref_page, .ctx = vq };
+				  .gref_page = io_gref_page, .copied_static = io_copied_static,
+				  .ctx = vq };
 	vq->rx_fd = vq->tap_fd;
 	if (h->connect) {
 		vq->io.tap_readv = NULL;	/* the hook's own, or none */

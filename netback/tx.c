@@ -239,9 +239,12 @@ int xnb_tx_packet_to_vnet_hdr(const struct xnb_tx_pkt *pkt, struct virtio_net_hd
 
 /* ---- the ring round ------------------------------------------------------- */
 
-/* Copy the batch's frames in one call; a failed call fails every segment. */
-static void copy_batch(struct xnb_queue *q, unsigned nsegs)
+/* Copy the batch's frames in one call; a failed call fails every segment.
+ * NLOCAL frames were copied from static grants already (copy_static). */
+static void copy_batch(struct xnb_queue *q, unsigned nsegs, unsigned nlocal)
 {
+	if (nlocal && q->io->copied_static)
+		q->io->copied_static(q->io->ctx, nlocal, nsegs == 0);
 	if (nsegs == 0)
 		return;
 	if (q->io->grant_copy(q->io->ctx, nsegs, q->tx_segs) < 0) {
@@ -363,6 +366,24 @@ static void apply_mcast(struct xnb_queue *q, struct xnb_tx_pkt *pkt)
 	}
 }
 
+/* The common case, a frame in one slot of a static grant: copied from our
+ * mapping straight into the stage now, as grant copy would have copied it
+ * (and into our memory all the same: nothing reads the guest's page in
+ * place), without a grant op. True if done; else PKT takes grant ops. */
+static bool copy_static(const struct xnb_queue *q, struct xnb_tx_pkt *pkt)
+{
+	const uint8_t *page;
+
+	if (pkt->nslots != 1 || !q->io->gref_page)
+		return false;
+	page = q->io->gref_page(q->io->ctx, pkt->slot[0].gref, false);
+	if (!page)
+		return false;
+	/* offset + len[0] is within the page: check_sizes made sure. */
+	xnb_copy(pkt->data, page + pkt->slot[0].offset, pkt->len[0]);
+	return true;
+}
+
 static uint64_t now_ns(const struct xnb_queue *q)
 {
 	return q->io->now_ns ? q->io->now_ns(q->io->ctx) : xnx_now_ns();
@@ -371,7 +392,8 @@ static uint64_t now_ns(const struct xnb_queue *q)
 /* Copy packets off the ring into the batch until PROD, budget, staging
  * space or rate credit runs out (a packet without credit stays on the
  * ring). Returns the packet count, or -EPROTO (queue failed). */
-static int fill_batch(struct xnb_queue *q, RING_IDX prod, unsigned *nsegs, bool *throttled)
+static int fill_batch(struct xnb_queue *q, RING_IDX prod, unsigned *nsegs, unsigned *nlocal,
+		      bool *throttled)
 {
 	char why[XNB_REASON_MAX];
 	uint64_t now = now_ns(q);
@@ -399,10 +421,14 @@ static int fill_batch(struct xnb_queue *q, RING_IDX prod, unsigned *nsegs, bool 
 		if (pkt->status != NETIF_RSP_OKAY || pkt->has_mcast)
 			continue;
 		pkt->data = q->tx_stage + staged;
+		staged += pkt->size;
 		pkt->first_seg = *nsegs;
+		if (copy_static(q, pkt)) {
+			(*nlocal)++;
+			continue;	/* pkt->nsegs stays 0: nothing to check */
+		}
 		pkt->nsegs = xnb_tx_packet_to_grant_ops(pkt, q->domid, &q->tx_segs[*nsegs]);
 		*nsegs += pkt->nsegs;
-		staged += pkt->size;
 	}
 	return (int)npkts;
 }
@@ -410,7 +436,7 @@ static int fill_batch(struct xnb_queue *q, RING_IDX prod, unsigned *nsegs, bool 
 enum xnb_work xnb_tx_run(struct xnb_queue *q)
 {
 	bool throttled = false;
-	unsigned nsegs = 0;
+	unsigned nsegs = 0, nlocal = 0;
 	RING_IDX prod;
 	int npkts;
 
@@ -426,10 +452,10 @@ enum xnb_work xnb_tx_run(struct xnb_queue *q)
 			       prod, q->tx.rsp_prod_pvt);
 		return XNB_BROKEN;
 	}
-	npkts = fill_batch(q, prod, &nsegs, &throttled);
+	npkts = fill_batch(q, prod, &nsegs, &nlocal, &throttled);
 	if (npkts < 0)
 		return XNB_BROKEN;
-	copy_batch(q, nsegs);
+	copy_batch(q, nsegs, nlocal);
 	finish_batch(q, (unsigned)npkts);
 	push_tx(q);
 	if (throttled) {

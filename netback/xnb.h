@@ -52,6 +52,24 @@
 /* Bytes staged per round (grant copy destination / TAP read buffer). */
 #define XNB_STAGE_BYTES	  (8u * (XNB_RX_MAX_FRAME + 64u))
 
+/* memcpy for one frame's share of a page. Most frames are small: those
+ * go 16 bytes at a time (the last move overlapping), as the compiler's
+ * inline `rep movs` for a length it does not know costs more than the
+ * copy itself at that size. DST and SRC do not overlap. */
+static inline void xnb_copy(void *dst, const void *src, size_t len)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+
+	if (len < 16 || len > 256) {
+		memcpy(d, s, len);
+		return;
+	}
+	for (size_t at = 0; at + 16 < len; at += 16)
+		memcpy(d + at, s + at, 16);
+	memcpy(d + len - 16, s + len - 16, 16);
+}
+
 /* ---- counters ------------------------------------------------------------ */
 
 /* Why a packet was dropped; xnb_drop_name() gives the stats key. */
@@ -241,6 +259,10 @@ struct xnb_io {
 	 * static grant; WRITE: a writable one), or NULL: use grant copy.
 	 * NULL hook: never. */
 	void *(*gref_page)(void *ctx, uint32_t ref, bool write);
+	/* TX copied N segments itself from static grants (gref_page), as
+	 * grant_copy would have; CALL: and it made no grant_copy call this
+	 * round. For the counters; NULL: not counted. */
+	void (*copied_static)(void *ctx, unsigned n, bool call);
 	/* Add the hash extra to PKT if the frontend asked; NULL: never. */
 	void (*rx_hash)(void *ctx, struct xnb_rx_pkt *pkt);
 	void *ctx;
