@@ -366,6 +366,27 @@ static void tx_gc_response_checks(void)
 /* With the backend's feature-gso-tcpv4: first slot (total size, checksum
  * blank, extra-info), the GSO extra, then the rest; the extra's NULL
  * response is accepted once, a second one is a violation. */
+/* Backend: the first request of a TCPv4 GSO frame of LEN bytes and its GSO
+ * extra-info (segments of MSS), checked; the first request. */
+static struct netif_tx_request back_tx_gso_head(uint16_t len, uint16_t mss)
+{
+	struct netif_tx_request r0 = back_tx_req(), r1;
+	struct netif_extra_info ex;
+
+	CU_ASSERT_EQUAL(r0.size, len);
+	CU_ASSERT_EQUAL(r0.flags, NETTXF_csum_blank | NETTXF_data_validated |
+				  NETTXF_extra_info | NETTXF_more_data);
+	RING_COPY_REQUEST(&F.btx, F.btx.req_cons, &r1);
+	F.btx.req_cons++;
+	memcpy(&ex, &r1, sizeof(ex));
+	CU_ASSERT_EQUAL(ex.type, XEN_NETIF_EXTRA_TYPE_GSO);
+	CU_ASSERT_EQUAL(ex.flags, 0);
+	CU_ASSERT_EQUAL(ex.u.gso.type, XEN_NETIF_GSO_TYPE_TCPV4);
+	CU_ASSERT_EQUAL(ex.u.gso.size, mss);
+	CU_ASSERT_EQUAL(ex.u.gso.features, 0);
+	return r0;
+}
+
 static void tx_put_gso_layout(void)
 {
 	fix_up(true);
@@ -376,19 +397,7 @@ static void tx_put_gso_layout(void)
 	CU_ASSERT_EQUAL(xnf_tx_put(F.q, &f), 0);
 	push_tx();
 	CU_ASSERT_EQUAL(F.btx.sring->req_prod, 3);
-	struct netif_tx_request r0 = back_tx_req(), r1, r2;
-	CU_ASSERT_EQUAL(r0.size, 6000);
-	CU_ASSERT_EQUAL(r0.flags, NETTXF_csum_blank | NETTXF_data_validated |
-				  NETTXF_extra_info | NETTXF_more_data);
-	RING_COPY_REQUEST(&F.btx, F.btx.req_cons, &r1);
-	F.btx.req_cons++;
-	struct netif_extra_info ex;
-	memcpy(&ex, &r1, sizeof(ex));
-	CU_ASSERT_EQUAL(ex.type, XEN_NETIF_EXTRA_TYPE_GSO);
-	CU_ASSERT_EQUAL(ex.flags, 0);
-	CU_ASSERT_EQUAL(ex.u.gso.type, XEN_NETIF_GSO_TYPE_TCPV4);
-	CU_ASSERT_EQUAL(ex.u.gso.size, 1448);
-	CU_ASSERT_EQUAL(ex.u.gso.features, 0);
+	struct netif_tx_request r0 = back_tx_gso_head(6000, 1448), r2;
 	r2 = back_tx_req();
 	CU_ASSERT_EQUAL(r2.size, 6000 - 4096);
 	CU_ASSERT_EQUAL(r2.flags, 0);
@@ -1089,16 +1098,7 @@ static void tx_reserve_waits_for_room(void)
 	CU_ASSERT_EQUAL(F.q->tx_nfree, 1);
 	push_tx();
 	F.btx.req_cons = F.q->tx.req_prod_pvt - (XNF_TX_SPACE_PAGES + 1);
-	struct netif_tx_request r0 = back_tx_req(), rx;
-	CU_ASSERT_EQUAL(r0.size, XNF_FRAME_MAX);
-	CU_ASSERT_EQUAL(r0.flags, NETTXF_csum_blank | NETTXF_data_validated |
-				  NETTXF_extra_info | NETTXF_more_data);
-	RING_COPY_REQUEST(&F.btx, F.btx.req_cons, &rx);
-	F.btx.req_cons++;
-	struct netif_extra_info ex;
-	memcpy(&ex, &rx, sizeof(ex));
-	CU_ASSERT_EQUAL(ex.type, XEN_NETIF_EXTRA_TYPE_GSO);
-	CU_ASSERT_EQUAL(ex.u.gso.size, 1448);
+	struct netif_tx_request r0 = back_tx_gso_head(XNF_FRAME_MAX, 1448);
 	uint8_t *want = frame_bytes(XNF_FRAME_MAX, 7);
 	CU_ASSERT_EQUAL(memcmp(F.tx_pages + (size_t)r0.id * PAGE, want, PAGE), 0);
 	for (unsigned k = 1; k < XNF_TX_SPACE_PAGES; k++) {
