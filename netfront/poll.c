@@ -87,11 +87,14 @@ hit:
 
 /* xnf_wait's: every queue, no descriptor (what xnf_fd brings besides
  * ring events — xenstore, the control ring, the timer — waits the few
- * microseconds; the ring events are what we look at). */
+ * microseconds; the ring events are what we look at). Not with a thread
+ * per queue: those threads poll their own rings (xnf_queue_poll). */
 bool xnf_poll_rings(struct xnf_dev *dev)
 {
 	bool moved = false;
 
+	if (dev->cfg.flags & XNF_CFG_QUEUE_FDS)
+		return false;
 	for (unsigned i = 0; i < dev->nqueues; i++)
 		moved |= worked(dev, i);
 	return moved && dev->poll_us && dev->state == XNF_CONNECTED &&

@@ -54,13 +54,15 @@ static void put_counters(FILE *f, const struct xnf_stats *s)
 {
 	fprintf(f, "tx_packets %llu\ntx_bytes %llu\ntx_errors %llu\ntx_dropped %llu\n"
 		"rx_packets %llu\nrx_bytes %llu\nrx_errors %llu\nrx_dropped %llu\n"
-		"notify_tx %llu\nnotify_rx %llu\ntx_csum6_filled %llu\n",
+		"notify_tx %llu\nnotify_rx %llu\ntx_csum6_filled %llu\n"
+		"polls %llu\npoll_hits %llu\n",
 		(unsigned long long)s->tx_frames, (unsigned long long)s->tx_bytes,
 		(unsigned long long)s->tx_errors, (unsigned long long)s->tx_dropped,
 		(unsigned long long)s->rx_frames, (unsigned long long)s->rx_bytes,
 		(unsigned long long)s->rx_errors, (unsigned long long)s->rx_dropped,
 		(unsigned long long)s->notify_tx, (unsigned long long)s->notify_rx,
-		(unsigned long long)s->tx_csum6_filled);
+		(unsigned long long)s->tx_csum6_filled,
+		(unsigned long long)s->polls, (unsigned long long)s->poll_hits);
 }
 
 void xnf_stats_put_header(FILE *f)

@@ -2,7 +2,8 @@
 # front_workers.sh — xnetfront serves each ring queue from a thread of its
 # own: two sim guests with two queues each on a bridge; UDP to many ports
 # spreads flows over both queues until each of G1's queues sent and each
-# of G2's received; then every queue of each frontend reports a worker
+# of G2's received, and each of them polled its ring (XNETFRONT_POLL_US)
+# after its work; then every queue of each frontend reports a worker
 # thread id that is a thread of that xnetfront, not its main thread, and
 # no two queues share one. TCP over several flows passes. Then xnetback
 # is killed and started again offering one queue (XNETBACK_MAX_QUEUES=1):
@@ -17,7 +18,7 @@ BIN=${XNET_BIN:?}
 XNET="$BIN/xnet"
 XNET_SIM_DIR="$(mktemp -d /tmp/xnet-fwk.XXXXXX)"
 export XNET_SIM_DIR
-export XNETFRONT_QUEUES=2
+export XNETFRONT_QUEUES=2 XNETFRONT_POLL_US=20
 unset XNET_STATS_SOCKET
 TAG=$(( $$ % 100000 ))
 G1=xfwk1-$TAG G2=xfwk2-$TAG BR=xfwkbr$TAG
@@ -55,6 +56,17 @@ spread() {
 }
 wait_for 20 spread || fail "flows not spread over both queues: $(cat "$J")"
 ok "traffic on both queues of each frontend"
+
+# Adaptive polling (XNETFRONT_POLL_US, exported above): each queue that
+# moved frames looked at its ring before it slept, right after its work.
+polled() {
+	"$XNET" stats --json >"$J" || return 1
+	jq -e "[($(fe "$G1")), ($(fe "$G2")) | .queues[].counters |
+		select(.tx_packets + .rx_packets > 0) | .polls > 0] | length == 4 and all" \
+		"$J" >/dev/null
+}
+wait_for 10 polled || fail "a queue that moved frames never polled: $(cat "$J")"
+ok "every busy queue polled its ring before it slept"
 
 # Each worker_tid must be a thread (/proc/PID/task) of an xnetfront
 # answering stats, other than its main thread (tid == pid).
