@@ -228,27 +228,43 @@ static int rm_old(struct xs_handle *xs, xs_transaction_t t, const char *dir,
 	return rc == -ENOENT ? 0 : rc;
 }
 
-/* What an earlier connection (or an earlier xnetfront) published in a
- * layout this one does not use: queue-N/ beyond our queues (all of them
- * with one queue), the flat ring keys with several. Left there, the vif's
- * keys would describe two connections at once. */
-static int unpublish_old(struct xs_handle *xs, xs_transaction_t t,
-			 struct xnf_dev *dev)
+/* Is KEY (an entry of our directory) what an earlier connection (or an
+ * earlier xnetfront) published in a layout this one does not use:
+ * queue-N/ beyond our queues (all of them with one queue), the flat ring
+ * keys with several? Left there, the vif's keys would describe two
+ * connections at once. */
+static bool stale_key(const struct xnf_dev *dev, const char *key)
 {
 	static const char *const flat[] = { "tx-ring-ref", "rx-ring-ref", "event-channel",
 					    "event-channel-tx", "event-channel-rx" };
-	char key[16];
+	unsigned long q;
+
+	if (strncmp(key, "queue-", 6) == 0)
+		return xnx_parse_uint(key + 6, dev->nqueues == 1 ? 0 : dev->nqueues,
+				      XNF_MAX_QUEUES - 1, &q) == 0;
+	if (dev->nqueues == 1)
+		return false;
+	for (size_t k = 0; k < sizeof(flat) / sizeof(*flat); k++)
+		if (strcmp(key, flat[k]) == 0)
+			return true;
+	return false;
+}
+
+/* Remove the stale keys: one directory read, then only what is there
+ * (not one removal per key that might be). */
+static int unpublish_old(struct xs_handle *xs, xs_transaction_t t,
+			 struct xnf_dev *dev)
+{
+	unsigned n = 0;
+	char **ents = xs_directory(xs, t, dev->fe_path, &n);
 	int rc = 0;
 
-	for (unsigned i = dev->nqueues == 1 ? 0 : dev->nqueues;
-	     i < XNF_MAX_QUEUES && rc == 0; i++) {
-		snprintf(key, sizeof(key), "queue-%u", i);
-		rc = rm_old(xs, t, dev->fe_path, key);
-	}
-	if (dev->nqueues == 1)
-		return rc;
-	for (size_t k = 0; k < sizeof(flat) / sizeof(*flat) && rc == 0; k++)
-		rc = rm_old(xs, t, dev->fe_path, flat[k]);
+	if (!ents)
+		return errno == ENOENT ? 0 : -errno;
+	for (unsigned i = 0; i < n && rc == 0; i++)
+		if (stale_key(dev, ents[i]))
+			rc = rm_old(xs, t, dev->fe_path, ents[i]);
+	free(ents);
 	return rc;
 }
 

@@ -1586,7 +1586,8 @@ static void guest_mq(unsigned devid)
 
 /* The backend offers 2 queues, the guest wants 4: multi-queue-num-queues
  * 2, each queue's rings and (split) channels under queue-N/ and no flat
- * ring keys; a frame each way on queue 1. */
+ * ring keys (an earlier connection's flat keys and queue-3/ removed); a
+ * frame each way on queue 1. */
 static void dev_multi_queue(void)
 {
 	unsigned devid = add_vif(true);
@@ -1597,6 +1598,9 @@ static void dev_multi_queue(void)
 	pid_t pid;
 
 	w(be, "multi-queue-max-queues", "2");
+	w(fe, "tx-ring-ref", "9");
+	w(fe, "event-channel", "9");
+	w(fe, "queue-3/tx-ring-ref", "9");
 	mq_expect = 2;
 	pid = spawn(guest_mq, devid);
 	CU_ASSERT_FATAL(pid > 0);
@@ -1604,6 +1608,7 @@ static void dev_multi_queue(void)
 	CU_ASSERT_TRUE(is(fe, "multi-queue-num-queues", "2"));
 	CU_ASSERT_EQUAL(read_key("tx-ring-ref", &v), -ENOENT);
 	CU_ASSERT_EQUAL(read_key("event-channel", &v), -ENOENT);
+	CU_ASSERT_EQUAL(read_key("queue-3/tx-ring-ref", &v), -ENOENT);
 	snprintf(q0, sizeof(q0), "%s/queue-0", fe);
 	snprintf(q1, sizeof(q1), "%s/queue-1", fe);
 	CU_ASSERT_TRUE(back_map_queue(&b0, q0));
@@ -1644,6 +1649,7 @@ static void dev_multi_queue_fallback(void)
 
 		if (offered)
 			w(be, "multi-queue-max-queues", "1");
+		w(fe, "queue-0/tx-ring-ref", "9");	/* an earlier connection's */
 		mq_expect = 1;
 		pid = spawn(guest_mq, devid);
 		CU_ASSERT_FATAL(pid > 0);
@@ -1651,6 +1657,7 @@ static void dev_multi_queue_fallback(void)
 			back_abort(&b, pid);
 			continue;
 		}
+		CU_ASSERT_EQUAL(read_key("queue-0/tx-ring-ref", &v), -ENOENT);
 		if (offered) {
 			CU_ASSERT_TRUE(is(fe, "multi-queue-num-queues", "1"));
 		} else {
