@@ -304,6 +304,22 @@ static ssize_t next_frame(struct xnb_queue *q, uint8_t *stage, const struct zc_r
 	return n - off;
 }
 
+/* The common case, a frame that fits the one buffer it takes, a static
+ * grant we hold writable: copied into our mapping now, as grant copy would
+ * have, without a grant op. True if done; else PKT takes grant ops. */
+static bool copy_static(const struct xnb_queue *q, const struct xnb_rx_pkt *pkt)
+{
+	uint8_t *page;
+
+	if (pkt->nslots != 1 || !q->io->gref_page)
+		return false;
+	page = q->io->gref_page(q->io->ctx, q->rx_reqs[pkt->first_req].gref, true);
+	if (!page)
+		return false;
+	xnb_copy(page, pkt->data, pkt->size);	/* at most a page: nslots is 1 */
+	return true;
+}
+
 /* Take PKT's requests off the ring into q->rx_reqs at *NREQS. */
 static void take_requests(struct xnb_queue *q, struct xnb_rx_pkt *pkt, unsigned *nreqs)
 {
@@ -327,6 +343,7 @@ static void hold(struct xnb_queue *q, size_t len, unsigned need)
 struct rx_batch {
 	unsigned frames;	/* read from the TAP (or held): the budget */
 	unsigned npkts, nsegs, nreqs;
+	unsigned nlocal;	/* frames copy_static placed */
 	size_t staged;		/* bytes of rx_stage in use */
 	size_t held_at;		/* where a held frame sits */
 	enum xnb_work result;
@@ -403,8 +420,13 @@ static void fill_batch(struct xnb_queue *q, RING_IDX prod, struct rx_batch *b)
 		take_requests(q, pkt, &b->nreqs);
 		xnb_rx_stall_placed(q, b->now);
 		pkt->first_seg = b->nsegs;
-		pkt->nsegs = xnb_rx_packet_to_grant_ops(pkt, q->domid, &q->rx_reqs[pkt->first_req],
-							&q->rx_segs[b->nsegs]);
+		pkt->nsegs = 0;
+		if (copy_static(q, pkt))
+			b->nlocal++;
+		else
+			pkt->nsegs = xnb_rx_packet_to_grant_ops(pkt, q->domid,
+								&q->rx_reqs[pkt->first_req],
+								&q->rx_segs[b->nsegs]);
 		b->nsegs += pkt->nsegs;
 		b->staged += len;
 		b->npkts++;
@@ -431,6 +453,8 @@ static void finish_batch(struct xnb_queue *q, const struct rx_batch *b)
 {
 	netif_rx_response_t rsp[XNB_RX_MAX_PKT_SLOTS];
 
+	if (b->nlocal && q->io->copied_static)
+		q->io->copied_static(q->io->ctx, b->nlocal, b->nsegs == 0);
 	if (b->nsegs && q->io->grant_copy(q->io->ctx, b->nsegs, q->rx_segs) < 0) {
 		xnx_log_limited(XNX_LOG_WARN, "rx grant copy failed: %s", strerror(errno));
 		for (unsigned i = 0; i < b->nsegs; i++)

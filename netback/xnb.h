@@ -259,9 +259,9 @@ struct xnb_io {
 	 * static grant; WRITE: a writable one), or NULL: use grant copy.
 	 * NULL hook: never. */
 	void *(*gref_page)(void *ctx, uint32_t ref, bool write);
-	/* TX copied N segments itself from static grants (gref_page), as
-	 * grant_copy would have; CALL: and it made no grant_copy call this
-	 * round. For the counters; NULL: not counted. */
+	/* TX or RX copied N segments itself from or to static grants
+	 * (gref_page), as grant_copy would have; CALL: and the round made no
+	 * grant_copy call. For the counters; NULL: not counted. */
 	void (*copied_static)(void *ctx, unsigned n, bool call);
 	/* Add the hash extra to PKT if the frontend asked; NULL: never. */
 	void (*rx_hash)(void *ctx, struct xnb_rx_pkt *pkt);
