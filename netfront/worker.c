@@ -98,6 +98,9 @@ static int tap_read(struct xnf_pump *p, struct xnf_tx_space *sp,
 	f->len = len > (ssize_t)hdr ? (uint32_t)((size_t)len - hdr) : 0;
 	if (len > (ssize_t)hdr && (!p->offload || xnf_vnet_to_frame(&h, f) == 0))
 		return 1;
+	/* A failed read may have stored part of a frame: wipe every page. */
+	if (len < 0 && errno != EAGAIN)
+		f->len = (uint32_t)cap;
 	xnf_tx_cancel_queue(p->dev, p->queue, sp, f->len < cap ? f->len : cap);
 	return len < 0 ? 0 : -1;
 }
