@@ -451,14 +451,21 @@ static void frame(uint8_t *b, size_t len, uint8_t seed)
 		       fprintf(stderr, "\n"); _exit(1); } while (0)
 
 /* Open with CFG (NULL: the defaults) and wait until connected. */
-static struct xnf_dev *guest_open_config(unsigned devid, const struct xnf_config *cfg)
+/* From here on this process acts as the guest domain. */
+static void as_guest(void)
 {
 	char id[16];
-	struct xnf_dev *dev;
 
 	snprintf(id, sizeof(id), "%u", guest);
 	setenv("XNET_DOMID", id, 1);
 	unsetenv("XENSTORED_PATH");
+}
+
+static struct xnf_dev *guest_open_config(unsigned devid, const struct xnf_config *cfg)
+{
+	struct xnf_dev *dev;
+
+	as_guest();
 	if (getenv("XNET_TEST_DEBUG"))
 		xnx_log_set_level(XNX_LOG_DEBUG);
 	dev = xnf_open_config(devid, cfg);
@@ -562,12 +569,9 @@ static void guest_hostile(unsigned devid)
  * backend's Connected and what it did next in one xnf_process. */
 static struct xnf_dev *guest_open_nowait(unsigned devid)
 {
-	char id[16];
 	struct xnf_dev *dev;
 
-	snprintf(id, sizeof(id), "%u", guest);
-	setenv("XNET_DOMID", id, 1);
-	unsetenv("XENSTORED_PATH");
+	as_guest();
 	dev = xnf_open(devid);
 	if (!dev)
 		FAIL("xnf_open: %s", strerror(errno));
@@ -826,16 +830,13 @@ static void dev_traffic_poll_default(void) { dev_traffic_poll(NULL, -1); }
 /* the config wins over the environment */
 static void dev_traffic_poll_cfg_off(void) { dev_traffic_poll("1000", 0); }
 
-/* Open (not connect) vif DEVID as the guest with XNETFRONT_POLL_US=ENV and
- * CFG; the poll time, or -1 if the open failed. Its log lines go to LOG. */
+/* Open (not connect) vif DEVID as the guest with poll_cfg: print the poll
+ * time; exit 100 if the open failed with EINVAL. */
 static void guest_poll_setting(unsigned devid)
 {
-	char id[16];
 	struct xnf_dev *dev;
 
-	snprintf(id, sizeof(id), "%u", guest);
-	setenv("XNET_DOMID", id, 1);
-	unsetenv("XENSTORED_PATH");
+	as_guest();
 	dev = xnf_open_config(devid, poll_cfg < 0 ? NULL :
 			      &(struct xnf_config){ .flags = XNF_CFG_POLL_US,
 						    .poll_us = (unsigned)poll_cfg });
