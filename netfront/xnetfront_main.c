@@ -297,6 +297,22 @@ static struct vif *vif_find(unsigned devid, unsigned *idx)
 /* A new Initialising vif: start the handshake and create its TAP. A vif
  * that cannot be opened stays in the table without a device, so it is not
  * retried on every xenstore change; it is forgotten when it goes away. */
+
+/* The queue threads poll only when XNETFRONT_POLL_US asks (libxnetfront
+ * reads it, 20 µs being the library's default): a guest's daemon shares
+ * the machine with the other guests' daemons, xnetback's workers and the
+ * guests' own work, and on two cores polling bought nothing measurable
+ * in the full stack (bench/PROFILE.md, round 5). */
+static void no_polling_unless_asked(struct xnf_config *cfg)
+{
+	const char *s = getenv("XNETFRONT_POLL_US");
+
+	if (!s || !*s) {
+		cfg->flags |= XNF_CFG_POLL_US;
+		cfg->poll_us = 0;
+	}
+}
+
 static void vif_add(unsigned devid)
 {
 	struct vif *v;
@@ -319,6 +335,7 @@ static void vif_add(unsigned devid)
 	if (offload)
 		cfg.rx_offloads = XNF_OFFLOAD_CSUM | XNF_OFFLOAD_GSO_TCPV4 |
 				  XNF_OFFLOAD_GSO_TCPV6;
+	no_polling_unless_asked(&cfg);
 	v->dev = xnf_open_config(devid, &cfg);
 	if (!v->dev) {
 		xnx_err("vif %u: cannot open: %s", devid, strerror(errno));
