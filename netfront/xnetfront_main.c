@@ -302,7 +302,7 @@ static struct vif *vif_find(unsigned devid, unsigned *idx)
  * reads it, 20 µs being the library's default): a guest's daemon shares
  * the machine with the other guests' daemons, xnetback's workers and the
  * guests' own work, and on two cores polling bought nothing measurable
- * in the full stack (bench/PROFILE.md, round 5). */
+ * in the full stack (bench/PROFILE.md, round 5c). */
 static void no_polling_unless_asked(struct xnf_config *cfg)
 {
 	const char *s = getenv("XNETFRONT_POLL_US");
