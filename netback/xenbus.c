@@ -389,14 +389,28 @@ static int read_fe_rings(struct xnb_vif *vif, struct xnb_fe_conf *c, char *why, 
 	return 0;
 }
 
+/* The frontend's domain has no directory any more (destroyed). Only a
+ * clear "no such node" counts: a driver domain may not read it at all. */
+static bool fe_domain_gone(struct xnb_vif *vif)
+{
+	char path[32];
+	char *s;
+
+	snprintf(path, sizeof(path), "/local/domain/%u", vif->domid);
+	s = xnx_xs_read(vif->be->xs, XBT_NULL, path, NULL);
+	free(s);
+	return !s && errno == ENOENT;
+}
+
 /* Frontend state, or Unknown if its node is gone. */
 static enum xenbus_state fe_state(struct xnb_vif *vif, bool *gone)
 {
 	enum xenbus_state st = XenbusStateUnknown;
 	char *s = xnx_xs_read(vif->be->xs, XBT_NULL, vif->fe_state_path, NULL);
 
-	/* Gone only once it was there: at probe time it may not exist yet. */
-	*gone = !s && vif->fe_seen;
+	/* Gone once it was there (at probe time it may not exist yet), or
+	 * with its domain: destroyed before we ever read its state. */
+	*gone = !s && (vif->fe_seen || fe_domain_gone(vif));
 	if (s && xnx_state_parse(s, &st) < 0) {
 		xnx_warn("%s: bad state value '%s'", vif->fe_state_path, s);
 		st = XenbusStateUnknown;

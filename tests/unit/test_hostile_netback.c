@@ -49,6 +49,8 @@ static pid_t good_pid = -1;
 static struct xs_handle *xs;	/* the toolstack's: sim.xs */
 static bool ready;
 static long base_fds, base_rss;
+static char *base_fd_list;	/* the targets of base_fds, for a failure */
+static size_t base_fd_len;
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -62,10 +64,11 @@ static bool wait_key(const char *dir, const char *key, const char *val)
 	return nbsf_wait_key(xs, dir, key, val, WAIT_MS);
 }
 
-/* Open descriptors of PID (from /proc/PID/fd), or -1. */
-static long count_fds(pid_t pid)
+/* Open descriptors of PID (from /proc/PID/fd), or -1; with OUT, each
+ * one's target written there (to tell what a count that grew holds). */
+static long list_fds(pid_t pid, FILE *out)
 {
-	char path[64];
+	char path[64], link[340], target[256];
 	struct dirent *e;
 	long n = 0;
 	DIR *d;
@@ -74,10 +77,24 @@ static long count_fds(pid_t pid)
 	d = opendir(path);
 	if (!d)
 		return -1;
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
+	while ((e = readdir(d)) != NULL) {
+		ssize_t len;
+
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+		len = out ? readlink(link, target, sizeof(target) - 1) : -1;
+		if (len >= 0)
+			fprintf(out, "    fd %s -> %.*s\n", e->d_name, (int)len, target);
+	}
 	closedir(d);
 	return n;
+}
+
+static long count_fds(pid_t pid)
+{
+	return list_fds(pid, NULL);
 }
 
 /* Resident set of PID in KiB (VmRSS), or -1. */
@@ -128,7 +145,21 @@ static int add_vif(struct xs_handle *h, xs_transaction_t t, void *arg)
 	return xnx_xs_printf(h, t, g->be, "state", "1");
 }
 
-static int make_guest(struct guest *g, const char *tag)
+/* add_vif, but the frontend never wrote its state node. */
+static int add_vif_unpublished(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct guest *g = arg;
+	char path[160];
+	int rc = add_vif(h, t, arg);
+
+	snprintf(path, sizeof(path), "%s/state", g->fe);
+	if (rc == 0 && !xs_rm(h, t, path))
+		rc = -errno;
+	return rc;
+}
+
+static int make_guest_with(struct guest *g, const char *tag,
+			   int (*write)(struct xs_handle *, xs_transaction_t, void *))
 {
 	char name[64];
 
@@ -139,7 +170,12 @@ static int make_guest(struct guest *g, const char *tag)
 	snprintf(g->be, sizeof(g->be), "/local/domain/0/backend/vif/%u/0", g->domid);
 	snprintf(g->fe, sizeof(g->fe), "/local/domain/%u/device/vif/0", g->domid);
 	snprintf(g->vifname, sizeof(g->vifname), "hs%d.%u", (int)getpid() % 100000, g->domid);
-	return xnx_xs_transact(xs, add_vif, g);
+	return xnx_xs_transact(xs, write, g);
+}
+
+static int make_guest(struct guest *g, const char *tag)
+{
+	return make_guest_with(g, tag, add_vif);
 }
 
 static pid_t start_frontend(const struct guest *g, const char *mode)
@@ -744,6 +780,8 @@ static struct guest good;
 
 static int suite_init(void)
 {
+	FILE *fds;
+
 	if (!nbsf_have_bins(&sim)) {
 		printf("\n  (xnet-simd or xnetback not in %s: hostile tests skipped)\n", sim.bindir);
 		return 0;
@@ -760,7 +798,10 @@ static int suite_init(void)
 	if (!wait_key(good.be, "state", "4"))
 		return 1;
 	nbsf_sleep_ms(300);	/* let the good vif's first packets settle the baseline */
-	base_fds = count_fds(sim.nb_pid);
+	fds = open_memstream(&base_fd_list, &base_fd_len);
+	base_fds = list_fds(sim.nb_pid, fds);
+	if (fds)
+		fclose(fds);
 	base_rss = rss_kb(sim.nb_pid);
 	ready = base_fds > 0 && base_rss > 0;
 	return ready ? 0 : 1;
@@ -769,6 +810,8 @@ static int suite_init(void)
 static int suite_clean(void)
 {
 	nbsf_stop(&good_pid, WAIT_MS);
+	free(base_fd_list);
+	base_fd_list = NULL;
 	xs = NULL;
 	return nbsf_clean(&sim, WAIT_MS) < 0 ? 1 : 0;
 }
@@ -996,9 +1039,33 @@ static void test_states_illegal_order(void)
 	assert_good_serves();
 }
 
+static bool tap_gone(const void *name)
+{
+	return if_nametoindex(name) == 0;
+}
+
+/* A guest destroyed before xnetback ever saw its frontend's state (here:
+ * it never wrote one): the vif goes with the domain, not kept for a
+ * frontend that can no longer come. */
+static void test_frontend_never_seen(void)
+{
+	struct guest g;
+
+	if (!ready)
+		return;
+	CU_ASSERT_EQUAL_FATAL(make_guest_with(&g, "unseen", add_vif_unpublished), 0);
+	CU_ASSERT_FATAL(wait_key(g.be, "state", "2"));
+	CU_ASSERT(if_nametoindex(g.vifname) != 0);
+	CU_ASSERT_EQUAL(xnx_sim_domain_destroy(g.domid), 0);
+	CU_ASSERT(nbsf_wait_until(tap_gone, g.vifname, WAIT_MS));
+	CU_ASSERT(nbsf_alive(sim.nb_pid));
+	assert_good_serves();
+}
+
 struct ifwait { const char *prefix; };
 
-/* No interface of this run left but the good one. */
+/* No interface of this run left but the good one; with ARG (non-NULL),
+ * those left are named. */
 static bool only_good_tap(const void *arg)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
@@ -1008,8 +1075,11 @@ static bool only_good_tap(const void *arg)
 	snprintf(prefix, sizeof(prefix), "hs%d.", (int)getpid() % 100000);
 	for (i = ifs; i && i->if_index; i++)
 		if (strncmp(i->if_name, prefix, strlen(prefix)) == 0 &&
-		    strcmp(i->if_name, good.vifname) != 0)
+		    strcmp(i->if_name, good.vifname) != 0) {
 			ok = false;
+			if (arg)
+				printf("\n  %s is still there", i->if_name);
+		}
 	if (ifs)
 		if_freenameindex(ifs);
 	return ok;
@@ -1023,8 +1093,21 @@ static void test_nothing_leaked(void)
 
 	if (!ready)
 		return;
-	CU_ASSERT(nbsf_wait_until(only_good_tap, NULL, WAIT_MS));
-	CU_ASSERT(nbsf_wait_until(fds_back, NULL, WAIT_MS));
+	if (!nbsf_wait_until(only_good_tap, NULL, WAIT_MS)) {
+		char cmd[300];
+
+		only_good_tap("say");
+		snprintf(cmd, sizeof(cmd), "tail -40 %s/xnetback.log", sim.dir);
+		if (system(cmd) != 0)
+			printf("\n  (no xnetback log)");
+		CU_FAIL("a TAP of a destroyed guest is left");
+	}
+	if (!nbsf_wait_until(fds_back, NULL, WAIT_MS)) {
+		printf("\n  xnetback's descriptors at the start:\n%s  and now:\n",
+		       base_fd_list ? base_fd_list : "");
+		list_fds(sim.nb_pid, stdout);
+		CU_FAIL("xnetback holds more descriptors than at the start");
+	}
 	rss = rss_kb(sim.nb_pid);
 	printf("\n  xnetback fds %ld -> %ld, rss %ld -> %ld KiB\n", base_fds,
 	       count_fds(sim.nb_pid), base_rss, rss);
@@ -1101,6 +1184,7 @@ int main(int argc, char **argv)
 		C(xs_event_channel_tx_garbage),
 		C(xs_multicast_control_garbage),
 		C(states_illegal_order),
+		C(frontend_never_seen),
 		C(nothing_leaked),
 		C(netback_killed_recovers),
 	};
