@@ -265,7 +265,6 @@ int xnf_rx_next(struct xnf_queue *q, struct xnf_frame *out)
 	int rc = rx_frame(q, out, &start);
 
 	if (rc == 1) {
-		v.f = *out;
 		v.n = rx_spans(q, start, q->rx_done, v.iov);
 		xnf_rx_view_copy(&v, out->data, out->len);
 	}

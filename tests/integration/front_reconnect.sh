@@ -75,11 +75,7 @@ for p in "$fe1" "$fe2"; do kill -0 "$p" || fail "an xnetfront died with xnetback
 "$XNET" sim up >/dev/null
 nb2=$(daemon_pid xnetback)
 if [ -z "$nb2" ] || [ "$nb2" = "$nb" ]; then fail "xnet sim up did not restart xnetback"; fi
-# The restarted backend makes new TAPs; the bridge port went with the old.
-for i in 1 2; do
-	wait_for 20 has_link "frc${TAG}g$i" || fail "backend link frc${TAG}g$i not recreated"
-	ip link set "frc${TAG}g$i" master "$BR" && ip link set "frc${TAG}g$i" up
-done
+rebridge "$BR" "frc${TAG}g1" "frc${TAG}g2"
 for g in "$G1" "$G2"; do
 	wait_for 20 fe_state "$g" 4 || fail "$g: vif not Connected again"
 	wait_for 10 carrier "$g" 1 || fail "$g: eth0 without carrier after the reconnect"

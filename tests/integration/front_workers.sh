@@ -99,16 +99,13 @@ tapq_is() { [ "$(tapq "$1")" = "$2" ]; }
 noports() { in_ns "$G2" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print $3 }' /proc/net/snmp; }
 above() { [ "$(noports)" -ge "$1" ]; }
 for g in "$G1" "$G2"; do tapq_is "$g" 2 || fail "$g: $(tapq "$g") TAP queues, not 2"; done
-nb=$("$XNET" sim status | awk '$1 == "xnetback" && $2 == "running" { print $4 }')
+nb=$(daemon_pid xnetback)
 kill -9 "$nb"
 for g in "$G1" "$G2"; do
 	wait_for 10 fe_state "$g" 6 || fail "$g: vif not Closed after xnetback's death"
 done
 XNETBACK_MAX_QUEUES=1 "$XNET" sim up >/dev/null
-for i in 1 2; do
-	wait_for 20 has_link "fwk${TAG}g$i" || fail "backend link fwk${TAG}g$i not recreated"
-	ip link set "fwk${TAG}g$i" master "$BR" && ip link set "fwk${TAG}g$i" up
-done
+rebridge "$BR" "fwk${TAG}g1" "fwk${TAG}g2"
 for g in "$G1" "$G2"; do
 	wait_for 20 fe_state "$g" 4 || fail "$g: vif not Connected again"
 	wait_for 10 tapq_is "$g" 1 || fail "$g: $(tapq "$g") TAP queues after reconnecting with one"

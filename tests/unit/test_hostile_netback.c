@@ -1062,8 +1062,6 @@ static void test_frontend_never_seen(void)
 	assert_good_serves();
 }
 
-struct ifwait { const char *prefix; };
-
 /* No interface of this run left but the good one; with ARG (non-NULL),
  * those left are named. */
 static bool only_good_tap(const void *arg)

@@ -69,6 +69,16 @@ daemon_pid() {
 	"${XNET_BIN:?}/xnet" sim status | awk -v p="$1" '$1 == p && $2 == "running" { print $4 }'
 }
 
+# rebridge BR LINK... — a restarted xnetback makes new TAPs (the bridge
+# ports went with the old ones): wait for each LINK, put it on BR, up.
+rebridge() {
+	br=$1; shift
+	for l in "$@"; do
+		wait_for 20 has_link "$l" || fail "backend link $l not recreated"
+		ip link set "$l" master "$br" && ip link set "$l" up
+	done
+}
+
 has_ns() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 has_link() { ip link show "$1" >/dev/null 2>&1; }
 
